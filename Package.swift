@@ -1,0 +1,80 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+  .enableUpcomingFeature("InternalImportsByDefault"),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+  name: "mattegate",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "mattegate", targets: ["mattegate"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CFFmpeg",
+      pkgConfig: "libavformat libavcodec libavutil libswscale",
+      providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
+    ),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .target(name: "MediaIO", dependencies: ["CFFmpeg", "CPNG"], swiftSettings: strictSettings),
+    .target(name: "Metrics", swiftSettings: strictSettings),
+    .target(
+      name: "Clips",
+      dependencies: ["MediaIO", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strictSettings
+    ),
+    .target(name: "Engine", dependencies: ["MediaIO"], swiftSettings: strictSettings),
+    .target(
+      name: "Services",
+      dependencies: ["Clips", "Engine", "MediaIO", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strictSettings
+    ),
+    .target(
+      name: "Store",
+      dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strictSettings
+    ),
+    .target(name: "Verdict", swiftSettings: strictSettings),
+    .target(
+      name: "Report",
+      dependencies: ["MediaIO", "Metrics", "Verdict", "Store"],
+      swiftSettings: strictSettings
+    ),
+    .target(
+      name: "Runner",
+      dependencies: [
+        "Clips", "Engine", "MediaIO", "Metrics", "Services", "Store", "Verdict", "Report",
+      ],
+      swiftSettings: strictSettings
+    ),
+    .executableTarget(
+      name: "mattegate",
+      dependencies: [
+        "Runner", "Clips",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"], swiftSettings: strictSettings),
+    .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "ClipsTests", dependencies: ["Clips", "MediaIO"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "EngineTests", dependencies: ["Engine", "MediaIO"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "ServicesTests", dependencies: ["Services"], swiftSettings: strictSettings),
+    .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strictSettings),
+    .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "EndToEndTests", dependencies: ["mattegate", "MediaIO"], swiftSettings: strictSettings),
+  ]
+)

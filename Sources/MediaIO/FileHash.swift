@@ -1,0 +1,60 @@
+internal import CFFmpeg
+import Foundation
+
+/// SHA-256 of files and byte buffers, computed with libavutil.
+public enum FileHash {
+  /// The lowercase hex SHA-256 of the file at `path`.
+  ///
+  /// - Throws: `MediaError` naming the file when it cannot be read.
+  public static func sha256(ofFile path: String) throws -> String {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw MediaError(path: path, reason: "cannot be opened for reading")
+    }
+    defer { try? handle.close() }
+    let hasher = SHA256Context()
+    while true {
+      let chunk: Data?
+      do { chunk = try handle.read(upToCount: 1 << 20) } catch {
+        throw MediaError(path: path, reason: "read failed: \(error.localizedDescription)")
+      }
+      guard let chunk, !chunk.isEmpty else { break }
+      chunk.withUnsafeBytes { hasher.update($0) }
+    }
+    return hasher.finalHex()
+  }
+
+  /// The lowercase hex SHA-256 of `bytes`.
+  public static func sha256(of bytes: some Sequence<UInt8>) -> String {
+    let hasher = SHA256Context()
+    let array = Array(bytes)
+    array.withUnsafeBytes { hasher.update($0) }
+    return hasher.finalHex()
+  }
+}
+
+/// Owns one `AVSHA` context. Not thread-safe; used within one call only.
+private final class SHA256Context {
+  let context: OpaquePointer
+
+  init() {
+    guard let ctx = av_sha_alloc() else { fatalError("av_sha_alloc: out of memory") }
+    context = ctx
+    av_sha_init(context, 256)
+  }
+
+  deinit { av_free(UnsafeMutableRawPointer(context)) }
+
+  func update(_ buffer: UnsafeRawBufferPointer) {
+    guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+    av_sha_update(context, base.assumingMemoryBound(to: UInt8.self), buffer.count)
+  }
+
+  func finalHex() -> String {
+    var digest = [UInt8](repeating: 0, count: 32)
+    av_sha_final(context, &digest)
+    return digest.map { byte in
+      let hex = String(byte, radix: 16)
+      return byte < 16 ? "0" + hex : hex
+    }.joined()
+  }
+}

@@ -1,0 +1,89 @@
+internal import CPNG
+
+/// PNG files through libpng's simplified API (no setjmp/longjmp).
+public enum PNGFile {
+  /// Writes an 8-bit RGB PNG.
+  public static func write(_ image: RGBImage, to path: String) throws(MediaError) {
+    try writeRaw(
+      path: path, width: image.width, height: image.height, format: cpng_format_rgb(),
+      bytes: image.pixels, rowStride: image.width * 3)
+  }
+
+  /// Writes an 8-bit grayscale PNG from `samples` (one byte per pixel).
+  public static func writeGray8(
+    _ samples: [UInt8], width: Int, height: Int, to path: String
+  ) throws(MediaError) {
+    try writeRaw(
+      path: path, width: width, height: height, format: cpng_format_gray(), bytes: samples,
+      rowStride: width)
+  }
+
+  /// Writes a 16-bit grayscale PNG keeping every bit of `image` (rescaled to 0...65535 if its
+  /// `maxValue` is smaller).
+  public static func writeGray16(_ image: GrayImage, to path: String) throws(MediaError) {
+    let samples: [UInt16]
+    if image.maxValue == 65535 {
+      samples = image.samples
+    } else {
+      let m = UInt32(image.maxValue)
+      samples = image.samples.map { UInt16((UInt32($0) * 65535 + m / 2) / m) }
+    }
+    var png = makeImage(width: image.width, height: image.height, format: cpng_format_linear_y())
+    let ok = samples.withUnsafeBytes { raw in
+      png_image_write_to_file(&png, path, 0, raw.baseAddress, Int32(image.width), nil)
+    }
+    defer { png_image_free(&png) }
+    if ok == 0 { throw MediaError(path: path, reason: "PNG write failed: \(message(of: png))") }
+  }
+
+  /// Reads any PNG as 8-bit RGB.
+  public static func readRGB(_ path: String) throws(MediaError) -> RGBImage {
+    var png = makeImage(width: 0, height: 0, format: 0)
+    guard png_image_begin_read_from_file(&png, path) != 0 else {
+      let reason = message(of: png)
+      png_image_free(&png)
+      throw MediaError(path: path, reason: "not a readable PNG: \(reason)")
+    }
+    png.format = cpng_format_rgb()
+    let width = Int(png.width)
+    let height = Int(png.height)
+    guard width > 0, height > 0, width <= 16384, height <= 16384 else {
+      png_image_free(&png)
+      throw MediaError(path: path, reason: "PNG has unsupported dimensions \(width)x\(height)")
+    }
+    var pixels = [UInt8](repeating: 0, count: width * height * 3)
+    let ok = pixels.withUnsafeMutableBytes { raw in
+      png_image_finish_read(&png, nil, raw.baseAddress, Int32(width * 3), nil)
+    }
+    defer { png_image_free(&png) }
+    if ok == 0 { throw MediaError(path: path, reason: "PNG decode failed: \(message(of: png))") }
+    return RGBImage(width: width, height: height, pixels: pixels)
+  }
+
+  private static func writeRaw(
+    path: String, width: Int, height: Int, format: UInt32, bytes: [UInt8], rowStride: Int
+  ) throws(MediaError) {
+    var png = makeImage(width: width, height: height, format: format)
+    let ok = bytes.withUnsafeBytes { raw in
+      png_image_write_to_file(&png, path, 0, raw.baseAddress, Int32(rowStride), nil)
+    }
+    defer { png_image_free(&png) }
+    if ok == 0 { throw MediaError(path: path, reason: "PNG write failed: \(message(of: png))") }
+  }
+
+  private static func makeImage(width: Int, height: Int, format: UInt32) -> png_image {
+    var png = png_image()
+    png.version = cpng_image_version()
+    png.width = UInt32(width)
+    png.height = UInt32(height)
+    png.format = format
+    return png
+  }
+
+  private static func message(of png: png_image) -> String {
+    withUnsafeBytes(of: png.message) { raw in
+      let bytes = raw.prefix { $0 != 0 }
+      return String(decoding: bytes, as: UTF8.self)
+    }
+  }
+}
