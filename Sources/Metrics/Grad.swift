@@ -1,0 +1,93 @@
+import Foundation
+
+/// The gradient error (Rhemann et al. 2009, as in RVM's evaluation): Σ (|∇p̂| − |∇ĝ|)² where x̂ is
+/// min–max normalised over the whole frame and ∇ uses Gaussian-derivative filters, σ = 1.4,
+/// 9×9 (half-size 4), each kernel divided by its Frobenius norm, replicate border.
+public enum Grad {
+  public static let sigma = 1.4
+  public static let halfSize = 4
+
+  /// G/‖G‖: the smoothing factor of the separable kernels.
+  public static let gaussian: [Double] = {
+    let g = (-halfSize...halfSize).map { x in exp(-Double(x * x) / (2 * sigma * sigma)) }
+    let norm = sqrt(g.reduce(0) { $0 + $1 * $1 })
+    return g.map { $0 / norm }
+  }()
+
+  /// G′/‖G′‖: the derivative factor (positive on the negative side, like −x·G).
+  public static let derivative: [Double] = {
+    let d = (-halfSize...halfSize).map { x in
+      -Double(x) / (sigma * sigma) * exp(-Double(x * x) / (2 * sigma * sigma))
+    }
+    let norm = sqrt(d.reduce(0) { $0 + $1 * $1 })
+    return d.map { $0 / norm }
+  }()
+
+  /// The min–max normalised values of a matte; all zeros when max == min.
+  public static func normalised(_ m: Matte) -> [Double] {
+    guard let lo = m.codes.min(), let hi = m.codes.max(), hi > lo else {
+      return [Double](repeating: 0, count: m.pixelCount)
+    }
+    let l = Double(lo)
+    let range = Double(hi) - l
+    return m.codes.map { (Double($0) - l) / range }
+  }
+
+  /// |∇x| per pixel for a plane already normalised.
+  public static func gradientMagnitude(_ x: [Double], width: Int, height: Int) -> [Double] {
+    let smoothX = correlateRows(x, width: width, height: height, kernel: gaussian)
+    let derivX = correlateRows(x, width: width, height: height, kernel: derivative)
+    // k_x = G(y)·G′(x): derivative along rows, smoothing along columns; k_y = k_xᵀ.
+    let gx = correlateColumns(derivX, width: width, height: height, kernel: gaussian)
+    let gy = correlateColumns(smoothX, width: width, height: height, kernel: derivative)
+    var out = [Double](repeating: 0, count: x.count)
+    for i in 0..<x.count { out[i] = (gx[i] * gx[i] + gy[i] * gy[i]).squareRoot() }
+    return out
+  }
+
+  /// (|∇p̂| − |∇ĝ|)² per pixel.
+  public static func errorMap(_ p: Matte, _ g: Matte) -> [Double] {
+    ErrorMaps.checkSameSize(p, g)
+    let mp = gradientMagnitude(normalised(p), width: p.width, height: p.height)
+    let mg = gradientMagnitude(normalised(g), width: g.width, height: g.height)
+    var out = [Double](repeating: 0, count: mp.count)
+    for i in 0..<mp.count {
+      let d = mp[i] - mg[i]
+      out[i] = d * d
+    }
+    return out
+  }
+
+  static func correlateRows(_ x: [Double], width: Int, height: Int, kernel: [Double]) -> [Double] {
+    let r = kernel.count / 2
+    var out = [Double](repeating: 0, count: x.count)
+    for y in 0..<height {
+      let row = y * width
+      for col in 0..<width {
+        var s = 0.0
+        for k in 0..<kernel.count {
+          let xx = min(max(col + k - r, 0), width - 1)
+          s += kernel[k] * x[row + xx]
+        }
+        out[row + col] = s
+      }
+    }
+    return out
+  }
+
+  static func correlateColumns(_ x: [Double], width: Int, height: Int, kernel: [Double]) -> [Double] {
+    let r = kernel.count / 2
+    var out = [Double](repeating: 0, count: x.count)
+    for y in 0..<height {
+      for col in 0..<width {
+        var s = 0.0
+        for k in 0..<kernel.count {
+          let yy = min(max(y + k - r, 0), height - 1)
+          s += kernel[k] * x[yy * width + col]
+        }
+        out[y * width + col] = s
+      }
+    }
+    return out
+  }
+}
