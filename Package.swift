@@ -29,7 +29,7 @@ let package = Package(
     .target(name: "Metrics", swiftSettings: strictSettings),
     .target(
       name: "Clips",
-      dependencies: ["MediaIO", .product(name: "Yams", package: "Yams")],
+      dependencies: ["MediaIO", "Metrics", .product(name: "Yams", package: "Yams")],
       swiftSettings: strictSettings
     ),
     .target(name: "Engine", dependencies: ["MediaIO"], swiftSettings: strictSettings),
@@ -43,7 +43,7 @@ let package = Package(
       dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strictSettings
     ),
-    .target(name: "Verdict", swiftSettings: strictSettings),
+    .target(name: "Verdict", dependencies: ["Metrics"], swiftSettings: strictSettings),
     .target(
       name: "Report",
       dependencies: ["MediaIO", "Metrics", "Verdict", "Store"],

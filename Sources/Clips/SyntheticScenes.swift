@@ -1,5 +1,6 @@
 import Foundation
 import MediaIO
+import Metrics
 
 /// What a synthetic clip shows.
 public enum SceneKind: String, Sendable, CaseIterable {

@@ -1,0 +1,150 @@
+import Foundation
+public import MediaIO
+
+/// The embedded engine's models. Their names say what they are.
+public enum KeyerModel: String, Sendable, CaseIterable {
+  /// Difference keyer with a hard threshold: α = 1 where the colour distance to the clean plate
+  /// exceeds `threshold`, else 0.
+  case thresholdKeyer = "threshold-keyer"
+  /// Difference keyer with a soft ramp: α = clamp((d − low) / (high − low), 0, 1).
+  case softKeyer = "soft-keyer"
+}
+
+/// Parameters of one engine run.
+public struct EngineSettings: Sendable, Equatable {
+  public var model: KeyerModel
+  /// Hard threshold on the RGB Euclidean distance (0…441), threshold-keyer only.
+  public var threshold: Double
+  /// Ramp start and end on the RGB Euclidean distance, soft-keyer only.
+  public var low: Double
+  public var high: Double
+  /// VP9 constant-quality level of the output.
+  public var crf: Int
+
+  public init(model: KeyerModel, threshold: Double = 40, low: Double = 12, high: Double = 70, crf: Int = 20) {
+    self.model = model
+    self.threshold = threshold
+    self.low = low
+    self.high = high
+    self.crf = crf
+  }
+}
+
+/// What an engine run produced.
+public struct EngineResult: Sendable, Equatable {
+  public var frames: Int
+  public var width: Int
+  public var height: Int
+  /// Whether the clean plate was estimated as a temporal median (no plate given).
+  public var estimatedPlate: Bool
+}
+
+/// An error of the embedded engine, naming the file and the problem.
+public struct EngineError: Error, Sendable, CustomStringConvertible {
+  public var path: String
+  public var reason: String
+  public var description: String { "\(path): \(reason)" }
+}
+
+/// Background matting against a clean plate: small, honest and real. Writes WebM VP9 with alpha.
+public enum EmbeddedEngine {
+  public static let version = "mattegate-engine/1"
+
+  /// Mattes every frame of `sourcePath` and writes `outputPath` (WebM VP9 with alpha): the
+  /// source picture with the computed alpha.
+  ///
+  /// - Parameters:
+  ///   - cleanPlatePath: the background without the foreground; if nil, a per-pixel temporal
+  ///     median of the source (static camera) stands in for it.
+  /// - Throws: `MediaError` or `EngineError` naming the file.
+  public static func removeBackground(
+    sourcePath: String, cleanPlatePath: String?, settings: EngineSettings, outputPath: String
+  ) throws -> EngineResult {
+    let plate: RGBImage
+    let estimated: Bool
+    if let cleanPlatePath {
+      plate = try PNGFile.readRGB(cleanPlatePath)
+      estimated = false
+    } else {
+      plate = try temporalMedian(sourcePath: sourcePath)
+      estimated = true
+    }
+    let reader = try VideoReader(path: sourcePath, rgb: true, alpha: .none)
+    guard reader.width == plate.width, reader.height == plate.height else {
+      throw EngineError(
+        path: cleanPlatePath ?? sourcePath,
+        reason: "clean plate is \(plate.width)x\(plate.height) but the source is \(reader.width)x\(reader.height)")
+    }
+    let rate = reader.frameRate > 0 ? Int(reader.frameRate.rounded()) : 25
+    let writer = try VideoWriter(
+      path: outputPath, width: reader.width, height: reader.height, frameRate: rate,
+      encoding: .vp9Alpha(crf: settings.crf))
+    var frames = 0
+    while let frame = try reader.nextFrame() {
+      guard let rgb = frame.rgb else { continue }
+      let alpha = matte(rgb, plate: plate, settings: settings)
+      try writer.append(rgb: rgb, alpha: alpha)
+      frames += 1
+    }
+    guard frames > 0 else { throw EngineError(path: sourcePath, reason: "source has no frames") }
+    try writer.finish()
+    return EngineResult(frames: frames, width: reader.width, height: reader.height, estimatedPlate: estimated)
+  }
+
+  /// The 8-bit alpha of one frame against the plate.
+  public static func matte(_ frame: RGBImage, plate: RGBImage, settings: EngineSettings) -> GrayImage {
+    let n = frame.width * frame.height
+    var out = [UInt16](repeating: 0, count: n)
+    frame.pixels.withUnsafeBufferPointer { f in
+      plate.pixels.withUnsafeBufferPointer { p in
+        switch settings.model {
+        case .thresholdKeyer:
+          let t2 = settings.threshold * settings.threshold
+          for i in 0..<n {
+            let d = distanceSquared(f, p, i)
+            out[i] = d > t2 ? 255 : 0
+          }
+        case .softKeyer:
+          let lo = settings.low
+          let span = max(settings.high - settings.low, 1e-9)
+          for i in 0..<n {
+            let d = distanceSquared(f, p, i).squareRoot()
+            let a = min(max((d - lo) / span, 0), 1)
+            out[i] = UInt16((a * 255).rounded())
+          }
+        }
+      }
+    }
+    return GrayImage(width: frame.width, height: frame.height, maxValue: 255, samples: out)
+  }
+
+  @inline(__always)
+  private static func distanceSquared(
+    _ f: UnsafeBufferPointer<UInt8>, _ p: UnsafeBufferPointer<UInt8>, _ i: Int
+  ) -> Double {
+    let r = Double(f[3 * i]) - Double(p[3 * i])
+    let g = Double(f[3 * i + 1]) - Double(p[3 * i + 1])
+    let b = Double(f[3 * i + 2]) - Double(p[3 * i + 2])
+    return r * r + g * g + b * b
+  }
+
+  /// Per-pixel, per-channel temporal median of the source: a clean-plate estimate for a static
+  /// camera when the clip has no plate.
+  public static func temporalMedian(sourcePath: String) throws -> RGBImage {
+    let reader = try VideoReader(path: sourcePath, rgb: true, alpha: .none)
+    var frames: [[UInt8]] = []
+    while let frame = try reader.nextFrame() {
+      if let rgb = frame.rgb { frames.append(rgb.pixels) }
+    }
+    guard !frames.isEmpty else { throw EngineError(path: sourcePath, reason: "source has no frames") }
+    let count = frames[0].count
+    var out = [UInt8](repeating: 0, count: count)
+    var column = [UInt8](repeating: 0, count: frames.count)
+    for i in 0..<count {
+      for k in 0..<frames.count { column[k] = frames[k][i] }
+      column.sort()
+      out[i] = column[column.count / 2]
+    }
+    return RGBImage(width: reader.width, height: reader.height, pixels: out)
+  }
+}

@@ -1,0 +1,239 @@
+import Foundation
+
+/// Renders a run as one self-contained HTML page (images are files beside it).
+public enum HTMLReport {
+  public static func render(_ m: ReportModel) -> String {
+    var h = """
+      <!doctype html>
+      <html lang="en">
+      <head>
+      <meta charset="utf-8">
+      <meta name="viewport" content="width=device-width, initial-scale=1">
+      <title>mattegate · \(esc(m.a.name)) vs \(esc(m.b.name)) · \(esc(m.runID))</title>
+      <style>\(css)</style>
+      </head>
+      <body>
+      <header>
+        <div class="brand">mattegate</div>
+        <h1><span class="arm a">A</span> \(esc(m.a.name)) <span class="vs">vs</span> <span class="arm b">B</span> \(esc(m.b.name))</h1>
+        <p class="meta">run <code>\(esc(m.runID))</code> · \(esc(iso(m.createdAt))) · clip set <b>\(esc(m.clipsetName))</b> (\(m.clips.count) clips, manifest <code>\(esc(String(m.clipsetSHA256.prefix(12))))</code>) · provider <b>\(esc(m.provider))</b></p>
+      </header>
+      <main>
+      <section id="gate" class="gate \(esc(m.gateStatus))" data-exit-code="\(m.exitCode)">
+        <div class="gate-status">\(esc(gateWord(m.gateStatus)))</div>
+        <div class="gate-text"><p>\(esc(m.gateSummary))</p>
+      """
+    if !m.gateReasons.isEmpty {
+      h += "<ul>" + m.gateReasons.map { "<li>\(esc($0))</li>" }.joined() + "</ul>"
+    }
+    h += """
+        <p class="small">Exit code \(m.exitCode). Rollout gate: B must be non-inferior on every primary endpoint (90% CI upper bound of the mean per-clip log-ratio below ln(1 + \(fmt(m.marginPercent, 3))%)), with no clip worse than the worst-clip margin.</p></div>
+      </section>
+      <section id="verdicts">
+      <h2>Verdicts by region</h2>
+      <p class="small">Per clip y = ln(B/A) on the clip's pooled error (lower is better); effect = 100·(e<sup>mean y</sup> − 1)%. Intervals: t on y (95% for the label, 90% for non-inferiority); p: exact sign-flip permutation. Negative means B has less error.</p>
+      <table class="verdicts">
+      <thead><tr><th>Region</th><th>Metric</th><th>Clips</th><th>B vs A</th><th>95% CI</th><th class="forest-h">−\(fmt(m.marginPercent, 2))% · 0 · +\(fmt(m.marginPercent, 2))%</th><th>p</th><th>HL</th><th>W/T/L</th><th>Verdict</th></tr></thead>
+      <tbody>
+
+      """
+    for e in m.endpoints {
+      let cls = e.isPrimary ? "primary" : "secondary"
+      h += "<tr class=\"\(cls)\" data-region=\"\(esc(e.region))\" data-metric=\"\(esc(e.metric))\">"
+      h += "<td>\(esc(e.region))\(e.isPrimary ? " <span class=\"tag\">primary</span>" : "")</td>"
+      h += "<td>\(esc(e.metric))</td><td class=\"num\">\(e.clips)</td>"
+      h += "<td class=\"num \(signClass(e.estimatePercent))\">\(pct(e.estimatePercent))</td>"
+      h += "<td class=\"num\">\(e.ci95Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
+      h += "<td class=\"forest\">\(forest(e, margin: m.marginPercent))</td>"
+      h += "<td class=\"num\">\(e.pValue.map { fmt($0, 3) } ?? "–")</td>"
+      h += "<td class=\"num\">\(pct(e.hodgesLehmannPercent))</td>"
+      h += "<td class=\"num\">\(e.wins)/\(e.ties)/\(e.losses)</td>"
+      h += "<td><span class=\"verdict \(verdictClass(e.verdict))\">\(esc(e.verdict))</span>"
+      if let note = e.note { h += "<div class=\"note\">\(esc(note))</div>" }
+      h += "</td></tr>\n"
+    }
+    h += """
+      </tbody></table>
+      </section>
+      <section id="clips">
+      <h2>Clips</h2>
+      <p class="small">Each clip shows its review frame (the frame with the largest transition-band error of A and B together): the source, the ground-truth alpha and both arms' alpha. Tables give the pooled value per region (MAD and MSE ×1e3, mean over region pixels; SAD, Grad and Conn ÷1000, mean per frame with support) and the ratio B/A.</p>
+
+      """
+    for c in m.clips {
+      h += "<article class=\"clip \(esc(c.status))\" id=\"clip-\(esc(c.id))\">"
+      h += "<h3>\(esc(c.id)) <span class=\"status\">\(esc(c.status))</span></h3>"
+      h += "<p class=\"tags\">" + c.tags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " ")
+      h += " · \(c.frames) frames\(c.reviewFrame.map { " · review frame \($0)" } ?? "")</p>"
+      if let error = c.error { h += "<p class=\"error\">\(esc(error))</p>" }
+      if !c.images.isEmpty {
+        h += "<div class=\"images\">"
+        for (role, label) in [("source", "Source"), ("truth", "Ground truth α"), ("a", "A α · \(m.a.name)"), ("b", "B α · \(m.b.name)")] {
+          guard let path = c.images[role] else { continue }
+          h += "<figure><a href=\"\(esc(path))\"><img src=\"\(esc(path))\" alt=\"\(esc(label)) of \(esc(c.id))\" loading=\"lazy\"></a><figcaption>\(esc(label))</figcaption></figure>"
+        }
+        h += "</div>"
+      }
+      if !c.values.isEmpty {
+        h += "<table class=\"values\"><thead><tr><th rowspan=\"2\">Region</th><th rowspan=\"2\">px/frame</th>"
+        for metric in m.metrics { h += "<th colspan=\"3\">\(esc(metric)) <span class=\"scale\">\(esc(m.metricScales[metric] ?? ""))</span></th>" }
+        h += "</tr><tr>"
+        for _ in m.metrics { h += "<th>A</th><th>B</th><th>B/A</th>" }
+        h += "</tr></thead><tbody>"
+        for region in m.regions {
+          guard let byMetric = c.values[region] else { continue }
+          let support = c.support[region]
+          h += "<tr data-region=\"\(esc(region))\"><td>\(esc(region))</td><td class=\"num\">\(support.map { "\($0.pixels)" } ?? "0")</td>"
+          for metric in m.metrics {
+            let pair = byMetric[metric] ?? ReportModel.MetricPair(a: nil, b: nil)
+            h += "<td class=\"num\">\(num(pair.a))</td><td class=\"num\">\(num(pair.b))</td>"
+            if let a = pair.a, let b = pair.b, a > 0 {
+              let r = b / a
+              h += "<td class=\"num ratio \(r < 0.995 ? "better" : r > 1.005 ? "worse" : "same")\">\(fmt(r, 3))</td>"
+            } else {
+              h += "<td class=\"num\">–</td>"
+            }
+          }
+          h += "</tr>"
+        }
+        h += "</tbody></table>"
+      }
+      h += "</article>\n"
+    }
+    h += """
+      </section>
+      <section id="provenance">
+      <h2>Provenance</h2>
+      <div class="configs">
+      <div><h3><span class="arm a">A</span> \(esc(m.a.name))</h3><pre>\(esc(m.a.settings))</pre><p class="small">settings sha256 <code>\(esc(m.a.hash))</code></p></div>
+      <div><h3><span class="arm b">B</span> \(esc(m.b.name))</h3><pre>\(esc(m.b.settings))</pre><p class="small">settings sha256 <code>\(esc(m.b.hash))</code></p></div>
+      </div>
+      <table class="versions"><tbody>
+      """
+    for (k, v) in m.versions.sorted(by: { $0.key < $1.key }) {
+      h += "<tr><th>\(esc(k))</th><td><code>\(esc(v))</code></td></tr>"
+    }
+    h += """
+      </tbody></table>
+      </section>
+      </main>
+      <footer>mattegate · results are in SQLite; this page is rendered from them.</footer>
+      </body>
+      </html>
+
+      """
+    return h
+  }
+
+  /// A small inline SVG: the 95% CI (thin) and 90% CI (thick) of the effect against ±margin.
+  static func forest(_ e: ReportModel.EndpointRow, margin: Double) -> String {
+    guard let ci = e.ci95Percent, let est = e.estimatePercent else { return "<span class=\"small\">–</span>" }
+    let span = max(margin * 3, abs(ci.lowerBound), abs(ci.upperBound), 1) * 1.05
+    func x(_ v: Double) -> Double { 80 + 76 * max(-1, min(1, v / span)) }
+    var s = "<svg width=\"160\" height=\"18\" viewBox=\"0 0 160 18\" role=\"img\" aria-label=\"effect \(pct(est))\">"
+    s += "<rect x=\"\(fmt(x(-margin), 4))\" y=\"1\" width=\"\(fmt(x(margin) - x(-margin), 4))\" height=\"16\" class=\"band\"/>"
+    s += "<line x1=\"80\" y1=\"0\" x2=\"80\" y2=\"18\" class=\"zero\"/>"
+    s += "<line x1=\"\(fmt(x(ci.lowerBound), 4))\" y1=\"9\" x2=\"\(fmt(x(ci.upperBound), 4))\" y2=\"9\" class=\"ci\"/>"
+    if let c90 = e.ci90Percent {
+      s += "<line x1=\"\(fmt(x(c90.lowerBound), 4))\" y1=\"9\" x2=\"\(fmt(x(c90.upperBound), 4))\" y2=\"9\" class=\"ci90\"/>"
+    }
+    s += "<circle cx=\"\(fmt(x(est), 4))\" cy=\"9\" r=\"3.5\" class=\"est\"/></svg>"
+    return s
+  }
+
+  static func gateWord(_ status: String) -> String {
+    switch status {
+    case "passed": "PASS"
+    case "regression": "FAIL"
+    case "inconclusive": "INCONCLUSIVE"
+    default: "ERROR"
+    }
+  }
+
+  static func verdictClass(_ v: String) -> String {
+    switch v {
+    case "Regressed": "bad"
+    case "Improved": "good"
+    case "Equivalent", "Non-inferior": "ok"
+    default: "unknown"
+    }
+  }
+
+  static func signClass(_ v: Double?) -> String {
+    guard let v else { return "" }
+    return v < 0 ? "better" : v > 0 ? "worse" : ""
+  }
+
+  static func pct(_ v: Double?) -> String {
+    guard let v else { return "–" }
+    return String(format: "%+.1f%%", v)
+  }
+
+  static func num(_ v: Double?) -> String {
+    guard let v else { return "–" }
+    if v == 0 { return "0" }
+    if abs(v) >= 100 { return String(format: "%.1f", v) }
+    if abs(v) >= 1 { return String(format: "%.3f", v) }
+    return String(format: "%.4g", v)
+  }
+
+  static func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)g", v) }
+
+  static func iso(_ d: Date) -> String {
+    let f = ISO8601DateFormatter()
+    return f.string(from: d)
+  }
+
+  /// Escapes text for HTML element content and attribute values.
+  public static func esc(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.count)
+    for ch in s {
+      switch ch {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&#39;"
+      default: out.append(ch)
+      }
+    }
+    return out
+  }
+
+  static let css = """
+    :root{--bg:#f6f7f9;--card:#fff;--ink:#1d2330;--muted:#6b7385;--line:#e3e6ec;--a:#3b6fd8;--b:#d0671f;--good:#1f8a4c;--bad:#c62f2f;--warn:#b7791f}
+    *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
+    header{background:#141925;color:#e9edf5;padding:20px 32px}header h1{margin:4px 0;font-size:22px;font-weight:600}
+    .brand{font-weight:700;letter-spacing:.08em;text-transform:uppercase;font-size:12px;color:#8fa3c7}.meta{color:#aab4c8;margin:4px 0 0}
+    .meta code{color:#dfe6f3}.vs{color:#8fa3c7;font-weight:400;margin:0 6px}
+    .arm{display:inline-block;width:22px;height:22px;border-radius:4px;text-align:center;color:#fff;font-weight:700;font-size:14px;line-height:22px}
+    .arm.a{background:var(--a)}.arm.b{background:var(--b)}
+    main{max-width:1280px;margin:0 auto;padding:20px 32px}h2{font-size:17px;margin:28px 0 8px}
+    .gate{display:flex;gap:20px;align-items:flex-start;border-radius:8px;padding:16px 20px;background:var(--card);border-left:8px solid var(--muted);box-shadow:0 1px 2px rgba(0,0,0,.05)}
+    .gate.passed{border-color:var(--good)}.gate.regression,.gate.error{border-color:var(--bad)}.gate.inconclusive{border-color:var(--warn)}
+    .gate-status{font-size:24px;font-weight:800;min-width:150px}.gate.passed .gate-status{color:var(--good)}
+    .gate.regression .gate-status,.gate.error .gate-status{color:var(--bad)}.gate.inconclusive .gate-status{color:var(--warn)}
+    .gate-text p{margin:2px 0}.gate ul{margin:6px 0;padding-left:18px}
+    table{border-collapse:collapse;background:var(--card);width:100%;box-shadow:0 1px 2px rgba(0,0,0,.05)}
+    th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}th{font-weight:600;color:var(--muted);font-size:12px}
+    td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+    tr.secondary td{color:#4a5263}tr.primary td:first-child{font-weight:600}
+    .better{color:var(--good)}.worse{color:var(--bad)}.same{color:var(--muted)}
+    .verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#eceff4}
+    .verdict.good{background:#dff3e7;color:var(--good)}.verdict.bad{background:#fbe2e2;color:var(--bad)}.verdict.ok{background:#e4ecfb;color:#2c55a8}.verdict.unknown{background:#f7ecd9;color:var(--warn)}
+    .note{font-size:11px;color:var(--muted);max-width:280px}.small{font-size:12px;color:var(--muted)}
+    .tag{display:inline-block;font-size:11px;padding:0 6px;border-radius:8px;background:#eceff4;color:#4a5263}
+    svg .band{fill:#e4ecfb}svg .zero{stroke:#9aa3b5;stroke-width:1}svg .ci{stroke:#1d2330;stroke-width:1.2}svg .ci90{stroke:#1d2330;stroke-width:3.5}svg .est{fill:#fff;stroke:#1d2330;stroke-width:1.5}
+    .clip{background:var(--card);border-radius:8px;padding:14px 18px;margin:14px 0;box-shadow:0 1px 2px rgba(0,0,0,.05)}
+    .clip h3{margin:0 0 2px;font-size:16px}.clip .status{font-size:12px;font-weight:500;color:var(--muted)}.clip.failed{border-left:6px solid var(--bad)}
+    .error{color:var(--bad);font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap}
+    .images{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin:10px 0}
+    figure{margin:0}figure img{width:100%;display:block;border-radius:4px;border:1px solid var(--line);image-rendering:pixelated;background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}
+    figcaption{font-size:12px;color:var(--muted);margin-top:3px}
+    table.values td,table.values th{padding:4px 6px;font-size:12px}.scale{font-weight:400;color:#9aa3b5}
+    .configs{display:grid;grid-template-columns:1fr 1fr;gap:16px}pre{background:#141925;color:#dfe6f3;padding:10px 12px;border-radius:6px;overflow:auto;font-size:12px}
+    .versions th{width:220px}footer{color:var(--muted);font-size:12px;text-align:center;padding:24px}
+    @media (max-width:900px){.images{grid-template-columns:repeat(2,1fr)}.configs{grid-template-columns:1fr}}
+    """
+}

@@ -1,0 +1,173 @@
+import Clips
+import Foundation
+import MediaIO
+import Metrics
+import Report
+import Services
+import Store
+
+/// How one clip ended.
+struct ClipOutcome: Sendable {
+  var index: Int
+  var clip: Clip
+  var score: ClipScore?
+  var error: String?
+  var serviceVersion: String?
+  var images: [String: String] = [:]
+
+  var reportRow: ReportModel.ClipRow {
+    var values: [String: [String: ReportModel.MetricPair]] = [:]
+    var support: [String: (pixels: Int, frames: Int)] = [:]
+    if let s = score {
+      for region in RegionKind.allCases {
+        let frames = s.totalsA.frames(region)
+        guard frames > 0 else { continue }
+        support[region.rawValue] = (s.totalsA.pixels(region) / frames, frames)
+        var byMetric: [String: ReportModel.MetricPair] = [:]
+        for metric in MetricKind.allCases {
+          byMetric[metric.rawValue] = .init(a: s.totalsA.value(region, metric), b: s.totalsB.value(region, metric))
+        }
+        values[region.rawValue] = byMetric
+      }
+    }
+    return ReportModel.ClipRow(
+      id: clip.id, tags: clip.tags, status: score != nil ? "scored" : "failed", error: error,
+      frames: score?.frames ?? 0, reviewFrame: score?.reviewFrame, images: images, values: values,
+      support: support)
+  }
+}
+
+/// What every clip's processing shares. All members are `Sendable`.
+struct ClipContext: Sendable {
+  var runID: String
+  var runFolder: String
+  var clipSet: ClipSet
+  var configA: ArmConfig
+  var configB: ArmConfig
+  var provider: any Provider
+  var store: ResultStore
+  var progress: @Sendable (String) -> Void
+
+  /// Submits both arms (interleaved: A first on even clips, B first on odd ones), scores the
+  /// outputs, stores everything and writes the review images. Never throws: a failure becomes
+  /// the outcome's error, naming the clip and the file.
+  func process(clip: Clip, index: Int) async -> ClipOutcome {
+    var outcome = ClipOutcome(index: index, clip: clip)
+    let folder = runFolder + "/clips/" + clip.id
+    do {
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      let arms = index % 2 == 0 ? [("A", configA), ("B", configB)] : [("B", configB), ("A", configA)]
+      var outputs: [String: String] = [:]
+      for (arm, config) in arms {
+        let job = try await submit(clip: clip, arm: arm, config: config, folder: folder)
+        outputs[arm] = job.outputPath
+        outcome.serviceVersion = job.serviceVersion
+      }
+      progress("  \(clip.id): scoring")
+      let score = try ClipScorer.score(clip: clip, in: clipSet, outputA: outputs["A"]!, outputB: outputs["B"]!)
+      outcome.score = score
+      outcome.images = try writeReviewImages(clip: clip, score: score)
+      try save(clip: clip, score: score, error: nil)
+      progress("  \(clip.id): scored \(score.frames) frames")
+    } catch {
+      let message = "clip '\(clip.id)': \(error)"
+      outcome.score = nil
+      outcome.error = message
+      progress("  \(message)")
+      do { try save(clip: clip, score: nil, error: message) } catch {
+        outcome.error = message + " (and storing the failure failed: \(error))"
+      }
+    }
+    return outcome
+  }
+
+  private func submit(clip: Clip, arm: String, config: ArmConfig, folder: String) async throws -> JobOutcome {
+    let key = "\(runID)/\(clip.id)/\(arm)"
+    let submitted = Date()
+    var record = JobRecord(
+      runID: runID, clipID: clip.id, clipSHA256: clip.source.sha256, arm: arm, provider: provider.name,
+      idempotencyKey: key, model: config.model, outputFormat: config.outputFormat, bgType: config.bgType,
+      bgColor: config.bgColor, bgImage: config.bgImage, fit: config.fit, status: "submitted",
+      submittedAt: submitted)
+    let rowID = try store.insert(record)
+    progress("  \(clip.id): arm \(arm) (\(config.name)) submitted")
+    let request = JobRequest(
+      clipID: clip.id, sourcePath: clipSet.path(of: clip.source), sourceSHA256: clip.source.sha256,
+      cleanPlatePath: clip.cleanPlate.map { clipSet.path(of: $0) }, arm: arm, config: config,
+      outputPath: folder + "/\(arm).\(config.outputFormat)", idempotencyKey: key)
+    do {
+      let result = try await provider.submit(request)
+      record.status = "completed"
+      record.providerJobID = result.providerJobID
+      record.credits = result.credits
+      record.startedAt = result.startedAt
+      record.finishedAt = result.finishedAt
+      record.durationMS = Int((result.finishedAt.timeIntervalSince(result.startedAt) * 1000).rounded())
+      record.outputPath = result.outputPath
+      record.outputSHA256 = result.outputSHA256
+      record.serviceVersion = result.serviceVersion
+      try store.updateJob(id: rowID, with: record)
+      return result
+    } catch {
+      record.status = "failed"
+      record.finishedAt = Date()
+      record.errorCode = (error as? ProviderError)?.code ?? "error"
+      record.errorMessage = (error as? ProviderError)?.message ?? "\(error)"
+      try store.updateJob(id: rowID, with: record)
+      throw error
+    }
+  }
+
+  private func save(clip: Clip, score: ClipScore?, error: String?) throws {
+    var frameRecords: [FrameMetricRecord] = []
+    var clipRecords: [ClipMetricRecord] = []
+    if let score {
+      for (arm, frame, totals) in score.frameRecords {
+        for region in RegionKind.allCases where totals.pixels(region) > 0 {
+          for metric in MetricKind.allCases {
+            frameRecords.append(
+              FrameMetricRecord(
+                clipID: clip.id, arm: arm, frame: frame, region: region.rawValue, metric: metric.rawValue,
+                errorSum: totals.sum(region, metric), pixels: totals.pixels(region)))
+          }
+        }
+      }
+      for (arm, totals) in [("A", score.totalsA), ("B", score.totalsB)] {
+        for region in RegionKind.allCases {
+          for metric in MetricKind.allCases {
+            clipRecords.append(
+              ClipMetricRecord(
+                clipID: clip.id, arm: arm, region: region.rawValue, metric: metric.rawValue,
+                value: totals.value(region, metric), errorSum: totals.sum(region, metric),
+                pixels: totals.pixels(region), frames: totals.frames(region)))
+          }
+        }
+      }
+    }
+    try store.saveClip(
+      runID: runID,
+      clip: ClipRecord(
+        runID: runID, clipID: clip.id, sha256: clip.source.sha256, tags: clip.tags.joined(separator: ","),
+        status: score != nil ? "scored" : "failed", error: error, frames: score?.frames ?? 0,
+        reviewFrame: score?.reviewFrame),
+      frameMetrics: frameRecords, clipMetrics: clipRecords)
+  }
+
+  /// Writes the review frame's source, ground truth and both alphas as PNG (libpng).
+  private func writeReviewImages(clip: Clip, score: ClipScore) throws -> [String: String] {
+    guard let index = score.reviewFrame, let truth = score.reviewTruth, let a = score.reviewA, let b = score.reviewB
+    else { return [:] }
+    var images: [String: String] = [:]
+    let prefix = "clips/\(clip.id)/frame\(index)"
+    if let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), index: index) {
+      try PNGFile.write(source, to: runFolder + "/" + prefix + "-source.png")
+      images["source"] = prefix + "-source.png"
+    }
+    for (role, image) in [("truth", truth), ("a", a), ("b", b)] {
+      let path = prefix + "-\(role).png"
+      try PNGFile.writeGray8(image.eightBit(), width: image.width, height: image.height, to: runFolder + "/" + path)
+      images[role] = path
+    }
+    return images
+  }
+}

@@ -1,0 +1,48 @@
+public import Clips
+public import Verdict
+import Metrics
+
+/// Reads `gate.yaml`.
+public enum GateFile {
+  /// Loads and validates a gate policy: known keys, known regions and metrics, sane margins.
+  public static func load(_ path: String) throws(ConfigError) -> GatePolicy {
+    let doc = try YAMLMap.load(path)
+    try doc.rejectUnknownKeys(["primaries", "margin", "noise", "worst_clip_margin", "min_clips", "description"])
+    var policy = GatePolicy.standard
+    if let list = try doc.stringList("primaries") {
+      var primaries: [Endpoint] = []
+      for item in list {
+        let parts = item.split(separator: "/").map(String.init)
+        guard parts.count == 2, RegionKind(rawValue: parts[0]) != nil, MetricKind(rawValue: parts[1]) != nil else {
+          throw doc.error(
+            line: doc.line(of: "primaries"), field: "primaries",
+            "'\(item)' is not region/metric with region in \(RegionKind.allCases.map(\.rawValue).joined(separator: ", ")) and metric in \(MetricKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        primaries.append(Endpoint(region: parts[0], metric: parts[1]))
+      }
+      guard !primaries.isEmpty else {
+        throw doc.error(line: doc.line(of: "primaries"), field: "primaries", "must name at least one endpoint")
+      }
+      policy.primaries = primaries
+    }
+    if let v = try doc.double("margin") {
+      guard v > 0, v < 1 else { throw doc.error(line: doc.line(of: "margin"), field: "margin", "must be in (0, 1), e.g. 0.05 for 5%") }
+      policy.margin = v
+    }
+    if let v = try doc.double("noise") {
+      guard v >= 0, v <= policy.margin else {
+        throw doc.error(line: doc.line(of: "noise"), field: "noise", "must be in [0, margin]")
+      }
+      policy.noise = v
+    }
+    if let v = try doc.double("worst_clip_margin") {
+      guard v > 0 else { throw doc.error(line: doc.line(of: "worst_clip_margin"), field: "worst_clip_margin", "must be positive") }
+      policy.worstClipMargin = v
+    }
+    if let v = try doc.int("min_clips") {
+      guard v >= 1 else { throw doc.error(line: doc.line(of: "min_clips"), field: "min_clips", "must be at least 1") }
+      policy.minClips = v
+    }
+    return policy
+  }
+}

@@ -1,0 +1,49 @@
+public import Foundation
+
+/// What `mattegate run` was asked to do.
+public struct RunOptions: Sendable {
+  public var clipsetFolder: String
+  public var configAPath: String
+  public var configBPath: String
+  public var gatePath: String?
+  public var databasePath: String
+  public var outputFolder: String
+  public var provider: String
+  public var jobs: Int
+  public var seed: UInt64
+
+  public init(
+    clipsetFolder: String, configAPath: String, configBPath: String, gatePath: String? = nil,
+    databasePath: String = "reports/mattegate.sqlite", outputFolder: String = "reports",
+    provider: String = "local", jobs: Int = ProcessInfo.processInfo.activeProcessorCount, seed: UInt64 = 1
+  ) {
+    self.clipsetFolder = clipsetFolder
+    self.configAPath = configAPath
+    self.configBPath = configBPath
+    self.gatePath = gatePath
+    self.databasePath = databasePath
+    self.outputFolder = outputFolder
+    self.provider = provider
+    self.jobs = jobs
+    self.seed = seed
+  }
+}
+
+/// What a finished run reports back to the command line.
+public struct RunResult: Sendable {
+  public var runID: String
+  public var exitCode: Int32
+  public var gateSummary: String
+  /// One line per region: its primary endpoint's verdict.
+  public var verdictLines: [String]
+  public var reportPath: String
+  public var databasePath: String
+  /// Per-clip failures, each naming the clip and the file.
+  public var errors: [String]
+}
+
+/// A run-level error: bad input before anything was submitted.
+public struct RunError: Error, Sendable, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,106 @@
+public import Clips
+import Engine
+import Foundation
+import MediaIO
+
+/// One arm's configuration (`configs/NAME.yaml`): what is asked of the service.
+public struct ArmConfig: Sendable, Equatable {
+  public static let outputFormats = ["webm", "mov", "mp4", "gif", "webp", "png_sequence", "pro_bundle"]
+  public static let alphaFormats: Set<String> = ["webm", "mov", "gif", "webp", "png_sequence", "pro_bundle"]
+  public static let backgroundTypes = ["transparent", "color", "image", "video"]
+  public static let fits = ["cover", "contain", "stretch"]
+
+  public var name: String
+  public var model: String
+  public var outputFormat: String
+  public var bgType: String
+  public var bgColor: String?
+  public var bgImage: String?
+  public var fit: String
+  /// Engine or provider parameters, by name.
+  public var parameters: [String: Double]
+  /// The file it was read from.
+  public var file: String
+
+  /// A stable hash of the settings (not of comments or key order): stored with every run.
+  public var settingsHash: String {
+    FileHash.sha256(of: Array(canonicalText.utf8))
+  }
+
+  /// The settings as sorted `key=value` lines.
+  public var canonicalText: String {
+    var lines = [
+      "model=\(model)", "output_format=\(outputFormat)", "bg_type=\(bgType)", "fit=\(fit)",
+    ]
+    if let bgColor { lines.append("bg_color=\(bgColor)") }
+    if let bgImage { lines.append("bg_image=\(bgImage)") }
+    for (k, v) in parameters.sorted(by: { $0.key < $1.key }) { lines.append("engine.\(k)=\(v)") }
+    return lines.joined(separator: "\n")
+  }
+
+  /// Reads and validates a config: known keys only, known values, and the format policy
+  /// (transparent needs an alpha-capable format; color needs bg_color; image needs bg_image).
+  ///
+  /// - Throws: `ConfigError` naming the file, the line and the field.
+  public static func load(_ path: String) throws(ConfigError) -> ArmConfig {
+    let doc = try YAMLMap.load(path)
+    try doc.rejectUnknownKeys([
+      "name", "description", "model", "output_format", "bg_type", "bg_color", "bg_image", "fit", "engine",
+    ])
+    let name = try doc.requiredString("name")
+    let model = try doc.requiredString("model")
+    let outputFormat = try doc.string("output_format") ?? "webm"
+    guard outputFormats.contains(outputFormat) else {
+      throw doc.error(
+        line: doc.line(of: "output_format"), field: "output_format",
+        "'\(outputFormat)' is not one of \(outputFormats.joined(separator: ", "))")
+    }
+    let bgType = try doc.string("bg_type") ?? "transparent"
+    guard backgroundTypes.contains(bgType) else {
+      throw doc.error(
+        line: doc.line(of: "bg_type"), field: "bg_type",
+        "'\(bgType)' is not one of \(backgroundTypes.joined(separator: ", "))")
+    }
+    if bgType == "transparent" && !alphaFormats.contains(outputFormat) {
+      throw doc.error(
+        line: doc.line(of: "output_format"), field: "output_format",
+        "'\(outputFormat)' cannot carry alpha, so bg_type transparent is impossible (format_incompatible)")
+    }
+    let bgColor = try doc.string("bg_color")
+    if let bgColor {
+      let hex = bgColor.dropFirst()
+      guard bgColor.hasPrefix("#"), hex.count == 6, hex.allSatisfy(\.isHexDigit) else {
+        throw doc.error(line: doc.line(of: "bg_color"), field: "bg_color", "must look like #RRGGBB")
+      }
+    }
+    if bgType == "color" && bgColor == nil {
+      throw doc.error(line: doc.line(of: "bg_type"), field: "bg_color", "is required when bg_type is color")
+    }
+    var bgImage = try doc.string("bg_image")
+    if let image = bgImage {
+      let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+      let resolved = image.hasPrefix("/") ? image : base.appendingPathComponent(image).path
+      guard FileManager.default.fileExists(atPath: resolved) else {
+        throw doc.error(line: doc.line(of: "bg_image"), field: "bg_image", "file '\(image)' not found")
+      }
+      bgImage = resolved
+    }
+    if bgType == "image" && bgImage == nil {
+      throw doc.error(line: doc.line(of: "bg_type"), field: "bg_image", "is required when bg_type is image")
+    }
+    let fit = try doc.string("fit") ?? "cover"
+    guard fits.contains(fit) else {
+      throw doc.error(line: doc.line(of: "fit"), field: "fit", "'\(fit)' is not one of \(fits.joined(separator: ", "))")
+    }
+    var parameters: [String: Double] = [:]
+    if let engine = try doc.map("engine") {
+      for key in engine.keys {
+        guard let v = try engine.double(key) else { continue }
+        parameters[key] = v
+      }
+    }
+    return ArmConfig(
+      name: name, model: model, outputFormat: outputFormat, bgType: bgType, bgColor: bgColor,
+      bgImage: bgImage, fit: fit, parameters: parameters, file: path)
+  }
+}

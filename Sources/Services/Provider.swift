@@ -1,0 +1,84 @@
+public import Foundation
+
+/// One job: one clip under one arm's configuration.
+public struct JobRequest: Sendable {
+  public var clipID: String
+  public var sourcePath: String
+  public var sourceSHA256: String
+  public var cleanPlatePath: String?
+  /// "A" or "B".
+  public var arm: String
+  public var config: ArmConfig
+  /// Where the provider puts the output.
+  public var outputPath: String
+  /// Derived from run, clip and arm: a retried submission reuses it.
+  public var idempotencyKey: String
+
+  public init(
+    clipID: String, sourcePath: String, sourceSHA256: String, cleanPlatePath: String?, arm: String,
+    config: ArmConfig, outputPath: String, idempotencyKey: String
+  ) {
+    self.clipID = clipID
+    self.sourcePath = sourcePath
+    self.sourceSHA256 = sourceSHA256
+    self.cleanPlatePath = cleanPlatePath
+    self.arm = arm
+    self.config = config
+    self.outputPath = outputPath
+    self.idempotencyKey = idempotencyKey
+  }
+}
+
+/// What a finished job returned.
+public struct JobOutcome: Sendable {
+  public var providerJobID: String
+  public var outputPath: String
+  public var outputSHA256: String
+  public var serviceVersion: String?
+  public var credits: Double
+  public var startedAt: Date
+  public var finishedAt: Date
+  /// Notes worth recording (for example an estimated clean plate).
+  public var notes: [String]
+
+  public init(
+    providerJobID: String, outputPath: String, outputSHA256: String, serviceVersion: String?,
+    credits: Double, startedAt: Date, finishedAt: Date, notes: [String] = []
+  ) {
+    self.providerJobID = providerJobID
+    self.outputPath = outputPath
+    self.outputSHA256 = outputSHA256
+    self.serviceVersion = serviceVersion
+    self.credits = credits
+    self.startedAt = startedAt
+    self.finishedAt = finishedAt
+    self.notes = notes
+  }
+}
+
+/// A job that failed, with a code and a sentence naming the clip and the cause.
+public struct ProviderError: Error, Sendable, CustomStringConvertible {
+  public var clipID: String
+  public var arm: String
+  public var code: String
+  public var message: String
+
+  public init(clipID: String, arm: String, code: String, message: String) {
+    self.clipID = clipID
+    self.arm = arm
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { "clip '\(clipID)' arm \(arm): \(code): \(message)" }
+}
+
+/// A background-removal service as mattegate sees it.
+public protocol Provider: Sendable {
+  /// `local`, `http` or `exec`.
+  var name: String { get }
+  /// Checks before anything is submitted that this provider can honour `config`.
+  func validate(_ config: ArmConfig) throws
+  /// Runs one job to completion and returns where its output is.
+  func submit(_ request: JobRequest) async throws -> JobOutcome
+}

@@ -1,0 +1,240 @@
+public import Foundation
+
+/// A run: one A/B comparison of two configurations over one clip set.
+public struct RunRecord: Sendable, Equatable {
+  public var id: String
+  public var createdAt: Date
+  public var finishedAt: Date?
+  /// running, completed, failed.
+  public var status: String
+  public var clipsetName: String
+  public var clipsetFolder: String
+  public var clipsetSHA256: String
+  public var configAName: String
+  public var configAHash: String
+  public var configAText: String
+  public var configBName: String
+  public var configBHash: String
+  public var configBText: String
+  public var provider: String
+  public var harnessVersion: String
+  public var metricsVersion: String
+  public var regionsVersion: String
+  public var gateText: String
+  public var seed: Int64
+  public var exitCode: Int?
+  public var outcome: String?
+
+  public init(
+    id: String, createdAt: Date, finishedAt: Date? = nil, status: String, clipsetName: String,
+    clipsetFolder: String, clipsetSHA256: String, configAName: String, configAHash: String,
+    configAText: String, configBName: String, configBHash: String, configBText: String,
+    provider: String, harnessVersion: String, metricsVersion: String, regionsVersion: String,
+    gateText: String, seed: Int64, exitCode: Int? = nil, outcome: String? = nil
+  ) {
+    self.id = id
+    self.createdAt = createdAt
+    self.finishedAt = finishedAt
+    self.status = status
+    self.clipsetName = clipsetName
+    self.clipsetFolder = clipsetFolder
+    self.clipsetSHA256 = clipsetSHA256
+    self.configAName = configAName
+    self.configAHash = configAHash
+    self.configAText = configAText
+    self.configBName = configBName
+    self.configBHash = configBHash
+    self.configBText = configBText
+    self.provider = provider
+    self.harnessVersion = harnessVersion
+    self.metricsVersion = metricsVersion
+    self.regionsVersion = regionsVersion
+    self.gateText = gateText
+    self.seed = seed
+    self.exitCode = exitCode
+    self.outcome = outcome
+  }
+}
+
+/// One job: a clip under one arm, with every field DESIGN.md asks a job record to keep.
+public struct JobRecord: Sendable, Equatable {
+  public var runID: String
+  public var clipID: String
+  public var clipSHA256: String
+  public var arm: String
+  public var provider: String
+  public var providerJobID: String?
+  public var idempotencyKey: String
+  public var model: String
+  public var outputFormat: String
+  public var bgType: String
+  public var bgColor: String?
+  public var bgImage: String?
+  public var fit: String
+  /// submitted, completed, failed.
+  public var status: String
+  public var errorCode: String?
+  public var errorMessage: String?
+  public var credits: Double?
+  public var submittedAt: Date
+  public var startedAt: Date?
+  public var finishedAt: Date?
+  public var durationMS: Int?
+  public var outputPath: String?
+  public var outputSHA256: String?
+  public var serviceVersion: String?
+
+  public init(
+    runID: String, clipID: String, clipSHA256: String, arm: String, provider: String,
+    providerJobID: String? = nil, idempotencyKey: String, model: String, outputFormat: String,
+    bgType: String, bgColor: String? = nil, bgImage: String? = nil, fit: String, status: String,
+    errorCode: String? = nil, errorMessage: String? = nil, credits: Double? = nil,
+    submittedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, durationMS: Int? = nil,
+    outputPath: String? = nil, outputSHA256: String? = nil, serviceVersion: String? = nil
+  ) {
+    self.runID = runID
+    self.clipID = clipID
+    self.clipSHA256 = clipSHA256
+    self.arm = arm
+    self.provider = provider
+    self.providerJobID = providerJobID
+    self.idempotencyKey = idempotencyKey
+    self.model = model
+    self.outputFormat = outputFormat
+    self.bgType = bgType
+    self.bgColor = bgColor
+    self.bgImage = bgImage
+    self.fit = fit
+    self.status = status
+    self.errorCode = errorCode
+    self.errorMessage = errorMessage
+    self.credits = credits
+    self.submittedAt = submittedAt
+    self.startedAt = startedAt
+    self.finishedAt = finishedAt
+    self.durationMS = durationMS
+    self.outputPath = outputPath
+    self.outputSHA256 = outputSHA256
+    self.serviceVersion = serviceVersion
+  }
+}
+
+/// A clip's place in a run.
+public struct ClipRecord: Sendable, Equatable {
+  public var runID: String
+  public var clipID: String
+  public var sha256: String
+  public var tags: String
+  /// scored, failed, inconclusive.
+  public var status: String
+  public var error: String?
+  public var frames: Int
+  public var reviewFrame: Int?
+
+  public init(
+    runID: String, clipID: String, sha256: String, tags: String, status: String, error: String? = nil,
+    frames: Int, reviewFrame: Int? = nil
+  ) {
+    self.runID = runID
+    self.clipID = clipID
+    self.sha256 = sha256
+    self.tags = tags
+    self.status = status
+    self.error = error
+    self.frames = frames
+    self.reviewFrame = reviewFrame
+  }
+}
+
+/// Raw error of one frame, region and metric for one arm.
+public struct FrameMetricRecord: Sendable, Equatable {
+  public var clipID: String
+  public var arm: String
+  public var frame: Int
+  public var region: String
+  public var metric: String
+  public var errorSum: Double
+  public var pixels: Int
+
+  public init(clipID: String, arm: String, frame: Int, region: String, metric: String, errorSum: Double, pixels: Int) {
+    self.clipID = clipID
+    self.arm = arm
+    self.frame = frame
+    self.region = region
+    self.metric = metric
+    self.errorSum = errorSum
+    self.pixels = pixels
+  }
+}
+
+/// A clip's pooled value for one arm, region and metric (reported scale).
+public struct ClipMetricRecord: Sendable, Equatable {
+  public var clipID: String
+  public var arm: String
+  public var region: String
+  public var metric: String
+  public var value: Double?
+  public var errorSum: Double
+  public var pixels: Int
+  public var frames: Int
+
+  public init(
+    clipID: String, arm: String, region: String, metric: String, value: Double?, errorSum: Double,
+    pixels: Int, frames: Int
+  ) {
+    self.clipID = clipID
+    self.arm = arm
+    self.region = region
+    self.metric = metric
+    self.value = value
+    self.errorSum = errorSum
+    self.pixels = pixels
+    self.frames = frames
+  }
+}
+
+/// The paired comparison of one region and metric.
+public struct ComparisonRecord: Sendable, Equatable {
+  public var region: String
+  public var metric: String
+  public var isPrimary: Bool
+  public var clips: Int
+  public var estimatePercent: Double?
+  public var ciLowPercent: Double?
+  public var ciHighPercent: Double?
+  public var ciLevel: Double
+  public var pValue: Double?
+  public var hodgesLehmannPercent: Double?
+  public var wins: Int
+  public var ties: Int
+  public var losses: Int
+  public var marginPercent: Double
+  public var noisePercent: Double
+  public var verdict: String
+  public var note: String?
+
+  public init(
+    region: String, metric: String, isPrimary: Bool, clips: Int, estimatePercent: Double?,
+    ciLowPercent: Double?, ciHighPercent: Double?, ciLevel: Double, pValue: Double?,
+    hodgesLehmannPercent: Double?, wins: Int, ties: Int, losses: Int, marginPercent: Double,
+    noisePercent: Double, verdict: String, note: String?
+  ) {
+    self.region = region
+    self.metric = metric
+    self.isPrimary = isPrimary
+    self.clips = clips
+    self.estimatePercent = estimatePercent
+    self.ciLowPercent = ciLowPercent
+    self.ciHighPercent = ciHighPercent
+    self.ciLevel = ciLevel
+    self.pValue = pValue
+    self.hodgesLehmannPercent = hodgesLehmannPercent
+    self.wins = wins
+    self.ties = ties
+    self.losses = losses
+    self.marginPercent = marginPercent
+    self.noisePercent = noisePercent
+    self.verdict = verdict
+    self.note = note
+  }
+}

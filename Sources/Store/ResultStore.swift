@@ -1,0 +1,338 @@
+import Foundation
+import GRDB
+
+/// An error of the result database, naming the file.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+  public var path: String
+  public var reason: String
+  public var description: String { "\(path): \(reason)" }
+}
+
+/// The SQLite database every result lands in (GRDB over the system SQLite).
+///
+/// `Sendable`: GRDB's `DatabaseQueue` serializes every access on its own queue.
+public final class ResultStore: Sendable {
+  public let path: String
+  let queue: DatabaseQueue
+
+  /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+  public init(path: String) throws {
+    self.path = path
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    do {
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      var config = Configuration()
+      config.foreignKeysEnabled = true
+      queue = try DatabaseQueue(path: path, configuration: config)
+      try Self.migrator.migrate(queue)
+    } catch let error as DatabaseError {
+      throw StoreError(path: path, reason: "database error: \(error.message ?? "\(error)")")
+    } catch {
+      throw StoreError(path: path, reason: "cannot open the database: \(error)")
+    }
+  }
+
+  static var migrator: DatabaseMigrator {
+    var m = DatabaseMigrator()
+    m.registerMigration("v1") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE runs (
+            id TEXT PRIMARY KEY NOT NULL,
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            clipset_name TEXT NOT NULL,
+            clipset_folder TEXT NOT NULL,
+            clipset_sha256 TEXT NOT NULL,
+            config_a_name TEXT NOT NULL,
+            config_a_hash TEXT NOT NULL,
+            config_a_text TEXT NOT NULL,
+            config_b_name TEXT NOT NULL,
+            config_b_hash TEXT NOT NULL,
+            config_b_text TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            harness_version TEXT NOT NULL,
+            metrics_version TEXT NOT NULL,
+            regions_version TEXT NOT NULL,
+            gate_text TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            exit_code INTEGER,
+            outcome TEXT
+          );
+          CREATE TABLE clips (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            clip_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error TEXT,
+            frames INTEGER NOT NULL,
+            review_frame INTEGER,
+            PRIMARY KEY (run_id, clip_id)
+          );
+          CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            clip_id TEXT NOT NULL,
+            clip_sha256 TEXT NOT NULL,
+            arm TEXT NOT NULL CHECK (arm IN ('A', 'B')),
+            provider TEXT NOT NULL,
+            provider_job_id TEXT,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            model TEXT NOT NULL,
+            output_format TEXT NOT NULL,
+            bg_type TEXT NOT NULL,
+            bg_color TEXT,
+            bg_image TEXT,
+            fit TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error_code TEXT,
+            error_message TEXT,
+            credits REAL,
+            submitted_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            duration_ms INTEGER,
+            output_path TEXT,
+            output_sha256 TEXT,
+            service_version TEXT
+          );
+          CREATE INDEX jobs_run ON jobs(run_id, clip_id, arm);
+          CREATE TABLE frame_metrics (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            clip_id TEXT NOT NULL,
+            arm TEXT NOT NULL,
+            frame INTEGER NOT NULL,
+            region TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            error_sum REAL NOT NULL,
+            pixels INTEGER NOT NULL,
+            PRIMARY KEY (run_id, clip_id, arm, frame, region, metric)
+          ) WITHOUT ROWID;
+          CREATE TABLE clip_metrics (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            clip_id TEXT NOT NULL,
+            arm TEXT NOT NULL,
+            region TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            value REAL,
+            error_sum REAL NOT NULL,
+            pixels INTEGER NOT NULL,
+            frames INTEGER NOT NULL,
+            PRIMARY KEY (run_id, clip_id, arm, region, metric)
+          ) WITHOUT ROWID;
+          CREATE TABLE comparisons (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            region TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            is_primary INTEGER NOT NULL,
+            clips INTEGER NOT NULL,
+            estimate_pct REAL,
+            ci_low_pct REAL,
+            ci_high_pct REAL,
+            ci_level REAL NOT NULL,
+            p_value REAL,
+            hl_pct REAL,
+            wins INTEGER NOT NULL,
+            ties INTEGER NOT NULL,
+            losses INTEGER NOT NULL,
+            margin_pct REAL NOT NULL,
+            noise_pct REAL NOT NULL,
+            verdict TEXT NOT NULL,
+            note TEXT,
+            PRIMARY KEY (run_id, region, metric)
+          ) WITHOUT ROWID;
+          """)
+    }
+    return m
+  }
+
+  private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    do {
+      return try queue.write(body)
+    } catch let error as DatabaseError {
+      throw StoreError(path: path, reason: "database error: \(error.message ?? "\(error)")")
+    }
+  }
+
+  private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    do {
+      return try queue.read(body)
+    } catch let error as DatabaseError {
+      throw StoreError(path: path, reason: "database error: \(error.message ?? "\(error)")")
+    }
+  }
+
+  public func insert(_ r: RunRecord) throws {
+    try write { db in
+      try db.execute(
+        sql: """
+          INSERT INTO runs (id, created_at, finished_at, status, clipset_name, clipset_folder,
+            clipset_sha256, config_a_name, config_a_hash, config_a_text, config_b_name, config_b_hash,
+            config_b_text, provider, harness_version, metrics_version, regions_version, gate_text,
+            seed, exit_code, outcome)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          r.id, r.createdAt, r.finishedAt, r.status, r.clipsetName, r.clipsetFolder, r.clipsetSHA256,
+          r.configAName, r.configAHash, r.configAText, r.configBName, r.configBHash, r.configBText,
+          r.provider, r.harnessVersion, r.metricsVersion, r.regionsVersion, r.gateText, r.seed,
+          r.exitCode, r.outcome,
+        ])
+    }
+  }
+
+  /// Marks a run finished with its exit code and one-line outcome.
+  public func finishRun(id: String, status: String, exitCode: Int, outcome: String) throws {
+    try write { db in
+      try db.execute(
+        sql: "UPDATE runs SET status = ?, exit_code = ?, outcome = ?, finished_at = ? WHERE id = ?",
+        arguments: [status, exitCode, outcome, Date(), id])
+    }
+  }
+
+  /// Inserts a job in its submitted state and returns its row id.
+  public func insert(_ j: JobRecord) throws -> Int64 {
+    try write { db in
+      try db.execute(
+        sql: """
+          INSERT INTO jobs (run_id, clip_id, clip_sha256, arm, provider, provider_job_id,
+            idempotency_key, model, output_format, bg_type, bg_color, bg_image, fit, status,
+            error_code, error_message, credits, submitted_at, started_at, finished_at, duration_ms,
+            output_path, output_sha256, service_version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          j.runID, j.clipID, j.clipSHA256, j.arm, j.provider, j.providerJobID, j.idempotencyKey,
+          j.model, j.outputFormat, j.bgType, j.bgColor, j.bgImage, j.fit, j.status, j.errorCode,
+          j.errorMessage, j.credits, j.submittedAt, j.startedAt, j.finishedAt, j.durationMS,
+          j.outputPath, j.outputSHA256, j.serviceVersion,
+        ])
+      return db.lastInsertedRowID
+    }
+  }
+
+  /// Records how a job ended.
+  public func updateJob(id: Int64, with j: JobRecord) throws {
+    try write { db in
+      try db.execute(
+        sql: """
+          UPDATE jobs SET provider_job_id = ?, status = ?, error_code = ?, error_message = ?,
+            credits = ?, started_at = ?, finished_at = ?, duration_ms = ?, output_path = ?,
+            output_sha256 = ?, service_version = ?
+          WHERE id = ?
+          """,
+        arguments: [
+          j.providerJobID, j.status, j.errorCode, j.errorMessage, j.credits, j.startedAt,
+          j.finishedAt, j.durationMS, j.outputPath, j.outputSHA256, j.serviceVersion, id,
+        ])
+    }
+  }
+
+  /// Stores a scored (or failed) clip with its frame and clip metrics in one transaction, so a
+  /// clip's results are either all there or not at all.
+  public func saveClip(
+    runID: String, clip: ClipRecord, frameMetrics: [FrameMetricRecord], clipMetrics: [ClipMetricRecord]
+  ) throws {
+    try write { db in
+      try db.execute(
+        sql: """
+          INSERT OR REPLACE INTO clips (run_id, clip_id, sha256, tags, status, error, frames, review_frame)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          runID, clip.clipID, clip.sha256, clip.tags, clip.status, clip.error, clip.frames,
+          clip.reviewFrame,
+        ])
+      let frameStatement = try db.cachedStatement(
+        sql: """
+          INSERT OR REPLACE INTO frame_metrics (run_id, clip_id, arm, frame, region, metric, error_sum, pixels)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          """)
+      for f in frameMetrics {
+        try frameStatement.execute(arguments: [
+          runID, f.clipID, f.arm, f.frame, f.region, f.metric, f.errorSum, f.pixels,
+        ])
+      }
+      let clipStatement = try db.cachedStatement(
+        sql: """
+          INSERT OR REPLACE INTO clip_metrics (run_id, clip_id, arm, region, metric, value, error_sum, pixels, frames)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """)
+      for c in clipMetrics {
+        try clipStatement.execute(arguments: [
+          runID, c.clipID, c.arm, c.region, c.metric, c.value, c.errorSum, c.pixels, c.frames,
+        ])
+      }
+    }
+  }
+
+  public func saveComparisons(runID: String, _ comparisons: [ComparisonRecord]) throws {
+    try write { db in
+      let statement = try db.cachedStatement(
+        sql: """
+          INSERT OR REPLACE INTO comparisons (run_id, region, metric, is_primary, clips, estimate_pct,
+            ci_low_pct, ci_high_pct, ci_level, p_value, hl_pct, wins, ties, losses, margin_pct,
+            noise_pct, verdict, note)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """)
+      for c in comparisons {
+        try statement.execute(arguments: [
+          runID, c.region, c.metric, c.isPrimary, c.clips, c.estimatePercent, c.ciLowPercent,
+          c.ciHighPercent, c.ciLevel, c.pValue, c.hodgesLehmannPercent, c.wins, c.ties, c.losses,
+          c.marginPercent, c.noisePercent, c.verdict, c.note,
+        ])
+      }
+    }
+  }
+
+  /// Row counts per table for one run (for summaries and tests).
+  public func counts(runID: String) throws -> [String: Int] {
+    try read { db in
+      var out: [String: Int] = [:]
+      for table in ["clips", "jobs", "frame_metrics", "clip_metrics", "comparisons"] {
+        out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE run_id = ?", arguments: [runID]) ?? 0
+      }
+      out["runs"] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs WHERE id = ?", arguments: [runID]) ?? 0
+      return out
+    }
+  }
+
+  /// Every job of a run, in submission order.
+  public func jobs(runID: String) throws -> [JobRecord] {
+    try read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE run_id = ? ORDER BY id", arguments: [runID]).map { row in
+        JobRecord(
+          runID: row["run_id"], clipID: row["clip_id"], clipSHA256: row["clip_sha256"], arm: row["arm"],
+          provider: row["provider"], providerJobID: row["provider_job_id"],
+          idempotencyKey: row["idempotency_key"], model: row["model"], outputFormat: row["output_format"],
+          bgType: row["bg_type"], bgColor: row["bg_color"], bgImage: row["bg_image"], fit: row["fit"],
+          status: row["status"], errorCode: row["error_code"], errorMessage: row["error_message"],
+          credits: row["credits"], submittedAt: row["submitted_at"], startedAt: row["started_at"],
+          finishedAt: row["finished_at"], durationMS: row["duration_ms"], outputPath: row["output_path"],
+          outputSHA256: row["output_sha256"], serviceVersion: row["service_version"])
+      }
+    }
+  }
+
+  /// A clip's pooled value for one arm, region and metric, if stored.
+  public func clipValue(runID: String, clipID: String, arm: String, region: String, metric: String) throws -> Double? {
+    try read { db in
+      try Double.fetchOne(
+        db,
+        sql: "SELECT value FROM clip_metrics WHERE run_id = ? AND clip_id = ? AND arm = ? AND region = ? AND metric = ?",
+        arguments: [runID, clipID, arm, region, metric])
+    }
+  }
+
+  /// The run's stored status and exit code.
+  public func runStatus(id: String) throws -> (status: String, exitCode: Int?)? {
+    try read { db in
+      guard let row = try Row.fetchOne(db, sql: "SELECT status, exit_code FROM runs WHERE id = ?", arguments: [id]) else {
+        return nil
+      }
+      return (row["status"], row["exit_code"])
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Clips
+import Foundation
+import Runner
+
+@main
+struct Mattegate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mattegate",
+    abstract: "A/B quality gate for video background removal.",
+    discussion: """
+      Exit codes of `run`: 0 gate passed · 1 error (bad input, provider failure) · 2 gate failed: \
+      regression · 3 inconclusive · 64 usage.
+      """,
+    version: harnessVersion,
+    subcommands: [Synth.self, Run.self]
+  )
+}
+
+/// Writes a line to standard error.
+func printError(_ line: String) {
+  FileHandle.standardError.write(Data((line + "\n").utf8))
+}
