@@ -3,17 +3,27 @@ import MediaIO
 
 /// A shape in pixel coordinates (x right, y down).
 enum Shape {
-  case ellipse(cx: Double, cy: Double, rx: Double, ry: Double, angle: Double)
-  case rect(cx: Double, cy: Double, halfW: Double, halfH: Double, angle: Double)
+  /// An ellipse rotated by an angle whose cosine and sine are `c` and `s`.
+  case rotatedEllipse(cx: Double, cy: Double, rx: Double, ry: Double, c: Double, s: Double)
+  /// A rectangle rotated by an angle whose cosine and sine are `c` and `s`.
+  case rotatedRect(cx: Double, cy: Double, halfW: Double, halfH: Double, c: Double, s: Double)
   /// A segment with round caps, `halfWidth` either side of the centre line.
   case capsule(x0: Double, y0: Double, x1: Double, y1: Double, halfWidth: Double)
 
+  static func ellipse(cx: Double, cy: Double, rx: Double, ry: Double, angle: Double) -> Shape {
+    .rotatedEllipse(cx: cx, cy: cy, rx: rx, ry: ry, c: cos(angle), s: sin(angle))
+  }
+
+  static func rect(cx: Double, cy: Double, halfW: Double, halfH: Double, angle: Double) -> Shape {
+    .rotatedRect(cx: cx, cy: cy, halfW: halfW, halfH: halfH, c: cos(angle), s: sin(angle))
+  }
+
   var bounds: (minX: Double, minY: Double, maxX: Double, maxY: Double) {
     switch self {
-    case .ellipse(let cx, let cy, let rx, let ry, _):
+    case .rotatedEllipse(let cx, let cy, let rx, let ry, _, _):
       let r = max(rx, ry)
       return (cx - r, cy - r, cx + r, cy + r)
-    case .rect(let cx, let cy, let hw, let hh, _):
+    case .rotatedRect(let cx, let cy, let hw, let hh, _, _):
       let r = (hw * hw + hh * hh).squareRoot()
       return (cx - r, cy - r, cx + r, cy + r)
     case .capsule(let x0, let y0, let x1, let y1, let hw):
@@ -24,19 +34,15 @@ enum Shape {
   @inline(__always)
   func contains(_ x: Double, _ y: Double) -> Bool {
     switch self {
-    case .ellipse(let cx, let cy, let rx, let ry, let angle):
+    case .rotatedEllipse(let cx, let cy, let rx, let ry, let c, let s):
       let dx = x - cx
       let dy = y - cy
-      let c = cos(angle)
-      let s = sin(angle)
       let u = (dx * c + dy * s) / rx
       let v = (-dx * s + dy * c) / ry
       return u * u + v * v <= 1
-    case .rect(let cx, let cy, let hw, let hh, let angle):
+    case .rotatedRect(let cx, let cy, let hw, let hh, let c, let s):
       let dx = x - cx
       let dy = y - cy
-      let c = cos(angle)
-      let s = sin(angle)
       return abs(dx * c + dy * s) <= hw && abs(-dx * s + dy * c) <= hh
     case .capsule(let x0, let y0, let x1, let y1, let hw):
       let vx = x1 - x0

@@ -70,7 +70,7 @@ struct ClipContext: Sendable {
       try save(clip: clip, score: score, error: nil)
       progress("  \(clip.id): scored \(score.frames) frames")
     } catch {
-      let message = "clip '\(clip.id)': \(error)"
+      let message = error is ProviderError ? "\(error)" : "clip '\(clip.id)': \(error)"
       outcome.score = nil
       outcome.error = message
       progress("  \(message)")

@@ -128,7 +128,7 @@ public enum RunCoordinator {
     }
 
     return RunResult(
-      runID: runID, exitCode: outcome.exitCode, gateSummary: outcome.summary,
+      runID: runID, exitCode: outcome.exitCode, gateSummary: outcome.summary, gateReasons: outcome.reasons,
       verdictLines: verdictLines(results: results, policy: policy), reportPath: reportPath,
       databasePath: options.databasePath, errors: errors)
   }

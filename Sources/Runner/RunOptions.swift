@@ -34,6 +34,8 @@ public struct RunResult: Sendable {
   public var runID: String
   public var exitCode: Int32
   public var gateSummary: String
+  /// The reasons behind the gate's outcome, one per line.
+  public var gateReasons: [String]
   /// One line per region: its primary endpoint's verdict.
   public var verdictLines: [String]
   public var reportPath: String

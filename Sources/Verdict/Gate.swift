@@ -66,12 +66,14 @@ public struct GateOutcome: Sendable, Equatable {
   public var summary: String {
     switch status {
     case .passed: "PASS: B is non-inferior to A on every primary endpoint"
-    case .regression: "FAIL: regression — " + reasons.joined(separator: "; ")
-    case .inconclusive: "INCONCLUSIVE — " + reasons.joined(separator: "; ")
-    case .error: "ERROR — " + reasons.joined(separator: "; ")
+    case .regression: "FAIL: regression on a primary endpoint (\(count(reasons.count, "reason")))"
+    case .inconclusive: "INCONCLUSIVE: non-inferiority not shown (\(count(reasons.count, "primary endpoint")))"
+    case .error: "ERROR: the pipeline failed (\(count(reasons.count, "error"))); a failed run never passes"
     }
   }
 }
+
+func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
 /// The rollout gate: B must be non-inferior on every primary endpoint (an intersection–union
 /// test), no clip may regress past the worst-clip margin, and nothing in the pipeline may fail.

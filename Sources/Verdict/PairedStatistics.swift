@@ -82,7 +82,7 @@ public enum PairedStatistics {
     result.hodgesLehmann = hodgesLehmann(y)
     let needed = max(minClips, minimumAttainableClips)
     guard y.count >= needed else {
-      result.note = "insufficient clips: \(y.count) < \(needed) (a sign-flip test on \(y.count) clips cannot reach α = 0.05)"
+      result.note = "insufficient clips: \(count(y.count, "clip")) with support, \(needed) needed"
       return result
     }
     let variance = y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)

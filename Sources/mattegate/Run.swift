@@ -48,6 +48,7 @@ struct Run: AsyncParsableCommand {
     for line in result.verdictLines { print(line) }
     for error in result.errors { printError("error: \(error)") }
     print(result.gateSummary)
+    for reason in result.gateReasons { print("  - \(reason)") }
     print("report: \(result.reportPath)")
     print("results: \(result.databasePath) (run \(result.runID))")
     if result.exitCode != 0 { throw ExitCode(result.exitCode) }
