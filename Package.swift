@@ -74,7 +74,8 @@ let package = Package(
       name: "ServicesTests", dependencies: ["Services"], swiftSettings: strictSettings),
     .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strictSettings),
     .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
+    .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: strictSettings),
     .testTarget(
-      name: "EndToEndTests", dependencies: ["mattegate", "MediaIO"], swiftSettings: strictSettings),
+      name: "EndToEndTests", dependencies: ["mattegate", "MediaIO", "Store"], swiftSettings: strictSettings),
   ]
 )

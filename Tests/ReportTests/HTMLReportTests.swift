@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+@testable import Report
+
+@Suite struct HTMLReportTests {
+  func model() -> ReportModel {
+    ReportModel(
+      runID: "r1", createdAt: Date(timeIntervalSince1970: 0), clipsetName: "smoke", clipsetSHA256: String(repeating: "a", count: 64),
+      provider: "local", a: .init(name: "base<line>", settings: "model=x", hash: "h1"),
+      b: .init(name: "cand & co", settings: "model=y", hash: "h2"), versions: ["metrics": "m/1"],
+      gateStatus: "regression", gateSummary: "FAIL: regression", gateReasons: ["hair/Grad regressed (+20.0%)"],
+      exitCode: 2, marginPercent: 5, regions: ["frame", "hair"], metrics: ["MAD"], metricScales: ["MAD": "×1e3"],
+      endpoints: [
+        .init(
+          region: "hair", metric: "Grad", isPrimary: true, clips: 6, estimatePercent: 20, ci95Percent: 15...25,
+          ci90Percent: 16...24, pValue: 0.03125, hodgesLehmannPercent: 19, wins: 0, ties: 0, losses: 6,
+          verdict: "Regressed", note: nil)
+      ],
+      clips: [
+        .init(
+          id: "hair-sway", tags: ["hair"], status: "scored", error: nil, frames: 4, reviewFrame: 2,
+          images: ["source": "clips/hair-sway/frame2-source.png", "a": "clips/hair-sway/frame2-a.png"],
+          values: ["hair": ["MAD": .init(a: 10, b: 12)]], support: ["hair": (pixels: 50, frames: 4)])
+      ])
+  }
+
+  @Test func rendersGateVerdictsAndClipTables() {
+    let html = HTMLReport.render(model())
+    #expect(html.contains("data-exit-code=\"2\""))
+    #expect(html.contains("<span class=\"verdict bad\">Regressed</span>"))
+    #expect(html.contains("+20.0%"))
+    #expect(html.contains("[+15.0%, +25.0%]"))
+    #expect(html.contains("src=\"clips/hair-sway/frame2-source.png\""))
+    // B/A = 12/10 = 1.2, marked worse.
+    #expect(html.contains("<td class=\"num ratio worse\">1.2</td>"))
+  }
+
+  @Test func escapesUserText() {
+    let html = HTMLReport.render(model())
+    #expect(html.contains("base&lt;line&gt;"))
+    #expect(html.contains("cand &amp; co"))
+    #expect(!html.contains("base<line>"))
+    #expect(HTMLReport.esc("<a href=\"x\">'") == "&lt;a href=&quot;x&quot;&gt;&#39;")
+  }
+}

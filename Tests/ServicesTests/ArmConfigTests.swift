@@ -1,0 +1,57 @@
+import Clips
+import Engine
+import Foundation
+import Testing
+
+@testable import Services
+
+func writeConfig(_ text: String) throws -> String {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mattegate-cfg-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+  let path = dir.appendingPathComponent("arm.yaml").path
+  try text.write(toFile: path, atomically: true, encoding: .utf8)
+  return path
+}
+
+@Suite struct ArmConfigTests {
+  @Test func readsAConfigAndMapsEngineSettings() throws {
+    let path = try writeConfig("name: soft\nmodel: soft-keyer\noutput_format: webm\nengine:\n  low: 5\n  high: 50\n  crf: 30\n")
+    let config = try ArmConfig.load(path)
+    #expect(config.bgType == "transparent")
+    #expect(config.fit == "cover")
+    let settings = try LocalProvider.settings(for: config)
+    #expect(settings == EngineSettings(model: .softKeyer, threshold: 40, low: 5, high: 50, crf: 30))
+    try LocalProvider().validate(config)
+    // Comments and key order do not change the settings hash; a value does.
+    let same = try ArmConfig.load(try writeConfig("# x\nmodel: soft-keyer\nname: soft\nengine: {crf: 30, high: 50, low: 5}\n"))
+    #expect(same.settingsHash == config.settingsHash)
+    let other = try ArmConfig.load(try writeConfig("name: soft\nmodel: soft-keyer\nengine: {low: 6, high: 50, crf: 30}\n"))
+    #expect(other.settingsHash != config.settingsHash)
+  }
+
+  @Test func unknownKeyIsAnErrorWithItsLine() throws {
+    let path = try writeConfig("name: x\nmodel: soft-keyer\ncolour: red\n")
+    let error = #expect(throws: ConfigError.self) { try ArmConfig.load(path) }
+    #expect(error?.description.hasPrefix(path + ":3: field 'colour': unknown key") == true)
+  }
+
+  @Test func formatPolicy() throws {
+    let mp4 = try writeConfig("name: x\nmodel: soft-keyer\noutput_format: mp4\nbg_type: transparent\n")
+    #expect((#expect(throws: ConfigError.self) { try ArmConfig.load(mp4) })?.message.contains("format_incompatible") == true)
+    let color = try writeConfig("name: x\nmodel: soft-keyer\noutput_format: mp4\nbg_type: color\n")
+    #expect((#expect(throws: ConfigError.self) { try ArmConfig.load(color) })?.field == "bg_color")
+    let badColor = try writeConfig("name: x\nmodel: soft-keyer\nbg_type: color\nbg_color: green\n")
+    #expect((#expect(throws: ConfigError.self) { try ArmConfig.load(badColor) })?.field == "bg_color")
+    let image = try writeConfig("name: x\nmodel: soft-keyer\nbg_type: image\nbg_image: nowhere.png\n")
+    #expect((#expect(throws: ConfigError.self) { try ArmConfig.load(image) })?.message.contains("not found") == true)
+  }
+
+  @Test func theLocalProviderRefusesWhatItCannotDo() throws {
+    let model = try ArmConfig.load(try writeConfig("name: x\nmodel: u2net\n"))
+    #expect(throws: ConfigError.self) { try LocalProvider().validate(model) }
+    let mov = try ArmConfig.load(try writeConfig("name: x\nmodel: soft-keyer\noutput_format: mov\n"))
+    #expect(throws: ConfigError.self) { try LocalProvider().validate(mov) }
+    let param = try ArmConfig.load(try writeConfig("name: x\nmodel: soft-keyer\nengine: {radius: 3}\n"))
+    #expect((#expect(throws: ConfigError.self) { try LocalProvider().validate(param) })?.field == "engine.radius")
+  }
+}
