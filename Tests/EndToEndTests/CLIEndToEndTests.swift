@@ -1,0 +1,202 @@
+import Foundation
+import MediaIO
+import Store
+import Testing
+
+/// Runs the built `mattegate` executable as a user would.
+struct CLI {
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static let executable: URL = {
+    // The test bundle sits in the products folder beside the executable.
+    var dir = Bundle.main.bundleURL
+    for _ in 0..<3 {
+      let candidate = dir.appendingPathComponent("mattegate")
+      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+      dir = dir.deletingLastPathComponent()
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/mattegate")
+  }()
+
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+  static func run(_ arguments: [String]) throws -> Result {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = repository
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+
+  static func folder() throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("mattegate-e2e-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  /// A tiny smoke clip set (64×36, 4 frames), made by the CLI itself.
+  static func tinyClipSet() throws -> String {
+    let dir = try folder() + "/smoke"
+    let r = try run(["synth", "--preset", "smoke", "--out", dir, "--size", "64x36", "--frames", "4"])
+    precondition(r.status == 0, "synth failed: \(r.stderr)")
+    return dir
+  }
+}
+
+@Suite(.serialized) struct CLIEndToEndTests {
+  @Test func runScoresStoresReportsAndDecides() throws {
+    let clips = try CLI.tinyClipSet()
+    let work = try CLI.folder()
+    let db = work + "/m.sqlite"
+    let r = try CLI.run([
+      "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml",
+      "--db", db, "--out", work + "/reports",
+    ])
+    // Three clips cannot support a verdict: inconclusive, exit 3.
+    #expect(r.status == 3, "stderr: \(r.stderr)")
+    let lines = r.stdout.split(separator: "\n").map(String.init)
+    for region in ["frame", "transition", "hair", "glass", "motion"] {
+      #expect(lines.contains { $0.hasPrefix(region + " ") }, "no verdict line for \(region)")
+    }
+    let reportLine = try #require(lines.first { $0.hasPrefix("report: ") })
+    let reportPath = String(reportLine.dropFirst("report: ".count))
+    let runID = URL(fileURLWithPath: reportPath).deletingLastPathComponent().lastPathComponent
+
+    // SQLite: one run, six jobs with every output pinned, per-frame and per-clip metrics.
+    let store = try ResultStore(path: db)
+    let counts = try store.counts(runID: runID)
+    #expect(counts["runs"] == 1)
+    #expect(counts["clips"] == 3)
+    #expect(counts["jobs"] == 6)
+    #expect(counts["clip_metrics"] == 3 * 2 * 5 * 5)
+    #expect(counts["comparisons"] == 5 * 5)
+    // Every clip has the frame and transition regions on all 4 frames for both arms.
+    #expect((counts["frame_metrics"] ?? 0) >= 3 * 2 * 4 * 2 * 5)
+    #expect(try store.runStatus(id: runID)?.exitCode == 3)
+    let jobs = try store.jobs(runID: runID)
+    #expect(Set(jobs.map(\.arm)) == ["A", "B"])
+    for job in jobs {
+      #expect(job.status == "completed")
+      #expect(job.provider == "local")
+      #expect(job.outputFormat == "webm")
+      let output = try #require(job.outputPath)
+      #expect(try FileHash.sha256(ofFile: output) == job.outputSHA256)
+      #expect(job.model == (job.arm == "A" ? "threshold-keyer" : "soft-keyer"))
+    }
+    // The two keyers genuinely differ on the hair clip.
+    let a = try #require(try store.clipValue(runID: runID, clipID: "hair-sway", arm: "A", region: "frame", metric: "MAD"))
+    let b = try #require(try store.clipValue(runID: runID, clipID: "hair-sway", arm: "B", region: "frame", metric: "MAD"))
+    #expect(a > 0 && b > 0 && a != b)
+
+    // HTML: every clip, four PNG images each (written through libpng), a per-region table.
+    let html = try String(contentsOfFile: reportPath, encoding: .utf8)
+    #expect(html.contains("data-exit-code=\"3\""))
+    let folder = URL(fileURLWithPath: reportPath).deletingLastPathComponent().path
+    for clip in ["hair-sway", "glass-slide", "motion-blur"] {
+      #expect(html.contains("id=\"clip-\(clip)\""))
+      for role in ["source", "truth", "a", "b"] {
+        let range = try #require(html.range(of: "clips/\(clip)/frame[0-9]+-\(role).png", options: .regularExpression))
+        let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + html[range]))
+        #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+      }
+    }
+    #expect(html.contains("<th>B/A</th>"))
+  }
+
+  @Test func identicalArmsGiveRatiosOfExactlyOne() throws {
+    // The embedded engine is deterministic, so A = B must score identically on every clip.
+    let clips = try CLI.tinyClipSet()
+    let work = try CLI.folder()
+    let r = try CLI.run([
+      "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/baseline.yaml",
+      "--db", work + "/m.sqlite", "--out", work,
+    ])
+    #expect(r.status == 3)
+    let runID = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }?.split(separator: " ").last)
+      .dropLast()
+    let store = try ResultStore(path: work + "/m.sqlite")
+    for clip in ["hair-sway", "glass-slide", "motion-blur"] {
+      for metric in ["SAD", "MAD", "MSE", "Grad", "Conn"] {
+        let a = try store.clipValue(runID: String(runID), clipID: clip, arm: "A", region: "frame", metric: metric)
+        let b = try store.clipValue(runID: String(runID), clipID: clip, arm: "B", region: "frame", metric: metric)
+        #expect(a != nil && a == b)
+      }
+    }
+  }
+
+  @Test func badInputGivesOneClearLineAndExitOne() throws {
+    let work = try CLI.folder()
+    // A missing clip set.
+    let missing = try CLI.run([
+      "run", "--clipset", work + "/nowhere", "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml",
+      "--db", work + "/m.sqlite", "--out", work,
+    ])
+    #expect(missing.status == 1)
+    #expect(missing.stderr == "Error: \(work)/nowhere: clip set folder not found\n")
+
+    // A config with an unknown key.
+    let config = work + "/bad.yaml"
+    try "name: x\nmodel: soft-keyer\ncolour: red\n".write(toFile: config, atomically: true, encoding: .utf8)
+    let clips = try CLI.tinyClipSet()
+    let unknown = try CLI.run([
+      "run", "--clipset", clips, "--a", config, "--b", "configs/candidate.yaml", "--db", work + "/m.sqlite", "--out", work,
+    ])
+    #expect(unknown.status == 1)
+    let errorLines = unknown.stderr.split(separator: "\n")
+    #expect(errorLines.count == 1)
+    #expect(errorLines.first?.hasPrefix("Error: \(config):3: field 'colour': unknown key") == true)
+    #expect(!FileManager.default.fileExists(atPath: work + "/m.sqlite"))  // nothing was submitted
+
+    // A source that does not decode (re-pinned so the manifest accepts it): that clip fails with
+    // an error naming the file; the other clips are still scored and stored; exit 1.
+    let source = clips + "/glass-slide/source.mp4"
+    try Data("definitely not a video\n".utf8).write(to: URL(fileURLWithPath: source))
+    let manifest = clips + "/clipset.yaml"
+    var yaml = try String(contentsOfFile: manifest, encoding: .utf8)
+    let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let at = try #require(lines.firstIndex { $0.contains("source: glass-slide/source.mp4") })
+    yaml = lines.enumerated().map { $0.offset == at + 1 ? "    sha256: \(try! FileHash.sha256(ofFile: source))" : $0.element }
+      .joined(separator: "\n")
+    try yaml.write(toFile: manifest, atomically: true, encoding: .utf8)
+    let broken = try CLI.run([
+      "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml",
+      "--db", work + "/broken.sqlite", "--out", work,
+    ])
+    #expect(broken.status == 1)
+    #expect(broken.stdout.contains("ERROR"))
+    let errors = broken.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+    #expect(errors.count == 1)
+    #expect(errors.first?.contains("glass-slide") == true)
+    #expect(errors.first?.contains(source) == true)
+    #expect(!broken.stderr.contains("Fatal error"))
+    let runID = try #require(broken.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }?.split(separator: " ").last)
+      .dropLast()
+    let store = try ResultStore(path: work + "/broken.sqlite")
+    #expect(try store.clipValue(runID: String(runID), clipID: "hair-sway", arm: "A", region: "frame", metric: "MAD") != nil)
+    #expect(try store.clipValue(runID: String(runID), clipID: "motion-blur", arm: "B", region: "frame", metric: "MAD") != nil)
+    #expect(try store.counts(runID: String(runID))["clips"] == 3)
+  }
+
+  @Test func usageErrorsExitSixtyFour() throws {
+    let r = try CLI.run(["run", "--clipset", "x", "--a", "a.yaml", "--b", "b.yaml", "--jobs", "0"])
+    #expect(r.status == 64)
+    let s = try CLI.run(["synth", "--out", "/tmp/x", "--preset", "huge"])
+    #expect(s.status == 64)
+  }
+}
