@@ -89,7 +89,7 @@ struct SceneRenderer {
     let s = supersample
     let hw = width * s
     let hh = height * s
-    var coverage = [[UInt8]]()
+    var coverage: [[UInt8]] = []
     // A fresh mark per layer and time sample, so overlapping shapes of one instant count once.
     var stamp = [UInt32](repeating: 0, count: hw * hh)
     var nextMark: UInt32 = 0

@@ -58,7 +58,8 @@ public enum SyntheticClipSet {
     var plan = preset.plan()
     if let size {
       guard size.0 >= 16, size.1 >= 16, size.0 % 2 == 0, size.1 % 2 == 0 else {
-        throw ConfigError(file: folder, field: "size", message: "frame size \(size.0)x\(size.1) must be even and at least 16x16")
+        throw ConfigError(
+          file: folder, field: "size", message: "frame size \(size.0)x\(size.1) must be even and at least 16x16")
       }
       plan.width = size.0
       plan.height = size.1

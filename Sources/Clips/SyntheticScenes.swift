@@ -139,17 +139,23 @@ struct SceneScript {
       out.append(
         still(.glass, [175, 205, 240], 0.42, [.rect(cx: gx, cy: gy, halfW: gw, halfH: gh, angle: 0.05)]))
       out.append(
-        still(.glass, [250, 250, 255], 0.75, [
-          .capsule(x0: gx - 0.5 * gw, y0: gy - 0.7 * gh, x1: gx - 0.4 * gw, y1: gy + 0.6 * gh, halfWidth: 0.012 * h + 0.6)
-        ]))
+        still(
+          .glass, [250, 250, 255], 0.75,
+          [
+            .capsule(
+              x0: gx - 0.5 * gw, y0: gy - 0.7 * gh, x1: gx - 0.4 * gw, y1: gy + 0.6 * gh, halfWidth: 0.012 * h + 0.6)
+          ]))
     }
     if kind == .motion || kind == .mixed {
       let period = 24.0
       let amplitude = 0.33 * w
       out.append(
         moving(.solid, [235, 120, 40], 1) { time in
-          [.ellipse(cx: 0.5 * w + amplitude * sin(2 * .pi * time / period + phase), cy: 0.3 * h,
-                    rx: 0.1 * h, ry: 0.1 * h, angle: 0)]
+          [
+            .ellipse(
+              cx: 0.5 * w + amplitude * sin(2 * .pi * time / period + phase), cy: 0.3 * h,
+              rx: 0.1 * h, ry: 0.1 * h, angle: 0)
+          ]
         })
       out.append(
         moving(.solid, [240, 230, 60], 1) { time in

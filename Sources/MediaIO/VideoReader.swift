@@ -211,7 +211,8 @@ public final class VideoReader {
         reason: "pixel format \(String(cString: desc.pointee.name)) is not supported for mattes")
     }
     let comp = withUnsafeBytes(of: desc.pointee.comp) { raw in
-      raw.load(fromByteOffset: index * MemoryLayout<AVComponentDescriptor>.stride,
+      raw.load(
+        fromByteOffset: index * MemoryLayout<AVComponentDescriptor>.stride,
         as: AVComponentDescriptor.self)
     }
     let depth = Int(comp.depth)

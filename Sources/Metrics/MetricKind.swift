@@ -26,4 +26,5 @@ public enum MetricKind: String, Sendable, CaseIterable, Codable, Comparable {
 }
 
 /// Version of the metric definitions; bumped whenever a definition changes. Stored with results.
-public let metricsVersion = "mattegate-metrics/1 (RVM whole-frame convention, DIM SAD; Grad σ=1.4; Conn θ=0.15 4-connected)"
+public let metricsVersion =
+  "mattegate-metrics/1 (RVM whole-frame convention, DIM SAD; Grad σ=1.4; Conn θ=0.15 4-connected)"

@@ -110,18 +110,21 @@ public struct RegionDeriver: Sendable {
 public enum Morphology {
   public static func dilate(_ m: [Bool], width: Int, height: Int, radius: Int) -> [Bool] {
     guard radius > 0 else { return m }
-    return pass(pass(m, width, height, radius, horizontal: true, any: true), width, height, radius,
+    return pass(
+      pass(m, width, height, radius, horizontal: true, any: true), width, height, radius,
       horizontal: false, any: true)
   }
 
   public static func erode(_ m: [Bool], width: Int, height: Int, radius: Int) -> [Bool] {
     guard radius > 0 else { return m }
-    return pass(pass(m, width, height, radius, horizontal: true, any: false), width, height,
+    return pass(
+      pass(m, width, height, radius, horizontal: true, any: false), width, height,
       radius, horizontal: false, any: false)
   }
 
   public static func open(_ m: [Bool], width: Int, height: Int, radius: Int) -> [Bool] {
-    dilate(erode(m, width: width, height: height, radius: radius), width: width, height: height,
+    dilate(
+      erode(m, width: width, height: height, radius: radius), width: width, height: height,
       radius: radius)
   }
 

@@ -68,22 +68,28 @@ public enum HTMLReport {
       if let error = c.error { h += "<p class=\"error\">\(esc(error))</p>" }
       if !c.images.isEmpty {
         h += "<div class=\"images\">"
-        for (role, label) in [("source", "Source"), ("truth", "Ground truth α"), ("a", "A α · \(m.a.name)"), ("b", "B α · \(m.b.name)")] {
+        for (role, label) in [
+          ("source", "Source"), ("truth", "Ground truth α"), ("a", "A α · \(m.a.name)"), ("b", "B α · \(m.b.name)"),
+        ] {
           guard let path = c.images[role] else { continue }
-          h += "<figure><a href=\"\(esc(path))\"><img src=\"\(esc(path))\" alt=\"\(esc(label)) of \(esc(c.id))\" loading=\"lazy\"></a><figcaption>\(esc(label))</figcaption></figure>"
+          h +=
+            "<figure><a href=\"\(esc(path))\"><img src=\"\(esc(path))\" alt=\"\(esc(label)) of \(esc(c.id))\" loading=\"lazy\"></a><figcaption>\(esc(label))</figcaption></figure>"
         }
         h += "</div>"
       }
       if !c.values.isEmpty {
         h += "<table class=\"values\"><thead><tr><th rowspan=\"2\">Region</th><th rowspan=\"2\">px/frame</th>"
-        for metric in m.metrics { h += "<th colspan=\"3\">\(esc(metric)) <span class=\"scale\">\(esc(m.metricScales[metric] ?? ""))</span></th>" }
+        for metric in m.metrics {
+          h += "<th colspan=\"3\">\(esc(metric)) <span class=\"scale\">\(esc(m.metricScales[metric] ?? ""))</span></th>"
+        }
         h += "</tr><tr>"
         for _ in m.metrics { h += "<th>A</th><th>B</th><th>B/A</th>" }
         h += "</tr></thead><tbody>"
         for region in m.regions {
           guard let byMetric = c.values[region] else { continue }
           let support = c.support[region]
-          h += "<tr data-region=\"\(esc(region))\"><td>\(esc(region))</td><td class=\"num\">\(support.map { "\($0.pixels)" } ?? "0")</td>"
+          h +=
+            "<tr data-region=\"\(esc(region))\"><td>\(esc(region))</td><td class=\"num\">\(support.map { "\($0.pixels)" } ?? "0")</td>"
           for metric in m.metrics {
             let pair = byMetric[metric] ?? ReportModel.MetricPair(a: nil, b: nil)
             h += "<td class=\"num\">\(num(pair.a))</td><td class=\"num\">\(num(pair.b))</td>"
@@ -131,11 +137,13 @@ public enum HTMLReport {
     let span = max(margin * 3, abs(ci.lowerBound), abs(ci.upperBound), 1) * 1.05
     func x(_ v: Double) -> Double { 80 + 76 * max(-1, min(1, v / span)) }
     var s = "<svg width=\"160\" height=\"18\" viewBox=\"0 0 160 18\" role=\"img\" aria-label=\"effect \(pct(est))\">"
-    s += "<rect x=\"\(fmt(x(-margin), 4))\" y=\"1\" width=\"\(fmt(x(margin) - x(-margin), 4))\" height=\"16\" class=\"band\"/>"
+    s +=
+      "<rect x=\"\(fmt(x(-margin), 4))\" y=\"1\" width=\"\(fmt(x(margin) - x(-margin), 4))\" height=\"16\" class=\"band\"/>"
     s += "<line x1=\"80\" y1=\"0\" x2=\"80\" y2=\"18\" class=\"zero\"/>"
     s += "<line x1=\"\(fmt(x(ci.lowerBound), 4))\" y1=\"9\" x2=\"\(fmt(x(ci.upperBound), 4))\" y2=\"9\" class=\"ci\"/>"
     if let c90 = e.ci90Percent {
-      s += "<line x1=\"\(fmt(x(c90.lowerBound), 4))\" y1=\"9\" x2=\"\(fmt(x(c90.upperBound), 4))\" y2=\"9\" class=\"ci90\"/>"
+      s +=
+        "<line x1=\"\(fmt(x(c90.lowerBound), 4))\" y1=\"9\" x2=\"\(fmt(x(c90.upperBound), 4))\" y2=\"9\" class=\"ci90\"/>"
     }
     s += "<circle cx=\"\(fmt(x(est), 4))\" cy=\"9\" r=\"3.5\" class=\"est\"/></svg>"
     return s

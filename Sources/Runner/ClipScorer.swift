@@ -25,7 +25,8 @@ struct ClipScoringError: Error, CustomStringConvertible {
 enum ClipScorer {
   static func score(clip: Clip, in set: ClipSet, outputA: String, outputB: String) throws -> ClipScore {
     guard let alphaFile = clip.alpha else {
-      throw ClipScoringError(description: "clip '\(clip.id)' has no ground-truth alpha; only no-GT measures could apply")
+      throw ClipScoringError(
+        description: "clip '\(clip.id)' has no ground-truth alpha; only no-GT measures could apply")
     }
     let truthPath = set.path(of: alphaFile)
     let truth = try VideoReader(path: truthPath, rgb: false, alpha: .luma)
@@ -34,7 +35,9 @@ enum ClipScorer {
     let b = try VideoReader(path: outputB, rgb: false, alpha: .alphaChannel)
     for (reader, arm) in [(a, "A"), (b, "B")] where reader.width != truth.width || reader.height != truth.height {
       throw ClipScoringError(
-        description: "\(reader.path): arm \(arm) output is \(reader.width)x\(reader.height) but the ground truth \(truthPath) is \(truth.width)x\(truth.height)")
+        description:
+          "\(reader.path): arm \(arm) output is \(reader.width)x\(reader.height) but the ground truth \(truthPath) is \(truth.width)x\(truth.height)"
+      )
     }
     let frameDuration = truth.frameRate > 0 ? 1 / truth.frameRate : 0.04
     let deriver = RegionDeriver()
@@ -48,11 +51,15 @@ enum ClipScorer {
       for (frame, reader, arm) in [(fa, a, "A"), (fb, b, "B")] {
         guard let frame else {
           throw ClipScoringError(
-            description: "\(reader.path): arm \(arm) output ends at frame \(g.index) but the ground truth has more frames (missing frames make the clip inconclusive)")
+            description:
+              "\(reader.path): arm \(arm) output ends at frame \(g.index) but the ground truth has more frames (missing frames make the clip inconclusive)"
+          )
         }
         if abs(frame.time - g.time) > frameDuration / 2 {
           throw ClipScoringError(
-            description: "\(reader.path): arm \(arm) frame \(frame.index) is at \(String(format: "%.3f", frame.time)) s but ground-truth frame \(g.index) is at \(String(format: "%.3f", g.time)) s (misaligned)")
+            description:
+              "\(reader.path): arm \(arm) frame \(frame.index) is at \(String(format: "%.3f", frame.time)) s but ground-truth frame \(g.index) is at \(String(format: "%.3f", g.time)) s (misaligned)"
+          )
         }
       }
       guard let pa = fa?.alpha, let pb = fb?.alpha else { break }
@@ -89,7 +96,8 @@ enum ClipScorer {
     for (reader, arm) in [(a, "A"), (b, "B")] {
       if try reader.nextFrame() != nil {
         throw ClipScoringError(
-          description: "\(reader.path): arm \(arm) output has more frames than the ground truth's \(score.frames) (misaligned)")
+          description:
+            "\(reader.path): arm \(arm) output has more frames than the ground truth's \(score.frames) (misaligned)")
       }
     }
     guard score.frames > 0 else {

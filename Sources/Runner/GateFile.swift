@@ -1,6 +1,6 @@
 public import Clips
-public import Verdict
 import Metrics
+public import Verdict
 
 /// Reads `gate.yaml`.
 public enum GateFile {
@@ -16,7 +16,8 @@ public enum GateFile {
         guard parts.count == 2, RegionKind(rawValue: parts[0]) != nil, MetricKind(rawValue: parts[1]) != nil else {
           throw doc.error(
             line: doc.line(of: "primaries"), field: "primaries",
-            "'\(item)' is not region/metric with region in \(RegionKind.allCases.map(\.rawValue).joined(separator: ", ")) and metric in \(MetricKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            "'\(item)' is not region/metric with region in \(RegionKind.allCases.map(\.rawValue).joined(separator: ", ")) and metric in \(MetricKind.allCases.map(\.rawValue).joined(separator: ", "))"
+          )
         }
         primaries.append(Endpoint(region: parts[0], metric: parts[1]))
       }
@@ -26,7 +27,9 @@ public enum GateFile {
       policy.primaries = primaries
     }
     if let v = try doc.double("margin") {
-      guard v > 0, v < 1 else { throw doc.error(line: doc.line(of: "margin"), field: "margin", "must be in (0, 1), e.g. 0.05 for 5%") }
+      guard v > 0, v < 1 else {
+        throw doc.error(line: doc.line(of: "margin"), field: "margin", "must be in (0, 1), e.g. 0.05 for 5%")
+      }
       policy.margin = v
     }
     if let v = try doc.double("noise") {
@@ -36,7 +39,9 @@ public enum GateFile {
       policy.noise = v
     }
     if let v = try doc.double("worst_clip_margin") {
-      guard v > 0 else { throw doc.error(line: doc.line(of: "worst_clip_margin"), field: "worst_clip_margin", "must be positive") }
+      guard v > 0 else {
+        throw doc.error(line: doc.line(of: "worst_clip_margin"), field: "worst_clip_margin", "must be positive")
+      }
       policy.worstClipMargin = v
     }
     if let v = try doc.int("min_clips") {

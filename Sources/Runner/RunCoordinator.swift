@@ -79,7 +79,8 @@ public enum RunCoordinator {
       for metric in MetricKind.allCases {
         let endpoint = Endpoint(region: region.rawValue, metric: metric.rawValue)
         let observations: [PairedObservation] = scored.compactMap { o in
-          guard let s = o.score, let va = s.totalsA.value(region, metric), let vb = s.totalsB.value(region, metric) else {
+          guard let s = o.score, let va = s.totalsA.value(region, metric), let vb = s.totalsB.value(region, metric)
+          else {
             return nil
           }
           return PairedObservation(clipID: o.clip.id, a: va, b: vb)
@@ -168,11 +169,16 @@ public enum RunCoordinator {
       if let mean = r.meanLogRatio { line += String(format: "  B/A %+6.1f%%", PairedResult.percent(mean)) }
       if let ci = r.ci95 {
         line += String(
-          format: "  95%% CI [%+.1f%%, %+.1f%%]", PairedResult.percent(ci.lowerBound), PairedResult.percent(ci.upperBound))
+          format: "  95%% CI [%+.1f%%, %+.1f%%]", PairedResult.percent(ci.lowerBound),
+          PairedResult.percent(ci.upperBound))
       }
       if let p = r.pValue { line += String(format: "  p=%.3g", p) }
       line += "  \(r.label.rawValue)"
-      if policy.primaries.contains(endpoint) { line += r.nonInferior ? " (non-inferior)" : "" } else { line += " (not a primary)" }
+      if policy.primaries.contains(endpoint) {
+        line += r.nonInferior ? " (non-inferior)" : ""
+      } else {
+        line += " (not a primary)"
+      }
       if let note = r.note, r.label == .inconclusive { line += ": \(note)" }
       return line
     }

@@ -16,7 +16,9 @@ public struct LocalProvider: Provider {
     guard let model = KeyerModel(rawValue: config.model) else {
       throw ConfigError(
         file: config.file, field: "model",
-        message: "'\(config.model)' is not a model of the embedded engine (models: \(KeyerModel.allCases.map(\.rawValue).joined(separator: ", ")))")
+        message:
+          "'\(config.model)' is not a model of the embedded engine (models: \(KeyerModel.allCases.map(\.rawValue).joined(separator: ", ")))"
+      )
     }
     for key in config.parameters.keys where !allowedParameters.contains(key) {
       throw ConfigError(

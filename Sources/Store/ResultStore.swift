@@ -292,7 +292,8 @@ public final class ResultStore: Sendable {
     try read { db in
       var out: [String: Int] = [:]
       for table in ["clips", "jobs", "frame_metrics", "clip_metrics", "comparisons"] {
-        out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE run_id = ?", arguments: [runID]) ?? 0
+        out[table] =
+          try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE run_id = ?", arguments: [runID]) ?? 0
       }
       out["runs"] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs WHERE id = ?", arguments: [runID]) ?? 0
       return out
@@ -321,7 +322,8 @@ public final class ResultStore: Sendable {
     try read { db in
       try Double.fetchOne(
         db,
-        sql: "SELECT value FROM clip_metrics WHERE run_id = ? AND clip_id = ? AND arm = ? AND region = ? AND metric = ?",
+        sql:
+          "SELECT value FROM clip_metrics WHERE run_id = ? AND clip_id = ? AND arm = ? AND region = ? AND metric = ?",
         arguments: [runID, clipID, arm, region, metric])
     }
   }
@@ -329,7 +331,8 @@ public final class ResultStore: Sendable {
   /// The run's stored status and exit code.
   public func runStatus(id: String) throws -> (status: String, exitCode: Int?)? {
     try read { db in
-      guard let row = try Row.fetchOne(db, sql: "SELECT status, exit_code FROM runs WHERE id = ?", arguments: [id]) else {
+      guard let row = try Row.fetchOne(db, sql: "SELECT status, exit_code FROM runs WHERE id = ?", arguments: [id])
+      else {
         return nil
       }
       return (row["status"], row["exit_code"])

@@ -93,11 +93,13 @@ public enum Gate {
         continue
       }
       if r.label == .regressed {
-        regressions.append("\(endpoint) regressed (\(String(format: "%+.1f%%", PairedResult.percent(r.meanLogRatio ?? 0))))")
+        regressions.append(
+          "\(endpoint) regressed (\(String(format: "%+.1f%%", PairedResult.percent(r.meanLogRatio ?? 0))))")
       }
       for (id, y) in zip(r.clipIDs, r.logRatios) where y > worstLog {
         regressions.append(
-          "\(endpoint) clip '\(id)' is \(String(format: "%+.1f%%", PairedResult.percent(y))) worse (worst-clip guard \(String(format: "+%.0f%%", policy.worstClipMargin * 100)))")
+          "\(endpoint) clip '\(id)' is \(String(format: "%+.1f%%", PairedResult.percent(y))) worse (worst-clip guard \(String(format: "+%.0f%%", policy.worstClipMargin * 100)))"
+        )
       }
       if !r.nonInferior && r.label != .regressed {
         open.append("\(endpoint): \(r.note ?? "non-inferiority not shown")")

@@ -36,7 +36,8 @@ struct Synth: ParsableCommand {
       preset: preset, folder: out, seed: seed, size: size.flatMap(parseSize), frames: frames
     ) { printError("  writing \($0)") }
     let seconds = Date().timeIntervalSince(started)
-    print("wrote \(set.clips.count) clips to \(set.folder)/\(ClipSet.manifestName) in \(String(format: "%.1f", seconds)) s")
+    print(
+      "wrote \(set.clips.count) clips to \(set.folder)/\(ClipSet.manifestName) in \(String(format: "%.1f", seconds)) s")
   }
 }
 

@@ -17,7 +17,8 @@ func makeFolder() throws -> String {
     try FileManager.default.createDirectory(atPath: dir + "/a", withIntermediateDirectories: true)
     try Data("source bytes".utf8).write(to: URL(fileURLWithPath: dir + "/a/src.bin"))
     let hash = try FileHash.sha256(ofFile: dir + "/a/src.bin")
-    try ("name: t\nversion: 1\nclips:\n" + clipYAML(hash)).write(toFile: dir + "/clipset.yaml", atomically: true, encoding: .utf8)
+    try ("name: t\nversion: 1\nclips:\n" + clipYAML(hash)).write(
+      toFile: dir + "/clipset.yaml", atomically: true, encoding: .utf8)
     return dir
   }
 
@@ -40,7 +41,9 @@ func makeFolder() throws -> String {
   }
 
   @Test func hashMismatchIsRefused() throws {
-    let dir = try setWithManifest { _ in "  - id: one\n    source: a/src.bin\n    sha256: \(String(repeating: "0", count: 64))\n" }
+    let dir = try setWithManifest { _ in
+      "  - id: one\n    source: a/src.bin\n    sha256: \(String(repeating: "0", count: 64))\n"
+    }
     let error = #expect(throws: ConfigError.self) { try ClipSet.load(folder: dir) }
     #expect(error?.field == "source")
     #expect(error?.message.contains("sha256 mismatch") == true)
@@ -54,7 +57,8 @@ func makeFolder() throws -> String {
 
   @Test func missingFileDuplicateIdAndUnknownTag() throws {
     let missing = try setWithManifest { "  - id: one\n    source: a/none.bin\n    sha256: \($0)\n" }
-    #expect((#expect(throws: ConfigError.self) { try ClipSet.load(folder: missing) })?.message.contains("not found") == true)
+    #expect(
+      (#expect(throws: ConfigError.self) { try ClipSet.load(folder: missing) })?.message.contains("not found") == true)
     let duplicate = try setWithManifest {
       "  - id: one\n    source: a/src.bin\n    sha256: \($0)\n  - id: one\n    source: a/src.bin\n    sha256: \($0)\n"
     }
@@ -133,7 +137,8 @@ func makeFolder() throws -> String {
       #expect(ca.regionMasks?.sha256 == cb.regionMasks?.sha256)
       #expect(ca.cleanPlate?.sha256 == cb.cleanPlate?.sha256)
     }
-    let other = try SyntheticClipSet.generate(preset: .smoke, folder: try makeFolder(), seed: 8, size: (48, 32), frames: 3)
+    let other = try SyntheticClipSet.generate(
+      preset: .smoke, folder: try makeFolder(), seed: 8, size: (48, 32), frames: 3)
     #expect(other.clips[0].alpha?.sha256 != setA.clips[0].alpha?.sha256)
     // The ground truth is 16-bit and has soft values.
     let reader = try VideoReader(path: setA.path(of: setA.clips[0].alpha!), rgb: false, alpha: .luma)

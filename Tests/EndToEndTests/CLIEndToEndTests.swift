@@ -19,7 +19,8 @@ struct CLI {
       if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
       dir = dir.deletingLastPathComponent()
     }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
     return root.appendingPathComponent(".build/debug/mattegate")
   }()
 
@@ -100,8 +101,10 @@ struct CLI {
       #expect(job.model == (job.arm == "A" ? "threshold-keyer" : "soft-keyer"))
     }
     // The two keyers genuinely differ on the hair clip.
-    let a = try #require(try store.clipValue(runID: runID, clipID: "hair-sway", arm: "A", region: "frame", metric: "MAD"))
-    let b = try #require(try store.clipValue(runID: runID, clipID: "hair-sway", arm: "B", region: "frame", metric: "MAD"))
+    let a = try #require(
+      try store.clipValue(runID: runID, clipID: "hair-sway", arm: "A", region: "frame", metric: "MAD"))
+    let b = try #require(
+      try store.clipValue(runID: runID, clipID: "hair-sway", arm: "B", region: "frame", metric: "MAD"))
     #expect(a > 0 && b > 0 && a != b)
 
     // HTML: every clip, four PNG images each (written through libpng), a per-region table.
@@ -128,8 +131,10 @@ struct CLI {
       "--db", work + "/m.sqlite", "--out", work,
     ])
     #expect(r.status == 3)
-    let runID = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }?.split(separator: " ").last)
-      .dropLast()
+    let runID = try #require(
+      r.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }?.split(separator: " ").last
+    )
+    .dropLast()
     let store = try ResultStore(path: work + "/m.sqlite")
     for clip in ["hair-sway", "glass-slide", "motion-blur"] {
       for metric in ["SAD", "MAD", "MSE", "Grad", "Conn"] {
@@ -155,7 +160,8 @@ struct CLI {
     try "name: x\nmodel: soft-keyer\ncolour: red\n".write(toFile: config, atomically: true, encoding: .utf8)
     let clips = try CLI.tinyClipSet()
     let unknown = try CLI.run([
-      "run", "--clipset", clips, "--a", config, "--b", "configs/candidate.yaml", "--db", work + "/m.sqlite", "--out", work,
+      "run", "--clipset", clips, "--a", config, "--b", "configs/candidate.yaml", "--db", work + "/m.sqlite", "--out",
+      work,
     ])
     #expect(unknown.status == 1)
     let errorLines = unknown.stderr.split(separator: "\n")
@@ -171,8 +177,10 @@ struct CLI {
     var yaml = try String(contentsOfFile: manifest, encoding: .utf8)
     let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let at = try #require(lines.firstIndex { $0.contains("source: glass-slide/source.mp4") })
-    yaml = lines.enumerated().map { $0.offset == at + 1 ? "    sha256: \(try! FileHash.sha256(ofFile: source))" : $0.element }
-      .joined(separator: "\n")
+    yaml = lines.enumerated().map {
+      $0.offset == at + 1 ? "    sha256: \(try! FileHash.sha256(ofFile: source))" : $0.element
+    }
+    .joined(separator: "\n")
     try yaml.write(toFile: manifest, atomically: true, encoding: .utf8)
     let broken = try CLI.run([
       "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml",
@@ -185,11 +193,15 @@ struct CLI {
     #expect(errors.first?.contains("glass-slide") == true)
     #expect(errors.first?.contains(source) == true)
     #expect(!broken.stderr.contains("Fatal error"))
-    let runID = try #require(broken.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }?.split(separator: " ").last)
-      .dropLast()
+    let runID = try #require(
+      broken.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }?.split(separator: " ").last
+    )
+    .dropLast()
     let store = try ResultStore(path: work + "/broken.sqlite")
-    #expect(try store.clipValue(runID: String(runID), clipID: "hair-sway", arm: "A", region: "frame", metric: "MAD") != nil)
-    #expect(try store.clipValue(runID: String(runID), clipID: "motion-blur", arm: "B", region: "frame", metric: "MAD") != nil)
+    #expect(
+      try store.clipValue(runID: String(runID), clipID: "hair-sway", arm: "A", region: "frame", metric: "MAD") != nil)
+    #expect(
+      try store.clipValue(runID: String(runID), clipID: "motion-blur", arm: "B", region: "frame", metric: "MAD") != nil)
     #expect(try store.counts(runID: String(runID))["clips"] == 3)
   }
 

@@ -24,10 +24,12 @@ import Testing
   @Test func temporalMedianRecoversAStaticBackground() throws {
     // Five frames of a gray background; a white square crosses it, covering each pixel in at
     // most two frames, so the per-pixel median is the background.
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mattegate-engine-\(UUID().uuidString)").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mattegate-engine-\(UUID().uuidString)")
+      .path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let path = dir + "/src.mp4"
-    let writer = try VideoWriter(path: path, width: 32, height: 16, frameRate: 25, encoding: .h264(crf: 0, preset: "ultrafast"))
+    let writer = try VideoWriter(
+      path: path, width: 32, height: 16, frameRate: 25, encoding: .h264(crf: 0, preset: "ultrafast"))
     for t in 0..<5 {
       var pixels = [UInt8](repeating: 90, count: 32 * 16 * 3)
       for y in 4..<12 { for x in (t * 6)..<(t * 6 + 6) { for c in 0..<3 { pixels[(y * 32 + x) * 3 + c] = 250 } } }

@@ -5,18 +5,22 @@ import Testing
 /// Values worked out by hand; each comment shows the arithmetic.
 @Suite struct HandComputedMetricsTests {
   // maxValue 4 so every value is a multiple of 0.25.
-  let g = Matte(width: 4, height: 4, maxValue: 4, codes: [
-    0, 0, 4, 4,
-    0, 2, 4, 4,
-    0, 0, 2, 4,
-    0, 0, 0, 4,
-  ])
-  let p = Matte(width: 4, height: 4, maxValue: 4, codes: [
-    0, 1, 4, 4,
-    0, 2, 3, 4,
-    1, 0, 2, 4,
-    0, 0, 0, 2,
-  ])
+  let g = Matte(
+    width: 4, height: 4, maxValue: 4,
+    codes: [
+      0, 0, 4, 4,
+      0, 2, 4, 4,
+      0, 0, 2, 4,
+      0, 0, 0, 4,
+    ])
+  let p = Matte(
+    width: 4, height: 4, maxValue: 4,
+    codes: [
+      0, 1, 4, 4,
+      0, 2, 3, 4,
+      1, 0, 2, 4,
+      0, 0, 0, 2,
+    ])
 
   func wholeFrame(_ w: Int, _ h: Int) -> RegionMap {
     RegionMap(width: w, height: h, bits: [UInt8](repeating: RegionKind.frame.bit, count: w * h))
@@ -68,22 +72,26 @@ import Testing
   // (4,2) and (4,3) and (2,5) leave at i = 1 (l = 0): (4,2) 0.4 vs 0.4 → 0; (4,3) φ_g = 0.4,
   // φ_p = 0.8 → 0.4; (2,5) φ_g = 0.7, φ_p (d = 0.1 < 0.15) = 1 → 0.3. Zeros: φ = 1 both.
   // Conn = 0.2 + 0.4 + 0.3 = 0.9.
-  let connG = Matte(width: 6, height: 6, maxValue: 10, codes: [
-    0, 0, 0, 0, 0, 0,
-    0, 10, 10, 0, 0, 0,
-    0, 10, 10, 0, 6, 0,
-    0, 0, 0, 0, 6, 0,
-    0, 0, 0, 0, 0, 0,
-    0, 0, 3, 0, 0, 0,
-  ])
-  let connP = Matte(width: 6, height: 6, maxValue: 10, codes: [
-    0, 0, 0, 0, 0, 0,
-    0, 10, 10, 0, 0, 0,
-    0, 10, 8, 0, 6, 0,
-    0, 0, 0, 0, 2, 0,
-    0, 0, 0, 0, 0, 0,
-    0, 0, 1, 0, 0, 0,
-  ])
+  let connG = Matte(
+    width: 6, height: 6, maxValue: 10,
+    codes: [
+      0, 0, 0, 0, 0, 0,
+      0, 10, 10, 0, 0, 0,
+      0, 10, 10, 0, 6, 0,
+      0, 0, 0, 0, 6, 0,
+      0, 0, 0, 0, 0, 0,
+      0, 0, 3, 0, 0, 0,
+    ])
+  let connP = Matte(
+    width: 6, height: 6, maxValue: 10,
+    codes: [
+      0, 0, 0, 0, 0, 0,
+      0, 10, 10, 0, 0, 0,
+      0, 10, 8, 0, 6, 0,
+      0, 0, 0, 0, 2, 0,
+      0, 0, 0, 0, 0, 0,
+      0, 0, 1, 0, 0, 0,
+    ])
 
   @Test func connOnHandDrawnSixBySix() throws {
     let levels = Conn.levels(connP, connG)
@@ -119,11 +127,12 @@ import Testing
       false, true, false, false,
     ]
     let omega = Conn.largestComponent(mask, width: 4, height: 3)
-    #expect(omega == [
-      true, false, false, false,
-      true, false, false, false,
-      false, false, false, false,
-    ])
+    #expect(
+      omega == [
+        true, false, false, false,
+        true, false, false, false,
+        false, false, false, false,
+      ])
     #expect(Conn.largestComponent([false, false], width: 2, height: 1) == [false, false])
   }
 

@@ -6,7 +6,8 @@ import Testing
 @Suite struct HTMLReportTests {
   func model() -> ReportModel {
     ReportModel(
-      runID: "r1", createdAt: Date(timeIntervalSince1970: 0), clipsetName: "smoke", clipsetSHA256: String(repeating: "a", count: 64),
+      runID: "r1", createdAt: Date(timeIntervalSince1970: 0), clipsetName: "smoke",
+      clipsetSHA256: String(repeating: "a", count: 64),
       provider: "local", a: .init(name: "base<line>", settings: "model=x", hash: "h1"),
       b: .init(name: "cand & co", settings: "model=y", hash: "h2"), versions: ["metrics": "m/1"],
       gateStatus: "regression", gateSummary: "FAIL: regression", gateReasons: ["hair/Grad regressed (+20.0%)"],

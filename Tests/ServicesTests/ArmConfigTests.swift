@@ -15,7 +15,8 @@ func writeConfig(_ text: String) throws -> String {
 
 @Suite struct ArmConfigTests {
   @Test func readsAConfigAndMapsEngineSettings() throws {
-    let path = try writeConfig("name: soft\nmodel: soft-keyer\noutput_format: webm\nengine:\n  low: 5\n  high: 50\n  crf: 30\n")
+    let path = try writeConfig(
+      "name: soft\nmodel: soft-keyer\noutput_format: webm\nengine:\n  low: 5\n  high: 50\n  crf: 30\n")
     let config = try ArmConfig.load(path)
     #expect(config.bgType == "transparent")
     #expect(config.fit == "cover")
@@ -23,9 +24,11 @@ func writeConfig(_ text: String) throws -> String {
     #expect(settings == EngineSettings(model: .softKeyer, threshold: 40, low: 5, high: 50, crf: 30))
     try LocalProvider().validate(config)
     // Comments and key order do not change the settings hash; a value does.
-    let same = try ArmConfig.load(try writeConfig("# x\nmodel: soft-keyer\nname: soft\nengine: {crf: 30, high: 50, low: 5}\n"))
+    let same = try ArmConfig.load(
+      try writeConfig("# x\nmodel: soft-keyer\nname: soft\nengine: {crf: 30, high: 50, low: 5}\n"))
     #expect(same.settingsHash == config.settingsHash)
-    let other = try ArmConfig.load(try writeConfig("name: soft\nmodel: soft-keyer\nengine: {low: 6, high: 50, crf: 30}\n"))
+    let other = try ArmConfig.load(
+      try writeConfig("name: soft\nmodel: soft-keyer\nengine: {low: 6, high: 50, crf: 30}\n"))
     #expect(other.settingsHash != config.settingsHash)
   }
 
@@ -37,7 +40,8 @@ func writeConfig(_ text: String) throws -> String {
 
   @Test func formatPolicy() throws {
     let mp4 = try writeConfig("name: x\nmodel: soft-keyer\noutput_format: mp4\nbg_type: transparent\n")
-    #expect((#expect(throws: ConfigError.self) { try ArmConfig.load(mp4) })?.message.contains("format_incompatible") == true)
+    #expect(
+      (#expect(throws: ConfigError.self) { try ArmConfig.load(mp4) })?.message.contains("format_incompatible") == true)
     let color = try writeConfig("name: x\nmodel: soft-keyer\noutput_format: mp4\nbg_type: color\n")
     #expect((#expect(throws: ConfigError.self) { try ArmConfig.load(color) })?.field == "bg_color")
     let badColor = try writeConfig("name: x\nmodel: soft-keyer\nbg_type: color\nbg_color: green\n")

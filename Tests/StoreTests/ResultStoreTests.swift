@@ -47,7 +47,8 @@ import Testing
         FrameMetricRecord(clipID: "c1", arm: "A", frame: 0, region: "frame", metric: "MAD", errorSum: 1.5, pixels: 10)
       ],
       clipMetrics: [
-        ClipMetricRecord(clipID: "c1", arm: "A", region: "frame", metric: "MAD", value: 150, errorSum: 1.5, pixels: 10, frames: 1)
+        ClipMetricRecord(
+          clipID: "c1", arm: "A", region: "frame", metric: "MAD", value: 150, errorSum: 1.5, pixels: 10, frames: 1)
       ])
     #expect(try store.clipValue(runID: "r1", clipID: "c1", arm: "A", region: "frame", metric: "MAD") == 150)
     let counts = try store.counts(runID: "r1")
