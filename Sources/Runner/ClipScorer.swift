@@ -97,7 +97,8 @@ enum ClipScorer {
       if try reader.nextFrame() != nil {
         throw ClipScoringError(
           description:
-            "\(reader.path): arm \(arm) output has more frames than the ground truth's \(score.frames) (misaligned)")
+            "\(reader.path): arm \(arm) output has more frames than the ground truth \(truthPath) (\(score.frames)): misaligned, or the ground truth is truncated"
+        )
       }
     }
     guard score.frames > 0 else {
