@@ -47,12 +47,29 @@ public struct ErrorTotals: Sendable, Equatable {
 }
 
 /// Scores one predicted frame against ground truth.
+/// A ground-truth frame with what every arm's scoring shares: its gradient magnitude.
+public struct PreparedTruth: Sendable {
+  public var matte: Matte
+  public var gradientMagnitude: [Double]
+
+  public init(_ matte: Matte) {
+    self.matte = matte
+    gradientMagnitude = Grad.gradientMagnitude(Grad.normalised(matte), width: matte.width, height: matte.height)
+  }
+}
+
 public enum FrameScorer {
   /// Computes the whole-frame error maps once and sums them over each region.
   public static func score(prediction p: Matte, truth g: Matte, regions: RegionMap) -> ErrorTotals {
+    score(prediction: p, truth: PreparedTruth(g), regions: regions)
+  }
+
+  /// Scores against a prepared truth, so that A and B share the truth's gradient.
+  public static func score(prediction p: Matte, truth prepared: PreparedTruth, regions: RegionMap) -> ErrorTotals {
+    let g = prepared.matte
     let absMap = ErrorMaps.absoluteDifference(p, g)
     let sqMap = ErrorMaps.squaredDifference(p, g)
-    let gradMap = Grad.errorMap(p, g)
+    let gradMap = Grad.errorMap(p, truthMagnitude: prepared.gradientMagnitude)
     let connMap = Conn.errorMap(p, g)
     var totals = ErrorTotals()
     let sad = ErrorTotals.index(.sad)

@@ -47,9 +47,13 @@ public enum Grad {
 
   /// (|∇p̂| − |∇ĝ|)² per pixel.
   public static func errorMap(_ p: Matte, _ g: Matte) -> [Double] {
-    ErrorMaps.checkSameSize(p, g)
+    errorMap(p, truthMagnitude: gradientMagnitude(normalised(g), width: g.width, height: g.height))
+  }
+
+  /// (|∇p̂| − |∇ĝ|)² per pixel, with |∇ĝ| computed once per frame and shared by both arms.
+  public static func errorMap(_ p: Matte, truthMagnitude mg: [Double]) -> [Double] {
+    precondition(mg.count == p.pixelCount, "mattes differ in size")
     let mp = gradientMagnitude(normalised(p), width: p.width, height: p.height)
-    let mg = gradientMagnitude(normalised(g), width: g.width, height: g.height)
     var out = [Double](repeating: 0, count: mp.count)
     for i in 0..<mp.count {
       let d = mp[i] - mg[i]
