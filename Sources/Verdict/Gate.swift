@@ -96,10 +96,12 @@ public enum Gate {
         regressions.append(
           "\(endpoint) regressed (\(String(format: "%+.1f%%", PairedResult.percent(r.meanLogRatio ?? 0))))")
       }
-      for (id, y) in zip(r.clipIDs, r.logRatios) where y > worstLog {
+      let broken = zip(r.clipIDs, r.logRatios).filter { $0.1 > worstLog }
+      if let worst = broken.max(by: { $0.1 < $1.1 }) {
+        let guardText = "\(endpoint) worst-clip guard (+\(String(format: "%.0f", policy.worstClipMargin * 100))%)"
+        let worstText = "clip '\(worst.0)' \(String(format: "%+.1f%%", PairedResult.percent(worst.1)))"
         regressions.append(
-          "\(endpoint) clip '\(id)' is \(String(format: "%+.1f%%", PairedResult.percent(y))) worse (worst-clip guard \(String(format: "+%.0f%%", policy.worstClipMargin * 100)))"
-        )
+          broken.count == 1 ? "\(guardText): \(worstText)" : "\(guardText): \(broken.count) clips, worst \(worstText)")
       }
       if !r.nonInferior && r.label != .regressed {
         open.append("\(endpoint): \(r.note ?? "non-inferiority not shown")")
