@@ -3,6 +3,7 @@ import Foundation
 /// Renders a run as one self-contained HTML page (images are files beside it).
 public enum HTMLReport {
   public static func render(_ m: ReportModel) -> String {
+    let span = forestSpan(m.endpoints, margin: m.marginPercent)
     var h = """
       <!doctype html>
       <html lang="en">
@@ -33,7 +34,7 @@ public enum HTMLReport {
       <h2>Verdicts by region</h2>
       <p class="small">Per clip y = ln(B/A) on the clip's pooled error (lower is better); effect = 100·(e<sup>mean y</sup> − 1)%. Intervals: t on y (95% for the label, 90% for non-inferiority); p: exact sign-flip permutation. Negative means B has less error.</p>
       <table class="verdicts">
-      <thead><tr><th>Region</th><th>Metric</th><th>Clips</th><th>B vs A</th><th>95% CI</th><th class="forest-h">−\(fmt(m.marginPercent, 2))% · 0 · +\(fmt(m.marginPercent, 2))%</th><th>p</th><th>HL</th><th>W/T/L</th><th>Verdict</th></tr></thead>
+      <thead><tr><th>Region</th><th>Metric</th><th>Clips</th><th>B vs A</th><th>95% CI</th><th class="forest-h" title="95% (thin) and 90% (thick) intervals; shaded: ±\(fmt(m.marginPercent, 2))% margin">−\(fmt(span, 2))% · 0 · +\(fmt(span, 2))%</th><th>p</th><th>HL</th><th>W/T/L</th><th>Verdict</th></tr></thead>
       <tbody>
 
       """
@@ -44,7 +45,7 @@ public enum HTMLReport {
       h += "<td>\(esc(e.metric))</td><td class=\"num\">\(e.clips)</td>"
       h += "<td class=\"num \(signClass(e.estimatePercent))\">\(pct(e.estimatePercent))</td>"
       h += "<td class=\"num\">\(e.ci95Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
-      h += "<td class=\"forest\">\(forest(e, margin: m.marginPercent))</td>"
+      h += "<td class=\"forest\">\(forest(e, margin: m.marginPercent, span: span))</td>"
       h += "<td class=\"num\">\(e.pValue.map { fmt($0, 3) } ?? "–")</td>"
       h += "<td class=\"num\">\(pct(e.hodgesLehmannPercent))</td>"
       h += "<td class=\"num\">\(e.wins)/\(e.ties)/\(e.losses)</td>"
@@ -132,9 +133,14 @@ public enum HTMLReport {
   }
 
   /// A small inline SVG: the 95% CI (thin) and 90% CI (thick) of the effect against ±margin.
-  static func forest(_ e: ReportModel.EndpointRow, margin: Double) -> String {
+  /// One scale for every row, so that the intervals can be compared down the table.
+  static func forestSpan(_ rows: [ReportModel.EndpointRow], margin: Double) -> Double {
+    let widest = rows.compactMap(\.ci95Percent).map { max(abs($0.lowerBound), abs($0.upperBound)) }.max() ?? 0
+    return max(margin * 3, widest, 1) * 1.05
+  }
+
+  static func forest(_ e: ReportModel.EndpointRow, margin: Double, span: Double) -> String {
     guard let ci = e.ci95Percent, let est = e.estimatePercent else { return "<span class=\"small\">–</span>" }
-    let span = max(margin * 3, abs(ci.lowerBound), abs(ci.upperBound), 1) * 1.05
     func x(_ v: Double) -> Double { 80 + 76 * max(-1, min(1, v / span)) }
     var s = "<svg width=\"160\" height=\"18\" viewBox=\"0 0 160 18\" role=\"img\" aria-label=\"effect \(pct(est))\">"
     s +=
