@@ -112,7 +112,7 @@ public enum SyntheticClipSet {
   ) throws {
     let strandCount = max(60, 300 * height / 360)
     let script = SceneScript(
-      kind: kind, width: width, height: height, frameRate: Double(frameRate), seed: seed,
+      kind: kind, width: width, height: height, seed: seed,
       strandCount: kind == .hair || kind == .mixed ? strandCount : 0)
     let background = script.background()
     try PNGFile.write(background, to: folder + "/plate.png")

@@ -19,7 +19,6 @@ struct SceneScript {
   let kind: SceneKind
   let width: Int
   let height: Int
-  let frameRate: Double
   let strands: [Strand]
   let phase: Double
   let backgroundSeed: UInt64
@@ -32,11 +31,10 @@ struct SceneScript {
     var halfWidth: Double
   }
 
-  init(kind: SceneKind, width: Int, height: Int, frameRate: Double, seed: UInt64, strandCount: Int) {
+  init(kind: SceneKind, width: Int, height: Int, seed: UInt64, strandCount: Int) {
     self.kind = kind
     self.width = width
     self.height = height
-    self.frameRate = frameRate
     var rng = SplitMix64(seed: seed)
     let unit = Double(height) / 180
     strands = (0..<strandCount).map { _ in

@@ -18,24 +18,6 @@ public enum PNGFile {
       rowStride: width)
   }
 
-  /// Writes a 16-bit grayscale PNG keeping every bit of `image` (rescaled to 0...65535 if its
-  /// `maxValue` is smaller).
-  public static func writeGray16(_ image: GrayImage, to path: String) throws(MediaError) {
-    let samples: [UInt16]
-    if image.maxValue == 65535 {
-      samples = image.samples
-    } else {
-      let m = UInt32(image.maxValue)
-      samples = image.samples.map { UInt16((UInt32($0) * 65535 + m / 2) / m) }
-    }
-    var png = makeImage(width: image.width, height: image.height, format: cpng_format_linear_y())
-    let ok = samples.withUnsafeBytes { raw in
-      png_image_write_to_file(&png, path, 0, raw.baseAddress, Int32(image.width), nil)
-    }
-    defer { png_image_free(&png) }
-    if ok == 0 { throw MediaError(path: path, reason: "PNG write failed: \(message(of: png))") }
-  }
-
   /// Reads any PNG as 8-bit RGB.
   public static func readRGB(_ path: String) throws(MediaError) -> RGBImage {
     var png = makeImage(width: 0, height: 0, format: 0)

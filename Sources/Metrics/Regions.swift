@@ -36,9 +36,6 @@ public struct RegionMap: Sendable, Equatable {
     let b = region.bit
     return bits.reduce(0) { $0 + ($1 & b != 0 ? 1 : 0) }
   }
-
-  /// The mask of one region.
-  public func mask(_ region: RegionKind) -> [Bool] { bits.map { $0 & region.bit != 0 } }
 }
 
 /// Derives regions from ground truth, identically for both arms.

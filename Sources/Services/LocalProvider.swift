@@ -53,9 +53,8 @@ public struct LocalProvider: Provider {
   public func submit(_ request: JobRequest) async throws -> JobOutcome {
     let started = Date()
     let settings = try Self.settings(for: request.config)
-    let result: EngineResult
     do {
-      result = try EmbeddedEngine.removeBackground(
+      _ = try EmbeddedEngine.removeBackground(
         sourcePath: request.sourcePath, cleanPlatePath: request.cleanPlatePath, settings: settings,
         outputPath: request.outputPath)
     } catch {
@@ -64,7 +63,6 @@ public struct LocalProvider: Provider {
     let hash = try FileHash.sha256(ofFile: request.outputPath)
     return JobOutcome(
       providerJobID: "local-\(request.idempotencyKey)", outputPath: request.outputPath, outputSHA256: hash,
-      serviceVersion: EmbeddedEngine.version, credits: 0, startedAt: started, finishedAt: Date(),
-      notes: result.estimatedPlate ? ["clean plate estimated by temporal median"] : [])
+      serviceVersion: EmbeddedEngine.version, credits: 0, startedAt: started, finishedAt: Date())
   }
 }

@@ -38,12 +38,10 @@ public struct JobOutcome: Sendable {
   public var credits: Double
   public var startedAt: Date
   public var finishedAt: Date
-  /// Notes worth recording (for example an estimated clean plate).
-  public var notes: [String]
 
   public init(
     providerJobID: String, outputPath: String, outputSHA256: String, serviceVersion: String?,
-    credits: Double, startedAt: Date, finishedAt: Date, notes: [String] = []
+    credits: Double, startedAt: Date, finishedAt: Date
   ) {
     self.providerJobID = providerJobID
     self.outputPath = outputPath
@@ -52,7 +50,6 @@ public struct JobOutcome: Sendable {
     self.credits = credits
     self.startedAt = startedAt
     self.finishedAt = finishedAt
-    self.notes = notes
   }
 }
 
