@@ -17,6 +17,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     .systemLibrary(
@@ -25,7 +26,11 @@ let package = Package(
       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
     ),
     .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-    .target(name: "MediaIO", dependencies: ["CFFmpeg", "CPNG"], swiftSettings: strictSettings),
+    .target(
+      name: "MediaIO",
+      dependencies: ["CFFmpeg", "CPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      swiftSettings: strictSettings
+    ),
     .target(name: "Metrics", swiftSettings: strictSettings),
     .target(
       name: "Clips",
@@ -59,12 +64,16 @@ let package = Package(
     .executableTarget(
       name: "mattegate",
       dependencies: [
-        "Runner", "Clips",
+        "Runner", "Clips", "MediaIO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings
     ),
-    .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "MediaIOTests",
+      dependencies: ["MediaIO", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      swiftSettings: strictSettings
+    ),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strictSettings),
     .testTarget(
       name: "ClipsTests", dependencies: ["Clips", "MediaIO"], swiftSettings: strictSettings),

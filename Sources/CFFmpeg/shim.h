@@ -8,6 +8,8 @@
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libavutil/sha.h>
+#include <libavutil/display.h>
+#include <math.h>
 #include <libswscale/swscale.h>
 
 // Expression and function-like macros are not imported into Swift.
@@ -21,6 +23,16 @@ static inline int cffmpeg_sws_flags_bicubic_accurate(void) {
 static inline int cffmpeg_sws_cs_601(void) { return SWS_CS_ITU601; }
 static inline int cffmpeg_sws_cs_709(void) { return SWS_CS_ITU709; }
 static inline int cffmpeg_sws_cs_2020(void) { return SWS_CS_BT2020; }
+static inline int cffmpeg_sws_cs_fcc(void) { return SWS_CS_FCC; }
+static inline int cffmpeg_sws_cs_240m(void) { return SWS_CS_SMPTE240M; }
+static inline int cffmpeg_pix_fmt_flag_pal(void) { return AV_PIX_FMT_FLAG_PAL; }
+// Rotation from the stream's display matrix in degrees counterclockwise, or NAN if none.
+static inline double cffmpeg_stream_rotation(AVStream *st) {
+  size_t size = 0;
+  uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (!m || size < 9 * sizeof(int32_t)) return NAN;
+  return av_display_rotation_get((const int32_t *)m);
+}
 static inline int cffmpeg_pix_fmt_flag_alpha(void) { return AV_PIX_FMT_FLAG_ALPHA; }
 static inline int cffmpeg_pix_fmt_flag_be(void) { return AV_PIX_FMT_FLAG_BE; }
 static inline int cffmpeg_pix_fmt_flag_bitstream(void) { return AV_PIX_FMT_FLAG_BITSTREAM; }

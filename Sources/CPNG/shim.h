@@ -1,9 +1,74 @@
 #ifndef CPNG_SHIM_H
 #define CPNG_SHIM_H
 #include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
 
 static inline png_uint_32 cpng_image_version(void) { return PNG_IMAGE_VERSION; }
 static inline png_uint_32 cpng_format_gray(void) { return PNG_FORMAT_GRAY; }
 static inline png_uint_32 cpng_format_rgb(void) { return PNG_FORMAT_RGB; }
 static inline png_uint_32 cpng_format_rgba(void) { return PNG_FORMAT_RGBA; }
+
+struct cpng_error_state {
+  jmp_buf jump;
+  char message[200];
+};
+
+static void cpng_on_error(png_structp png, png_const_charp msg) {
+  struct cpng_error_state *state = (struct cpng_error_state *)png_get_error_ptr(png);
+  snprintf(state->message, sizeof state->message, "%s", msg);
+  longjmp(state->jump, 1);
+}
+
+static void cpng_on_warning(png_structp png, png_const_charp msg) {
+  (void)png;
+  (void)msg;
+}
+
+// Writes a PNG with libpng's full API, keeping the samples exactly: no gamma or sRGB chunk.
+// channels: 1 (gray) or 3 (RGB); bit_depth: 8 or 16; rows are `stride` bytes apart and 16-bit
+// samples are in the machine's byte order. Returns 0, or -1 with `error` filled in.
+static inline int cpng_write_exact(const char *path, unsigned width, unsigned height, int channels,
+                                   int bit_depth, const unsigned char *pixels, size_t stride,
+                                   char *error, size_t error_size) {
+  FILE *file = fopen(path, "wb");
+  if (!file) {
+    snprintf(error, error_size, "cannot open for writing");
+    return -1;
+  }
+  struct cpng_error_state state;
+  state.message[0] = 0;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, cpng_on_error, cpng_on_warning);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  if (!png || !info) {
+    if (png) png_destroy_write_struct(&png, NULL);
+    fclose(file);
+    snprintf(error, error_size, "libpng could not allocate its structures");
+    return -1;
+  }
+  if (setjmp(state.jump)) {
+    png_destroy_write_struct(&png, &info);
+    fclose(file);
+    snprintf(error, error_size, "%s", state.message);
+    return -1;
+  }
+  png_init_io(png, file);
+  png_set_IHDR(png, info, width, height, bit_depth, channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_compression_level(png, 6);
+  png_write_info(png, info);
+  if (bit_depth == 16) {
+    const unsigned short probe = 1;
+    if (*(const unsigned char *)&probe == 1) png_set_swap(png);
+  }
+  for (unsigned y = 0; y < height; y++) png_write_row(png, pixels + (size_t)y * stride);
+  png_write_end(png, info);
+  png_destroy_write_struct(&png, &info);
+  if (fclose(file) != 0) {
+    snprintf(error, error_size, "closing the file failed");
+    return -1;
+  }
+  return 0;
+}
 #endif

@@ -18,6 +18,40 @@ public enum PNGFile {
       rowStride: width)
   }
 
+  /// Writes a 16-bit grayscale PNG with every sample exactly as given (no gamma chunk);
+  /// `image` is rescaled to 0…65535 with rounding if its `maxValue` is smaller.
+  public static func writeGray16(_ image: GrayImage, to path: String) throws(MediaError) {
+    let samples: [UInt16]
+    if image.maxValue == 65535 {
+      samples = image.samples
+    } else {
+      let m = UInt32(image.maxValue)
+      samples = image.samples.map { UInt16((UInt32($0) * 65535 + m / 2) / m) }
+    }
+    try writeExact(path: path, width: image.width, height: image.height, channels: 1, depth: 16, samples: samples)
+  }
+
+  /// Writes a 16-bit RGB PNG with every sample exactly as given.
+  public static func write(_ image: RGB16Image, to path: String) throws(MediaError) {
+    try writeExact(
+      path: path, width: image.width, height: image.height, channels: 3, depth: 16, samples: image.samples)
+  }
+
+  private static func writeExact(
+    path: String, width: Int, height: Int, channels: Int, depth: Int, samples: [UInt16]
+  ) throws(MediaError) {
+    var error = [CChar](repeating: 0, count: 256)
+    let r = samples.withUnsafeBytes { raw in
+      cpng_write_exact(
+        path, UInt32(width), UInt32(height), Int32(channels), Int32(depth),
+        raw.bindMemory(to: UInt8.self).baseAddress, width * channels * 2, &error, error.count)
+    }
+    if r != 0 {
+      let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      throw MediaError(path: path, reason: "PNG write failed: \(reason)")
+    }
+  }
+
   /// Reads any PNG as 8-bit RGB.
   public static func readRGB(_ path: String) throws(MediaError) -> RGBImage {
     var png = makeImage(width: 0, height: 0, format: 0)

@@ -1,72 +1,65 @@
 internal import CFFmpeg
+import Foundation
 
-/// One decoded frame, copied out of FFmpeg into Swift-owned values.
-public struct DecodedFrame: Sendable {
-  /// Decode-output order, from 0.
-  public var index: Int
-  /// Presentation time in seconds (best-effort timestamp × stream time base).
-  public var time: Double
-  /// The picture as 8-bit RGB, converted with the stream's matrix and range, if requested.
-  public var rgb: RGBImage?
-  /// The alpha channel (or, for `.luma`, the luma plane of a matte) at full precision.
-  public var alpha: GrayImage?
-}
-
-/// What the reader extracts besides RGB.
-public enum AlphaSource: Sendable, Equatable {
-  /// No alpha.
-  case none
-  /// The pixel format's alpha channel; an error if the stream has none.
-  case alphaChannel
-  /// The first component (luma or gray) of the picture, for mattes and masks stored as gray video.
-  case luma
-}
-
-/// Reads the best video stream of a media file frame by frame with libavformat/libavcodec.
+/// Reads the best video stream of a media file (any container and codec FFmpeg decodes, single
+/// images included) frame by frame with libavformat/libavcodec, holding one frame at a time.
 ///
 /// Owns its FFmpeg handles; not `Sendable`: create one reader per task.
-public final class VideoReader {
+public final class VideoReader: FrameSource {
   public let path: String
-  public let width: Int
-  public let height: Int
+  public let storedSize: PixelSize
+  public var size: PixelSize { converter.outputSize }
+  /// Width of delivered frames.
+  public var width: Int { size.width }
+  /// Height of delivered frames.
+  public var height: Int { size.height }
   /// Average frame rate from the container, frames per second (0 if unknown).
   public let frameRate: Double
   /// Name of the decoder in use (for example `libvpx-vp9`, `h264`, `ffv1`).
   public let decoderName: String
+  /// Name of the container format (for example `matroska,webm`, `mov,mp4,m4a,3gp,3g2,mj2`).
+  public let containerName: String
+  /// Pixel format the decoder reports before the first frame.
+  public let pixelFormatName: String
+  public let layout: PixelLayout
   /// Whether the container flags the stream as carrying alpha (WebM `alpha_mode`).
   public let containerSignalsAlpha: Bool
+  /// The turn applied for the stream's rotation metadata.
+  public let rotation: QuarterTurn
+  public var formatDescription: String { "\(containerName)/\(decoderName)/\(pixelFormatName)" }
 
-  private let wantRGB: Bool
-  private let alphaSource: AlphaSource
+  private let options: ReadOptions
   private let input: InputFormatOwner
   private let codec: CodecContextOwner
   private let packet = PacketOwner()
   private let frame = FrameOwner()
-  private let scaler = ScalerOwner()
+  private let converter: FrameConverter
   private let streamIndex: Int32
   private let timeBase: AVRational
   private var draining = false
   private var finished = false
   private var nextIndex = 0
 
+  /// Opens `path` with the older two-flag interface.
+  public convenience init(path: String, rgb: Bool = true, alpha: AlphaSource = .none) throws(MediaError) {
+    try self.init(path: path, options: ReadOptions(rgb: rgb ? .eight : .none, alpha: alpha))
+  }
+
   /// Opens `path` and prepares a decoder for its best video stream.
   ///
-  /// - Parameters:
-  ///   - path: the media file.
-  ///   - rgb: whether frames carry an RGB picture.
-  ///   - alpha: which plane, if any, frames carry as alpha.
   /// - Throws: `MediaError` naming the file and the reason.
-  public init(path: String, rgb: Bool = true, alpha: AlphaSource = .none) throws(MediaError) {
+  public init(path: String, options: ReadOptions) throws(MediaError) {
     self.path = path
-    self.wantRGB = rgb
-    self.alphaSource = alpha
+    self.options = options
+    try Self.refuseUnsupported(path: path)
     input = try InputFormatOwner(path: path)
     guard let fmt = input.pointer else { throw MediaError(path: path, reason: "not opened") }
+    containerName = fmt.pointee.iformat.map { String(cString: $0.pointee.name) } ?? "unknown"
     var r = avformat_find_stream_info(fmt, nil)
     guard r >= 0 else { throw MediaError.ffmpeg(r, "reading stream information", path: path) }
     let best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
     guard best >= 0 else {
-      throw MediaError(path: path, reason: "contains no video stream")
+      throw MediaError(path: path, reason: "contains no video stream (\(containerName) container)")
     }
     streamIndex = best
     guard let stream = fmt.pointee.streams[Int(best)], let par = stream.pointee.codecpar else {
@@ -74,10 +67,23 @@ public final class VideoReader {
     }
     timeBase = stream.pointee.time_base
     let rate = stream.pointee.avg_frame_rate
-    frameRate = rate.den != 0 ? Double(rate.num) / Double(rate.den) : 0
+    let realRate = stream.pointee.r_frame_rate
+    frameRate =
+      rate.den != 0 && rate.num > 0
+      ? Double(rate.num) / Double(rate.den)
+      : (realRate.den != 0 && realRate.num > 0 ? Double(realRate.num) / Double(realRate.den) : 0)
     let alphaTag = av_dict_get(stream.pointee.metadata, "alpha_mode", nil, 0)
-    containerSignalsAlpha =
-      alphaTag.map { String(cString: $0.pointee.value) == "1" } ?? false
+    containerSignalsAlpha = alphaTag.map { String(cString: $0.pointee.value) == "1" } ?? false
+    let degrees = cffmpeg_stream_rotation(stream)
+    if options.applyRotation && !degrees.isNaN {
+      guard let turn = QuarterTurn(displayMatrixDegrees: degrees) else {
+        throw MediaError(
+          path: path, reason: "rotation metadata of \(degrees)° is not a quarter turn; only 0/90/180/270 are supported")
+      }
+      rotation = turn
+    } else {
+      rotation = .none
+    }
 
     // FFmpeg's native VP9 decoder silently drops the alpha plane; libvpx-vp9 keeps it.
     var decoder: UnsafePointer<AVCodec>?
@@ -85,8 +91,7 @@ public final class VideoReader {
       decoder = avcodec_find_decoder_by_name("libvpx-vp9")
       if decoder == nil {
         throw MediaError(
-          path: path,
-          reason: "VP9 stream carries alpha but this FFmpeg has no libvpx-vp9 decoder")
+          path: path, reason: "VP9 stream carries alpha but this FFmpeg has no libvpx-vp9 decoder")
       }
     } else {
       decoder = avcodec_find_decoder(par.pointee.codec_id)
@@ -99,13 +104,43 @@ public final class VideoReader {
     codec = try CodecContextOwner(codec: decoder, path: path)
     r = avcodec_parameters_to_context(codec.pointer, par)
     guard r >= 0 else { throw MediaError.ffmpeg(r, "copying codec parameters", path: path) }
-    codec.pointer.pointee.thread_count = 1
+    // Decoders are bit-exact whatever the thread count; use every core, as ffmpeg does.
+    codec.pointer.pointee.thread_count = 0
     r = avcodec_open2(codec.pointer, decoder, nil)
     guard r >= 0 else { throw MediaError.ffmpeg(r, "opening decoder \(decoderName)", path: path) }
-    width = Int(codec.pointer.pointee.width)
-    height = Int(codec.pointer.pointee.height)
-    guard width > 0, height > 0, width <= 16384, height <= 16384 else {
-      throw MediaError(path: path, reason: "unsupported frame size \(width)x\(height)")
+    let w = Int(codec.pointer.pointee.width)
+    let h = Int(codec.pointer.pointee.height)
+    guard w > 0, h > 0, w <= 16384, h <= 16384 else {
+      throw MediaError(path: path, reason: "unsupported frame size \(w)x\(h) (1…16384 per side)")
+    }
+    pixelFormatName = av_get_pix_fmt_name(codec.pointer.pointee.pix_fmt).map { String(cString: $0) } ?? "unknown"
+    storedSize = PixelSize(width: w, height: h)
+    var layout = FrameConverter.layout(of: codec.pointer.pointee.pix_fmt)
+    if containerSignalsAlpha && !layout.hasAlpha { layout.alphaDepth = layout.colorDepth }
+    self.layout = layout
+    converter = FrameConverter(path: path, storedSize: storedSize, turn: rotation, options: options)
+    if let target = options.targetSize,
+      target.width <= 0 || target.height <= 0 || target.width > 16384
+        || target.height > 16384
+    {
+      throw MediaError(path: path, reason: "cannot resample to \(target)")
+    }
+  }
+
+  /// Formats FFmpeg 5.1 cannot decode correctly, refused by name before FFmpeg sees them.
+  static func refuseUnsupported(path: String) throws(MediaError) {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return }
+    defer { try? handle.close() }
+    let head = [UInt8]((try? handle.read(upToCount: 64)) ?? Data())
+    // RIFF....WEBP then a VP8X chunk whose flags byte has the animation bit (0x02).
+    if head.count >= 21, head[0..<4] == [0x52, 0x49, 0x46, 0x46], head[8..<12] == [0x57, 0x45, 0x42, 0x50],
+      head[12..<16] == [0x56, 0x50, 0x38, 0x58], head[20] & 0x02 != 0
+    {
+      throw MediaError(
+        path: path,
+        reason:
+          "animated WebP is not supported: FFmpeg's webp decoder cannot decode animation frames; ask the service for webm, mov or png_sequence"
+      )
     }
   }
 
@@ -127,7 +162,15 @@ public final class VideoReader {
       let r = avcodec_receive_frame(codec.pointer, frame.pointer)
       if r == 0 {
         defer { av_frame_unref(frame.pointer) }
-        return try convertCurrentFrame()
+        let pts = frame.pointer.pointee.best_effort_timestamp
+        let time: Double =
+          pts == cffmpeg_nopts_value()
+          ? (frameRate > 0 ? Double(nextIndex) / frameRate : Double(nextIndex))
+          : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
+        let decoded = try converter.convert(
+          frame.pointer, index: nextIndex, time: time, label: "frame \(nextIndex) (decoded by \(decoderName))")
+        nextIndex += 1
+        return decoded
       }
       if r == eof {
         finished = true
@@ -155,150 +198,6 @@ public final class VideoReader {
         throw MediaError.ffmpeg(s, "decoding packet after frame \(nextIndex)", path: path)
       }
     }
-  }
-
-  private func convertCurrentFrame() throws(MediaError) -> DecodedFrame {
-    let f = frame.pointer
-    let w = Int(f.pointee.width)
-    let h = Int(f.pointee.height)
-    guard w == width, h == height else {
-      throw MediaError(
-        path: path,
-        reason: "frame \(nextIndex) changes size from \(width)x\(height) to \(w)x\(h)")
-    }
-    guard let desc = av_pix_fmt_desc_get(AVPixelFormat(rawValue: f.pointee.format)) else {
-      throw MediaError(path: path, reason: "frame \(nextIndex) has an unknown pixel format")
-    }
-    let pts = f.pointee.best_effort_timestamp
-    let time: Double =
-      pts == cffmpeg_nopts_value()
-      ? (frameRate > 0 ? Double(nextIndex) / frameRate : Double(nextIndex))
-      : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
-
-    var alpha: GrayImage?
-    switch alphaSource {
-    case .none:
-      break
-    case .alphaChannel:
-      let hasAlpha = (Int32(bitPattern: UInt32(desc.pointee.flags)) & cffmpeg_pix_fmt_flag_alpha()) != 0
-      guard hasAlpha else {
-        let name = String(cString: desc.pointee.name)
-        throw MediaError(
-          path: path,
-          reason:
-            "alpha was expected but frame \(nextIndex) decoded by \(decoderName) has none (pixel format \(name))"
-        )
-      }
-      let component = Int(desc.pointee.nb_components) - 1
-      alpha = try extractComponent(component, desc: desc)
-    case .luma:
-      alpha = try extractComponent(0, desc: desc)
-    }
-    let rgb = wantRGB ? try convertToRGB(desc: desc) : nil
-    let decoded = DecodedFrame(index: nextIndex, time: time, rgb: rgb, alpha: alpha)
-    nextIndex += 1
-    return decoded
-  }
-
-  /// Copies one component at full precision, whatever its packing, depth and endianness.
-  private func extractComponent(
-    _ index: Int, desc: UnsafePointer<AVPixFmtDescriptor>
-  ) throws(MediaError) -> GrayImage {
-    let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
-    if flags & cffmpeg_pix_fmt_flag_bitstream() != 0 || flags & cffmpeg_pix_fmt_flag_hwaccel() != 0 {
-      throw MediaError(
-        path: path,
-        reason: "pixel format \(String(cString: desc.pointee.name)) is not supported for mattes")
-    }
-    let comp = withUnsafeBytes(of: desc.pointee.comp) { raw in
-      raw.load(
-        fromByteOffset: index * MemoryLayout<AVComponentDescriptor>.stride,
-        as: AVComponentDescriptor.self)
-    }
-    let depth = Int(comp.depth)
-    guard depth >= 1, depth <= 16 else {
-      throw MediaError(path: path, reason: "component depth \(depth) is not supported")
-    }
-    let bigEndian = flags & cffmpeg_pix_fmt_flag_be() != 0
-    let plane = Int(comp.plane)
-    let step = Int(comp.step)
-    let offset = Int(comp.offset)
-    let shift = Int(comp.shift)
-    let mask = (1 << depth) - 1
-    let twoBytes = depth + shift > 8
-    let w = width
-    let h = height
-    var samples = [UInt16](repeating: 0, count: w * h)
-    withPlanes(of: frame.pointer) { data, sizes in
-      guard let base = data[plane] else { return }
-      let stride = Int(sizes[plane])
-      samples.withUnsafeMutableBufferPointer { out in
-        for y in 0..<h {
-          let row = base + y * stride + offset
-          let outRow = y * w
-          if !twoBytes && step == 1 && shift == 0 && depth == 8 {
-            for x in 0..<w { out[outRow + x] = UInt16(row[x]) }
-            continue
-          }
-          for x in 0..<w {
-            let p = row + x * step
-            var v: Int
-            if twoBytes {
-              v = bigEndian ? (Int(p[0]) << 8 | Int(p[1])) : (Int(p[1]) << 8 | Int(p[0]))
-            } else {
-              v = Int(p[0])
-            }
-            v = (v >> shift) & mask
-            out[outRow + x] = UInt16(v)
-          }
-        }
-      }
-    }
-    return GrayImage(width: w, height: h, maxValue: mask, samples: samples)
-  }
-
-  private func convertToRGB(desc: UnsafePointer<AVPixFmtDescriptor>) throws(MediaError) -> RGBImage {
-    let f = frame.pointer
-    let srcFormat = AVPixelFormat(rawValue: f.pointee.format)
-    scaler.context = sws_getCachedContext(
-      scaler.context, Int32(width), Int32(height), srcFormat, Int32(width), Int32(height),
-      AV_PIX_FMT_RGB24, cffmpeg_sws_flags_bicubic_accurate(), nil, nil, nil)
-    guard let sws = scaler.context else {
-      throw MediaError(
-        path: path,
-        reason: "cannot convert pixel format \(String(cString: desc.pointee.name)) to RGB")
-    }
-    let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
-    if flags & cffmpeg_pix_fmt_flag_rgb() == 0 && desc.pointee.nb_components >= 3 {
-      // Use the stream's own matrix and range for YUV → RGB.
-      let matrix: Int32
-      switch f.pointee.colorspace {
-      case AVCOL_SPC_BT709: matrix = cffmpeg_sws_cs_709()
-      case AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: matrix = cffmpeg_sws_cs_2020()
-      default: matrix = cffmpeg_sws_cs_601()
-      }
-      let fullRange: Int32 =
-        (f.pointee.color_range == AVCOL_RANGE_JPEG
-          || srcFormat == AV_PIX_FMT_YUVJ420P || srcFormat == AV_PIX_FMT_YUVJ444P) ? 1 : 0
-      _ = sws_setColorspaceDetails(
-        sws, sws_getCoefficients(matrix), fullRange, sws_getCoefficients(cffmpeg_sws_cs_601()), 1,
-        0, 1 << 16, 1 << 16)
-    }
-    var pixels = [UInt8](repeating: 0, count: width * height * 3)
-    let h = Int32(height)
-    let dstStride = [Int32(width * 3)]
-    let ok: Int32 = withPlanes(of: f) { data, sizes in
-      pixels.withUnsafeMutableBufferPointer { out in
-        var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress]
-        return data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
-          sws_scale(sws, src, sizes, 0, h, &dst, dstStride)
-        }
-      }
-    }
-    guard ok == h else {
-      throw MediaError(path: path, reason: "RGB conversion of frame \(nextIndex) failed")
-    }
-    return RGBImage(width: width, height: height, pixels: pixels)
   }
 }
 

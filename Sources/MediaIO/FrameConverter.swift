@@ -1,0 +1,283 @@
+internal import CFFmpeg
+
+/// Turns decoded `AVFrame`s into Swift-owned planes: alpha at full precision, RGB at 8 or 16
+/// bits with the stream's matrix and range, optional resampling, unpremultiplication and
+/// rotation. One per stream; not `Sendable`.
+final class FrameConverter {
+  let path: String
+  let options: ReadOptions
+  let turn: QuarterTurn
+  let storedSize: PixelSize
+  /// Size of delivered frames.
+  let outputSize: PixelSize
+  private let nativeSize: PixelSize
+  private let rgbScaler = ScalerOwner()
+  private let resampler = ScalerOwner()
+  private let resampled = FrameOwner()
+
+  init(path: String, storedSize: PixelSize, turn: QuarterTurn, options: ReadOptions) {
+    self.path = path
+    self.options = options
+    self.turn = turn
+    self.storedSize = storedSize
+    let displayed = turn.turned(storedSize)
+    outputSize = options.targetSize ?? displayed
+    // The size to resample to before turning.
+    nativeSize = turn.turned(outputSize)
+  }
+
+  /// Converts `f`; `label` names the frame in errors ("frame 12", "file 0007.png").
+  func convert(
+    _ f: UnsafeMutablePointer<AVFrame>, index: Int, time: Double, label: String
+  ) throws(MediaError) -> DecodedFrame {
+    let w = Int(f.pointee.width)
+    let h = Int(f.pointee.height)
+    guard w == storedSize.width, h == storedSize.height else {
+      throw MediaError(path: path, reason: "\(label) is \(w)x\(h) but the stream is \(storedSize)")
+    }
+    var src = f
+    if nativeSize != storedSize {
+      src = try resample(f, label: label)
+    }
+    guard let desc = av_pix_fmt_desc_get(AVPixelFormat(rawValue: src.pointee.format)) else {
+      throw MediaError(path: path, reason: "\(label) has an unknown pixel format")
+    }
+    let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
+    let formatName = String(cString: desc.pointee.name)
+    let hasAlpha = flags & cffmpeg_pix_fmt_flag_alpha() != 0
+    let alphaIndex = Int(desc.pointee.nb_components) - 1
+
+    var alpha: GrayImage?
+    switch options.alpha {
+    case .none:
+      break
+    case .alphaChannel:
+      guard hasAlpha else {
+        throw MediaError(
+          path: path, reason: "alpha was expected but \(label) has none (pixel format \(formatName))")
+      }
+      alpha = try extractComponent(alphaIndex, of: src, desc: desc)
+    case .luma:
+      alpha = try extractComponent(0, of: src, desc: desc)
+    case .matteLuma:
+      let raw = try extractComponent(0, of: src, desc: desc)
+      alpha = Self.isLimitedRangeYUV(src, desc: desc) ? Self.expandLimitedRange(raw) : raw
+    }
+
+    var rgb: RGBImage?
+    var rgb16: RGB16Image?
+    switch options.rgb {
+    case .none:
+      break
+    case .eight:
+      var pixels = [UInt8](repeating: 0, count: nativeSize.width * nativeSize.height * 3)
+      try toRGB(src, desc: desc, format: AV_PIX_FMT_RGB24, bytesPerPixel: 3, into: &pixels, label: label)
+      if options.association == .premultiplied && hasAlpha {
+        let a = options.alpha == .alphaChannel ? alpha! : try extractComponent(alphaIndex, of: src, desc: desc)
+        Unpremultiply.apply(&pixels, alpha: a)
+      }
+      rgb = RGBImage(width: nativeSize.width, height: nativeSize.height, pixels: pixels)
+    case .sixteen:
+      var samples = [UInt16](repeating: 0, count: nativeSize.width * nativeSize.height * 3)
+      try toRGB(src, desc: desc, format: AV_PIX_FMT_RGB48LE, bytesPerPixel: 6, into: &samples, label: label)
+      if options.association == .premultiplied && hasAlpha {
+        let a = options.alpha == .alphaChannel ? alpha! : try extractComponent(alphaIndex, of: src, desc: desc)
+        Unpremultiply.apply(&samples, alpha: a)
+      }
+      rgb16 = RGB16Image(width: nativeSize.width, height: nativeSize.height, samples: samples)
+    }
+    if turn != .none {
+      alpha = alpha?.turned(turn)
+      rgb = rgb?.turned(turn)
+      rgb16 = rgb16?.turned(turn)
+    }
+    return DecodedFrame(index: index, time: time, rgb: rgb, rgb16: rgb16, alpha: alpha)
+  }
+
+  /// The layout of a pixel format.
+  static func layout(of format: AVPixelFormat) -> PixelLayout {
+    guard let desc = av_pix_fmt_desc_get(format) else {
+      return PixelLayout(colorDepth: 8, alphaDepth: 0, isGray: false, pixelFormat: "unknown")
+    }
+    let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
+    let n = Int(desc.pointee.nb_components)
+    func depth(_ i: Int) -> Int {
+      withUnsafeBytes(of: desc.pointee.comp) { raw in
+        Int(
+          raw.load(fromByteOffset: i * MemoryLayout<AVComponentDescriptor>.stride, as: AVComponentDescriptor.self)
+            .depth)
+      }
+    }
+    let hasAlpha = flags & cffmpeg_pix_fmt_flag_alpha() != 0
+    let isPal = flags & cffmpeg_pix_fmt_flag_pal() != 0
+    return PixelLayout(
+      colorDepth: isPal ? 8 : depth(0), alphaDepth: hasAlpha ? (isPal ? 8 : depth(n - 1)) : 0,
+      isGray: !isPal && (hasAlpha ? n == 2 : n == 1), pixelFormat: String(cString: desc.pointee.name))
+  }
+
+  /// Whether a frame's first component is limited-range luma (YUV, not flagged full range).
+  static func isLimitedRangeYUV(
+    _ f: UnsafeMutablePointer<AVFrame>, desc: UnsafePointer<AVPixFmtDescriptor>
+  ) -> Bool {
+    let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
+    if flags & cffmpeg_pix_fmt_flag_rgb() != 0 || desc.pointee.nb_components < 3 { return false }
+    let format = AVPixelFormat(rawValue: f.pointee.format)
+    if format == AV_PIX_FMT_YUVJ420P || format == AV_PIX_FMT_YUVJ422P || format == AV_PIX_FMT_YUVJ444P {
+      return false
+    }
+    return f.pointee.color_range != AVCOL_RANGE_JPEG
+  }
+
+  /// Maps limited-range luma codes (16…235 scaled to the depth) onto 0…65535, rounded, clamped.
+  static func expandLimitedRange(_ image: GrayImage) -> GrayImage {
+    var depth = 0
+    while (1 << depth) - 1 < image.maxValue { depth += 1 }
+    let shift = max(0, depth - 8)
+    let low = Int64(16 << shift)
+    let span = Int64(219 << shift)
+    let samples = image.samples.map { v -> UInt16 in
+      let d = Int64(v) - low
+      if d <= 0 { return 0 }
+      if d >= span { return 65535 }
+      return UInt16((d * 65535 * 2 + span) / (2 * span))
+    }
+    return GrayImage(width: image.width, height: image.height, maxValue: 65535, samples: samples)
+  }
+
+  private func resample(_ f: UnsafeMutablePointer<AVFrame>, label: String) throws(MediaError) -> UnsafeMutablePointer<
+    AVFrame
+  > {
+    let format = AVPixelFormat(rawValue: f.pointee.format)
+    let name = av_get_pix_fmt_name(format).map { String(cString: $0) } ?? "unknown"
+    guard sws_isSupportedOutput(format) != 0 else {
+      throw MediaError(path: path, reason: "cannot resample pixel format \(name) to \(nativeSize)")
+    }
+    let dst = resampled.pointer
+    av_frame_unref(dst)
+    dst.pointee.width = Int32(nativeSize.width)
+    dst.pointee.height = Int32(nativeSize.height)
+    dst.pointee.format = f.pointee.format
+    dst.pointee.color_range = f.pointee.color_range
+    dst.pointee.colorspace = f.pointee.colorspace
+    let r = av_frame_get_buffer(dst, 0)
+    guard r >= 0 else { throw MediaError.ffmpeg(r, "allocating a resampled \(label)", path: path) }
+    resampler.context = sws_getCachedContext(
+      resampler.context, Int32(storedSize.width), Int32(storedSize.height), format,
+      Int32(nativeSize.width), Int32(nativeSize.height), format, cffmpeg_sws_flags_bicubic_accurate(), nil, nil,
+      nil)
+    guard let sws = resampler.context else {
+      throw MediaError(path: path, reason: "cannot resample pixel format \(name) to \(nativeSize)")
+    }
+    let rows: Int32 = withPlanes(of: f) { srcData, srcSizes in
+      withPlanes(of: dst) { dstData, dstSizes in
+        srcData.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { s in
+          sws_scale(sws, s, srcSizes, 0, Int32(storedSize.height), dstData, dstSizes)
+        }
+      }
+    }
+    guard rows == Int32(nativeSize.height) else {
+      throw MediaError(path: path, reason: "resampling \(label) to \(nativeSize) failed")
+    }
+    return dst
+  }
+
+  /// Copies one component at full precision, whatever its packing, depth and endianness.
+  func extractComponent(
+    _ index: Int, of f: UnsafeMutablePointer<AVFrame>, desc: UnsafePointer<AVPixFmtDescriptor>
+  ) throws(MediaError) -> GrayImage {
+    let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
+    if flags & cffmpeg_pix_fmt_flag_bitstream() != 0 || flags & cffmpeg_pix_fmt_flag_hwaccel() != 0
+      || flags & cffmpeg_pix_fmt_flag_pal() != 0
+    {
+      throw MediaError(
+        path: path,
+        reason: "pixel format \(String(cString: desc.pointee.name)) is not supported for mattes")
+    }
+    let comp = withUnsafeBytes(of: desc.pointee.comp) { raw in
+      raw.load(
+        fromByteOffset: index * MemoryLayout<AVComponentDescriptor>.stride, as: AVComponentDescriptor.self)
+    }
+    let depth = Int(comp.depth)
+    guard depth >= 1, depth <= 16 else {
+      throw MediaError(path: path, reason: "component depth \(depth) is not supported")
+    }
+    let bigEndian = flags & cffmpeg_pix_fmt_flag_be() != 0
+    let plane = Int(comp.plane)
+    let step = Int(comp.step)
+    let offset = Int(comp.offset)
+    let shift = Int(comp.shift)
+    let mask = (1 << depth) - 1
+    let twoBytes = depth + shift > 8
+    let w = Int(f.pointee.width)
+    let h = Int(f.pointee.height)
+    var samples = [UInt16](repeating: 0, count: w * h)
+    withPlanes(of: f) { data, sizes in
+      guard let base = data[plane] else { return }
+      let stride = Int(sizes[plane])
+      samples.withUnsafeMutableBufferPointer { out in
+        for y in 0..<h {
+          let row = UnsafePointer(base + y * stride + offset)
+          let o = out.baseAddress! + y * w
+          if !twoBytes && shift == 0 && depth == 8 {
+            for x in 0..<w { o[x] = UInt16(row[x * step]) }
+          } else if twoBytes && !bigEndian && shift == 0 && depth == 16 {
+            for x in 0..<w {
+              let p = row + x * step
+              o[x] = UInt16(p[0]) | UInt16(p[1]) << 8
+            }
+          } else if twoBytes {
+            for x in 0..<w {
+              let p = row + x * step
+              let v = bigEndian ? (Int(p[0]) << 8 | Int(p[1])) : (Int(p[1]) << 8 | Int(p[0]))
+              o[x] = UInt16((v >> shift) & mask)
+            }
+          } else {
+            for x in 0..<w { o[x] = UInt16((Int(row[x * step]) >> shift) & mask) }
+          }
+        }
+      }
+    }
+    return GrayImage(width: w, height: h, maxValue: mask, samples: samples)
+  }
+
+  private func toRGB<T>(
+    _ f: UnsafeMutablePointer<AVFrame>, desc: UnsafePointer<AVPixFmtDescriptor>, format: AVPixelFormat,
+    bytesPerPixel: Int, into buffer: inout [T], label: String
+  ) throws(MediaError) {
+    let srcFormat = AVPixelFormat(rawValue: f.pointee.format)
+    let w = Int32(f.pointee.width)
+    let h = Int32(f.pointee.height)
+    rgbScaler.context = sws_getCachedContext(
+      rgbScaler.context, w, h, srcFormat, w, h, format, cffmpeg_sws_flags_bicubic_accurate(), nil, nil, nil)
+    guard let sws = rgbScaler.context else {
+      throw MediaError(
+        path: path, reason: "cannot convert pixel format \(String(cString: desc.pointee.name)) to RGB")
+    }
+    let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
+    if flags & cffmpeg_pix_fmt_flag_rgb() == 0 && desc.pointee.nb_components >= 3 {
+      // The stream's own matrix and range for YUV → RGB.
+      let matrix: Int32
+      switch f.pointee.colorspace {
+      case AVCOL_SPC_BT709: matrix = cffmpeg_sws_cs_709()
+      case AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: matrix = cffmpeg_sws_cs_2020()
+      case AVCOL_SPC_FCC: matrix = cffmpeg_sws_cs_fcc()
+      case AVCOL_SPC_SMPTE240M: matrix = cffmpeg_sws_cs_240m()
+      default: matrix = cffmpeg_sws_cs_601()
+      }
+      let fullRange: Int32 = Self.isLimitedRangeYUV(f, desc: desc) ? 0 : 1
+      _ = sws_setColorspaceDetails(
+        sws, sws_getCoefficients(matrix), fullRange, sws_getCoefficients(cffmpeg_sws_cs_601()), 1, 0, 1 << 16,
+        1 << 16)
+    }
+    let dstStride = [Int32(Int(w) * bytesPerPixel)]
+    let rows: Int32 = withPlanes(of: f) { data, sizes in
+      buffer.withUnsafeMutableBytes { out in
+        var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress?.assumingMemoryBound(to: UInt8.self)]
+        return data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+          sws_scale(sws, src, sizes, 0, h, &dst, dstStride)
+        }
+      }
+    }
+    guard rows == h else { throw MediaError(path: path, reason: "RGB conversion of \(label) failed") }
+  }
+}
