@@ -77,6 +77,8 @@ public struct ReportModel: Sendable {
     public var values: [String: [String: MetricPair]]
     /// Mean region pixels per frame with support, and frames with support.
     public var support: [String: (pixels: Int, frames: Int)]
+    /// How each arm's output lined up with the ground truth, one line per arm.
+    public var alignment: [String] = []
 
     public init(
       id: String, tags: [String], status: String, error: String?, frames: Int, reviewFrame: Int?,

@@ -12,6 +12,10 @@ struct ClipOutcome: Sendable {
   var clip: Clip
   var score: ClipScore?
   var error: String?
+  /// Why the clip is inconclusive (misaligned output), if it is.
+  var inconclusive: String?
+  /// How each arm lined up with the ground truth.
+  var alignment: [String: AlignmentStats] = [:]
   var serviceVersion: String?
   var images: [String: String] = [:]
 
@@ -30,10 +34,13 @@ struct ClipOutcome: Sendable {
         values[region.rawValue] = byMetric
       }
     }
-    return ReportModel.ClipRow(
-      id: clip.id, tags: clip.tags, status: score != nil ? "scored" : "failed", error: error,
+    var row = ReportModel.ClipRow(
+      id: clip.id, tags: clip.tags, status: score != nil ? "scored" : (inconclusive != nil ? "inconclusive" : "failed"),
+      error: error ?? inconclusive,
       frames: score?.frames ?? 0, reviewFrame: score?.reviewFrame, images: images, values: values,
       support: support)
+    row.alignment = alignment.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.summary)" }
+    return row
   }
 }
 
@@ -45,6 +52,7 @@ struct ClipContext: Sendable {
   var configA: ArmConfig
   var configB: ArmConfig
   var provider: any Provider
+  var alignment: AlignmentPolicy
   var store: ResultStore
   var progress: @Sendable (String) -> Void
 
@@ -64,11 +72,22 @@ struct ClipContext: Sendable {
         outcome.serviceVersion = job.serviceVersion
       }
       progress("  \(clip.id): scoring")
-      let score = try ClipScorer.score(clip: clip, in: clipSet, outputA: outputs["A"]!, outputB: outputs["B"]!)
+      let score = try ClipScorer.score(
+        clip: clip, in: clipSet, outputA: outputs["A"]!, outputB: outputs["B"]!, configA: configA, configB: configB,
+        alignment: alignment)
+      outcome.alignment = score.alignment
+      if let reason = score.misalignment {
+        outcome.inconclusive = "clip '\(clip.id)': \(reason)"
+        try save(clip: clip, score: nil, error: nil, inconclusive: reason, alignment: score.alignment)
+        progress("  \(clip.id): inconclusive: \(reason)")
+        return outcome
+      }
       outcome.score = score
       outcome.images = try writeReviewImages(clip: clip, score: score)
-      try save(clip: clip, score: score, error: nil)
-      progress("  \(clip.id): scored \(score.frames) frames")
+      try save(clip: clip, score: score, error: nil, alignment: score.alignment)
+      let a = score.alignment["A"]!
+      let b = score.alignment["B"]!
+      progress("  \(clip.id): scored \(score.frames) frames (A \(a.summary); B \(b.summary))")
     } catch {
       let message = error is ProviderError ? "\(error)" : "clip '\(clip.id)': \(error)"
       outcome.score = nil
@@ -118,7 +137,10 @@ struct ClipContext: Sendable {
     }
   }
 
-  private func save(clip: Clip, score: ClipScore?, error: String?) throws {
+  private func save(
+    clip: Clip, score: ClipScore?, error: String?, inconclusive: String? = nil,
+    alignment: [String: AlignmentStats] = [:]
+  ) throws {
     var frameRecords: [FrameMetricRecord] = []
     var clipRecords: [ClipMetricRecord] = []
     if let score {
@@ -148,9 +170,15 @@ struct ClipContext: Sendable {
       runID: runID,
       clip: ClipRecord(
         runID: runID, clipID: clip.id, sha256: clip.source.sha256, tags: clip.tags.joined(separator: ","),
-        status: score != nil ? "scored" : "failed", error: error, frames: score?.frames ?? 0,
-        reviewFrame: score?.reviewFrame),
-      frameMetrics: frameRecords, clipMetrics: clipRecords)
+        status: score != nil ? "scored" : (inconclusive != nil ? "inconclusive" : "failed"),
+        error: error ?? inconclusive, frames: score?.frames ?? 0, reviewFrame: score?.reviewFrame),
+      frameMetrics: frameRecords, clipMetrics: clipRecords,
+      alignment: alignment.sorted { $0.key < $1.key }.map { arm, s in
+        AlignmentRecord(
+          arm: arm, referenceFrames: s.referenceFrames, outputFrames: s.outputFrames, matched: s.matched,
+          dropped: s.dropped, duplicated: s.duplicated, extra: s.extra, maxOffsetSeconds: s.maxOffset,
+          windowSeconds: s.window, status: s.problem(under: self.alignment) == nil ? "aligned" : "misaligned")
+      })
   }
 
   /// Writes the review frame's source, ground truth and both alphas as PNG (libpng).

@@ -2,6 +2,7 @@ import Clips
 import Foundation
 import MediaIO
 import Metrics
+import Services
 
 /// The outcome of scoring one clip's A and B outputs against its ground truth.
 struct ClipScore: Sendable {
@@ -13,66 +14,88 @@ struct ClipScore: Sendable {
   var reviewTruth: GrayImage?
   var reviewA: GrayImage?
   var reviewB: GrayImage?
+  /// How each arm's output lined up with the ground truth's timeline.
+  var alignment: [String: AlignmentStats] = [:]
+  /// Set when an arm is misaligned beyond the policy: the clip is inconclusive, not scored.
+  var misalignment: String?
 }
 
-/// A clip that cannot be scored, with the reason (a misaligned or undecodable output).
+/// A clip that cannot be scored, with the reason (an undecodable or wrongly sized output).
 struct ClipScoringError: Error, CustomStringConvertible {
   var description: String
 }
 
-/// Decodes ground truth, region masks and both arms' outputs in lockstep and scores each frame.
-/// Holds one frame of each stream at a time (plus the previous ground truth).
+/// Decodes ground truth, region masks and both arms' outputs, matches output frames to
+/// ground-truth frames by presentation time (not decode order) and scores each matched pair.
+/// Holds one frame of each stream at a time (plus one look-ahead frame per arm and the
+/// previous ground truth), so memory does not grow with clip length.
 enum ClipScorer {
-  static func score(clip: Clip, in set: ClipSet, outputA: String, outputB: String) throws -> ClipScore {
+  static func score(
+    clip: Clip, in set: ClipSet, outputA: String, outputB: String, configA: ArmConfig, configB: ArmConfig,
+    alignment policy: AlignmentPolicy
+  ) throws -> ClipScore {
     guard let alphaFile = clip.alpha else {
       throw ClipScoringError(
         description: "clip '\(clip.id)' has no ground-truth alpha; only no-GT measures could apply")
     }
     let truthPath = set.path(of: alphaFile)
-    let truth = try VideoReader(path: truthPath, rgb: false, alpha: .luma)
-    let masks = try clip.regionMasks.map { try VideoReader(path: set.path(of: $0), rgb: false, alpha: .luma) }
-    let a = try VideoReader(path: outputA, rgb: false, alpha: .alphaChannel)
-    let b = try VideoReader(path: outputB, rgb: false, alpha: .alphaChannel)
-    for (reader, arm) in [(a, "A"), (b, "B")] where reader.width != truth.width || reader.height != truth.height {
-      throw ClipScoringError(
-        description:
-          "\(reader.path): arm \(arm) output is \(reader.width)x\(reader.height) but the ground truth \(truthPath) is \(truth.width)x\(truth.height)"
-      )
+    let truth = try VideoReader(path: truthPath, options: ReadOptions(rgb: .none, alpha: .luma))
+    let masks = try clip.regionMasks.map {
+      try VideoReader(path: set.path(of: $0), options: ReadOptions(rgb: .none, alpha: .luma))
     }
-    let frameDuration = truth.frameRate > 0 ? 1 / truth.frameRate : 0.04
+    let interval = truth.frameRate > 0 ? 1 / truth.frameRate : 0.04
+    var readers: [String: any FrameSource] = [:]
+    for (arm, path, config) in [("A", outputA, configA), ("B", outputB, configB)] {
+      let options = ReadOptions(
+        rgb: .none, alpha: .alphaChannel, association: config.alphaAssociation,
+        targetSize: config.allowScaling ? truth.size : nil, sequenceFrameRate: 1 / interval)
+      let reader = try MediaInput.open(path, options: options)
+      if reader.size != truth.size {
+        throw ClipScoringError(
+          description:
+            "\(path): arm \(arm) output is \(reader.size) but the clip's source and ground truth \(truthPath) are \(truth.size); set allow_scaling: true in \(config.file) to resample"
+        )
+      }
+      readers[arm] = reader
+    }
+    func aligner(_ reader: any FrameSource) -> FrameAligner<GrayImage> {
+      FrameAligner(referenceInterval: interval, outputRate: reader.frameRate, policy: policy) {
+        () throws -> (time: Double, frame: GrayImage)? in
+        guard let f = try reader.nextFrame() else { return nil }
+        guard let a = f.alpha else {
+          throw ClipScoringError(description: "\(reader.path): frame \(f.index) has no alpha")
+        }
+        return (f.time, a)
+      }
+    }
+    let a = aligner(readers["A"]!)
+    let b = aligner(readers["B"]!)
     let deriver = RegionDeriver()
     var score = ClipScore()
     var previous: Matte?
     var worst = -1.0
     while let g = try truth.nextFrame() {
       guard let ga = g.alpha else { break }
-      let fa = try a.nextFrame()
-      let fb = try b.nextFrame()
-      for (frame, reader, arm) in [(fa, a, "A"), (fb, b, "B")] {
-        guard let frame else {
-          throw ClipScoringError(
-            description:
-              "\(reader.path): arm \(arm) output ends at frame \(g.index) but the ground truth has more frames (missing frames make the clip inconclusive)"
-          )
-        }
-        if abs(frame.time - g.time) > frameDuration / 2 {
-          throw ClipScoringError(
-            description:
-              "\(reader.path): arm \(arm) frame \(frame.index) is at \(String(format: "%.3f", frame.time)) s but ground-truth frame \(g.index) is at \(String(format: "%.3f", g.time)) s (misaligned)"
-          )
-        }
-      }
-      guard let pa = fa?.alpha, let pb = fb?.alpha else { break }
-      let gMatte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
       var hair: [Bool]?
       var glass: [Bool]?
       if let masks {
         guard let m = try masks.nextFrame(), let codes = m.alpha else {
           throw ClipScoringError(description: "\(masks.path): region masks end before frame \(g.index)")
         }
+        guard abs(m.time - g.time) <= interval / 2 else {
+          throw ClipScoringError(
+            description:
+              "\(masks.path): region mask frame \(m.index) is at \(m.time) s but ground truth is at \(g.time) s")
+        }
         hair = codes.samples.map { $0 & RegionMaskCodes.hair != 0 }
         glass = codes.samples.map { $0 & RegionMaskCodes.glass != 0 }
       }
+      let gMatte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
+      defer { previous = gMatte }
+      let pa = try a.match(referenceTime: g.time)
+      let pb = try b.match(referenceTime: g.time)
+      // Paired scoring: a frame counts only when both arms have it.
+      guard let pa, let pb else { continue }
       let regions = deriver.regions(truth: gMatte, previousTruth: previous, hairMask: hair, glassMask: glass)
       let matteA = Matte(width: pa.width, height: pa.height, maxValue: pa.maxValue, codes: pa.samples)
       let matteB = Matte(width: pb.width, height: pb.height, maxValue: pb.maxValue, codes: pb.samples)
@@ -91,19 +114,21 @@ enum ClipScorer {
         score.reviewA = pa
         score.reviewB = pb
       }
-      previous = gMatte
       score.frames += 1
     }
-    for (reader, arm) in [(a, "A"), (b, "B")] {
-      if try reader.nextFrame() != nil {
-        throw ClipScoringError(
-          description:
-            "\(reader.path): arm \(arm) output has more frames than the ground truth \(truthPath) (\(score.frames)): misaligned, or the ground truth is truncated"
-        )
+    score.alignment["A"] = try a.finish()
+    score.alignment["B"] = try b.finish()
+    guard score.alignment["A"]!.referenceFrames > 0 else {
+      throw ClipScoringError(description: "\(truthPath): ground truth has no frames")
+    }
+    var problems: [String] = []
+    for arm in ["A", "B"] {
+      if let p = score.alignment[arm]!.problem(under: policy) {
+        problems.append("arm \(arm) (\(readers[arm]!.path)): \(p)")
       }
     }
-    guard score.frames > 0 else {
-      throw ClipScoringError(description: "\(truthPath): ground truth has no frames")
+    if !problems.isEmpty {
+      score.misalignment = "misaligned, so not scored: " + problems.joined(separator: "; ")
     }
     return score
   }

@@ -1,4 +1,5 @@
 public import Clips
+public import MediaIO
 import Metrics
 public import Verdict
 
@@ -7,7 +8,9 @@ public enum GateFile {
   /// Loads and validates a gate policy: known keys, known regions and metrics, sane margins.
   public static func load(_ path: String) throws(ConfigError) -> GatePolicy {
     let doc = try YAMLMap.load(path)
-    try doc.rejectUnknownKeys(["primaries", "margin", "noise", "worst_clip_margin", "min_clips", "description"])
+    try doc.rejectUnknownKeys([
+      "primaries", "margin", "noise", "worst_clip_margin", "min_clips", "description", "alignment",
+    ])
     var policy = GatePolicy.standard
     if let list = try doc.stringList("primaries") {
       var primaries: [Endpoint] = []
@@ -47,6 +50,31 @@ public enum GateFile {
     if let v = try doc.int("min_clips") {
       guard v >= 1 else { throw doc.error(line: doc.line(of: "min_clips"), field: "min_clips", "must be at least 1") }
       policy.minClips = v
+    }
+    return policy
+  }
+
+  /// Reads the `alignment:` section (window, max_dropped_fraction, max_duplicated_fraction);
+  /// defaults where absent.
+  public static func alignment(_ path: String) throws(ConfigError) -> AlignmentPolicy {
+    let doc = try YAMLMap.load(path)
+    var policy = AlignmentPolicy()
+    guard let section = try doc.map("alignment") else { return policy }
+    try section.rejectUnknownKeys(["window", "max_dropped_fraction", "max_duplicated_fraction"])
+    if let v = try section.double("window") {
+      guard v > 0, v <= 0.5 else {
+        throw section.error(
+          line: section.line(of: "window"), field: "alignment.window",
+          "must be in (0, 0.5] (a fraction of the ground truth's frame interval)")
+      }
+      policy.window = v
+    }
+    for key in ["max_dropped_fraction", "max_duplicated_fraction"] {
+      guard let v = try section.double(key) else { continue }
+      guard v >= 0, v < 1 else {
+        throw section.error(line: section.line(of: key), field: "alignment.\(key)", "must be in [0, 1)")
+      }
+      if key == "max_dropped_fraction" { policy.maxDroppedFraction = v } else { policy.maxDuplicatedFraction = v }
     }
     return policy
   }

@@ -24,6 +24,8 @@ public enum RunCoordinator {
     let configA = try ArmConfig.load(options.configAPath)
     let configB = try ArmConfig.load(options.configBPath)
     let policy = try options.gatePath.map { path throws(ConfigError) in try GateFile.load(path) } ?? .standard
+    let alignmentPolicy =
+      try options.gatePath.map { path throws(ConfigError) in try GateFile.alignment(path) } ?? AlignmentPolicy()
     let provider: any Provider
     switch options.provider {
     case "local": provider = LocalProvider()
@@ -51,7 +53,7 @@ public enum RunCoordinator {
 
     let context = ClipContext(
       runID: runID, runFolder: runFolder, clipSet: clipSet, configA: configA, configB: configB,
-      provider: provider, store: store, progress: progress)
+      provider: provider, alignment: alignmentPolicy, store: store, progress: progress)
     var outcomes: [ClipOutcome] = []
     let limit = max(1, options.jobs)
     await withTaskGroup(of: ClipOutcome.self) { group in
@@ -100,7 +102,8 @@ public enum RunCoordinator {
       }
     }
     try store.saveComparisons(runID: runID, comparisonRecords)
-    let outcome = Gate.decide(results: results, policy: policy, pipelineErrors: errors)
+    let outcome = Gate.decide(
+      results: results, policy: policy, pipelineErrors: errors, inconclusiveClips: outcomes.compactMap(\.inconclusive))
     try store.finishRun(
       id: runID, status: errors.isEmpty ? "completed" : "completed_with_errors", exitCode: Int(outcome.exitCode),
       outcome: outcome.summary)

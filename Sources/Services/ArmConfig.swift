@@ -1,7 +1,7 @@
 public import Clips
 import Engine
 import Foundation
-import MediaIO
+public import MediaIO
 
 /// One arm's configuration (`configs/NAME.yaml`): what is asked of the service.
 public struct ArmConfig: Sendable, Equatable {
@@ -17,6 +17,11 @@ public struct ArmConfig: Sendable, Equatable {
   public var bgColor: String?
   public var bgImage: String?
   public var fit: String
+  /// Whether the service's colour is straight or premultiplied by alpha (`alpha:` in YAML).
+  public var alphaAssociation: AlphaAssociation
+  /// Whether an output whose size differs from the source may be resampled to the source's
+  /// size (`allow_scaling:`); otherwise such an output is an error naming both sizes.
+  public var allowScaling: Bool
   /// Engine or provider parameters, by name.
   public var parameters: [String: Double]
   /// The file it was read from.
@@ -34,6 +39,8 @@ public struct ArmConfig: Sendable, Equatable {
     ]
     if let bgColor { lines.append("bg_color=\(bgColor)") }
     if let bgImage { lines.append("bg_image=\(bgImage)") }
+    if alphaAssociation != .straight { lines.append("alpha=\(alphaAssociation.rawValue)") }
+    if allowScaling { lines.append("allow_scaling=true") }
     for (k, v) in parameters.sorted(by: { $0.key < $1.key }) { lines.append("engine.\(k)=\(v)") }
     return lines.joined(separator: "\n")
   }
@@ -45,7 +52,8 @@ public struct ArmConfig: Sendable, Equatable {
   public static func load(_ path: String) throws(ConfigError) -> ArmConfig {
     let doc = try YAMLMap.load(path)
     try doc.rejectUnknownKeys([
-      "name", "description", "model", "output_format", "bg_type", "bg_color", "bg_image", "fit", "engine",
+      "name", "description", "model", "output_format", "bg_type", "bg_color", "bg_image", "fit", "engine", "alpha",
+      "allow_scaling",
     ])
     let name = try doc.requiredString("name")
     let model = try doc.requiredString("model")
@@ -92,6 +100,11 @@ public struct ArmConfig: Sendable, Equatable {
     guard fits.contains(fit) else {
       throw doc.error(line: doc.line(of: "fit"), field: "fit", "'\(fit)' is not one of \(fits.joined(separator: ", "))")
     }
+    let alphaText = try doc.string("alpha") ?? "straight"
+    guard let association = AlphaAssociation(rawValue: alphaText) else {
+      throw doc.error(line: doc.line(of: "alpha"), field: "alpha", "'\(alphaText)' is not straight or premultiplied")
+    }
+    let allowScaling = try doc.bool("allow_scaling") ?? false
     var parameters: [String: Double] = [:]
     if let engine = try doc.map("engine") {
       for key in engine.keys {
@@ -101,6 +114,7 @@ public struct ArmConfig: Sendable, Equatable {
     }
     return ArmConfig(
       name: name, model: model, outputFormat: outputFormat, bgType: bgType, bgColor: bgColor,
-      bgImage: bgImage, fit: fit, parameters: parameters, file: path)
+      bgImage: bgImage, fit: fit, alphaAssociation: association, allowScaling: allowScaling, parameters: parameters,
+      file: path)
   }
 }

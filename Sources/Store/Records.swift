@@ -238,3 +238,34 @@ public struct ComparisonRecord: Sendable, Equatable {
     self.note = note
   }
 }
+
+/// How one arm's output lined up with a clip's ground-truth timeline.
+public struct AlignmentRecord: Sendable, Equatable {
+  public var arm: String
+  public var referenceFrames: Int
+  public var outputFrames: Int
+  public var matched: Int
+  public var dropped: Int
+  public var duplicated: Int
+  public var extra: Int
+  public var maxOffsetSeconds: Double
+  public var windowSeconds: Double
+  /// aligned or misaligned.
+  public var status: String
+
+  public init(
+    arm: String, referenceFrames: Int, outputFrames: Int, matched: Int, dropped: Int, duplicated: Int, extra: Int,
+    maxOffsetSeconds: Double, windowSeconds: Double, status: String
+  ) {
+    self.arm = arm
+    self.referenceFrames = referenceFrames
+    self.outputFrames = outputFrames
+    self.matched = matched
+    self.dropped = dropped
+    self.duplicated = duplicated
+    self.extra = extra
+    self.maxOffsetSeconds = maxOffsetSeconds
+    self.windowSeconds = windowSeconds
+    self.status = status
+  }
+}

@@ -145,6 +145,26 @@ public final class ResultStore: Sendable {
           ) WITHOUT ROWID;
           """)
     }
+    m.registerMigration("v2-alignment") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE alignment (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            clip_id TEXT NOT NULL,
+            arm TEXT NOT NULL,
+            reference_frames INTEGER NOT NULL,
+            output_frames INTEGER NOT NULL,
+            matched INTEGER NOT NULL,
+            dropped INTEGER NOT NULL,
+            duplicated INTEGER NOT NULL,
+            extra INTEGER NOT NULL,
+            max_offset_s REAL NOT NULL,
+            window_s REAL NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('aligned', 'misaligned')),
+            PRIMARY KEY (run_id, clip_id, arm)
+          ) WITHOUT ROWID;
+          """)
+    }
     return m
   }
 
@@ -233,9 +253,22 @@ public final class ResultStore: Sendable {
   /// Stores a scored (or failed) clip with its frame and clip metrics in one transaction, so a
   /// clip's results are either all there or not at all.
   public func saveClip(
-    runID: String, clip: ClipRecord, frameMetrics: [FrameMetricRecord], clipMetrics: [ClipMetricRecord]
+    runID: String, clip: ClipRecord, frameMetrics: [FrameMetricRecord], clipMetrics: [ClipMetricRecord],
+    alignment: [AlignmentRecord] = []
   ) throws {
     try write { db in
+      for a in alignment {
+        try db.execute(
+          sql: """
+            INSERT OR REPLACE INTO alignment (run_id, clip_id, arm, reference_frames, output_frames, matched, dropped,
+              duplicated, extra, max_offset_s, window_s, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+          arguments: [
+            runID, clip.clipID, a.arm, a.referenceFrames, a.outputFrames, a.matched, a.dropped, a.duplicated,
+            a.extra, a.maxOffsetSeconds, a.windowSeconds, a.status,
+          ])
+      }
       try db.execute(
         sql: """
           INSERT OR REPLACE INTO clips (run_id, clip_id, sha256, tags, status, error, frames, review_frame)
@@ -288,10 +321,27 @@ public final class ResultStore: Sendable {
   }
 
   /// Row counts per table for one run (for summaries and tests).
+  /// The alignment rows of a run, by clip then arm.
+  public func alignment(runID: String) throws -> [(clipID: String, record: AlignmentRecord)] {
+    try read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM alignment WHERE run_id = ? ORDER BY clip_id, arm", arguments: [runID]
+      ).map { row in
+        (
+          row["clip_id"],
+          AlignmentRecord(
+            arm: row["arm"], referenceFrames: row["reference_frames"], outputFrames: row["output_frames"],
+            matched: row["matched"], dropped: row["dropped"], duplicated: row["duplicated"], extra: row["extra"],
+            maxOffsetSeconds: row["max_offset_s"], windowSeconds: row["window_s"], status: row["status"])
+        )
+      }
+    }
+  }
+
   public func counts(runID: String) throws -> [String: Int] {
     try read { db in
       var out: [String: Int] = [:]
-      for table in ["clips", "jobs", "frame_metrics", "clip_metrics", "comparisons"] {
+      for table in ["clips", "jobs", "frame_metrics", "clip_metrics", "comparisons", "alignment"] {
         out[table] =
           try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE run_id = ?", arguments: [runID]) ?? 0
       }

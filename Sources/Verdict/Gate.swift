@@ -79,7 +79,8 @@ func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s
 /// test), no clip may regress past the worst-clip margin, and nothing in the pipeline may fail.
 public enum Gate {
   public static func decide(
-    results: [Endpoint: PairedResult], policy: GatePolicy, pipelineErrors: [String]
+    results: [Endpoint: PairedResult], policy: GatePolicy, pipelineErrors: [String],
+    inconclusiveClips: [String] = []
   ) -> GateOutcome {
     if !pipelineErrors.isEmpty {
       return GateOutcome(status: .error, exitCode: 1, reasons: pipelineErrors)
@@ -108,6 +109,8 @@ public enum Gate {
       }
     }
     if !regressions.isEmpty { return GateOutcome(status: .regression, exitCode: 2, reasons: regressions) }
+    // A clip that could not be scored fairly (misaligned frames) never lets the gate pass.
+    open += inconclusiveClips
     if !open.isEmpty { return GateOutcome(status: .inconclusive, exitCode: 3, reasons: open) }
     return GateOutcome(status: .passed, exitCode: 0, reasons: [])
   }

@@ -87,6 +87,13 @@ struct CLI {
     #expect(counts["jobs"] == 6)
     #expect(counts["clip_metrics"] == 3 * 2 * 5 * 5)
     #expect(counts["comparisons"] == 5 * 5)
+    // Every clip records how both arms lined up with the ground truth: all 4 frames, exactly.
+    let alignment = try store.alignment(runID: runID)
+    #expect(alignment.count == 3 * 2)
+    for (_, a) in alignment {
+      #expect(a.referenceFrames == 4 && a.matched == 4 && a.dropped == 0 && a.duplicated == 0 && a.extra == 0)
+      #expect(a.maxOffsetSeconds < 1e-6 && a.status == "aligned")
+    }
     // Every clip has the frame and transition regions on all 4 frames for both arms.
     #expect((counts["frame_metrics"] ?? 0) >= 3 * 2 * 4 * 2 * 5)
     #expect(try store.runStatus(id: runID)?.exitCode == 3)

@@ -49,10 +49,23 @@ import Testing
       clipMetrics: [
         ClipMetricRecord(
           clipID: "c1", arm: "A", region: "frame", metric: "MAD", value: 150, errorSum: 1.5, pixels: 10, frames: 1)
+      ],
+      alignment: [
+        AlignmentRecord(
+          arm: "A", referenceFrames: 3, outputFrames: 3, matched: 2, dropped: 1, duplicated: 1, extra: 0,
+          maxOffsetSeconds: 0.004, windowSeconds: 0.02, status: "aligned")
       ])
     #expect(try store.clipValue(runID: "r1", clipID: "c1", arm: "A", region: "frame", metric: "MAD") == 150)
     let counts = try store.counts(runID: "r1")
-    #expect(counts == ["runs": 1, "clips": 1, "jobs": 1, "frame_metrics": 1, "clip_metrics": 1, "comparisons": 0])
+    #expect(
+      counts == [
+        "runs": 1, "clips": 1, "jobs": 1, "frame_metrics": 1, "clip_metrics": 1, "comparisons": 0, "alignment": 1,
+      ])
+    let aligned = try store.alignment(runID: "r1")
+    #expect(aligned.count == 1)
+    #expect(aligned.first?.clipID == "c1")
+    #expect(aligned.first?.record.dropped == 1 && aligned.first?.record.duplicated == 1)
+    #expect(aligned.first?.record.maxOffsetSeconds == 0.004)
     try store.finishRun(id: "r1", status: "completed", exitCode: 3, outcome: "INCONCLUSIVE")
     #expect(try store.runStatus(id: "r1")?.exitCode == 3)
     // Reopening migrates nothing twice and keeps the data.
