@@ -135,6 +135,26 @@ public enum MediaInput {
     return try VideoReader(path: path, options: options)
   }
 
+  /// Opens an output that must match the source's size: with `allowScaling` it is resampled to
+  /// `sourceSize`; without, a different size is an error naming both sizes.
+  ///
+  /// - Parameter what: how the output is named in the error ("arm B output").
+  public static func open(
+    _ path: String, options: ReadOptions, sourceSize: PixelSize, allowScaling: Bool, what: String = "the output"
+  ) throws(MediaError) -> any FrameSource {
+    var o = options
+    if allowScaling { o.targetSize = sourceSize }
+    let reader = try open(path, options: o)
+    guard reader.size == sourceSize else {
+      throw MediaError(
+        path: path,
+        reason:
+          "\(what) is \(reader.size) but the source is \(sourceSize); allow scaling in the config (allow_scaling: true) to resample it"
+      )
+    }
+    return reader
+  }
+
   /// Whether the file starts with a ZIP signature.
   static func isZip(_ path: String) -> Bool {
     guard let h = FileHandle(forReadingAtPath: path) else { return false }

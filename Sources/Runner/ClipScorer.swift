@@ -47,16 +47,10 @@ enum ClipScorer {
     var readers: [String: any FrameSource] = [:]
     for (arm, path, config) in [("A", outputA, configA), ("B", outputB, configB)] {
       let options = ReadOptions(
-        rgb: .none, alpha: .alphaChannel, association: config.alphaAssociation,
-        targetSize: config.allowScaling ? truth.size : nil, sequenceFrameRate: 1 / interval)
-      let reader = try MediaInput.open(path, options: options)
-      if reader.size != truth.size {
-        throw ClipScoringError(
-          description:
-            "\(path): arm \(arm) output is \(reader.size) but the clip's source and ground truth \(truthPath) are \(truth.size); set allow_scaling: true in \(config.file) to resample"
-        )
-      }
-      readers[arm] = reader
+        rgb: .none, alpha: .alphaChannel, association: config.alphaAssociation, sequenceFrameRate: 1 / interval)
+      readers[arm] = try MediaInput.open(
+        path, options: options, sourceSize: truth.size, allowScaling: config.allowScaling,
+        what: "arm \(arm) output (config \(config.file))")
     }
     func aligner(_ reader: any FrameSource) -> FrameAligner<GrayImage> {
       FrameAligner(referenceInterval: interval, outputRate: reader.frameRate, policy: policy) {
