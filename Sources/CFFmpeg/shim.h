@@ -15,6 +15,7 @@
 // Expression and function-like macros are not imported into Swift.
 static inline int cffmpeg_averror(int errnum) { return AVERROR(errnum); }
 static inline int cffmpeg_averror_eof(void) { return AVERROR_EOF; }
+static inline int cffmpeg_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
 static inline int cffmpeg_eagain(void) { return AVERROR(EAGAIN); }
 static inline int64_t cffmpeg_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline int cffmpeg_sws_flags_bicubic_accurate(void) {

@@ -12,7 +12,18 @@ final class InputFormatOwner {
     _ = FFmpegLogging.configured
     var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
     let r = avformat_open_input(&ctx, path, nil, nil)
-    guard r >= 0, ctx != nil else { throw MediaError.ffmpeg(r, "opening the file", path: path) }
+    guard r >= 0, ctx != nil else {
+      if r == cffmpeg_averror_eof() {
+        throw MediaError(
+          path: path, reason: "ends before its container header is complete: empty, truncated or without frames")
+      }
+      if r == cffmpeg_averror_invaliddata() {
+        throw MediaError(
+          path: path,
+          reason: "is not a media file FFmpeg recognises, or its header is damaged (invalid data at the start)")
+      }
+      throw MediaError.ffmpeg(r, "opening it as media", path: path)
+    }
     pointer = ctx
   }
 

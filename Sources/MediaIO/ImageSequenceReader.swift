@@ -76,6 +76,12 @@ public final class ImageSequenceReader: FrameSource {
       }
       bytes = data
     }
+    if let declared = VideoReader.declaredPictureSize([UInt8](bytes.prefix(64))),
+      declared.width > 16384 || declared.height > 16384
+    {
+      throw MediaError(
+        path: path, reason: "frame \(i) ('\(name)') declares a \(declared) picture, beyond the 16384-pixel limit")
+    }
     do {
       try decoder.decode(bytes, label: "frame \(i) ('\(name)')")
     } catch {

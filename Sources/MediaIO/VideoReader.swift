@@ -36,6 +36,11 @@ public final class VideoReader: FrameSource {
   private let converter: FrameConverter
   private let streamIndex: Int32
   private let timeBase: AVRational
+  /// Frames the container declares (its frame count), 0 if it does not say.
+  public let declaredFrames: Int
+  /// Duration the container declares in seconds, 0 if it does not say.
+  public let declaredDuration: Double
+  private var lastTime = -Double.infinity
   private var draining = false
   private var finished = false
   private var nextIndex = 0
@@ -72,6 +77,15 @@ public final class VideoReader: FrameSource {
       rate.den != 0 && rate.num > 0
       ? Double(rate.num) / Double(rate.den)
       : (realRate.den != 0 && realRate.num > 0 ? Double(realRate.num) / Double(realRate.den) : 0)
+    declaredFrames = max(0, Int(stream.pointee.nb_frames))
+    let streamDuration = stream.pointee.duration
+    if streamDuration > 0 && streamDuration != cffmpeg_nopts_value() {
+      declaredDuration = Double(streamDuration) * Double(timeBase.num) / Double(timeBase.den)
+    } else if fmt.pointee.duration > 0 && fmt.pointee.duration != cffmpeg_nopts_value() {
+      declaredDuration = Double(fmt.pointee.duration) / 1_000_000
+    } else {
+      declaredDuration = 0
+    }
     let alphaTag = av_dict_get(stream.pointee.metadata, "alpha_mode", nil, 0)
     containerSignalsAlpha = alphaTag.map { String(cString: $0.pointee.value) == "1" } ?? false
     let degrees = cffmpeg_stream_rotation(stream)
@@ -127,11 +141,16 @@ public final class VideoReader: FrameSource {
     }
   }
 
-  /// Formats FFmpeg 5.1 cannot decode correctly, refused by name before FFmpeg sees them.
+  /// Formats FFmpeg 5.1 cannot decode correctly, refused by name before FFmpeg sees them, and
+  /// headers declaring absurd sizes.
   static func refuseUnsupported(path: String) throws(MediaError) {
     guard let handle = FileHandle(forReadingAtPath: path) else { return }
     defer { try? handle.close() }
     let head = [UInt8]((try? handle.read(upToCount: 64)) ?? Data())
+    if let declared = declaredPictureSize(head), declared.width > 16384 || declared.height > 16384 {
+      throw MediaError(
+        path: path, reason: "its header declares a \(declared) picture, beyond the 16384-pixel limit per side")
+    }
     // RIFF....WEBP then a VP8X chunk whose flags byte has the animation bit (0x02).
     if head.count >= 21, head[0..<4] == [0x52, 0x49, 0x46, 0x46], head[8..<12] == [0x57, 0x45, 0x42, 0x50],
       head[12..<16] == [0x56, 0x50, 0x38, 0x58], head[20] & 0x02 != 0
@@ -142,6 +161,51 @@ public final class VideoReader: FrameSource {
           "animated WebP is not supported: FFmpeg's webp decoder cannot decode animation frames; ask the service for webm, mov or png_sequence"
       )
     }
+  }
+
+  /// At the end: a file that decoded no frame, or fewer than its header declares (beyond one
+  /// frame of rounding), is truncated or corrupt, never a short clip.
+  private func checkComplete() throws(MediaError) {
+    if nextIndex == 0 {
+      throw MediaError(
+        path: path,
+        reason: "contains no decodable video frames (\(containerName), \(decoderName)): empty, truncated or corrupt")
+    }
+    if declaredFrames > 0 && nextIndex + 1 < declaredFrames {
+      throw MediaError(
+        path: path,
+        reason:
+          "ends after \(nextIndex) decodable frames but its header declares \(declaredFrames): the file is truncated or corrupt"
+      )
+    }
+    // Frames may be missing on purpose (variable frame rate), but the last one must reach the
+    // declared end: otherwise the file was cut short.
+    if declaredDuration > 0 && frameRate > 0 && lastTime + 2.5 / frameRate < declaredDuration {
+      throw MediaError(
+        path: path,
+        reason:
+          "decoded frames stop at \(String(format: "%.3f", lastTime)) s but the file declares \(String(format: "%.3f", declaredDuration)) s: the file is truncated or corrupt"
+      )
+    }
+  }
+
+  /// The picture size a PNG (IHDR) or YUV4MPEG2 header declares, read before FFmpeg parses it.
+  static func declaredPictureSize(_ head: [UInt8]) -> PixelSize? {
+    if head.count >= 24, head[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] {
+      func be32(_ i: Int) -> Int { head[i..<i + 4].reduce(0) { $0 << 8 | Int($1) } }
+      return PixelSize(width: be32(16), height: be32(20))
+    }
+    if head.starts(with: Array("YUV4MPEG2 ".utf8)) {
+      let line = String(decoding: head.prefix { $0 != 0x0A }, as: UTF8.self)
+      var w: Int?
+      var h: Int?
+      for token in line.split(separator: " ") {
+        if token.hasPrefix("W") { w = Int(token.dropFirst()) }
+        if token.hasPrefix("H") { h = Int(token.dropFirst()) }
+      }
+      if let w, let h { return PixelSize(width: w, height: h) }
+    }
+    return nil
   }
 
   /// Decodes every remaining frame and returns how many there were.
@@ -167,6 +231,7 @@ public final class VideoReader: FrameSource {
           pts == cffmpeg_nopts_value()
           ? (frameRate > 0 ? Double(nextIndex) / frameRate : Double(nextIndex))
           : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
+        lastTime = max(lastTime, time)
         let decoded = try converter.convert(
           frame.pointer, index: nextIndex, time: time, label: "frame \(nextIndex) (decoded by \(decoderName))")
         nextIndex += 1
@@ -174,11 +239,13 @@ public final class VideoReader: FrameSource {
       }
       if r == eof {
         finished = true
+        try checkComplete()
         return nil
       }
       if r != eagain { throw MediaError.ffmpeg(r, "decoding frame \(nextIndex)", path: path) }
       if draining {
         finished = true
+        try checkComplete()
         return nil
       }
       guard let fmt = input.pointer else { return nil }
