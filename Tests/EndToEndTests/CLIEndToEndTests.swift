@@ -61,6 +61,25 @@ struct CLI {
 }
 
 @Suite(.serialized) struct CLIEndToEndTests {
+  @Test func extractWritesAlphaPNGsAndFramesJSON() throws {
+    let clips = try CLI.tinyClipSet()
+    let out = try CLI.folder() + "/x"
+    let r = try CLI.run(["extract", clips + "/hair-sway/alpha.mkv", "--out", out, "--alpha"])
+    #expect(r.status == 0, "stderr: \(r.stderr)")
+    #expect(r.stdout.contains("wrote 4 of 4 frames (alpha 16-bit as 16-bit PNG)"))
+    for i in 0..<4 { #expect(FileManager.default.fileExists(atPath: out + "/alpha/00000\(i).png")) }
+    #expect(FileManager.default.fileExists(atPath: out + "/frames.json"))
+    // The ground truth's 16-bit codes come back from the PNG unchanged.
+    let truth = try VideoReader(path: clips + "/hair-sway/alpha.mkv", options: ReadOptions(rgb: .none, alpha: .luma))
+    let first = try #require(try truth.nextFrame()?.alpha)
+    let png = try VideoReader(path: out + "/alpha/000000.png", options: ReadOptions(rgb: .none, alpha: .luma))
+    #expect(try png.nextFrame()?.alpha == first)
+    let both = try CLI.run(["extract", clips + "/hair-sway/alpha.mkv", "--out", out, "--alpha", "--rgb"])
+    #expect(both.status == 64 && both.stderr.contains("--alpha and --rgb exclude each other"))
+    let missing = try CLI.run(["extract", "/nonexistent/x.webm", "--out", out])
+    #expect(missing.status == 1 && missing.stderr.contains("/nonexistent/x.webm: no such file or folder"))
+  }
+
   @Test func runScoresStoresReportsAndDecides() throws {
     let clips = try CLI.tinyClipSet()
     let work = try CLI.folder()

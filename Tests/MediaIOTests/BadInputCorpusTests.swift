@@ -13,8 +13,8 @@ func craftZip(_ entries: [(name: String, data: [UInt8], declared: UInt32?, metho
     }
     return ~c
   }
-  var out = [UInt8]()
-  var central = [UInt8]()
+  var out: [UInt8] = []
+  var central: [UInt8] = []
   func le16(_ v: UInt16, _ a: inout [UInt8]) { a += [UInt8(v & 0xFF), UInt8(v >> 8)] }
   func le32(_ v: UInt32, _ a: inout [UInt8]) { for k in 0..<4 { a.append(UInt8((v >> (8 * k)) & 0xFF)) } }
   for e in entries {
