@@ -10,6 +10,9 @@
 #include <libavutil/sha.h>
 #include <libavutil/display.h>
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <libswscale/swscale.h>
 
 // Expression and function-like macros are not imported into Swift.
@@ -20,6 +23,75 @@ static inline int cffmpeg_eagain(void) { return AVERROR(EAGAIN); }
 static inline int64_t cffmpeg_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline int cffmpeg_sws_flags_bicubic_accurate(void) {
   return SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP;
+}
+// Flags for reading: bicubic with full-resolution chroma in and out (SIMD paths, exact per
+// pixel, no accurate-rounding slow path).
+static inline int cffmpeg_sws_flags_reader(void) {
+  return SWS_BICUBIC | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP;
+}
+// A scaler with slice threads (libswscale 6): sws_getCachedContext cannot set the thread count.
+static inline struct SwsContext *cffmpeg_sws_threaded(int sw, int sh, enum AVPixelFormat sf, int dw, int dh,
+                                                      enum AVPixelFormat df, int flags, int threads) {
+  struct SwsContext *c = sws_alloc_context();
+  if (!c) return NULL;
+  av_opt_set_int(c, "srcw", sw, 0);
+  av_opt_set_int(c, "srch", sh, 0);
+  av_opt_set_int(c, "src_format", sf, 0);
+  av_opt_set_int(c, "dstw", dw, 0);
+  av_opt_set_int(c, "dsth", dh, 0);
+  av_opt_set_int(c, "dst_format", df, 0);
+  av_opt_set_int(c, "sws_flags", flags, 0);
+  av_opt_set_int(c, "threads", threads, 0);
+  if (sws_init_context(c, NULL, NULL) < 0) {
+    sws_freeContext(c);
+    return NULL;
+  }
+  return c;
+}
+// Hot per-row loops of plane extraction, in C with restrict so that they vectorise.
+static inline void cffmpeg_widen_u8(const uint8_t *restrict src, int step, uint16_t *restrict dst, int n) {
+  if (step == 1) {
+    for (int i = 0; i < n; i++) dst[i] = src[i];
+  } else {
+    for (int i = 0; i < n; i++) dst[i] = src[i * step];
+  }
+}
+// Limited-range 8-bit luma to 0…65535, round((y − 16) · 65535 / 219) clamped, in 16-bit
+// arithmetic only (so it vectorises with SSE2): d · 299 + ((mulhi(d, 32315) + 1) >> 1).
+// MediaIO checks it against the exact formula for all 256 codes before using it.
+static inline void cffmpeg_expand_u8(const uint8_t *restrict src, int step, uint16_t *restrict dst, int n) {
+  int i = 0;
+#if defined(__SSE2__)
+  if (step == 1) {
+    const __m128i k16 = _mm_set1_epi8(16), k219 = _mm_set1_epi8((char)219), zero = _mm_setzero_si128();
+    const __m128i kmul = _mm_set1_epi16((short)32315), k299 = _mm_set1_epi16(299), one = _mm_set1_epi16(1);
+    for (; i + 16 <= n; i += 16) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(src + i));
+      __m128i d = _mm_min_epu8(_mm_subs_epu8(v, k16), k219);
+      __m128i lo = _mm_unpacklo_epi8(d, zero), hi = _mm_unpackhi_epi8(d, zero);
+      __m128i rl = _mm_add_epi16(_mm_mullo_epi16(lo, k299),
+                                 _mm_srli_epi16(_mm_add_epi16(_mm_mulhi_epu16(lo, kmul), one), 1));
+      __m128i rh = _mm_add_epi16(_mm_mullo_epi16(hi, k299),
+                                 _mm_srli_epi16(_mm_add_epi16(_mm_mulhi_epu16(hi, kmul), one), 1));
+      _mm_storeu_si128((__m128i *)(dst + i), rl);
+      _mm_storeu_si128((__m128i *)(dst + i + 8), rh);
+    }
+  }
+#endif
+  for (; i < n; i++) {
+    uint8_t y = src[i * step];
+    uint16_t d = y < 16 ? 0 : (uint16_t)(y - 16);
+    d = d > 219 ? 219 : d;
+    uint16_t hi = (uint16_t)(((uint32_t)d * 32315u) >> 16);
+    dst[i] = (uint16_t)(d * 299u + ((hi + 1u) >> 1));
+  }
+}
+static inline void cffmpeg_lookup_u8(const uint8_t *restrict src, int step, uint16_t *restrict dst, int n,
+                                     const uint16_t *restrict table) {
+  for (int i = 0; i < n; i++) dst[i] = table[src[i * step]];
+}
+static inline void cffmpeg_copy_u16le(const uint8_t *restrict src, int step, uint16_t *restrict dst, int n) {
+  for (int i = 0; i < n; i++) dst[i] = (uint16_t)(src[i * step] | (src[i * step + 1] << 8));
 }
 static inline int cffmpeg_sws_cs_601(void) { return SWS_CS_ITU601; }
 static inline int cffmpeg_sws_cs_709(void) { return SWS_CS_ITU709; }

@@ -1,4 +1,5 @@
 internal import CFFmpeg
+import Foundation
 
 // One owner per C handle (specs/swift.md §3): each class frees exactly what it holds in deinit,
 // so a throw half-way through opening a file leaks nothing. None of these is Sendable; each
@@ -101,6 +102,20 @@ final class FrameOwner {
 /// Owns a cached `SwsContext`; freed in `deinit`.
 final class ScalerOwner {
   var context: OpaquePointer?
+  private var key: [Int32] = []
+
+  /// A slice-threaded scaler for these parameters, reused while they stay the same.
+  func threaded(
+    from src: (Int32, Int32, AVPixelFormat), to dst: (Int32, Int32, AVPixelFormat), flags: Int32
+  ) -> OpaquePointer? {
+    let k = [src.0, src.1, Int32(src.2.rawValue), dst.0, dst.1, Int32(dst.2.rawValue), flags]
+    if k == key, let context { return context }
+    if let context { sws_freeContext(context) }
+    let threads = Int32(min(8, max(1, ProcessInfo.processInfo.activeProcessorCount)))
+    context = cffmpeg_sws_threaded(src.0, src.1, src.2, dst.0, dst.1, dst.2, flags, threads)
+    key = context == nil ? [] : k
+    return context
+  }
 
   deinit { if let context { sws_freeContext(context) } }
 }

@@ -14,6 +14,8 @@ final class FrameConverter {
   private let rgbScaler = ScalerOwner()
   private let resampler = ScalerOwner()
   private let resampled = FrameOwner()
+  private var expansionTable: [UInt16] = []
+  private var expansionVectorised = false
 
   init(path: String, storedSize: PixelSize, turn: QuarterTurn, options: ReadOptions) {
     self.path = path
@@ -60,8 +62,17 @@ final class FrameConverter {
     case .luma:
       alpha = try extractComponent(0, of: src, desc: desc)
     case .matteLuma:
-      let raw = try extractComponent(0, of: src, desc: desc)
-      alpha = Self.isLimitedRangeYUV(src, desc: desc) ? Self.expandLimitedRange(raw) : raw
+      if Self.isLimitedRangeYUV(src, desc: desc) {
+        let depth = Int(Self.layout(of: AVPixelFormat(rawValue: src.pointee.format)).colorDepth)
+        if expansionTable.count != 1 << depth {
+          expansionTable = Self.limitedRangeTable(depth: depth)
+          expansionVectorised = depth == 8 && Self.vectorExpansionMatches(expansionTable)
+        }
+        alpha = try extractComponent(
+          0, of: src, desc: desc, through: expansionTable, vectorExpansion: expansionVectorised)
+      } else {
+        alpha = try extractComponent(0, of: src, desc: desc)
+      }
     }
 
     var rgb: RGBImage?
@@ -70,16 +81,15 @@ final class FrameConverter {
     case .none:
       break
     case .eight:
-      var pixels = [UInt8](repeating: 0, count: nativeSize.width * nativeSize.height * 3)
-      try toRGB(src, desc: desc, format: AV_PIX_FMT_RGB24, bytesPerPixel: 3, into: &pixels, label: label)
+      var pixels = try toRGB(src, desc: desc, format: AV_PIX_FMT_RGB24, bytesPerPixel: 3, of: UInt8.self, label: label)
       if options.association == .premultiplied && hasAlpha {
         let a = options.alpha == .alphaChannel ? alpha! : try extractComponent(alphaIndex, of: src, desc: desc)
         Unpremultiply.apply(&pixels, alpha: a)
       }
       rgb = RGBImage(width: nativeSize.width, height: nativeSize.height, pixels: pixels)
     case .sixteen:
-      var samples = [UInt16](repeating: 0, count: nativeSize.width * nativeSize.height * 3)
-      try toRGB(src, desc: desc, format: AV_PIX_FMT_RGB48LE, bytesPerPixel: 6, into: &samples, label: label)
+      var samples = try toRGB(
+        src, desc: desc, format: AV_PIX_FMT_RGB48LE, bytesPerPixel: 6, of: UInt16.self, label: label)
       if options.association == .premultiplied && hasAlpha {
         let a = options.alpha == .alphaChannel ? alpha! : try extractComponent(alphaIndex, of: src, desc: desc)
         Unpremultiply.apply(&samples, alpha: a)
@@ -128,20 +138,30 @@ final class FrameConverter {
     return f.pointee.color_range != AVCOL_RANGE_JPEG
   }
 
-  /// Maps limited-range luma codes (16…235 scaled to the depth) onto 0…65535, rounded, clamped.
-  static func expandLimitedRange(_ image: GrayImage) -> GrayImage {
-    var depth = 0
-    while (1 << depth) - 1 < image.maxValue { depth += 1 }
+  /// Whether the 16-bit arithmetic form of the expansion (`cffmpeg_expand_u8`) equals `table`
+  /// for every 8-bit code; checked once, exhaustively.
+  static func vectorExpansionMatches(_ table: [UInt16]) -> Bool {
+    guard table.count == 256 else { return false }
+    let codes = (0..<256).map { UInt8($0) }
+    var out = [UInt16](repeating: 0, count: 256)
+    codes.withUnsafeBufferPointer { c in
+      out.withUnsafeMutableBufferPointer { o in cffmpeg_expand_u8(c.baseAddress, 1, o.baseAddress, 256) }
+    }
+    return out == table
+  }
+
+  /// Limited-range luma codes (16…235 scaled to the depth) mapped onto 0…65535, rounded and
+  /// clamped, one entry per code.
+  static func limitedRangeTable(depth: Int) -> [UInt16] {
     let shift = max(0, depth - 8)
     let low = Int64(16 << shift)
     let span = Int64(219 << shift)
-    let samples = image.samples.map { v -> UInt16 in
+    return (0..<(1 << depth)).map { v -> UInt16 in
       let d = Int64(v) - low
       if d <= 0 { return 0 }
       if d >= span { return 65535 }
       return UInt16((d * 65535 * 2 + span) / (2 * span))
     }
-    return GrayImage(width: image.width, height: image.height, maxValue: 65535, samples: samples)
   }
 
   private func resample(_ f: UnsafeMutablePointer<AVFrame>, label: String) throws(MediaError) -> UnsafeMutablePointer<
@@ -183,7 +203,8 @@ final class FrameConverter {
 
   /// Copies one component at full precision, whatever its packing, depth and endianness.
   func extractComponent(
-    _ index: Int, of f: UnsafeMutablePointer<AVFrame>, desc: UnsafePointer<AVPixFmtDescriptor>
+    _ index: Int, of f: UnsafeMutablePointer<AVFrame>, desc: UnsafePointer<AVPixFmtDescriptor>,
+    through table: [UInt16]? = nil, vectorExpansion: Bool = false
   ) throws(MediaError) -> GrayImage {
     let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
     if flags & cffmpeg_pix_fmt_flag_bitstream() != 0 || flags & cffmpeg_pix_fmt_flag_hwaccel() != 0
@@ -210,21 +231,29 @@ final class FrameConverter {
     let twoBytes = depth + shift > 8
     let w = Int(f.pointee.width)
     let h = Int(f.pointee.height)
-    var samples = [UInt16](repeating: 0, count: w * h)
-    withPlanes(of: f) { data, sizes in
-      guard let base = data[plane] else { return }
-      let stride = Int(sizes[plane])
-      samples.withUnsafeMutableBufferPointer { out in
+    let samples = [UInt16](unsafeUninitializedCapacity: w * h) { out, count in
+      count = w * h
+      withPlanes(of: f) { data, sizes in
+        guard let base = data[plane] else {
+          out.initialize(repeating: 0)
+          return
+        }
+        let stride = Int(sizes[plane])
         for y in 0..<h {
           let row = UnsafePointer(base + y * stride + offset)
           let o = out.baseAddress! + y * w
           if !twoBytes && shift == 0 && depth == 8 {
-            for x in 0..<w { o[x] = UInt16(row[x * step]) }
-          } else if twoBytes && !bigEndian && shift == 0 && depth == 16 {
-            for x in 0..<w {
-              let p = row + x * step
-              o[x] = UInt16(p[0]) | UInt16(p[1]) << 8
+            if table != nil && vectorExpansion {
+              cffmpeg_expand_u8(row, Int32(step), o, Int32(w))
+            } else if let table {
+              table.withUnsafeBufferPointer { t in cffmpeg_lookup_u8(row, Int32(step), o, Int32(w), t.baseAddress) }
+            } else {
+              cffmpeg_widen_u8(row, Int32(step), o, Int32(w))
             }
+            continue
+          }
+          if twoBytes && !bigEndian && shift == 0 && depth == 16 {
+            cffmpeg_copy_u16le(row, Int32(step), o, Int32(w))
           } else if twoBytes {
             for x in 0..<w {
               let p = row + x * step
@@ -234,22 +263,27 @@ final class FrameConverter {
           } else {
             for x in 0..<w { o[x] = UInt16((Int(row[x * step]) >> shift) & mask) }
           }
+          if let table, depth != 8 || twoBytes || shift != 0 {
+            table.withUnsafeBufferPointer { t in
+              for x in 0..<w { o[x] = t[Int(o[x])] }
+            }
+          }
         }
       }
     }
+    if table != nil { return GrayImage(width: w, height: h, maxValue: 65535, samples: samples) }
     return GrayImage(width: w, height: h, maxValue: mask, samples: samples)
   }
 
   private func toRGB<T>(
     _ f: UnsafeMutablePointer<AVFrame>, desc: UnsafePointer<AVPixFmtDescriptor>, format: AVPixelFormat,
-    bytesPerPixel: Int, into buffer: inout [T], label: String
-  ) throws(MediaError) {
+    bytesPerPixel: Int, of: T.Type, label: String
+  ) throws(MediaError) -> [T] {
     let srcFormat = AVPixelFormat(rawValue: f.pointee.format)
     let w = Int32(f.pointee.width)
     let h = Int32(f.pointee.height)
-    rgbScaler.context = sws_getCachedContext(
-      rgbScaler.context, w, h, srcFormat, w, h, format, cffmpeg_sws_flags_bicubic_accurate(), nil, nil, nil)
-    guard let sws = rgbScaler.context else {
+    guard let sws = rgbScaler.threaded(from: (w, h, srcFormat), to: (w, h, format), flags: cffmpeg_sws_flags_reader())
+    else {
       throw MediaError(
         path: path, reason: "cannot convert pixel format \(String(cString: desc.pointee.name)) to RGB")
     }
@@ -270,14 +304,21 @@ final class FrameConverter {
         1 << 16)
     }
     let dstStride = [Int32(Int(w) * bytesPerPixel)]
-    let rows: Int32 = withPlanes(of: f) { data, sizes in
-      buffer.withUnsafeMutableBytes { out in
-        var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress?.assumingMemoryBound(to: UInt8.self)]
+    let count = Int(w) * Int(h) * 3
+    var rows: Int32 = 0
+    // swscale writes every sample, so the buffer starts uninitialised.
+    let buffer = [T](unsafeUninitializedCapacity: count) { out, initialized in
+      rows = withPlanes(of: f) { data, sizes in
+        let raw = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self)
+        var dst: [UnsafeMutablePointer<UInt8>?] = [raw]
         return data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
           sws_scale(sws, src, sizes, 0, h, &dst, dstStride)
         }
       }
+      if rows != h { UnsafeMutableRawBufferPointer(out).initializeMemory(as: UInt8.self, repeating: 0) }
+      initialized = count
     }
     guard rows == h else { throw MediaError(path: path, reason: "RGB conversion of \(label) failed") }
+    return buffer
   }
 }

@@ -2,25 +2,31 @@ internal import CFFmpeg
 import Foundation
 
 /// Reads a `png_sequence`: a folder of PNG files, or a ZIP of them, in natural name order
-/// (`frame2.png` before `frame10.png`), one decoded picture at a time. PNG files carry no
-/// timestamps: frame i is at i ÷ `ReadOptions.sequenceFrameRate` seconds.
+/// (`frame2.png` before `frame10.png`). PNG files carry no timestamps: frame i is at
+/// i ÷ `ReadOptions.sequenceFrameRate` seconds. Pictures stream through one frame-threaded PNG
+/// decoder (as ffmpeg's image2 demuxer does), a few frames in flight at most.
 public final class ImageSequenceReader: FrameSource {
   public let path: String
   public let frameRate: Double
   /// The PNG members in the order they are read.
   public let names: [String]
   public var formatDescription: String { "png_sequence(\(zip == nil ? "folder" : "zip"))/png" }
-  public private(set) var storedSize: PixelSize
-  public private(set) var layout = PixelLayout(colorDepth: 8, alphaDepth: 0, isGray: false, pixelFormat: "unknown")
-  public var size: PixelSize { converter?.outputSize ?? storedSize }
+  public let storedSize: PixelSize
+  public let layout: PixelLayout
+  public var size: PixelSize { converter.outputSize }
 
   private let options: ReadOptions
   private let zip: SafeZip?
-  private let decoder: PictureDecoder
-  private var converter: FrameConverter?
-  private var nextIndex = 0
+  private let codec: CodecContextOwner
+  private let packet = PacketOwner()
+  private let frame = FrameOwner()
+  private let converter: FrameConverter
+  private var sent = 0
+  private var received = 0
+  private var draining = false
 
   public init(path: String, options: ReadOptions) throws(MediaError) {
+    _ = FFmpegLogging.configured
     self.path = path
     self.options = options
     frameRate = options.sequenceFrameRate
@@ -48,58 +54,106 @@ public final class ImageSequenceReader: FrameSource {
     guard !names.isEmpty else {
       throw MediaError(path: path, reason: "is an image sequence with no PNG frames")
     }
-    decoder = try PictureDecoder(codecID: AV_CODEC_ID_PNG, path: path)
-    storedSize = PixelSize(width: 0, height: 0)
-    // Read the first picture now, so that size is known and a bad first file fails early.
-    try decodePicture(0)
-    let f = decoder.frame.pointer
-    storedSize = PixelSize(width: Int(f.pointee.width), height: Int(f.pointee.height))
-    guard storedSize.width > 0, storedSize.height > 0, storedSize.width <= 16384, storedSize.height <= 16384 else {
-      throw MediaError(path: path, reason: "\(names[0]) has unsupported dimensions \(storedSize)")
+    guard let decoder = avcodec_find_decoder(AV_CODEC_ID_PNG) else {
+      throw MediaError(path: path, reason: "this FFmpeg has no PNG decoder")
     }
-    layout = FrameConverter.layout(of: AVPixelFormat(rawValue: f.pointee.format))
+    // The first picture alone, with its own decoder, to learn the size and layout (and fail
+    // early on a bad first file).
+    let first = try Self.bytes(of: 0, names: names, zip: zip, folder: path)
+    let probe = try CodecContextOwner(codec: decoder, path: path)
+    probe.pointer.pointee.thread_count = 1
+    var r = avcodec_open2(probe.pointer, decoder, nil)
+    guard r >= 0 else { throw MediaError.ffmpeg(r, "opening the PNG decoder", path: path) }
+    try Self.send(first, index: 0, to: probe, packet: packet, label: "frame 0 ('\(names[0])')", path: path)
+    r = avcodec_receive_frame(probe.pointer, frame.pointer)
+    guard r >= 0 else {
+      throw MediaError(path: path, reason: "frame 0 ('\(names[0])') is not a decodable PNG: \(ffmpegErrorString(r))")
+    }
+    storedSize = PixelSize(width: Int(frame.pointer.pointee.width), height: Int(frame.pointer.pointee.height))
+    layout = FrameConverter.layout(of: AVPixelFormat(rawValue: frame.pointer.pointee.format))
+    av_frame_unref(frame.pointer)
     converter = FrameConverter(path: path, storedSize: storedSize, turn: .none, options: options)
-    primed = true
+    codec = try CodecContextOwner(codec: decoder, path: path)
+    codec.pointer.pointee.thread_count = 0
+    r = avcodec_open2(codec.pointer, decoder, nil)
+    guard r >= 0 else { throw MediaError.ffmpeg(r, "opening the PNG decoder", path: path) }
   }
 
-  private var primed = false
-
-  private func decodePicture(_ i: Int) throws(MediaError) {
+  private static func bytes(of i: Int, names: [String], zip: SafeZip?, folder: String) throws(MediaError) -> Data {
     let name = names[i]
-    let bytes: Data
+    let data: Data
     if let zip {
-      bytes = try zip.read(name)
+      data = try zip.read(name)
     } else {
-      let file = (path as NSString).appendingPathComponent(name)
-      guard let data = FileManager.default.contents(atPath: file) else {
-        throw MediaError(path: file, reason: "cannot read frame \(i) of the sequence \(path)")
+      let file = (folder as NSString).appendingPathComponent(name)
+      guard let d = FileManager.default.contents(atPath: file) else {
+        throw MediaError(path: folder, reason: "cannot read frame \(i) ('\(name)') of the sequence")
       }
-      bytes = data
+      data = d
     }
-    if let declared = VideoReader.declaredPictureSize([UInt8](bytes.prefix(64))),
+    if data.isEmpty { throw MediaError(path: folder, reason: "frame \(i) ('\(name)') is an empty file") }
+    if let declared = VideoReader.declaredPictureSize([UInt8](data.prefix(64))),
       declared.width > 16384 || declared.height > 16384
     {
       throw MediaError(
-        path: path, reason: "frame \(i) ('\(name)') declares a \(declared) picture, beyond the 16384-pixel limit")
+        path: folder, reason: "frame \(i) ('\(name)') declares a \(declared) picture, beyond the 16384-pixel limit")
     }
-    do {
-      try decoder.decode(bytes, label: "frame \(i) ('\(name)')")
-    } catch {
-      throw MediaError(path: path, reason: "frame \(i) ('\(name)') is not a decodable PNG: \(error.reason)")
+    return data
+  }
+
+  private static func send(
+    _ bytes: Data, index: Int, to codec: CodecContextOwner, packet: PacketOwner, label: String, path: String
+  ) throws(MediaError) {
+    guard bytes.count < Int(Int32.max) else { throw MediaError(path: path, reason: "\(label) is too large") }
+    var r = av_new_packet(packet.pointer, Int32(bytes.count))
+    guard r >= 0 else { throw MediaError.ffmpeg(r, "allocating a packet for \(label)", path: path) }
+    defer { av_packet_unref(packet.pointer) }
+    bytes.withUnsafeBytes { raw in
+      packet.pointer.pointee.data.update(from: raw.bindMemory(to: UInt8.self).baseAddress!, count: bytes.count)
+    }
+    packet.pointer.pointee.pts = Int64(index)
+    packet.pointer.pointee.flags |= 1  // AV_PKT_FLAG_KEY: every picture stands alone
+    r = avcodec_send_packet(codec.pointer, packet.pointer)
+    guard r >= 0 else {
+      throw MediaError(path: path, reason: "\(label) is not a decodable PNG: \(ffmpegErrorString(r))")
     }
   }
 
   public func nextFrame() throws(MediaError) -> DecodedFrame? {
-    guard nextIndex < names.count, let converter else { return nil }
-    if primed {
-      primed = false
-    } else {
-      try decodePicture(nextIndex)
+    let eagain = cffmpeg_eagain()
+    while true {
+      let r = avcodec_receive_frame(codec.pointer, frame.pointer)
+      if r == 0 {
+        defer { av_frame_unref(frame.pointer) }
+        let pts = frame.pointer.pointee.pts
+        let i = pts >= 0 && pts < Int64(names.count) ? Int(pts) : received
+        received += 1
+        return try converter.convert(
+          frame.pointer, index: i, time: Double(i) / frameRate, label: "frame \(i) ('\(names[i])')")
+      }
+      if r == cffmpeg_averror_eof() {
+        guard received == names.count else {
+          throw MediaError(path: path, reason: "only \(received) of \(names.count) PNG frames decoded")
+        }
+        return nil
+      }
+      if r != eagain {
+        let i = min(received, names.count - 1)
+        throw MediaError(
+          path: path, reason: "frame \(i) ('\(names[i])') is not a decodable PNG: \(ffmpegErrorString(r))")
+      }
+      if sent < names.count {
+        let data = try Self.bytes(of: sent, names: names, zip: zip, folder: path)
+        try Self.send(
+          data, index: sent, to: codec, packet: packet, label: "frame \(sent) ('\(names[sent])')", path: path)
+        sent += 1
+      } else if !draining {
+        draining = true
+        _ = avcodec_send_packet(codec.pointer, nil)
+      } else {
+        return nil
+      }
     }
-    let i = nextIndex
-    nextIndex += 1
-    return try converter.convert(
-      decoder.frame.pointer, index: i, time: Double(i) / frameRate, label: "frame \(i) ('\(names[i])')")
   }
 }
 

@@ -6,24 +6,25 @@ import Foundation
 /// range-expanded when the matte video is limited range (`AlphaSource.matteLuma`).
 public final class ProBundleReader: FrameSource {
   public let path: String
-  public var size: PixelSize { color.size }
-  public var storedSize: PixelSize { color.storedSize }
-  public var frameRate: Double { color.frameRate }
-  public var layout: PixelLayout {
-    var l = color.layout
-    l.alphaDepth = matte.layout.colorDepth
-    return l
-  }
-  public var formatDescription: String { "pro_bundle(\(color.decoderName)+\(matte.decoderName))" }
+  public var size: PixelSize { matte.size }
+  public var storedSize: PixelSize { matte.storedSize }
+  public var frameRate: Double { matte.frameRate }
+  public let layout: PixelLayout
+  public var formatDescription: String { "pro_bundle(\(colorDecoder)+\(matte.decoderName))" }
+  private let colorDecoder: String
 
   private let folder: String
-  private let color: VideoReader
+  /// Colour is decoded only when asked for (RGB, or premultiplied colour to fix).
+  private let needsColor: Bool
+  /// Opened only when colour is needed.
+  private let color: VideoReader?
   private let matte: VideoReader
   private let options: ReadOptions
 
   public init(path: String, options: ReadOptions) throws(MediaError) {
     self.path = path
     self.options = options
+    needsColor = options.rgb != .none
     let zip = try SafeZip(path: path)
     func member(_ name: String) throws(MediaError) -> String {
       let found = zip.members.map(\.path).filter { ($0 as NSString).lastPathComponent.lowercased() == name }
@@ -43,12 +44,20 @@ public final class ProBundleReader: FrameSource {
       throw MediaError(path: path, reason: "cannot create a temporary folder to unpack the bundle")
     }
     folder = String(cString: made)
+    let colorLayout: PixelLayout
+    let colorSize: PixelSize
     do {
       try zip.extract(colorMember, to: folder + "/color.mp4")
       try zip.extract(alphaMember, to: folder + "/alpha.mp4")
       var colorOptions = options
       colorOptions.alpha = .none
-      color = try VideoReader(path: folder + "/color.mp4", options: colorOptions)
+      colorOptions.rgb = needsColor ? options.rgb : .none
+      // Opened once to check it and learn its layout; kept only when colour is read.
+      let colorReader = try VideoReader(path: folder + "/color.mp4", options: colorOptions)
+      colorDecoder = colorReader.decoderName
+      colorLayout = colorReader.layout
+      colorSize = colorReader.size
+      color = needsColor ? colorReader : nil
       let wantsAlpha = options.alpha != .none || options.association == .premultiplied
       matte = try VideoReader(
         path: folder + "/alpha.mp4",
@@ -59,10 +68,13 @@ public final class ProBundleReader: FrameSource {
       try? FileManager.default.removeItem(atPath: folder)
       throw MediaError(path: path, reason: "inside the pro_bundle: \(error)")
     }
-    guard color.size == matte.size else {
+    var l = colorLayout
+    l.alphaDepth = matte.layout.colorDepth
+    layout = l
+    guard colorSize == matte.size else {
       try? FileManager.default.removeItem(atPath: folder)
       throw MediaError(
-        path: path, reason: "pro_bundle color.mp4 is \(color.size) but alpha.mp4 is \(matte.size)")
+        path: path, reason: "pro_bundle color.mp4 is \(colorSize) but alpha.mp4 is \(matte.size)")
     }
   }
 
@@ -72,8 +84,12 @@ public final class ProBundleReader: FrameSource {
     let c: DecodedFrame?
     let m: DecodedFrame?
     do {
-      c = try color.nextFrame()
       m = try matte.nextFrame()
+      if let color {
+        c = try color.nextFrame()
+      } else {
+        c = m.map { DecodedFrame(index: $0.index, time: $0.time) }
+      }
     } catch {
       throw MediaError(path: path, reason: "inside the pro_bundle: \(error)")
     }

@@ -1,6 +1,7 @@
 import Foundation
-import MediaIO
 import Testing
+
+@testable import MediaIO
 
 /// Y′CbCr → R′G′B′ from the published definitions (BT.601 / BT.709 with Kr, Kb), 8-bit codes.
 func referenceRGB(y: Int, u: Int, v: Int, kr: Double, kb: Double, fullRange: Bool) -> [Int] {
@@ -128,5 +129,19 @@ func referenceRGB(y: Int, u: Int, v: Int, kr: Double, kb: Double, fullRange: Boo
     let scaled = try MediaInput.open(media, options: options, sourceSize: source, allowScaling: true)
     let frame = try #require(try scaled.nextFrame())
     #expect(frame.alpha?.width == 32 && frame.alpha?.height == 24 && frame.alpha?.maxValue == 4095)
+  }
+}
+
+/// The limited-range expansion of matte luma, by the formula round((Y − 16) · 65535 / 219).
+@Suite struct RangeExpansionTests {
+  @Test func tableAndVectorFormFollowTheFormula() {
+    let table = FrameConverter.limitedRangeTable(depth: 8)
+    #expect(table[0] == 0 && table[16] == 0 && table[235] == 65535 && table[255] == 65535)
+    // (126 − 16) · 65535 / 219 = 32917.3 → 32917; (17 − 16) · 65535 / 219 = 299.2 → 299.
+    #expect(table[126] == 32917 && table[17] == 299)
+    #expect(FrameConverter.vectorExpansionMatches(table))
+    // 10-bit: 64 → 0, 940 → 65535, (502 − 64) · 65535 / 876 = 32767.5 → 32768.
+    let ten = FrameConverter.limitedRangeTable(depth: 10)
+    #expect(ten[64] == 0 && ten[940] == 65535 && ten[502] == 32768)
   }
 }

@@ -35,7 +35,7 @@ enum FFmpegCLI {
 
   /// Frames decoded by the CLI as raw 8-bit samples (`gray`, `rgb24`), concatenated.
   static func raw8(_ input: [String], filter: String? = nil, pixelFormat: String) throws -> [UInt8] {
-    var args = input + ["-sws_flags", "bicubic+accurate_rnd+full_chroma_int+full_chroma_inp"]
+    var args = input + ["-sws_flags", "bicubic+full_chroma_int+full_chroma_inp"]
     if let filter { args += ["-vf", filter] }
     args += ["-f", "rawvideo", "-pix_fmt", pixelFormat, "-"]
     return [UInt8](try run(args))
