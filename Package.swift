@@ -69,9 +69,15 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+    .testTarget(
+      name: "RunnerTests",
+      dependencies: ["Runner", "Clips", "MediaIO", "Services", "TestSupport"],
+      swiftSettings: strictSettings
+    ),
     .testTarget(
       name: "MediaIOTests",
-      dependencies: ["MediaIO", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      dependencies: ["MediaIO", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       swiftSettings: strictSettings
     ),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strictSettings),
@@ -80,7 +86,7 @@ let package = Package(
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "MediaIO"], swiftSettings: strictSettings),
     .testTarget(
-      name: "ServicesTests", dependencies: ["Services"], swiftSettings: strictSettings),
+      name: "ServicesTests", dependencies: ["Services", "MediaIO"], swiftSettings: strictSettings),
     .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strictSettings),
     .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: strictSettings),

@@ -1,5 +1,6 @@
 import Foundation
 import MediaIO
+import TestSupport
 import Testing
 
 /// Feeds `times` to an aligner and matches the reference times; returns the matched output

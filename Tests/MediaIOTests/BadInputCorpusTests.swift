@@ -1,5 +1,6 @@
 import Foundation
 import MediaIO
+import TestSupport
 import Testing
 
 /// A ZIP written byte by byte, so that its entries can lie (names, sizes) the way a hostile or

@@ -1,5 +1,6 @@
 import Foundation
 import MediaIO
+import TestSupport
 import Testing
 import ZIPFoundation
 

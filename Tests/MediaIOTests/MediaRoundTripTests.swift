@@ -1,14 +1,7 @@
 import Foundation
 import MediaIO
+import TestSupport
 import Testing
-
-/// A fresh temporary folder per test.
-func temporaryFolder() throws -> String {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent(
-    "mattegate-mediaio-\(UUID().uuidString)")
-  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  return url.path
-}
 
 /// A 16-bit matte whose codes are all different in the low byte, so truncation to 8 bits shows.
 func rampMatte(width: Int, height: Int, frame: Int) -> GrayImage {

@@ -1,6 +1,7 @@
 import Clips
 import Engine
 import Foundation
+import MediaIO
 import Testing
 
 @testable import Services
@@ -30,6 +31,20 @@ func writeConfig(_ text: String) throws -> String {
     let other = try ArmConfig.load(
       try writeConfig("name: soft\nmodel: soft-keyer\nengine: {low: 6, high: 50, crf: 30}\n"))
     #expect(other.settingsHash != config.settingsHash)
+  }
+
+  @Test func alphaAssociationAndScalingAreSettingsOfTheConfig() throws {
+    let plain = try ArmConfig.load(try writeConfig("name: a\nmodel: soft-keyer\n"))
+    #expect(plain.alphaAssociation == .straight && plain.allowScaling == false)
+    let set = try ArmConfig.load(
+      try writeConfig("name: a\nmodel: soft-keyer\nalpha: premultiplied\nallow_scaling: true\n"))
+    #expect(set.alphaAssociation == .premultiplied && set.allowScaling)
+    // Both change what is asked of the service, so both change the settings hash.
+    #expect(set.settingsHash != plain.settingsHash)
+    let path = try writeConfig("name: a\nmodel: soft-keyer\nalpha: associated\n")
+    let error = #expect(throws: ConfigError.self) { try ArmConfig.load(path) }
+    #expect(
+      error?.description.hasPrefix(path + ":3: field 'alpha': 'associated' is not straight or premultiplied") == true)
   }
 
   @Test func unknownKeyIsAnErrorWithItsLine() throws {

@@ -82,5 +82,11 @@ import Testing
     #expect(guarded.reasons.contains { $0.contains("clip 'c5'") })
     let few = PairedStatistics.analyse(observations([0.9, 0.9]), margin: 0.05, noise: 0)
     #expect(Gate.decide(results: [hair: few], policy: policy, pipelineErrors: []).exitCode == 3)
+    // A misaligned clip never lets the gate pass, but a regression still says regression.
+    let misaligned = Gate.decide(
+      results: [hair: pass], policy: policy, pipelineErrors: [], inconclusiveClips: ["clip 'c9': misaligned"])
+    #expect(misaligned.exitCode == 3 && misaligned.reasons == ["clip 'c9': misaligned"])
+    #expect(
+      Gate.decide(results: [hair: worse], policy: policy, pipelineErrors: [], inconclusiveClips: ["c9"]).exitCode == 2)
   }
 }

@@ -1,15 +1,14 @@
-import Foundation
-import Testing
+public import Foundation
 
 /// The `ffmpeg` command-line tool, the independent reference the decoder is checked against.
-enum FFmpegCLI {
-  struct Failure: Error, CustomStringConvertible {
-    var description: String
+public enum FFmpegCLI {
+  public struct Failure: Error, CustomStringConvertible {
+    public var description: String
   }
 
   /// Runs `ffmpeg -v error -nostdin -y ARGS` and returns what it wrote to standard output.
   @discardableResult
-  static func run(_ args: [String]) throws -> Data {
+  public static func run(_ args: [String]) throws -> Data {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["ffmpeg", "-hide_banner", "-v", "error", "-nostdin", "-y"] + args
@@ -34,7 +33,7 @@ enum FFmpegCLI {
   }
 
   /// Frames decoded by the CLI as raw 8-bit samples (`gray`, `rgb24`), concatenated.
-  static func raw8(_ input: [String], filter: String? = nil, pixelFormat: String) throws -> [UInt8] {
+  public static func raw8(_ input: [String], filter: String? = nil, pixelFormat: String) throws -> [UInt8] {
     var args = input + ["-sws_flags", "bicubic+full_chroma_int+full_chroma_inp"]
     if let filter { args += ["-vf", filter] }
     args += ["-f", "rawvideo", "-pix_fmt", pixelFormat, "-"]
@@ -43,7 +42,7 @@ enum FFmpegCLI {
 
   /// Frames decoded by the CLI as raw little-endian 16-bit samples (`gray10le`, `gray16le`,
   /// `rgb48le`), concatenated.
-  static func raw16(_ input: [String], filter: String? = nil, pixelFormat: String) throws -> [UInt16] {
+  public static func raw16(_ input: [String], filter: String? = nil, pixelFormat: String) throws -> [UInt16] {
     let bytes = try raw8(input, filter: filter, pixelFormat: pixelFormat)
     var out = [UInt16](repeating: 0, count: bytes.count / 2)
     for i in out.indices { out[i] = UInt16(bytes[2 * i]) | UInt16(bytes[2 * i + 1]) << 8 }
@@ -52,8 +51,15 @@ enum FFmpegCLI {
 }
 
 /// Where two sample arrays first differ ("count 10 vs 12", "index 5: 3 vs 4"), or nil if equal.
-func firstMismatch<T: Equatable>(_ a: [T], _ b: [T]) -> String? {
+public func firstMismatch<T: Equatable>(_ a: [T], _ b: [T]) -> String? {
   if a.count != b.count { return "count \(a.count) vs \(b.count)" }
   for i in a.indices where a[i] != b[i] { return "index \(i): \(a[i]) vs \(b[i])" }
   return nil
+}
+
+/// A fresh temporary folder.
+public func temporaryFolder() throws -> String {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("mattegate-test-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  return url.path
 }
