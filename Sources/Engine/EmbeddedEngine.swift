@@ -128,13 +128,26 @@ public enum EmbeddedEngine {
     return r * r + g * g + b * b
   }
 
+  /// Frames the temporal median keeps at most, so that memory does not grow with clip length.
+  public static let medianSampleLimit = 64
+
   /// Per-pixel, per-channel temporal median of the source: a clean-plate estimate for a static
-  /// camera when the clip has no plate.
+  /// camera when the clip has no plate. Clips up to `medianSampleLimit` frames use every frame;
+  /// longer ones every 2ᵏ-th frame (evenly spread, at most `medianSampleLimit` held at once).
   public static func temporalMedian(sourcePath: String) throws -> RGBImage {
     let reader = try VideoReader(path: sourcePath, rgb: true, alpha: .none)
     var frames: [[UInt8]] = []
+    var stride = 1
+    var index = 0
     while let frame = try reader.nextFrame() {
-      if let rgb = frame.rgb { frames.append(rgb.pixels) }
+      defer { index += 1 }
+      guard index % stride == 0, let rgb = frame.rgb else { continue }
+      frames.append(rgb.pixels)
+      if frames.count > medianSampleLimit {
+        // Keep frames 0, 2·stride, 4·stride, … and sample half as often from now on.
+        frames = frames.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        stride *= 2
+      }
     }
     guard !frames.isEmpty else { throw EngineError(path: sourcePath, reason: "source has no frames") }
     let count = frames[0].count

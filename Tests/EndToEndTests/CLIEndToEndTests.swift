@@ -146,6 +146,10 @@ struct CLI {
       }
     }
     #expect(html.contains("<th>B/A</th>"))
+    // Each clip shows how both arms lined up with the ground truth.
+    #expect(
+      html.components(separatedBy: "Frame alignment by timestamp: A: matched 4/4, dropped 0, duplicated 0").count
+        == 4)
   }
 
   @Test func identicalArmsGiveRatiosOfExactlyOne() throws {

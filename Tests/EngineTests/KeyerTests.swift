@@ -40,3 +40,28 @@ import Testing
     #expect(plate.pixels.allSatisfy { abs(Int($0) - 90) <= 3 })
   }
 }
+
+@Suite struct TemporalMedianTests {
+  /// 70 flat frames of value 3·i (lossless). More than 64 frames: the median samples frames
+  /// 0, 2, …, 68 (35 of them), whose median is frame 34 → 102; all 70 would give 105.
+  @Test func longClipsUseABoundedEvenlySpreadSample() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("median-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    func write(_ frames: Int) throws -> String {
+      let path = dir + "/s\(frames).mkv"
+      let writer = try VideoWriter(path: path, width: 8, height: 8, frameRate: 25, encoding: .ffv1Gray8)
+      for i in 0..<frames {
+        try writer.append(
+          rgb: nil, alpha: GrayImage(width: 8, height: 8, maxValue: 255, samples: .init(repeating: UInt16(3 * i), count: 64)))
+      }
+      try writer.finish()
+      return path
+    }
+    let long = try EmbeddedEngine.temporalMedian(sourcePath: try write(70))
+    #expect(Set(long.pixels) == [102])
+    // 21 frames: every frame counts, median frame 10 → 30.
+    let short = try EmbeddedEngine.temporalMedian(sourcePath: try write(21))
+    #expect(Set(short.pixels) == [30])
+  }
+}
