@@ -53,7 +53,8 @@ import Testing
       let writer = try VideoWriter(path: path, width: 8, height: 8, frameRate: 25, encoding: .ffv1Gray8)
       for i in 0..<frames {
         try writer.append(
-          rgb: nil, alpha: GrayImage(width: 8, height: 8, maxValue: 255, samples: .init(repeating: UInt16(3 * i), count: 64)))
+          rgb: nil,
+          alpha: GrayImage(width: 8, height: 8, maxValue: 255, samples: .init(repeating: UInt16(3 * i), count: 64)))
       }
       try writer.finish()
       return path
