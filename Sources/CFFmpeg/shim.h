@@ -10,6 +10,7 @@
 #include <libavutil/sha.h>
 #include <libavutil/display.h>
 #include <math.h>
+#include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -91,6 +92,12 @@ static inline void cffmpeg_lookup_u8(const uint8_t *restrict src, int step, uint
   for (int i = 0; i < n; i++) dst[i] = table[src[i * step]];
 }
 static inline void cffmpeg_copy_u16le(const uint8_t *restrict src, int step, uint16_t *restrict dst, int n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (step == 2) {
+    memcpy(dst, src, (size_t)n * 2);
+    return;
+  }
+#endif
   for (int i = 0; i < n; i++) dst[i] = (uint16_t)(src[i * step] | (src[i * step + 1] << 8));
 }
 static inline int cffmpeg_sws_cs_601(void) { return SWS_CS_ITU601; }

@@ -1,9 +1,15 @@
 #ifndef CPNG_SHIM_H
 #define CPNG_SHIM_H
 #include <png.h>
+#include <zlib.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+
+// zlib's CRC-32 (zlib comes with libpng), for checking ZIP entries quickly.
+static inline unsigned long cpng_crc32(unsigned long crc, const unsigned char *buf, unsigned int len) {
+  return crc32(crc, buf, len);
+}
 
 static inline png_uint_32 cpng_image_version(void) { return PNG_IMAGE_VERSION; }
 static inline png_uint_32 cpng_format_gray(void) { return PNG_FORMAT_GRAY; }

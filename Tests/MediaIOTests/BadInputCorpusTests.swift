@@ -166,6 +166,10 @@ func craftZip(_ entries: [(name: String, data: [UInt8], declared: UInt32?, metho
         name: "ZIP stored entry lying about its size",
         path: write("lie.zip", craftZip([("f0.png", pngBytes, UInt32(pngBytes.count * 3), 0)])),
         expect: "no real compression gives"))
+    // A stored entry whose bytes were damaged after its CRC was written.
+    var damaged = [UInt8](craftZip([("f0.png", pngBytes, nil, 0)]))
+    damaged[30 + 6 + 100] ^= 0xFF
+    cases.append(Case(name: "ZIP entry failing its CRC", path: write("crc.zip", Data(damaged)), expect: "CRC-32"))
     cases.append(
       Case(
         name: "ZIP of garbage", path: write("garbage.zip", Data([0x50, 0x4B, 0x03, 0x04]) + random),
