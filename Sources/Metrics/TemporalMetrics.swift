@@ -1,0 +1,95 @@
+/// A dense motion field from frame t−1 to frame t: pixel (x, y) of frame t−1 moves to
+/// (x + dx, y + dy) in frame t (the layout `mattegate score --motion` reads: H×W×2, dx then dy).
+public struct MotionField: Sendable, Equatable {
+  public var width: Int
+  public var height: Int
+  public var dx: [Float]
+  public var dy: [Float]
+
+  public init(width: Int, height: Int, dx: [Float], dy: [Float]) {
+    precondition(dx.count == width * height && dy.count == width * height, "MotionField needs width*height vectors")
+    self.width = width
+    self.height = height
+    self.dx = dx
+    self.dy = dy
+  }
+
+  /// No motion anywhere.
+  public static func zero(width: Int, height: Int) -> MotionField {
+    MotionField(
+      width: width, height: height, dx: .init(repeating: 0, count: width * height),
+      dy: .init(repeating: 0, count: width * height))
+  }
+}
+
+/// The temporal metrics of specs/metrics.md: dtSSD (RobustVideoMatting) and MESSDdt. Both
+/// compare frame t with frame t−1 and are aggregated over the region mask of frame t−1; frame 0
+/// has no predecessor and scores 0 (it still counts in the clip mean, as in RVM).
+///
+/// Not yet wired into clip scoring: issue 4 does that, with per-region pooling.
+public enum TemporalMetrics {
+  /// ((p_t − p_{t−1}) − (g_t − g_{t−1}))² per pixel, on values code / maxValue.
+  public static func dtSSDMap(p: Matte, previousP: Matte, g: Matte, previousG: Matte) -> [Double] {
+    ErrorMaps.checkSameSize(p, previousP)
+    ErrorMaps.checkSameSize(p, g)
+    ErrorMaps.checkSameSize(g, previousG)
+    let ip = 1.0 / Double(p.maxValue)
+    let ipp = 1.0 / Double(previousP.maxValue)
+    let ig = 1.0 / Double(g.maxValue)
+    let igp = 1.0 / Double(previousG.maxValue)
+    var out = [Double](repeating: 0, count: p.pixelCount)
+    for i in 0..<p.pixelCount {
+      let dp = Double(p.codes[i]) * ip - Double(previousP.codes[i]) * ipp
+      let dg = Double(g.codes[i]) * ig - Double(previousG.codes[i]) * igp
+      out[i] = (dp - dg) * (dp - dg)
+    }
+    return out
+  }
+
+  /// dtSSD of one frame: √(Σ map / N) over the mask (every pixel without one); `nil` for an
+  /// empty mask.
+  public static func dtSSD(map: [Double], mask: [Bool]? = nil) -> Double? {
+    var sum = 0.0
+    var n = 0
+    for i in map.indices where mask?[i] ?? true {
+      sum += map[i]
+      n += 1
+    }
+    return n == 0 ? nil : (sum / Double(n)).squareRoot()
+  }
+
+  /// |E_{t−1}(x) − E_t(x + v(x))| per pixel x of frame t−1, E = (p − g)², v rounded to the
+  /// nearest pixel (halves away from zero) and the target clamped to the frame.
+  public static func messddtMap(
+    p: Matte, previousP: Matte, g: Matte, previousG: Matte, motion: MotionField
+  ) -> [Double] {
+    ErrorMaps.checkSameSize(p, previousP)
+    precondition(motion.width == p.width && motion.height == p.height, "motion field differs in size")
+    let now = ErrorMaps.squaredDifference(p, g)
+    let before = ErrorMaps.squaredDifference(previousP, previousG)
+    let w = p.width
+    let h = p.height
+    var out = [Double](repeating: 0, count: p.pixelCount)
+    for y in 0..<h {
+      for x in 0..<w {
+        let i = y * w + x
+        let tx = min(max(x + Int(Double(motion.dx[i]).rounded()), 0), w - 1)
+        let ty = min(max(y + Int(Double(motion.dy[i]).rounded()), 0), h - 1)
+        out[i] = abs(before[i] - now[ty * w + tx])
+      }
+    }
+    return out
+  }
+
+  /// MESSDdt of one frame on mattegate's scale: the mean of the map over the mask, ×1e3;
+  /// `nil` for an empty mask.
+  public static func messddt(map: [Double], mask: [Bool]? = nil) -> Double? {
+    var sum = 0.0
+    var n = 0
+    for i in map.indices where mask?[i] ?? true {
+      sum += map[i]
+      n += 1
+    }
+    return n == 0 ? nil : sum / Double(n) * 1e3
+  }
+}

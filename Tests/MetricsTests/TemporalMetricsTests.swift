@@ -1,0 +1,71 @@
+import Testing
+
+@testable import Metrics
+
+@Suite struct TemporalMetricsTests {
+  /// 2×2, values in quarters so every step is exact.
+  func matte(_ v: [Double]) -> Matte { Matte(width: 2, height: 2, maxValue: 4, values: v) }
+
+  @Test func dtSSDByHand() {
+    // p moves 0 → 0.5 at pixel 0 while g stays: difference 0.5 there, 0 elsewhere.
+    let map = TemporalMetrics.dtSSDMap(
+      p: matte([0.5, 0.5, 1, 0]), previousP: matte([0, 0.5, 1, 0]), g: matte([0, 0, 1, 0]),
+      previousG: matte([0, 0, 1, 0]))
+    #expect(map == [0.25, 0, 0, 0])
+    // Whole frame: √(0.25 / 4) = 0.25. Mask of the first row: √(0.25 / 2) = 0.353553….
+    #expect(TemporalMetrics.dtSSD(map: map) == 0.25)
+    #expect(abs(TemporalMetrics.dtSSD(map: map, mask: [true, true, false, false])! - 0.125.squareRoot()) < 1e-15)
+    #expect(TemporalMetrics.dtSSD(map: map, mask: [false, false, false, false]) == nil)
+    // A prediction that changes exactly as the truth does scores 0, whatever its own error.
+    let follows = TemporalMetrics.dtSSDMap(
+      p: matte([0.75, 0, 0, 0]), previousP: matte([0.5, 0, 0, 0]), g: matte([0.5, 0, 0, 0]),
+      previousG: matte([0.25, 0, 0, 0]))
+    #expect(TemporalMetrics.dtSSD(map: follows) == 0)
+  }
+
+  @Test func dtSSDMixesBitDepths() {
+    // 16-bit prediction against 8-bit truth: 32768/65535 − 0 against 128/255 − 0.
+    let p = Matte(width: 1, height: 1, maxValue: 65535, codes: [32768])
+    let p0 = Matte(width: 1, height: 1, maxValue: 65535, codes: [0])
+    let g = Matte(width: 1, height: 1, maxValue: 255, codes: [128])
+    let g0 = Matte(width: 1, height: 1, maxValue: 255, codes: [0])
+    let expected = abs(32768.0 / 65535 - 128.0 / 255)
+    #expect(
+      abs(TemporalMetrics.dtSSD(map: TemporalMetrics.dtSSDMap(p: p, previousP: p0, g: g, previousG: g0))! - expected)
+        < 1e-15)
+  }
+
+  /// A 4×1 edge moving one pixel to the right, with the prediction carrying the same error along
+  /// the edge: MESSDdt is 0 with the true motion, and zero flow would wrongly penalise it.
+  @Test func correctlyMovingEdgeScoresZero() {
+    func row(_ v: [Double]) -> Matte { Matte(width: 4, height: 1, maxValue: 4, values: v) }
+    let g0 = row([1, 1, 0, 0])
+    let g1 = row([1, 1, 1, 0])
+    let p0 = row([1, 0.5, 0, 0])  // error 0.5 at the edge pixel 1
+    let p1 = row([1, 1, 0.5, 0])  // the same error, now at pixel 2
+    let right = MotionField(width: 4, height: 1, dx: [1, 1, 1, 1], dy: [0, 0, 0, 0])
+    let moving = TemporalMetrics.messddtMap(p: p1, previousP: p0, g: g1, previousG: g0, motion: right)
+    // E_{t−1} = [0, 0.25, 0, 0]; E_t = [0, 0, 0.25, 0]; x + 1 (clamped at 3): E_t at [1, 2, 3, 3].
+    #expect(moving == [0, 0, 0, 0])
+    #expect(TemporalMetrics.messddt(map: moving) == 0)
+    let still = TemporalMetrics.messddtMap(
+      p: p1, previousP: p0, g: g1, previousG: g0, motion: .zero(width: 4, height: 1))
+    #expect(still == [0, 0.25, 0.25, 0])
+    // Mean over the frame ×1e3: 0.5 / 4 · 1000 = 125.
+    #expect(TemporalMetrics.messddt(map: still) == 125)
+  }
+
+  @Test func motionIsRoundedToTheNearestPixelAndClamped() {
+    func row(_ v: [Double]) -> Matte { Matte(width: 3, height: 1, maxValue: 4, values: v) }
+    let g = row([0, 0, 0])
+    let p0 = row([0.5, 0, 0])  // E_{t−1} = [0.25, 0, 0]
+    let p1 = row([0, 0, 0.5])  // E_t = [0, 0, 0.25]
+    // dx 1.6 → 2 (pixel 0 lands on pixel 2: no change); 0.4 → 0; −5 → clamped to pixel 0.
+    let field = MotionField(width: 3, height: 1, dx: [1.6, 0.4, -5], dy: [0, 0, 0])
+    let map = TemporalMetrics.messddtMap(p: p1, previousP: p0, g: g, previousG: g, motion: field)
+    #expect(map == [0, 0, 0])
+    // dx 1.4 → 1: pixel 0 lands on pixel 1 (E_t = 0): |0.25 − 0| = 0.25; pixel 2 stays: 0.25.
+    let short = MotionField(width: 3, height: 1, dx: [1.4, 0, 0], dy: [0, 0, 0])
+    #expect(TemporalMetrics.messddtMap(p: p1, previousP: p0, g: g, previousG: g, motion: short) == [0.25, 0, 0.25])
+  }
+}
