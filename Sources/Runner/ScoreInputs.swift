@@ -1,0 +1,146 @@
+import Foundation
+import MediaIO
+import Metrics
+
+/// An RGB file used as a matte: its channels must agree (a gray picture stored as RGB).
+final class RGBMatte: FrameSource {
+  let reader: any FrameSource
+  let path: String
+  var size: PixelSize { reader.size }
+  var storedSize: PixelSize { reader.storedSize }
+  var frameRate: Double { reader.frameRate }
+  var formatDescription: String { reader.formatDescription }
+  var layout: PixelLayout { reader.layout }
+
+  init(path: String, role: String) throws {
+    self.path = path
+    reader = try MediaInput.open(path, options: ReadOptions(rgb: .eight))
+  }
+
+  func nextFrame() throws(MediaError) -> DecodedFrame? {
+    guard var f = try reader.nextFrame(), let rgb = f.rgb else { return nil }
+    let n = rgb.width * rgb.height
+    var samples = [UInt16](repeating: 0, count: n)
+    for i in 0..<n {
+      let r = rgb.pixels[3 * i]
+      guard rgb.pixels[3 * i + 1] == r, rgb.pixels[3 * i + 2] == r else {
+        throw MediaError(
+          path: path,
+          reason:
+            "frame \(f.index) is RGB with channels that differ (pixel \(i % rgb.width),\(i / rgb.width)) where a matte is expected; give a gray or RGBA file"
+        )
+      }
+      samples[i] = UInt16(r)
+    }
+    f.alpha = GrayImage(width: rgb.width, height: rgb.height, maxValue: 255, samples: samples)
+    f.rgb = nil
+    return f
+  }
+}
+
+/// `--regions DIR`: `DIR/<region>/<frame>.png` per frame or `DIR/<region>.png` static; non-zero
+/// (first channel) is inside. Only hair and glass masks are read (they override derived ones).
+struct RegionMasks {
+  let folder: String
+  let size: PixelSize
+  var statics: [RegionKind: [Bool]] = [:]
+  var perFrame: [RegionKind: [Int: String]] = [:]
+
+  init(folder: String, size: PixelSize) throws {
+    self.folder = folder
+    self.size = size
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+      throw StandaloneScore.Failure(description: "\(folder): no such folder of region masks")
+    }
+    for region in [RegionKind.hair, .glass] {
+      let file = folder + "/\(region.rawValue).png"
+      if FileManager.default.fileExists(atPath: file) { statics[region] = try Self.read(file, size: size) }
+      let sub = folder + "/\(region.rawValue)"
+      if let names = try? FileManager.default.contentsOfDirectory(atPath: sub) {
+        var map: [Int: String] = [:]
+        for name in names where name.lowercased().hasSuffix(".png") {
+          guard let i = Int(name.dropLast(4)) else { continue }
+          map[i] = sub + "/" + name
+        }
+        perFrame[region] = map
+      }
+    }
+  }
+
+  func mask(_ region: RegionKind, frame: Int) throws -> [Bool]? {
+    if let path = perFrame[region]?[frame] { return try Self.read(path, size: size) }
+    if perFrame[region] != nil && statics[region] == nil {
+      throw StandaloneScore.Failure(description: "\(folder)/\(region.rawValue): no mask for frame \(frame)")
+    }
+    return statics[region]
+  }
+
+  static func read(_ path: String, size: PixelSize) throws -> [Bool] {
+    let reader = try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: .luma))
+    guard let m = try reader.nextFrame()?.alpha else {
+      throw StandaloneScore.Failure(description: "\(path): no picture in the mask")
+    }
+    guard m.width == size.width, m.height == size.height else {
+      throw StandaloneScore.Failure(
+        description: "\(path): mask is \(m.width)x\(m.height) but the ground truth is \(size)")
+    }
+    return m.samples.map { $0 != 0 }
+  }
+}
+
+/// Motion fields as NumPy `.npy` files: H×W×2 little-endian float32 (dx, dy), forward t−1 → t,
+/// named after frame t (`12.npy`, or zero-padded).
+enum Npy {
+  static func motionField(folder: String, frame: Int, size: PixelSize) throws -> MotionField {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    guard let name = names.first(where: { $0.hasSuffix(".npy") && Int($0.dropLast(4)) == frame }) else {
+      throw StandaloneScore.Failure(description: "\(folder): no motion field for frame \(frame) (\(frame).npy)")
+    }
+    let path = folder + "/" + name
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw StandaloneScore.Failure(description: "\(path): cannot read")
+    }
+    let bytes = [UInt8](data)
+    guard bytes.count > 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
+      throw StandaloneScore.Failure(description: "\(path): not a .npy file")
+    }
+    let major = bytes[6]
+    let headerLength: Int
+    let start: Int
+    if major == 1 {
+      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+      start = 10
+    } else {
+      guard bytes.count > 12 else { throw StandaloneScore.Failure(description: "\(path): truncated header") }
+      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+      start = 12
+    }
+    guard bytes.count >= start + headerLength else {
+      throw StandaloneScore.Failure(description: "\(path): truncated header")
+    }
+    let header = String(decoding: bytes[start..<start + headerLength], as: UTF8.self)
+    let expectedShape = "(\(size.height), \(size.width), 2)"
+    guard header.contains("'descr': '<f4'"), header.contains("'fortran_order': False"),
+      header.contains("'shape': \(expectedShape)")
+    else {
+      throw StandaloneScore.Failure(
+        description: "\(path): expected little-endian float32 of shape \(expectedShape), C order; header says \(header)"
+      )
+    }
+    let n = size.width * size.height
+    let body = start + headerLength
+    guard bytes.count == body + n * 8 else {
+      throw StandaloneScore.Failure(description: "\(path): \(bytes.count - body) data bytes, expected \(n * 8)")
+    }
+    var dx = [Float](repeating: 0, count: n)
+    var dy = [Float](repeating: 0, count: n)
+    bytes.withUnsafeBytes { raw in
+      for i in 0..<n {
+        dx[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt32.self).littleEndian)
+        dy[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i + 4, as: UInt32.self).littleEndian)
+      }
+    }
+    return MotionField(width: size.width, height: size.height, dx: dx, dy: dy)
+  }
+}
