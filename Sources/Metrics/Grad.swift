@@ -62,36 +62,57 @@ public enum Grad {
     return out
   }
 
+  /// Correlation along rows with a replicate border. Interior pixels skip the clamping; every
+  /// pixel sums its taps in kernel order from 0.0, so results do not depend on the fast path.
   static func correlateRows(_ x: [Double], width: Int, height: Int, kernel: [Double]) -> [Double] {
     let r = kernel.count / 2
-    var out = [Double](repeating: 0, count: x.count)
-    for y in 0..<height {
-      let row = y * width
-      for col in 0..<width {
-        var s = 0.0
-        for k in 0..<kernel.count {
-          let xx = min(max(col + k - r, 0), width - 1)
-          s += kernel[k] * x[row + xx]
+    let n = kernel.count
+    return [Double](unsafeUninitializedCapacity: x.count) { out, count in
+      count = x.count
+      x.withUnsafeBufferPointer { src in
+        kernel.withUnsafeBufferPointer { k in
+          for y in 0..<height {
+            let row = src.baseAddress! + y * width
+            let o = out.baseAddress! + y * width
+            // Interior: one tap at a time across the row (vectorises); border: clamped taps.
+            let lo = min(r, width)
+            let hi = max(lo, width - r)
+            if hi > lo {
+              (o + lo).initialize(repeating: 0, count: hi - lo)
+              for t in 0..<n {
+                let w = k[t]
+                let shifted = row + (t - r)
+                for col in lo..<hi { o[col] += w * shifted[col] }
+              }
+            }
+            for col in Array(0..<lo) + Array(hi..<width) {
+              var s = 0.0
+              for t in 0..<n { s += k[t] * row[min(max(col + t - r, 0), width - 1)] }
+              o[col] = s
+            }
+          }
         }
-        out[row + col] = s
       }
     }
-    return out
   }
 
+  /// Correlation along columns with a replicate border, a whole row at a time (cache friendly);
+  /// each pixel still sums its taps in kernel order from 0.0.
   static func correlateColumns(_ x: [Double], width: Int, height: Int, kernel: [Double]) -> [Double] {
     let r = kernel.count / 2
-    var out = [Double](repeating: 0, count: x.count)
-    for y in 0..<height {
-      for col in 0..<width {
-        var s = 0.0
-        for k in 0..<kernel.count {
-          let yy = min(max(y + k - r, 0), height - 1)
-          s += kernel[k] * x[yy * width + col]
+    return [Double](unsafeUninitializedCapacity: x.count) { out, count in
+      count = x.count
+      x.withUnsafeBufferPointer { src in
+        for y in 0..<height {
+          let o = out.baseAddress! + y * width
+          o.initialize(repeating: 0, count: width)
+          for (t, w) in kernel.enumerated() {
+            let yy = min(max(y + t - r, 0), height - 1)
+            let row = src.baseAddress! + yy * width
+            for col in 0..<width { o[col] += w * row[col] }
+          }
         }
-        out[y * width + col] = s
       }
     }
-    return out
   }
 }

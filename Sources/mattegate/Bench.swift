@@ -1,10 +1,26 @@
 import ArgumentParser
 import Foundation
 import MediaIO
+import Metrics
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Release-mode figures.", subcommands: [Decode.self])
+    abstract: "Release-mode figures.", subcommands: [Decode.self, MetricsCommand.self])
+
+  struct MetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "metrics",
+      abstract: "Median ms per 1920×1080 frame pair for each metric and all together, one core.")
+
+    @Option(help: "Runs per metric; the median counts.")
+    var repeats = 5
+
+    func run() throws {
+      for row in MetricsBenchmark.run(repeats: max(1, repeats)) {
+        print(row.name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%9.1f ms", row.medianMS))
+      }
+    }
+  }
 
   struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
