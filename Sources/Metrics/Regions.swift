@@ -125,27 +125,32 @@ public enum Morphology {
       radius: radius)
   }
 
-  /// One 1-D max (`any`) or min pass; outside the frame counts as the border pixel.
+  /// One 1-D max (`any`) or min pass; outside the frame counts as the border pixel, so the
+  /// window is the in-frame part of [i − r, i + r]. Counts of set pixels come from prefix sums:
+  /// O(1) per pixel whatever the radius.
   private static func pass(
     _ m: [Bool], _ w: Int, _ h: Int, _ r: Int, horizontal: Bool, any: Bool
   ) -> [Bool] {
+    let length = horizontal ? w : h
+    let lines = horizontal ? h : w
+    let step = horizontal ? 1 : w
+    let lineStep = horizontal ? w : 1
     var out = [Bool](repeating: false, count: m.count)
-    for y in 0..<h {
-      for x in 0..<w {
-        var v = !any
-        for d in -r...r {
-          let k: Int
-          if horizontal {
-            k = y * w + min(max(x + d, 0), w - 1)
-          } else {
-            k = min(max(y + d, 0), h - 1) * w + x
-          }
-          if any ? m[k] : !m[k] {
-            v = any
-            break
+    var prefix = [Int32](repeating: 0, count: length + 1)
+    m.withUnsafeBufferPointer { src in
+      out.withUnsafeMutableBufferPointer { dst in
+        prefix.withUnsafeMutableBufferPointer { pre in
+          for line in 0..<lines {
+            let base = line * lineStep
+            for i in 0..<length { pre[i + 1] = pre[i] + (src[base + i * step] ? 1 : 0) }
+            for i in 0..<length {
+              let lo = max(i - r, 0)
+              let hi = min(i + r, length - 1)
+              let count = pre[hi + 1] - pre[lo]
+              dst[base + i * step] = any ? count > 0 : count == Int32(hi - lo + 1)
+            }
           }
         }
-        out[y * w + x] = v
       }
     }
     return out

@@ -202,3 +202,38 @@ import Testing
     #expect(own.contains(.hair, at: 0))
   }
 }
+
+/// Morphology against its definition: a square (2r+1)² window, pixels outside the frame taken as
+/// the nearest border pixel; checked on random masks, every radius 1…3.
+@Suite struct MorphologyDefinitionTests {
+  func reference(_ m: [Bool], _ w: Int, _ h: Int, _ r: Int, dilate: Bool) -> [Bool] {
+    var out = [Bool](repeating: false, count: m.count)
+    for y in 0..<h {
+      for x in 0..<w {
+        var any = false
+        var all = true
+        for dy in -r...r {
+          for dx in -r...r {
+            let v = m[min(max(y + dy, 0), h - 1) * w + min(max(x + dx, 0), w - 1)]
+            any = any || v
+            all = all && v
+          }
+        }
+        out[y * w + x] = dilate ? any : all
+      }
+    }
+    return out
+  }
+
+  @Test func dilateAndErodeMatchTheDefinition() {
+    var rng = SplitMix64(seed: 11)
+    let (w, h) = (37, 23)
+    for density in [0.05, 0.5, 0.95] {
+      let m = (0..<(w * h)).map { _ in rng.uniform(0, 1) < density }
+      for r in 1...3 {
+        #expect(Morphology.dilate(m, width: w, height: h, radius: r) == reference(m, w, h, r, dilate: true))
+        #expect(Morphology.erode(m, width: w, height: h, radius: r) == reference(m, w, h, r, dilate: false))
+      }
+    }
+  }
+}
