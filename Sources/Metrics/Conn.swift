@@ -10,16 +10,64 @@ public enum Conn {
   public static func levels(_ p: Matte, _ g: Matte) -> [UInt8] {
     ErrorMaps.checkSameSize(p, g)
     let n = p.pixelCount
-    var level = [UInt8](repeating: 255, count: n)  // 255 = not yet assigned
-    var inSet = [Bool](repeating: false, count: n)
+    let w = p.width
+    // q = the highest i with g ≥ i/10 and p ≥ i/10 (integer tests), so that pixel k lies in
+    // {g ≥ i/10} ∧ {p ≥ i/10} exactly when q[k] ≥ i.
     let pm = p.maxValue
     let gm = g.maxValue
+    var q = [UInt8](repeating: 0, count: n)
+    for k in 0..<n {
+      q[k] = UInt8(min(10 * Int(g.codes[k]) / gm, 10 * Int(p.codes[k]) / pm, 10))
+    }
+    var level = [UInt8](repeating: 255, count: n)  // 255 = not yet assigned
+    // Component ids, unique across levels, so nothing needs clearing between levels.
+    var label = [Int32](repeating: 0, count: n)
+    var stack: [Int32] = []
+    stack.reserveCapacity(1024)
+    var next: Int32 = 0
     for i in 1...10 {
-      for k in 0..<n {
-        inSet[k] = 10 * Int(g.codes[k]) >= i * gm && 10 * Int(p.codes[k]) >= i * pm
+      let t = UInt8(i)
+      let firstOfLevel = next + 1
+      var bestLabel: Int32 = 0
+      var bestSize = 0
+      q.withUnsafeBufferPointer { qb in
+        label.withUnsafeMutableBufferPointer { lb in
+          for start in 0..<n where qb[start] >= t && lb[start] < firstOfLevel {
+            next += 1
+            var size = 0
+            lb[start] = next
+            stack.append(Int32(start))
+            while let top = stack.popLast() {
+              let k = Int(top)
+              size += 1
+              let x = k % w
+              if x > 0, qb[k - 1] >= t, lb[k - 1] < firstOfLevel {
+                lb[k - 1] = next
+                stack.append(Int32(k - 1))
+              }
+              if x + 1 < w, qb[k + 1] >= t, lb[k + 1] < firstOfLevel {
+                lb[k + 1] = next
+                stack.append(Int32(k + 1))
+              }
+              if k >= w, qb[k - w] >= t, lb[k - w] < firstOfLevel {
+                lb[k - w] = next
+                stack.append(Int32(k - w))
+              }
+              if k + w < n, qb[k + w] >= t, lb[k + w] < firstOfLevel {
+                lb[k + w] = next
+                stack.append(Int32(k + w))
+              }
+            }
+            // Ties keep the component found first, i.e. whose first pixel comes first in raster order.
+            if size > bestSize {
+              bestSize = size
+              bestLabel = next
+            }
+          }
+        }
       }
-      let omega = largestComponent(inSet, width: p.width, height: p.height)
-      for k in 0..<n where level[k] == 255 && !omega[k] {
+      // Outside Ω_i (not in the set at this level, or in a smaller component): level i − 1.
+      for k in 0..<n where level[k] == 255 && (q[k] < t || label[k] != bestLabel) {
         level[k] = UInt8(i - 1)
       }
     }
