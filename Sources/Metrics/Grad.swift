@@ -37,12 +37,39 @@ public enum Grad {
   public static func gradientMagnitude(_ x: [Double], width: Int, height: Int) -> [Double] {
     let smoothX = correlateRows(x, width: width, height: height, kernel: gaussian)
     let derivX = correlateRows(x, width: width, height: height, kernel: derivative)
-    // k_x = G(y)·G′(x): derivative along rows, smoothing along columns; k_y = k_xᵀ.
-    let gx = correlateColumns(derivX, width: width, height: height, kernel: gaussian)
-    let gy = correlateColumns(smoothX, width: width, height: height, kernel: derivative)
-    var out = [Double](repeating: 0, count: x.count)
-    for i in 0..<x.count { out[i] = (gx[i] * gx[i] + gy[i] * gy[i]).squareRoot() }
-    return out
+    // k_x = G(y)·G′(x): derivative along rows, smoothing along columns; k_y = k_xᵀ. Both column
+    // passes run a row at a time into two row buffers, and the magnitude is taken right away.
+    let r = halfSize
+    var gx = [Double](repeating: 0, count: width)
+    var gy = [Double](repeating: 0, count: width)
+    return [Double](unsafeUninitializedCapacity: x.count) { out, count in
+      count = x.count
+      smoothX.withUnsafeBufferPointer { sx in
+        derivX.withUnsafeBufferPointer { dx in
+          gx.withUnsafeMutableBufferPointer { gxb in
+            gy.withUnsafeMutableBufferPointer { gyb in
+              for y in 0..<height {
+                gxb.update(repeating: 0)
+                gyb.update(repeating: 0)
+                for t in 0..<gaussian.count {
+                  let yy = min(max(y + t - r, 0), height - 1)
+                  let wg = gaussian[t]
+                  let wd = derivative[t]
+                  let drow = dx.baseAddress! + yy * width
+                  let srow = sx.baseAddress! + yy * width
+                  for col in 0..<width {
+                    gxb[col] += wg * drow[col]
+                    gyb[col] += wd * srow[col]
+                  }
+                }
+                let o = out.baseAddress! + y * width
+                for col in 0..<width { o[col] = (gxb[col] * gxb[col] + gyb[col] * gyb[col]).squareRoot() }
+              }
+            }
+          }
+        }
+      }
+    }
   }
 
   /// (|∇p̂| − |∇ĝ|)² per pixel.
