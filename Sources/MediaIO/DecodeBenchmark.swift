@@ -41,7 +41,7 @@ public enum DecodeBenchmark {
         planes = "rgb 8-bit"
       }
       let (arguments, cleanup) = try ffmpegArguments(
-        for: path, layout: layout, format: probe.formatDescription, colorToo: options.rgb != .none)
+        for: path, format: probe.formatDescription, colorToo: options.rgb != .none)
       defer { cleanup() }
       // Ours and ffmpeg's runs alternate, so that both see the same machine; the best of each counts.
       var best = Double.infinity
@@ -96,7 +96,7 @@ public enum DecodeBenchmark {
   /// (libvpx-vp9), the PNG files of a sequence (from the folder, or unpacked from its ZIP), and
   /// both videos of a pro_bundle.
   static func ffmpegArguments(
-    for path: String, layout: PixelLayout, format: String, colorToo: Bool
+    for path: String, format: String, colorToo: Bool
   ) throws -> (arguments: [String], cleanup: () -> Void) {
     let common = ["-hide_banner", "-v", "info", "-nostdin", "-benchmark"]
     let sink = ["-f", "null", "-"]

@@ -15,7 +15,6 @@ public final class ImageSequenceReader: FrameSource {
   public let layout: PixelLayout
   public var size: PixelSize { converter.outputSize }
 
-  private let options: ReadOptions
   private let zip: SafeZip?
   private let codec: CodecContextOwner
   private let packet = PacketOwner()
@@ -28,7 +27,6 @@ public final class ImageSequenceReader: FrameSource {
   public init(path: String, options: ReadOptions) throws(MediaError) {
     _ = FFmpegLogging.configured
     self.path = path
-    self.options = options
     frameRate = options.sequenceFrameRate
     guard frameRate > 0 else { throw MediaError(path: path, reason: "an image sequence needs a frame rate > 0") }
     var isDirectory: ObjCBool = false

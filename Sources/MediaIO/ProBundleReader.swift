@@ -14,8 +14,6 @@ public final class ProBundleReader: FrameSource {
   private let colorDecoder: String
 
   private let folder: String
-  /// Colour is decoded only when asked for (RGB, or premultiplied colour to fix).
-  private let needsColor: Bool
   /// Opened only when colour is needed.
   private let color: VideoReader?
   private let matte: VideoReader
@@ -24,7 +22,7 @@ public final class ProBundleReader: FrameSource {
   public init(path: String, options: ReadOptions) throws(MediaError) {
     self.path = path
     self.options = options
-    needsColor = options.rgb != .none
+    let needsColor = options.rgb != .none
     let zip = try SafeZip(path: path)
     func member(_ name: String) throws(MediaError) -> String {
       let found = zip.members.map(\.path).filter { ($0 as NSString).lastPathComponent.lowercased() == name }

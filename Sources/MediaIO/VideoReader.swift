@@ -28,7 +28,6 @@ public final class VideoReader: FrameSource {
   public let rotation: QuarterTurn
   public var formatDescription: String { "\(containerName)/\(decoderName)/\(pixelFormatName)" }
 
-  private let options: ReadOptions
   private let input: InputFormatOwner
   private let codec: CodecContextOwner
   private let packet = PacketOwner()
@@ -55,7 +54,6 @@ public final class VideoReader: FrameSource {
   /// - Throws: `MediaError` naming the file and the reason.
   public init(path: String, options: ReadOptions) throws(MediaError) {
     self.path = path
-    self.options = options
     try Self.refuseUnsupported(path: path)
     input = try InputFormatOwner(path: path)
     guard let fmt = input.pointer else { throw MediaError(path: path, reason: "not opened") }

@@ -12,7 +12,7 @@ final class RGBMatte: FrameSource {
   var formatDescription: String { reader.formatDescription }
   var layout: PixelLayout { reader.layout }
 
-  init(path: String, role: String) throws {
+  init(path: String) throws {
     self.path = path
     reader = try MediaInput.open(path, options: ReadOptions(rgb: .eight))
   }

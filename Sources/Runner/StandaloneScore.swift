@@ -17,8 +17,8 @@ public enum StandaloneScore {
 
   /// Scores `pred` against `gt` and returns the JSON document (keys sorted).
   public static func run(pred: String, gt: String, regionsDir: String?, motionDir: String?) throws -> Data {
-    let gtReader = try open(gt, role: "ground truth")
-    let predReader = try open(pred, role: "prediction")
+    let gtReader = try open(gt)
+    let predReader = try open(pred)
     guard predReader.size == gtReader.size else {
       throw Failure(
         description: "\(pred) is \(predReader.size) but the ground truth \(gt) is \(gtReader.size); they must match")
@@ -157,7 +157,7 @@ public enum StandaloneScore {
   }
 
   /// Opens a matte: an alpha channel if the media has one, else the luma of a gray or YUV matte.
-  static func open(_ path: String, role: String) throws -> any FrameSource {
+  static func open(_ path: String) throws -> any FrameSource {
     let layout = try MediaInput.open(path, options: ReadOptions(rgb: .none)).layout
     if layout.hasAlpha || layout.isGray {
       return try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: layout.hasAlpha ? .alphaChannel : .luma))
@@ -165,7 +165,7 @@ public enum StandaloneScore {
     let rgbFormats = ["rgb", "bgr", "gbr", "argb", "abgr", "pal8"]
     if rgbFormats.contains(where: { layout.pixelFormat.hasPrefix($0) }) {
       // An RGB picture as a matte: only if its channels agree (checked per frame).
-      return try RGBMatte(path: path, role: role)
+      return try RGBMatte(path: path)
     }
     // A matte stored as YUV video: its luma, range-expanded when limited.
     return try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: .matteLuma))
