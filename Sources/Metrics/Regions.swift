@@ -31,6 +31,19 @@ public struct RegionMap: Sendable, Equatable {
 
   public func contains(_ region: RegionKind, at index: Int) -> Bool { bits[index] & region.bit != 0 }
 
+  /// Σ `map` over the pixels of `region` (ascending index) and how many pixels that is.
+  public func sum(_ map: [Double], over region: RegionKind) -> (sum: Double, pixels: Int) {
+    precondition(map.count == bits.count, "map and regions differ in size")
+    let b = region.bit
+    var sum = 0.0
+    var n = 0
+    for i in 0..<bits.count where bits[i] & b != 0 {
+      sum += map[i]
+      n += 1
+    }
+    return (sum, n)
+  }
+
   /// Number of pixels in `region`.
   public func support(_ region: RegionKind) -> Int {
     let b = region.bit

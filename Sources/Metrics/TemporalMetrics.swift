@@ -49,13 +49,12 @@ public enum TemporalMetrics {
   /// dtSSD of one frame: √(Σ map / N) over the mask (every pixel without one); `nil` for an
   /// empty mask.
   public static func dtSSD(map: [Double], mask: [Bool]? = nil) -> Double? {
-    var sum = 0.0
-    var n = 0
-    for i in map.indices where mask?[i] ?? true {
-      sum += map[i]
-      n += 1
-    }
-    return n == 0 ? nil : (sum / Double(n)).squareRoot()
+    dtSSD(masked(map, mask))
+  }
+
+  /// dtSSD from a masked sum of the map: √(sum / pixels), `nil` without pixels.
+  public static func dtSSD(_ s: (sum: Double, pixels: Int)) -> Double? {
+    s.pixels == 0 ? nil : (s.sum / Double(s.pixels)).squareRoot()
   }
 
   /// |E_{t−1}(x) − E_t(x + v(x))| per pixel x of frame t−1, E = (p − g)², v rounded to the
@@ -84,12 +83,22 @@ public enum TemporalMetrics {
   /// MESSDdt of one frame on mattegate's scale: the mean of the map over the mask, ×1e3;
   /// `nil` for an empty mask.
   public static func messddt(map: [Double], mask: [Bool]? = nil) -> Double? {
+    messddt(masked(map, mask))
+  }
+
+  /// MESSDdt from a masked sum of the map: sum / pixels ×1e3, `nil` without pixels.
+  public static func messddt(_ s: (sum: Double, pixels: Int)) -> Double? {
+    s.pixels == 0 ? nil : s.sum / Double(s.pixels) * 1e3
+  }
+
+  /// Σ map over the mask (every pixel without one) and the pixel count.
+  static func masked(_ map: [Double], _ mask: [Bool]?) -> (sum: Double, pixels: Int) {
     var sum = 0.0
     var n = 0
     for i in map.indices where mask?[i] ?? true {
       sum += map[i]
       n += 1
     }
-    return n == 0 ? nil : sum / Double(n) * 1e3
+    return (sum, n)
   }
 }

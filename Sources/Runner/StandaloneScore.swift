@@ -64,28 +64,25 @@ public enum StandaloneScore {
       }
       var byRegion: [String: Any] = [:]
       for region in RegionKind.allCases {
-        let pixels = scores.pixels(region)
-        guard pixels > 0 else {
+        guard scores.pixels(region) > 0 else {
           byRegion[region.rawValue] = NSNull()
           continue
         }
         var values: [String: Any] = [:]
-        for (key, kind) in spatial {
-          let s = scores.sum(region, kind)
-          values[key] = (kind.isSum ? s : s / Double(pixels)) * kind.reportScale
-        }
+        // One frame: ErrorTotals' pooled value is this frame's value on the reported scale.
+        for (key, kind) in spatial { values[key] = scores.value(region, kind) ?? NSNull() }
         // Temporal metrics use the mask of frame t−1; frame 0 scores 0.
         if let prev = previous?.regions, let dtMap {
-          let mask = (0..<prev.bits.count).map { prev.contains(region, at: $0) }
-          values["dtssd"] = TemporalMetrics.dtSSD(map: dtMap, mask: mask).map { $0 * 1e2 } ?? NSNull()
-          let n = mask.filter { $0 }.count
+          let dt = prev.sum(dtMap, over: region)
+          values["dtssd"] = TemporalMetrics.dtSSD(dt).map { $0 * 1e2 } ?? NSNull()
           var t = temporal[region] ?? (0, 0, 0)
-          t.dt += zip(dtMap, mask).reduce(0) { $0 + ($1.1 ? $1.0 : 0) }
+          t.dt += dt.sum
+          t.pixels += dt.pixels
           if let meMap {
-            values["messddt"] = TemporalMetrics.messddt(map: meMap, mask: mask) ?? NSNull()
-            t.me += zip(meMap, mask).reduce(0) { $0 + ($1.1 ? $1.0 : 0) }
+            let me = prev.sum(meMap, over: region)
+            values["messddt"] = TemporalMetrics.messddt(me) ?? NSNull()
+            t.me += me.sum
           }
-          t.pixels += n
           temporal[region] = t
         } else {
           values["dtssd"] = 0.0
