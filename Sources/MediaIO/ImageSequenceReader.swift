@@ -24,7 +24,12 @@ public final class ImageSequenceReader: FrameSource {
   private var received = 0
   private var draining = false
 
-  public init(path: String, options: ReadOptions) throws(MediaError) {
+  public convenience init(path: String, options: ReadOptions) throws(MediaError) {
+    try self.init(path: path, options: options, zip: nil)
+  }
+
+  /// `zip`: the archive at `path` when the caller has already opened it.
+  init(path: String, options: ReadOptions, zip opened: SafeZip?) throws(MediaError) {
     _ = FFmpegLogging.configured
     self.path = path
     frameRate = options.sequenceFrameRate
@@ -42,7 +47,8 @@ public final class ImageSequenceReader: FrameSource {
         throw MediaError(path: path, reason: "cannot list the folder (\(error))")
       }
     } else {
-      let z = try SafeZip(path: path)
+      let z: SafeZip
+      if let opened { z = opened } else { z = try SafeZip(path: path) }
       zip = z
       all = z.members.map(\.path).filter { !$0.hasPrefix("__MACOSX/") }
     }

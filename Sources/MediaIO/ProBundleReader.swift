@@ -19,11 +19,17 @@ public final class ProBundleReader: FrameSource {
   private let matte: VideoReader
   private let options: ReadOptions
 
-  public init(path: String, options: ReadOptions) throws(MediaError) {
+  public convenience init(path: String, options: ReadOptions) throws(MediaError) {
+    try self.init(path: path, options: options, zip: nil)
+  }
+
+  /// `zip`: the archive at `path` when the caller has already opened it.
+  init(path: String, options: ReadOptions, zip opened: SafeZip?) throws(MediaError) {
     self.path = path
     self.options = options
     let needsColor = options.rgb != .none
-    let zip = try SafeZip(path: path)
+    let zip: SafeZip
+    if let opened { zip = opened } else { zip = try SafeZip(path: path) }
     func member(_ name: String) throws(MediaError) -> String {
       let found = zip.members.map(\.path).filter { ($0 as NSString).lastPathComponent.lowercased() == name }
       guard found.count == 1 else {
@@ -139,9 +145,9 @@ public enum MediaInput {
       let zip = try SafeZip(path: path)
       let names = Set(zip.members.map { ($0.path as NSString).lastPathComponent.lowercased() })
       if names.contains("color.mp4") || names.contains("alpha.mp4") {
-        return try ProBundleReader(path: path, options: options)
+        return try ProBundleReader(path: path, options: options, zip: zip)
       }
-      return try ImageSequenceReader(path: path, options: options)
+      return try ImageSequenceReader(path: path, options: options, zip: zip)
     }
     if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue == 0 {
       throw MediaError(path: path, reason: "is empty (0 bytes)")
