@@ -115,13 +115,16 @@ public final class ProBundleReader: FrameSource {
     }
     if options.alpha != .none { c.alpha = m.alpha }
     if options.association == .premultiplied, let a = m.alpha {
-      if var p = c.rgb?.pixels {
-        Unpremultiply.apply(&p, alpha: a)
-        c.rgb?.pixels = p
+      // Taken out of the frame first, so the pixels are changed in place, not copied.
+      if var rgb = c.rgb {
+        c.rgb = nil
+        Unpremultiply.apply(&rgb.pixels, alpha: a)
+        c.rgb = rgb
       }
-      if var p = c.rgb16?.samples {
-        Unpremultiply.apply(&p, alpha: a)
-        c.rgb16?.samples = p
+      if var rgb = c.rgb16 {
+        c.rgb16 = nil
+        Unpremultiply.apply(&rgb.samples, alpha: a)
+        c.rgb16 = rgb
       }
     }
     return c
