@@ -2,12 +2,13 @@
 """Independent cross-check of mattegate's stored per-frame metrics.
 
 Decodes a run's outputs and ground truth with the ffmpeg CLI (not mattegate's decoder), recomputes
-SAD, MAD, MSE, Grad and Conn from the published definitions (shared/specs/metrics.md) with
+SAD, MAD, MSE, Grad, Conn and dtSSD from the published definitions (shared/specs/metrics.md) with
 numpy/scipy, and compares them with the frame_metrics rows mattegate stored in SQLite, for the
-frame and transition regions of every clip, arm and frame.
+regions (frame, transition, hair, glass, motion, derived independently) of every clip, arm and frame.
 
 usage: crosscheck_metrics.py DB RUN_ID CLIPSET_FOLDER
 """
+import os
 import sqlite3
 import subprocess
 import sys
@@ -69,6 +70,28 @@ def conn_map(p, pmax, g, gmax):
     return np.abs(phi(g, gmax) - phi(p, pmax))
 
 
+def dilate(mask, radius):
+    # Square window, in-frame part (replicate border).
+    return ndi.maximum_filter(mask.astype(np.uint8), size=2 * radius + 1, mode="nearest") > 0
+
+
+def erode(mask, radius):
+    return ndi.minimum_filter(mask.astype(np.uint8), size=2 * radius + 1, mode="nearest") > 0
+
+
+def regions(g, g_before, own):
+    """The regions of shared/specs/metrics.md with mattegate-regions/1's constants; a clip's own
+    masks (8-bit codes: 64 = hair, 128 = glass) win over derived ones."""
+    soft = (g > 0) & (g < 65535)
+    plateau = (g > 0.05 * 65535) & (g < 0.95 * 65535)
+    glass = dilate(erode(plateau, 3), 3) if own is None else (own & 128) != 0
+    hair = soft & ~dilate(erode(soft, 1), 1) & ~glass if own is None else (own & 64) != 0
+    out = {"frame": np.ones_like(soft), "transition": dilate(soft, 2), "hair": hair, "glass": glass}
+    if g_before is not None:
+        out["motion"] = dilate(g != g_before, 2)
+    return {k: v for k, v in out.items() if v.any()}
+
+
 def main():
     db, run_id, clipset = sys.argv[1:4]
     con = sqlite3.connect(db)
@@ -84,33 +107,42 @@ def main():
     checked, bad = 0, []
     for clip, arm, output in jobs:
         truth = decode(f"{clipset}/{clip}/alpha.mkv", "gray16le", "<u2")
+        own_path = f"{clipset}/{clip}/regions.mkv"
+        own = decode(own_path, "gray", np.uint8) if os.path.exists(own_path) else None
         pred = decode(output, "gray", np.uint8, decoder="libvpx-vp9", vf="alphaextract")
         if len(truth) != len(pred):
             bad.append(f"{clip} {arm}: {len(pred)} output frames, {len(truth)} ground-truth frames")
             continue
+        previous = None
         for t in range(len(truth)):
             g, p = truth[t], pred[t]
             gv, pv = g / 65535.0, p / 255.0
             diff = pv - gv
             soft = (g > 0) & (g < 65535)
-            transition = ndi.binary_dilation(soft, structure=np.ones((5, 5), dtype=bool))
+            masks = regions(g, truth[t - 1] if t > 0 else None, own[t] if own is not None else None)
             maps = {
                 "SAD": np.abs(diff), "MAD": np.abs(diff), "MSE": diff**2,
                 "Grad": (grad_magnitude(pv) - grad_magnitude(gv))**2,
                 "Conn": conn_map(p, 255, g, 65535),
             }
-            for region, mask in (("frame", np.ones_like(soft)), ("transition", transition)):
-                for metric, m in maps.items():
-                    key = (clip, arm, t, region, metric)
-                    expected = float(m[mask].sum())
-                    if key not in rows:
-                        if mask.sum() > 0:
-                            bad.append(f"{key}: missing in SQLite")
-                        continue
-                    got, pixels = rows[key]
-                    checked += 1
-                    if pixels != int(mask.sum()) or abs(got - expected) > 1e-9 * max(1.0, abs(expected)):
-                        bad.append(f"{key}: mattegate {got!r} over {pixels} px, reference {expected!r} over {int(mask.sum())} px")
+            checks = [(region, metric, m, masks[region]) for region in masks for metric, m in maps.items()]
+            if previous is not None:
+                # dtSSD: the squared change difference, summed over the region mask of frame t - 1.
+                pp, gp, masks_before = previous
+                dt = ((pv - pp) - (gv - gp))**2
+                checks += [(region, "dtSSD", dt, masks_before[region]) for region in masks_before]
+            previous = (pv, gv, masks)
+            for region, metric, m, mask in checks:
+                key = (clip, arm, t, region, metric)
+                expected = float(m[mask].sum())
+                if key not in rows:
+                    if mask.sum() > 0:
+                        bad.append(f"{key}: missing in SQLite")
+                    continue
+                got, pixels = rows[key]
+                checked += 1
+                if pixels != int(mask.sum()) or abs(got - expected) > 1e-9 * max(1.0, abs(expected)):
+                    bad.append(f"{key}: mattegate {got!r} over {pixels} px, reference {expected!r} over {int(mask.sum())} px")
     for line in bad[:20]:
         print("crosscheck: MISMATCH " + line)
     print(f"crosscheck: {checked} stored per-frame values compared with an independent numpy/scipy reference, "

@@ -9,6 +9,13 @@ public enum Conn {
   /// the largest component Ω_i, or 10 if it never does.
   public static func levels(_ p: Matte, _ g: Matte) -> [UInt8] {
     ErrorMaps.checkSameSize(p, g)
+    return SegmentLevels(p, g, pGrid: BlockGrid(p), gGrid: BlockGrid(g)).levelMap()
+  }
+
+  /// The same levels by a flood fill per threshold over every pixel: the definition written
+  /// out directly, kept to check the segment-based `levels` against.
+  public static func referenceLevels(_ p: Matte, _ g: Matte) -> [UInt8] {
+    ErrorMaps.checkSameSize(p, g)
     let n = p.pixelCount
     let w = p.width
     // q = the highest i with g ≥ i/10 and p ≥ i/10 (integer tests), so that pixel k lies in
@@ -138,5 +145,211 @@ public enum Conn {
     }
     if bestLabel == 0 { return [Bool](repeating: false, count: mask.count) }
     return label.map { $0 == bestLabel }
+  }
+}
+
+/// Conn's levels from horizontal segments of equal q = min(q_p, q_g) instead of pixels.
+///
+/// Pixel k lies in {g ≥ i/10} ∧ {p ≥ i/10} exactly when q[k] ≥ i, so every threshold's set is
+/// a union of segments, and its 4-connected components follow from a union–find over segments:
+/// neighbours in a row, and segments of adjacent rows whose columns overlap. A segment lies
+/// wholly inside or outside each Ω_i, so the level is one per segment. Flat blocks (both
+/// mattes constant) add to a segment without visiting their pixels.
+struct SegmentLevels {
+  let width: Int
+  let height: Int
+  /// Per segment: first column, end column (exclusive), q, row.
+  private var start: [Int32] = []
+  private var end: [Int32] = []
+  private var q: [UInt8] = []
+  /// Index of the first segment of each row, plus one past the last.
+  private var rowStart: [Int32] = []
+  /// The level l′ of each segment.
+  private(set) var level: [UInt8] = []
+
+  init(_ p: Matte, _ g: Matte, pGrid: BlockGrid, gGrid: BlockGrid) {
+    width = p.width
+    height = p.height
+    let qp = Self.table(maxValue: p.maxValue)
+    let qg = Self.table(maxValue: g.maxValue)
+    let flat = (0..<pGrid.count).map { pGrid.isConstant($0) && gGrid.isConstant($0) }
+    rowStart.reserveCapacity(height + 1)
+    let w = width
+    // Room for the worst case: a segment per pixel of a non-flat block, one per flat block.
+    let nonFlat = flat.reduce(0) { $0 + ($1 ? 0 : 1) }
+    let capacity = nonFlat * BlockGrid.blockWidth * BlockGrid.blockHeight + pGrid.count * BlockGrid.blockHeight + height
+    var count = 0
+    var st = [Int32](repeating: 0, count: capacity)
+    var en = [Int32](repeating: 0, count: capacity)
+    var qs = [UInt8](repeating: 0, count: capacity)
+    p.codes.withUnsafeBufferPointer { pc in
+      g.codes.withUnsafeBufferPointer { gc in
+        qp.withUnsafeBufferPointer { tp in
+          qg.withUnsafeBufferPointer { tg in
+            st.withUnsafeMutableBufferPointer { st in
+              en.withUnsafeMutableBufferPointer { en in
+                qs.withUnsafeMutableBufferPointer { qs in
+                  for y in 0..<height {
+                    rowStart.append(Int32(count))
+                    let pr = pc.baseAddress! + y * w
+                    let gr = gc.baseAddress! + y * w
+                    let base = (y / BlockGrid.blockHeight) * pGrid.columns
+                    var current: UInt8 = 255
+                    for bx in 0..<pGrid.columns {
+                      let x0 = bx * BlockGrid.blockWidth
+                      let x1 = min(x0 + BlockGrid.blockWidth, w)
+                      // A flat block extends or starts one segment; others go pixel by pixel.
+                      let step = flat[base + bx] ? x1 - x0 : 1
+                      var x = x0
+                      while x < x1 {
+                        let v = min(tp[Int(pr[x])], tg[Int(gr[x])])
+                        if v == current {
+                          en[count - 1] = Int32(x + step)
+                        } else {
+                          st[count] = Int32(x)
+                          en[count] = Int32(x + step)
+                          qs[count] = v
+                          count += 1
+                          current = v
+                        }
+                        x += step
+                      }
+                    }
+                  }
+                  rowStart.append(Int32(count))
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    start = Array(st.prefix(count))
+    end = Array(en.prefix(count))
+    q = Array(qs.prefix(count))
+    level = computeLevels()
+  }
+
+  private static let table8 = makeTable(maxValue: 255)
+  private static let table16 = makeTable(maxValue: 65535)
+
+  /// q(code) = the number of thresholds i/10 (i = 1…10) the value reaches: 10·code ≥ i·max.
+  static func table(maxValue m: Int) -> [UInt8] {
+    m == 255 ? table8 : m == 65535 ? table16 : makeTable(maxValue: m)
+  }
+
+  private static func makeTable(maxValue m: Int) -> [UInt8] {
+    (0...m).map { UInt8(min(10 * $0 / m, 10)) }
+  }
+
+  /// Union–find per threshold over the segments that reach it (a shrinking list, since
+  /// {q ≥ i + 1} ⊆ {q ≥ i}); the root of a component is its lowest segment index, which is
+  /// also its first pixel in raster order, so ties go to the lower root.
+  private func computeLevels() -> [UInt8] {
+    let n = start.count
+    var level = [UInt8](repeating: 255, count: n)
+    var parent = [Int32](repeating: 0, count: n)
+    var size = [Int](repeating: 0, count: n)
+    // Segments with q ≥ i, ascending, and where each row's part of that list starts.
+    var active = (0..<n).filter { q[$0] >= 1 }.map { Int32($0) }
+    var row = [Int32](repeating: 0, count: n)
+    for y in 0..<height {
+      for s in Int(rowStart[y])..<Int(rowStart[y + 1]) { row[s] = Int32(y) }
+    }
+    // Segments of q = 0 leave at level 0 (outside Ω_1).
+    for s in 0..<n where q[s] == 0 { level[s] = 0 }
+    parent.withUnsafeMutableBufferPointer { parent in
+      @inline(__always) func find(_ x: Int32) -> Int32 {
+        var x = x
+        while parent[Int(x)] != x {
+          let up = parent[Int(parent[Int(x)])]
+          parent[Int(x)] = up
+          x = up
+        }
+        return x
+      }
+      @inline(__always) func union(_ a: Int32, _ b: Int32) {
+        let ra = find(a)
+        let rb = find(b)
+        if ra != rb { parent[Int(max(ra, rb))] = min(ra, rb) }
+      }
+      for i in 1...10 {
+        let t = UInt8(i)
+        if i > 1 { active.removeAll { q[Int($0)] < t } }
+        guard !active.isEmpty else {
+          for s in 0..<n where level[s] == 255 { level[s] = UInt8(i - 1) }
+          break
+        }
+        for s in active { parent[Int(s)] = s }
+        // Walk the list a row at a time; `previous` is the row above's part of the list.
+        var previous = 0..<0
+        var k = 0
+        while k < active.count {
+          let y = row[Int(active[k])]
+          var e = k + 1
+          while e < active.count && row[Int(active[e])] == y { e += 1 }
+          // Neighbours in the row: consecutive segment indices touch.
+          for j in k..<(e - 1) where active[j + 1] == active[j] + 1 { union(active[j], active[j + 1]) }
+          if !previous.isEmpty && row[Int(active[previous.lowerBound])] == y - 1 {
+            var u = previous.lowerBound
+            var c = k
+            while u < previous.upperBound && c < e {
+              let su = Int(active[u])
+              let sc = Int(active[c])
+              if start[su] < end[sc] && start[sc] < end[su] { union(active[u], active[c]) }
+              if end[su] <= end[sc] { u += 1 } else { c += 1 }
+            }
+          }
+          previous = k..<e
+          k = e
+        }
+        var bestRoot: Int32 = -1
+        var bestSize = 0
+        for s in active {
+          let r = Int(find(s))
+          if r == Int(s) { size[r] = 0 }
+          size[r] += Int(end[Int(s)] - start[Int(s)])
+        }
+        for s in active where parent[Int(s)] == s && size[Int(s)] > bestSize {
+          bestSize = size[Int(s)]
+          bestRoot = s
+        }
+        // Outside Ω_i: below the threshold (not in the list any more) or in a smaller component.
+        for s in 0..<n where level[s] == 255 && q[s] < t { level[s] = UInt8(i - 1) }
+        for s in active where level[Int(s)] == 255 && find(s) != bestRoot { level[Int(s)] = UInt8(i - 1) }
+      }
+    }
+    for s in 0..<n where level[s] == 255 { level[s] = 10 }
+    return level
+  }
+
+  /// The levels of pixels x0 ..< x0 + count of row y, into `out`.
+  func levels(row y: Int, from x0: Int, count: Int, into out: UnsafeMutablePointer<UInt8>) {
+    // The row's segment holding x0 (binary search), then onwards.
+    var lo = Int(rowStart[y])
+    var hi = Int(rowStart[y + 1]) - 1
+    while lo < hi {
+      let mid = (lo + hi + 1) / 2
+      if Int(start[mid]) <= x0 { lo = mid } else { hi = mid - 1 }
+    }
+    var s = lo
+    for i in 0..<count {
+      while Int(end[s]) <= x0 + i { s += 1 }
+      out[i] = level[s]
+    }
+  }
+
+  /// The level of every pixel.
+  func levelMap() -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: width * height)
+    out.withUnsafeMutableBufferPointer { o in
+      for y in 0..<height {
+        for s in Int(rowStart[y])..<Int(rowStart[y + 1]) {
+          let a = y * width + Int(start[s])
+          (o.baseAddress! + a).update(repeating: level[s], count: Int(end[s] - start[s]))
+        }
+      }
+    }
+    return out
   }
 }

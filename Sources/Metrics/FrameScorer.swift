@@ -2,102 +2,238 @@
 public struct ErrorTotals: Sendable, Equatable {
   /// Σ error per `[region][metric]`, indexed by `allCases` order.
   public var sums: [[Double]]
-  /// Pixels in each region.
-  public var pixels: [Int]
-  /// Frames in which each region had at least one pixel.
-  public var frames: [Int]
+  /// Pixels each sum is over, per `[region][metric]` (temporal metrics: pixels of the region
+  /// mask of frame t − 1).
+  public var pixels: [[Int]]
+  /// Frames that contributed to each sum (a region with no pixels in a frame contributes none).
+  public var frames: [[Int]]
 
   public init() {
-    sums = Array(
-      repeating: Array(repeating: 0, count: MetricKind.allCases.count),
-      count: RegionKind.allCases.count)
-    pixels = Array(repeating: 0, count: RegionKind.allCases.count)
-    frames = Array(repeating: 0, count: RegionKind.allCases.count)
+    let row = Array(repeating: 0.0, count: MetricKind.allCases.count)
+    sums = Array(repeating: row, count: RegionKind.allCases.count)
+    pixels = Array(repeating: Array(repeating: 0, count: row.count), count: sums.count)
+    frames = pixels
   }
 
-  static func index(_ r: RegionKind) -> Int { RegionKind.allCases.firstIndex(of: r)! }
+  static func index(_ r: RegionKind) -> Int { Int(r.bit.trailingZeroBitCount) }
   static func index(_ m: MetricKind) -> Int { MetricKind.allCases.firstIndex(of: m)! }
 
   public func sum(_ region: RegionKind, _ metric: MetricKind) -> Double {
     sums[Self.index(region)][Self.index(metric)]
   }
 
-  public func pixels(_ region: RegionKind) -> Int { pixels[Self.index(region)] }
-  public func frames(_ region: RegionKind) -> Int { frames[Self.index(region)] }
+  public func pixels(_ region: RegionKind, _ metric: MetricKind) -> Int {
+    pixels[Self.index(region)][Self.index(metric)]
+  }
 
-  /// The pooled value on the reported scale: total error over total region pixels for means
-  /// (MAD, MSE), total error over frames with support for sums (SAD, Grad, Conn). Pooling is
-  /// over frames, so frames with tiny regions do not dominate. `nil` without support.
+  public func frames(_ region: RegionKind, _ metric: MetricKind) -> Int {
+    frames[Self.index(region)][Self.index(metric)]
+  }
+
+  /// The region's spatial support: pixels and frames of the spatial metrics.
+  public func pixels(_ region: RegionKind) -> Int { pixels(region, .sad) }
+  public func frames(_ region: RegionKind) -> Int { frames(region, .sad) }
+
+  /// Records one frame's sum of `metric` over `pixels` pixels of `region`.
+  public mutating func record(_ region: RegionKind, _ metric: MetricKind, sum: Double, pixels n: Int) {
+    let r = Self.index(region)
+    let m = Self.index(metric)
+    sums[r][m] += sum
+    pixels[r][m] += n
+    frames[r][m] += n > 0 ? 1 : 0
+  }
+
+  /// The pooled value on the reported scale (specs/metrics.md, trap 6): total error over total
+  /// region pixels for means (MAD, MSE, MESSDdt; dtSSD is the root of that), total error over
+  /// frames with support for sums (SAD, Grad, Conn). `nil` without support.
   public func value(_ region: RegionKind, _ metric: MetricKind) -> Double? {
     let r = Self.index(region)
-    guard pixels[r] > 0, frames[r] > 0 else { return nil }
-    let s = sums[r][Self.index(metric)]
-    let raw = metric.isSum ? s / Double(frames[r]) : s / Double(pixels[r])
-    return raw * metric.reportScale
+    let m = Self.index(metric)
+    guard pixels[r][m] > 0, frames[r][m] > 0 else { return nil }
+    let s = sums[r][m]
+    switch metric {
+    case .sad, .grad, .conn: return s / Double(frames[r][m]) * metric.reportScale
+    case .mad, .mse, .messddt: return s / Double(pixels[r][m]) * metric.reportScale
+    case .dtssd: return (s / Double(pixels[r][m])).squareRoot() * metric.reportScale
+    }
   }
 
   /// Adds another frame's (or clip's) totals.
   public mutating func add(_ other: ErrorTotals) {
     for r in 0..<sums.count {
-      for m in 0..<sums[r].count { sums[r][m] += other.sums[r][m] }
-      pixels[r] += other.pixels[r]
-      frames[r] += other.frames[r]
+      for m in 0..<sums[r].count {
+        sums[r][m] += other.sums[r][m]
+        pixels[r][m] += other.pixels[r][m]
+        frames[r][m] += other.frames[r][m]
+      }
     }
   }
 }
 
-/// Scores one predicted frame against ground truth.
-/// A ground-truth frame with what every arm's scoring shares: its gradient magnitude.
+/// A ground-truth frame with what every arm's scoring shares: its regions (derived once, for
+/// both arms), block summary and gradient magnitude.
 public struct PreparedTruth: Sendable {
-  public var matte: Matte
-  public var gradientMagnitude: [Double]
+  public let matte: Matte
+  public let regions: RegionMap
+  /// Pixels of each region, in `RegionKind.allCases` order.
+  public let support: [Int]
+  let grid: BlockGrid
+  let gradient: SparseMagnitude
 
-  public init(_ matte: Matte) {
+  /// Prepares `matte` with regions derived from it (and from the previous frame's truth for the
+  /// motion region); a clip's own hair and glass masks win over derived ones.
+  public init(
+    _ matte: Matte, previous: PreparedTruth? = nil, hairMask: [Bool]? = nil, glassMask: [Bool]? = nil,
+    deriver: RegionDeriver = RegionDeriver()
+  ) {
+    let grid = BlockGrid(matte)
+    let regions = deriver.regions(
+      truth: matte, grid: grid, previous: previous.map { ($0.matte, $0.grid) }, hairMask: hairMask,
+      glassMask: glassMask)
+    self.init(matte, regions: regions, grid: grid)
+  }
+
+  /// Prepares `matte` with given regions.
+  public init(_ matte: Matte, regions: RegionMap) {
+    self.init(matte, regions: regions, grid: BlockGrid(matte))
+  }
+
+  init(_ matte: Matte, regions: RegionMap, grid: BlockGrid) {
+    precondition(regions.width == matte.width && regions.height == matte.height, "regions differ in size")
     self.matte = matte
-    gradientMagnitude = Grad.gradientMagnitude(Grad.normalised(matte), width: matte.width, height: matte.height)
+    self.regions = regions
+    self.grid = grid
+    gradient = SparseMagnitude(matte, grid: grid)
+    support = regions.supports()
   }
 }
 
+/// Scores one predicted frame against ground truth.
 public enum FrameScorer {
-  /// Computes the whole-frame error maps once and sums them over each region.
+  /// Scores `p` against `g` with the given regions (no temporal metrics).
   public static func score(prediction p: Matte, truth g: Matte, regions: RegionMap) -> ErrorTotals {
-    score(prediction: p, truth: PreparedTruth(g), regions: regions)
+    score(prediction: p, truth: PreparedTruth(g, regions: regions))
   }
 
-  /// Scores against a prepared truth, so that A and B share the truth's gradient.
-  public static func score(prediction p: Matte, truth prepared: PreparedTruth, regions: RegionMap) -> ErrorTotals {
-    let g = prepared.matte
-    let absMap = ErrorMaps.absoluteDifference(p, g)
-    let sqMap = ErrorMaps.squaredDifference(p, g)
-    let gradMap = Grad.errorMap(p, truthMagnitude: prepared.gradientMagnitude)
-    let connMap = Conn.errorMap(p, g)
-    var totals = ErrorTotals()
-    let sad = ErrorTotals.index(.sad)
-    let mad = ErrorTotals.index(.mad)
-    let mse = ErrorTotals.index(.mse)
-    let grad = ErrorTotals.index(.grad)
-    let conn = ErrorTotals.index(.conn)
-    for (r, region) in RegionKind.allCases.enumerated() {
-      let bit = region.bit
-      var a = 0.0
-      var s = 0.0
-      var gr = 0.0
-      var c = 0.0
-      var count = 0
-      for k in 0..<regions.bits.count where regions.bits[k] & bit != 0 {
-        a += absMap[k]
-        s += sqMap[k]
-        gr += gradMap[k]
-        c += connMap[k]
-        count += 1
+  /// Every metric of one frame, per region: SAD, MAD, MSE, Grad and Conn on the regions of
+  /// frame t; with the previous frame's prediction and truth, dtSSD on the regions of frame
+  /// t − 1; with a motion field as well, MESSDdt. Error maps are on the whole frame (Grad's
+  /// min–max and Conn's components see every pixel) and summed over each region.
+  public static func score(
+    prediction p: Matte, truth: PreparedTruth, previous: (prediction: Matte, truth: PreparedTruth)? = nil,
+    motion: MotionField? = nil
+  ) -> ErrorTotals {
+    let g = truth.matte
+    ErrorMaps.checkSameSize(p, g)
+    let grid = truth.grid
+    let pGrid = BlockGrid(p)
+    let differs = BlockGrid.differing(p, g, grid: grid)
+    if let previous {
+      ErrorMaps.checkSameSize(previous.prediction, p)
+      ErrorMaps.checkSameSize(previous.truth.matte, g)
+    }
+    let before = previous.map { BlockGrid.differing($0.prediction, $0.truth.matte, grid: grid) }
+    let pMagnitude = SparseMagnitude(p, grid: pGrid)
+    let gMagnitude = truth.gradient
+    let levels = SegmentLevels(p, g, pGrid: pGrid, gGrid: grid)
+
+    let metrics = MetricKind.allCases.count
+    let (sad, mse, gradIndex, conn, dt) = (
+      ErrorTotals.index(.sad), ErrorTotals.index(.mse), ErrorTotals.index(.grad), ErrorTotals.index(.conn),
+      ErrorTotals.index(.dtssd)
+    )
+    var acc = [Double](repeating: 0, count: RegionKind.allCases.count * metrics)
+    let w = p.width
+    let (pm, gm) = (p.maxValue, g.maxValue)
+    let (ip, ig) = (1.0 / Double(pm), 1.0 / Double(gm))
+    let pp = previous?.prediction
+    let gp = previous?.truth.matte
+    let ipp = 1.0 / Double(pp?.maxValue ?? 1)
+    let igp = 1.0 / Double(gp?.maxValue ?? 1)
+    let bitsNow = truth.regions.bits
+    let bitsBefore = previous?.truth.regions.bits
+    var rowLevels = [UInt8](repeating: 0, count: BlockGrid.blockWidth)
+    let stride = BlockGrid.blockWidth
+    p.codes.withUnsafeBufferPointer { pcodes in
+      g.codes.withUnsafeBufferPointer { gcodes in
+        pMagnitude.values.withUnsafeBufferPointer { pmv in
+          gMagnitude.values.withUnsafeBufferPointer { gmv in
+            rowLevels.withUnsafeMutableBufferPointer { lv in
+              acc.withUnsafeMutableBufferPointer { acc in
+                for b in 0..<grid.count {
+                  let now = differs[b]
+                  let changed = before?[b] ?? false
+                  let po = Int(pMagnitude.offsets[b])
+                  let go = Int(gMagnitude.offsets[b])
+                  guard now || changed || po >= 0 || go >= 0 else { continue }
+                  let xs = grid.xRange(ofColumn: b % grid.columns)
+                  for (j, y) in grid.yRange(ofRow: b / grid.columns).enumerated() {
+                    if now { levels.levels(row: y, from: xs.lowerBound, count: xs.count, into: lv.baseAddress!) }
+                    for (i, x) in xs.enumerated() {
+                      let k = y * w + x
+                      let pc = Int(pcodes[k])
+                      let gc = Int(gcodes[k])
+                      var ad = 0.0
+                      var sq = 0.0
+                      var ce = 0.0
+                      if now && pc * gm != gc * pm {
+                        let d = Double(pc) * ip - Double(gc) * ig
+                        ad = abs(d)
+                        sq = d * d
+                        let l = Int(lv[i])
+                        ce = abs(
+                          Conn.phi(code: gc, maxValue: gm, level: l) - Conn.phi(code: pc, maxValue: pm, level: l))
+                      }
+                      let e = (po >= 0 ? pmv[po + j * stride + i] : 0) - (go >= 0 ? gmv[go + j * stride + i] : 0)
+                      let ge = e * e
+                      var bits = bitsNow[k]
+                      while bits != 0 {
+                        let o = Int(bits.trailingZeroBitCount) * metrics
+                        acc[o + sad] += ad
+                        acc[o + mse] += sq
+                        acc[o + gradIndex] += ge
+                        acc[o + conn] += ce
+                        bits &= bits - 1
+                      }
+                      if let pp, let gp, let bitsBefore, now || changed {
+                        let dd =
+                          (Double(pc) * ip - Double(pp.codes[k]) * ipp) - (Double(gc) * ig - Double(gp.codes[k]) * igp)
+                        var bits = bitsBefore[k]
+                        while bits != 0 {
+                          acc[Int(bits.trailingZeroBitCount) * metrics + dt] += dd * dd
+                          bits &= bits - 1
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
       }
-      totals.sums[r][sad] = a
-      totals.sums[r][mad] = a
-      totals.sums[r][mse] = s
-      totals.sums[r][grad] = gr
-      totals.sums[r][conn] = c
-      totals.pixels[r] = count
-      totals.frames[r] = count > 0 ? 1 : 0
+    }
+    var totals = ErrorTotals()
+    var motionSums: [(sum: Double, pixels: Int)]?
+    if let previous, let motion {
+      let map = TemporalMetrics.messddtMap(
+        p: p, previousP: previous.prediction, g: g, previousG: previous.truth.matte, motion: motion)
+      motionSums = RegionKind.allCases.map { previous.truth.regions.sum(map, over: $0) }
+    }
+    for (r, region) in RegionKind.allCases.enumerated() {
+      let n = truth.support[r]
+      let o = r * metrics
+      totals.record(region, .sad, sum: acc[o + sad], pixels: n)
+      totals.record(region, .mad, sum: acc[o + sad], pixels: n)
+      totals.record(region, .mse, sum: acc[o + mse], pixels: n)
+      totals.record(region, .grad, sum: acc[o + gradIndex], pixels: n)
+      totals.record(region, .conn, sum: acc[o + conn], pixels: n)
+      if let previous {
+        totals.record(region, .dtssd, sum: acc[o + dt], pixels: previous.truth.support[r])
+      }
+      if let motionSums {
+        totals.record(region, .messddt, sum: motionSums[r].sum, pixels: motionSums[r].pixels)
+      }
     }
     return totals
   }

@@ -143,3 +143,162 @@ public enum Grad {
     }
   }
 }
+
+/// |∇x̂| of a frame on the blocks where it can be non-zero (`BlockGrid.gradientActive`), and 0
+/// elsewhere, where the whole 9×9 neighbourhood is constant. Inside a computed block every
+/// value is the same sum, in the same order, as `Grad.gradientMagnitude`'s.
+struct SparseMagnitude: Sendable {
+  /// Start of each block's values in `values` (blockWidth × blockHeight, row-major), or −1.
+  private(set) var offsets: [Int32]
+  private(set) var values: [Double]
+
+  static let stride = BlockGrid.blockWidth * BlockGrid.blockHeight
+
+  init(_ m: Matte, grid: BlockGrid) {
+    let (lo, hi) = grid.extremes
+    offsets = [Int32](repeating: -1, count: grid.count)
+    values = []
+    guard hi > lo else { return }  // x̂ is all zeros
+    let active = grid.gradientActive()
+    let activeCount = active.reduce(0) { $0 + ($1 ? 1 : 0) }
+    guard activeCount > 0 else { return }
+    values = [Double](repeating: 0, count: activeCount * Self.stride)
+    let low = Double(lo)
+    let range = Double(hi) - low
+    let r = Grad.halfSize
+    let taps = 2 * r + 1
+    let bw = BlockGrid.blockWidth
+    let bh = BlockGrid.blockHeight
+    let pw = bw + 2 * r
+    let ph = bh + 2 * r
+    var patch = [Double](repeating: 0, count: pw * ph)
+    var smooth = [Double](repeating: 0, count: bw * ph)
+    var deriv = [Double](repeating: 0, count: bw * ph)
+    let gk = Grad.gaussian
+    let dk = Grad.derivative
+    let (w, h) = (m.width, m.height)
+    var next: Int32 = 0
+    m.codes.withUnsafeBufferPointer { codes in
+      values.withUnsafeMutableBufferPointer { out in
+        patch.withUnsafeMutableBufferPointer { pb in
+          smooth.withUnsafeMutableBufferPointer { sb in
+            deriv.withUnsafeMutableBufferPointer { db in
+              do {
+                do {
+                  for b in 0..<grid.count where active[b] {
+                    offsets[b] = next
+                    let xs = grid.xRange(ofColumn: b % grid.columns)
+                    let ys = grid.yRange(ofRow: b / grid.columns)
+                    let cw = xs.count
+                    // Normalised values with the replicate border, as `normalised` computes them.
+                    let inside = xs.lowerBound >= r && xs.upperBound + r <= w
+                    for py in 0..<(ys.count + 2 * r) {
+                      let sy = min(max(ys.lowerBound - r + py, 0), h - 1)
+                      let src = codes.baseAddress! + sy * w
+                      let dst = pb.baseAddress! + py * pw
+                      if inside {
+                        let from = src + (xs.lowerBound - r)
+                        for px in 0..<(cw + 2 * r) { dst[px] = (Double(from[px]) - low) / range }
+                      } else {
+                        for px in 0..<(cw + 2 * r) {
+                          let sx = min(max(xs.lowerBound - r + px, 0), w - 1)
+                          dst[px] = (Double(src[sx]) - low) / range
+                        }
+                      }
+                    }
+                    // Row passes: taps in kernel order from 0, as `correlateRows`, four columns
+                    // at a time in registers.
+                    for py in 0..<(ys.count + 2 * r) {
+                      Self.correlate(
+                        pb.baseAddress! + py * pw, step: 1, count: cw, smooth: sb.baseAddress! + py * bw,
+                        derivative: db.baseAddress! + py * bw, gk: gk, dk: dk)
+                    }
+                    // Column passes (G on the row derivative, G′ on the row smoothing) and the
+                    // magnitude, as `gradientMagnitude`.
+                    let o = out.baseAddress! + Int(next)
+                    for y in 0..<ys.count {
+                      Self.columns(
+                        smooth: sb.baseAddress! + y * bw, derivative: db.baseAddress! + y * bw, stride: bw, count: cw,
+                        gk: gk, dk: dk, out: o + y * bw)
+                    }
+                    next += Int32(Self.stride)
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// smooth[c] = Σ_t gk[t]·x[c + t], derivative[c] = Σ_t dk[t]·x[c + t], t in kernel order.
+  @inline(__always)
+  static func correlate(
+    _ x: UnsafePointer<Double>, step: Int, count: Int, smooth: UnsafeMutablePointer<Double>,
+    derivative: UnsafeMutablePointer<Double>, gk: [Double], dk: [Double]
+  ) {
+    var c = 0
+    while c + 4 <= count {
+      var s = SIMD4<Double>(repeating: 0)
+      var d = SIMD4<Double>(repeating: 0)
+      for t in 0..<gk.count {
+        let v = UnsafeRawPointer(x + c + t).loadUnaligned(as: SIMD4<Double>.self)
+        s += gk[t] * v
+        d += dk[t] * v
+      }
+      UnsafeMutableRawPointer(smooth + c).storeBytes(of: s, as: SIMD4<Double>.self)
+      UnsafeMutableRawPointer(derivative + c).storeBytes(of: d, as: SIMD4<Double>.self)
+      c += 4
+    }
+    while c < count {
+      var s = 0.0
+      var d = 0.0
+      for t in 0..<gk.count {
+        s += gk[t] * x[c + t]
+        d += dk[t] * x[c + t]
+      }
+      smooth[c] = s
+      derivative[c] = d
+      c += 1
+    }
+  }
+
+  /// out[c] = √(gx² + gy²) with gx = Σ_t gk[t]·derivative[c + t·stride] and
+  /// gy = Σ_t dk[t]·smooth[c + t·stride], t in kernel order.
+  @inline(__always)
+  static func columns(
+    smooth: UnsafePointer<Double>, derivative: UnsafePointer<Double>, stride: Int, count: Int, gk: [Double],
+    dk: [Double], out: UnsafeMutablePointer<Double>
+  ) {
+    var c = 0
+    while c + 4 <= count {
+      var gx = SIMD4<Double>(repeating: 0)
+      var gy = SIMD4<Double>(repeating: 0)
+      for t in 0..<gk.count {
+        gx += gk[t] * UnsafeRawPointer(derivative + c + t * stride).loadUnaligned(as: SIMD4<Double>.self)
+        gy += dk[t] * UnsafeRawPointer(smooth + c + t * stride).loadUnaligned(as: SIMD4<Double>.self)
+      }
+      let m = (gx * gx + gy * gy).squareRoot()
+      UnsafeMutableRawPointer(out + c).storeBytes(of: m, as: SIMD4<Double>.self)
+      c += 4
+    }
+    while c < count {
+      var gx = 0.0
+      var gy = 0.0
+      for t in 0..<gk.count {
+        gx += gk[t] * derivative[c + t * stride]
+        gy += dk[t] * smooth[c + t * stride]
+      }
+      out[c] = (gx * gx + gy * gy).squareRoot()
+      c += 1
+    }
+  }
+
+  /// The magnitude at pixel (x, y) of block `b`, or 0 outside computed blocks.
+  @inline(__always)
+  func value(block b: Int, x: Int, y: Int) -> Double {
+    let o = offsets[b]
+    return o < 0 ? 0 : values[Int(o) + (y % BlockGrid.blockHeight) * BlockGrid.blockWidth + x % BlockGrid.blockWidth]
+  }
+}

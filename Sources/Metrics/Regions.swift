@@ -6,7 +6,15 @@ public enum RegionKind: String, Sendable, CaseIterable, Codable, Comparable {
   case glass
   case motion
 
-  var bit: UInt8 { 1 << UInt8(RegionKind.allCases.firstIndex(of: self)!) }
+  var bit: UInt8 {
+    switch self {
+    case .frame: 1
+    case .transition: 2
+    case .hair: 4
+    case .glass: 8
+    case .motion: 16
+    }
+  }
 
   public static func < (a: RegionKind, b: RegionKind) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -44,6 +52,25 @@ public struct RegionMap: Sendable, Equatable {
     return (sum, n)
   }
 
+  /// Pixels of every region, in `RegionKind.allCases` order.
+  public func supports() -> [Int] {
+    var counts = [Int](repeating: 0, count: 8)
+    bits.withUnsafeBufferPointer { b in
+      // Count each bit in chunks small enough for 16-bit lanes, which vectorises.
+      var i = 0
+      while i < b.count {
+        let end = min(i + 32768, b.count)
+        for bit in 0..<RegionKind.allCases.count {
+          var c: UInt16 = 0
+          for k in i..<end { c &+= UInt16((b[k] >> UInt8(bit)) & 1) }
+          counts[bit] += Int(c)
+        }
+        i = end
+      }
+    }
+    return Array(counts.prefix(RegionKind.allCases.count))
+  }
+
   /// Number of pixels in `region`.
   public func support(_ region: RegionKind) -> Int {
     let b = region.bit
@@ -74,45 +101,174 @@ public struct RegionDeriver: Sendable {
   public func regions(
     truth: Matte, previousTruth: Matte?, hairMask: [Bool]?, glassMask: [Bool]?
   ) -> RegionMap {
+    regions(
+      truth: truth, grid: BlockGrid(truth), previous: previousTruth.map { ($0, BlockGrid($0)) },
+      hairMask: hairMask, glassMask: glassMask)
+  }
+
+  /// The regions of one frame, from byte planes holding one bit per region candidate, so that
+  /// every morphological pass works on all of them at once:
+  /// soft = 0 < g < 1, plateau = ε < g < 1 − ε, changed = g differs from frame t − 1;
+  /// transition = soft dilated, hair = soft minus its opening (radius 1) minus glass,
+  /// glass = plateau opened, motion = changed dilated (square windows, in-frame part).
+  func regions(
+    truth: Matte, grid: BlockGrid, previous: (matte: Matte, grid: BlockGrid)?, hairMask: [Bool]?,
+    glassMask: [Bool]?
+  ) -> RegionMap {
     let w = truth.width
     let h = truth.height
     let n = w * h
-    let maxCode = UInt16(truth.maxValue)
-    let soft = truth.codes.map { $0 > 0 && $0 < maxCode }
-    let transition = Morphology.dilate(soft, width: w, height: h, radius: transitionRadius)
-
-    let glass: [Bool]
-    if let glassMask {
-      glass = glassMask
-    } else {
-      let lo = glassEpsilon * Double(truth.maxValue)
-      let hi = (1 - glassEpsilon) * Double(truth.maxValue)
-      let plateau = truth.codes.map { Double($0) > lo && Double($0) < hi }
-      glass = Morphology.open(plateau, width: w, height: h, radius: glassOpeningRadius)
+    if let hairMask { precondition(hairMask.count == n, "hair mask differs in size") }
+    if let glassMask { precondition(glassMask.count == n, "glass mask differs in size") }
+    let previous = previous.flatMap { $0.matte.width == w && $0.matte.height == h ? $0 : nil }
+    let soft: UInt8 = 1
+    let plateau: UInt8 = 2
+    let changed: UInt8 = 4
+    // Candidate bits per code.
+    let m = truth.maxValue
+    let lo = glassEpsilon * Double(m)
+    let hi = (1 - glassEpsilon) * Double(m)
+    let table = (0...m).map { c -> UInt8 in
+      (c > 0 && c < m ? soft : 0) | (Double(c) > lo && Double(c) < hi ? plateau : 0)
     }
-    let hair: [Bool]
-    if let hairMask {
-      hair = hairMask
-    } else {
-      // Thin soft structures: soft pixels that a small opening removes (a top-hat of the band).
-      let opened = Morphology.open(soft, width: w, height: h, radius: 1)
-      hair = (0..<n).map { soft[$0] && !opened[$0] && !glass[$0] }
-    }
-    var motion = [Bool](repeating: false, count: n)
-    if let previousTruth, previousTruth.width == w, previousTruth.height == h {
-      let changed = (0..<n).map { k in
-        Int(truth.codes[k]) * previousTruth.maxValue != Int(previousTruth.codes[k]) * truth.maxValue
+    var plane = [UInt8](repeating: 0, count: n)
+    truth.codes.withUnsafeBufferPointer { g in
+      plane.withUnsafeMutableBufferPointer { out in
+        for b in 0..<grid.count {
+          let xs = grid.xRange(ofColumn: b % grid.columns)
+          let ys = grid.yRange(ofRow: b / grid.columns)
+          let flat = grid.isConstant(b)
+          let flatTable = table[Int(grid.low[b])]
+          let same =
+            previous.map { $0.grid.isConstant(b) && flat && $0.matte.maxValue == m && $0.grid.low[b] == grid.low[b] }
+            ?? true
+          if flat && same {
+            if flatTable != 0 {
+              for y in ys { (out.baseAddress! + y * w + xs.lowerBound).update(repeating: flatTable, count: xs.count) }
+            }
+            continue
+          }
+          for y in ys {
+            for x in xs { out[y * w + x] = table[Int(g[y * w + x])] }
+          }
+          if let previous {
+            let pm = previous.matte.maxValue
+            for y in ys {
+              for x in xs {
+                let k = y * w + x
+                if Int(g[k]) * pm != Int(previous.matte.codes[k]) * m { out[k] |= changed }
+              }
+            }
+          }
+        }
       }
-      motion = Morphology.dilate(changed, width: w, height: h, radius: motionRadius)
     }
-    var bits = [UInt8](repeating: RegionKind.frame.bit, count: n)
-    for k in 0..<n {
-      if transition[k] { bits[k] |= RegionKind.transition.bit }
-      if hair[k] { bits[k] |= RegionKind.hair.bit }
-      if glass[k] { bits[k] |= RegionKind.glass.bit }
-      if motion[k] { bits[k] |= RegionKind.motion.bit }
+    // Erode soft by 1 and plateau by the glass radius; keep them as bits 3 and 4 beside the
+    // originals, then dilate: soft and changed by their radii, the eroded bits back by theirs.
+    let eroded = BytePlaneMorphology.apply(
+      plane, width: w, height: h, radii: [(soft, 1), (plateau, glassOpeningRadius)], dilate: false)
+    plane.withUnsafeMutableBufferPointer { pl in
+      eroded.withUnsafeBufferPointer { e in
+        for k in 0..<n { pl[k] = (pl[k] & (soft | changed)) | ((e[k] & (soft | plateau)) << 3) }
+      }
+    }
+    let dilated = BytePlaneMorphology.apply(
+      plane, width: w, height: h,
+      radii: [(soft, transitionRadius), (changed, motionRadius), (soft << 3, 1), (plateau << 3, glassOpeningRadius)],
+      dilate: true)
+    // Region bits from the planes with byte arithmetic (vectorises); a clip's own masks then
+    // replace the derived hair and glass bits.
+    let motionBit: UInt8 = previous != nil ? RegionKind.motion.bit : 0
+    var bits = [UInt8](repeating: 0, count: n)
+    plane.withUnsafeBufferPointer { pl in
+      dilated.withUnsafeBufferPointer { d in
+        bits.withUnsafeMutableBufferPointer { out in
+          for k in 0..<n {
+            let v = d[k]
+            let transition = (v & soft) << 1  // soft → bit 1
+            let glass = (v >> 4) & 1  // opened plateau
+            let opened = (v >> 3) & 1
+            let hair = pl[k] & soft & ~opened & ~glass  // bit 0
+            let motion = ((v >> 2) & 1) &* motionBit
+            out[k] = RegionKind.frame.bit | transition | (hair << 2) | (glass << 3) | motion
+          }
+        }
+      }
+    }
+    if glassMask != nil || hairMask != nil {
+      for k in 0..<n {
+        let glass = glassMask?[k] ?? (bits[k] & RegionKind.glass.bit != 0)
+        let hair = hairMask?[k] ?? (plane[k] & soft != 0 && dilated[k] & (soft << 3) == 0 && !glass)
+        bits[k] =
+          (bits[k] & ~(RegionKind.glass.bit | RegionKind.hair.bit)) | (glass ? RegionKind.glass.bit : 0)
+          | (hair ? RegionKind.hair.bit : 0)
+      }
     }
     return RegionMap(width: w, height: h, bits: bits)
+  }
+}
+
+/// Square-window erosion or dilation of byte planes, each bit with its own radius: a bit is
+/// set after dilation when it is set anywhere in the in-frame part of the window, and after
+/// erosion when it is set everywhere in it (bits without a radius pass through). Separable:
+/// a pass along rows, then along columns, each a chain of byte-wise ORs or ANDs that vectorise.
+enum BytePlaneMorphology {
+  static func apply(_ plane: [UInt8], width w: Int, height h: Int, radii: [(bits: UInt8, radius: Int)], dilate: Bool)
+    -> [UInt8]
+  {
+    let r = radii.map(\.radius).max() ?? 0
+    guard r > 0 else { return plane }
+    // masks[k − 1]: the bits whose radius reaches distance k.
+    let masks = (1...r).map { k in radii.filter { $0.radius >= k }.reduce(UInt8(0)) { $0 | $1.bits } }
+    var tmp = [UInt8](repeating: 0, count: plane.count)
+    var out = [UInt8](repeating: 0, count: plane.count)
+    plane.withUnsafeBufferPointer { src in
+      tmp.withUnsafeMutableBufferPointer { t in
+        // Along rows: the interior without clamping (vectorises), the ends clamped.
+        for y in 0..<h {
+          let row = src.baseAddress! + y * w
+          let o = t.baseAddress! + y * w
+          o.update(from: row, count: w)
+          for k in 1...r {
+            let mask = masks[k - 1]
+            let lo = min(k, w)
+            let hi = max(lo, w - k)
+            let left = row - k
+            let right = row + k
+            if dilate {
+              for x in lo..<hi { o[x] |= (left[x] | right[x]) & mask }
+            } else {
+              for x in lo..<hi { o[x] &= (left[x] & right[x]) | ~mask }
+            }
+            for x in Array(0..<lo) + Array(hi..<w) {
+              let a = row[max(x - k, 0)]
+              let b = row[min(x + k, w - 1)]
+              if dilate { o[x] |= (a | b) & mask } else { o[x] &= (a & b) | ~mask }
+            }
+          }
+        }
+      }
+    }
+    tmp.withUnsafeBufferPointer { src in
+      out.withUnsafeMutableBufferPointer { t in
+        // Along columns, a row at a time.
+        for y in 0..<h {
+          let o = t.baseAddress! + y * w
+          o.update(from: src.baseAddress! + y * w, count: w)
+          for k in 1...r {
+            let mask = masks[k - 1]
+            let up = src.baseAddress! + max(y - k, 0) * w
+            let down = src.baseAddress! + min(y + k, h - 1) * w
+            if dilate {
+              for x in 0..<w { o[x] |= (up[x] | down[x]) & mask }
+            } else {
+              for x in 0..<w { o[x] &= (up[x] & down[x]) | ~mask }
+            }
+          }
+        }
+      }
+    }
+    return out
   }
 }
 

@@ -145,12 +145,14 @@ struct ClipContext: Sendable {
     var clipRecords: [ClipMetricRecord] = []
     if let score {
       for (arm, frame, totals) in score.frameRecords {
-        for region in RegionKind.allCases where totals.pixels(region) > 0 {
-          for metric in MetricKind.allCases {
+        // A region empty in this frame (for temporal metrics: in frame t − 1) has no row.
+        for region in RegionKind.allCases {
+          for metric in MetricKind.allCases where totals.pixels(region, metric) > 0 {
             frameRecords.append(
               FrameMetricRecord(
                 clipID: clip.id, arm: arm, frame: frame, region: region.rawValue, metric: metric.rawValue,
-                errorSum: totals.sum(region, metric), pixels: totals.pixels(region)))
+                errorSum: totals.sum(region, metric), pixels: totals.pixels(region, metric),
+                metricVersion: metric.versionTag))
           }
         }
       }
@@ -161,7 +163,8 @@ struct ClipContext: Sendable {
               ClipMetricRecord(
                 clipID: clip.id, arm: arm, region: region.rawValue, metric: metric.rawValue,
                 value: totals.value(region, metric), errorSum: totals.sum(region, metric),
-                pixels: totals.pixels(region), frames: totals.frames(region)))
+                pixels: totals.pixels(region, metric), frames: totals.frames(region, metric),
+                metricVersion: metric.versionTag))
           }
         }
       }

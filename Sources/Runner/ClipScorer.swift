@@ -64,9 +64,11 @@ enum ClipScorer {
     }
     let a = aligner(readers["A"]!)
     let b = aligner(readers["B"]!)
-    let deriver = RegionDeriver()
     var score = ClipScore()
-    var previous: Matte?
+    var previousTruth: PreparedTruth?
+    // Both arms' predictions at the previous ground-truth frame, when it was scored: temporal
+    // metrics compare consecutive frames only.
+    var previousPredictions: (a: Matte, b: Matte)?
     var worst = -1.0
     while let g = try truth.nextFrame() {
       guard let ga = g.alpha else { break }
@@ -85,17 +87,24 @@ enum ClipScorer {
         glass = codes.samples.map { $0 & RegionMaskCodes.glass != 0 }
       }
       let gMatte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
-      defer { previous = gMatte }
+      let prepared = PreparedTruth(gMatte, previous: previousTruth, hairMask: hair, glassMask: glass)
+      let before = previousTruth
+      previousTruth = prepared
       let pa = try a.match(referenceTime: g.time)
       let pb = try b.match(referenceTime: g.time)
       // Paired scoring: a frame counts only when both arms have it.
-      guard let pa, let pb else { continue }
-      let regions = deriver.regions(truth: gMatte, previousTruth: previous, hairMask: hair, glassMask: glass)
+      guard let pa, let pb else {
+        previousPredictions = nil
+        continue
+      }
       let matteA = Matte(width: pa.width, height: pa.height, maxValue: pa.maxValue, codes: pa.samples)
       let matteB = Matte(width: pb.width, height: pb.height, maxValue: pb.maxValue, codes: pb.samples)
-      let prepared = PreparedTruth(gMatte)
-      let sa = FrameScorer.score(prediction: matteA, truth: prepared, regions: regions)
-      let sb = FrameScorer.score(prediction: matteB, truth: prepared, regions: regions)
+      let last = previousPredictions
+      previousPredictions = (matteA, matteB)
+      let sa = FrameScorer.score(
+        prediction: matteA, truth: prepared, previous: last.flatMap { l in before.map { (l.a, $0) } })
+      let sb = FrameScorer.score(
+        prediction: matteB, truth: prepared, previous: last.flatMap { l in before.map { (l.b, $0) } })
       score.totalsA.add(sa)
       score.totalsB.add(sb)
       score.frameRecords.append(("A", g.index, sa))

@@ -37,6 +37,7 @@ public enum RunCoordinator {
     let clipSet = try ClipSet.load(folder: options.clipsetFolder)
 
     let store = try ResultStore(path: options.databasePath)
+    try store.registerMetricVersions(MetricKind.allCases.map { ($0.versionTag, $0.rawValue, $0.version) })
     let runID = makeRunID()
     let runFolder = options.outputFolder + "/" + runID
     try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
@@ -98,7 +99,7 @@ public enum RunCoordinator {
             ciHighPercent: r.ci95.map { PairedResult.percent($0.upperBound) }, ciLevel: 0.95, pValue: r.pValue,
             hodgesLehmannPercent: r.hodgesLehmann.map(PairedResult.percent), wins: r.wins, ties: r.ties,
             losses: r.losses, marginPercent: policy.margin * 100, noisePercent: policy.noise * 100,
-            verdict: r.label.rawValue, note: r.note))
+            verdict: r.label.rawValue, note: r.note, metricVersion: metric.versionTag))
       }
     }
     try store.saveComparisons(runID: runID, comparisonRecords)
@@ -117,7 +118,7 @@ public enum RunCoordinator {
       versions: [
         "harness": harnessVersion, "metrics": metricsVersion, "regions": regionsVersion,
         "engine": outcomes.compactMap(\.serviceVersion).first ?? "–", "gate": policy.canonicalText,
-      ],
+      ].merging(MetricKind.allCases.map { ("metric " + $0.rawValue, $0.version) }) { a, _ in a },
       gateStatus: outcome.status.rawValue, gateSummary: outcome.summary, gateReasons: outcome.reasons,
       exitCode: outcome.exitCode, marginPercent: policy.margin * 100,
       regions: RegionKind.allCases.map(\.rawValue), metrics: MetricKind.allCases.map(\.rawValue),

@@ -6,9 +6,10 @@ import Metrics
 /// by presentation time (ground truth is the reference); every metric per frame and region,
 /// then the clip's mean, mean without frame 0, and pooled values.
 public enum StandaloneScore {
-  /// Metric names in the JSON, in order, with their reported scale.
-  static let spatial: [(key: String, kind: MetricKind)] = [
-    ("sad", .sad), ("mad", .mad), ("mse", .mse), ("grad", .grad), ("conn", .conn),
+  /// Metric names in the JSON, in order.
+  static let metrics: [(key: String, kind: MetricKind)] = [
+    ("sad", .sad), ("mad", .mad), ("mse", .mse), ("grad", .grad), ("conn", .conn), ("dtssd", .dtssd),
+    ("messddt", .messddt),
   ]
 
   public struct Failure: Error, CustomStringConvertible {
@@ -31,11 +32,9 @@ public enum StandaloneScore {
       guard let f = try predReader.nextFrame(), let a = f.alpha else { return nil }
       return (f.time, a)
     }
-    let deriver = RegionDeriver()
     var perFrame: [[String: Any]] = []
-    var previous: (p: Matte, g: Matte, regions: RegionMap)?
+    var previous: (p: Matte, truth: PreparedTruth)?
     var totals = ErrorTotals()
-    var temporal: [RegionKind: (dt: Double, me: Double, pixels: Int)] = [:]
     var index = 0
     while let frame = try gtReader.nextFrame() {
       defer { index += 1 }
@@ -48,50 +47,37 @@ public enum StandaloneScore {
       }
       let g = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
       let p = Matte(width: pa.width, height: pa.height, maxValue: pa.maxValue, codes: pa.samples)
-      let regions = deriver.regions(
-        truth: g, previousTruth: previous?.g, hairMask: try masks?.mask(.hair, frame: index),
+      let truth = PreparedTruth(
+        g, previous: previous?.truth, hairMask: try masks?.mask(.hair, frame: index),
         glassMask: try masks?.mask(.glass, frame: index))
-      let scores = FrameScorer.score(prediction: p, truth: g, regions: regions)
+      let field =
+        try previous == nil ? nil : motionDir.map { try Npy.motionField(folder: $0, frame: index, size: gtReader.size) }
+      let scores = FrameScorer.score(
+        prediction: p, truth: truth, previous: previous.map { ($0.p, $0.truth) }, motion: field)
       totals.add(scores)
-      var dtMap: [Double]?
-      var meMap: [Double]?
-      if let previous {
-        dtMap = TemporalMetrics.dtSSDMap(p: p, previousP: previous.p, g: g, previousG: previous.g)
-        if let motionDir {
-          let field = try Npy.motionField(folder: motionDir, frame: index, size: gtReader.size)
-          meMap = TemporalMetrics.messddtMap(p: p, previousP: previous.p, g: g, previousG: previous.g, motion: field)
-        }
-      }
       var byRegion: [String: Any] = [:]
       for region in RegionKind.allCases {
+        // An empty region in this frame: null, left out of the means.
         guard scores.pixels(region) > 0 else {
           byRegion[region.rawValue] = NSNull()
           continue
         }
         var values: [String: Any] = [:]
         // One frame: ErrorTotals' pooled value is this frame's value on the reported scale.
-        for (key, kind) in spatial { values[key] = scores.value(region, kind) ?? NSNull() }
-        // Temporal metrics use the mask of frame t−1; frame 0 scores 0.
-        if let prev = previous?.regions, let dtMap {
-          let dt = prev.sum(dtMap, over: region)
-          values["dtssd"] = TemporalMetrics.dtSSD(dt).map { $0 * 1e2 } ?? NSNull()
-          var t = temporal[region] ?? (0, 0, 0)
-          t.dt += dt.sum
-          t.pixels += dt.pixels
-          if let meMap {
-            let me = prev.sum(meMap, over: region)
-            values["messddt"] = TemporalMetrics.messddt(me) ?? NSNull()
-            t.me += me.sum
-          }
-          temporal[region] = t
-        } else {
+        for (key, kind) in metrics where !kind.isTemporal { values[key] = scores.value(region, kind) ?? NSNull() }
+        if previous == nil {
+          // Frame 0 has no predecessor: temporal metrics score 0 and count in the mean (RVM).
           values["dtssd"] = 0.0
           if motionDir != nil { values["messddt"] = 0.0 }
+        } else {
+          // Temporal metrics use the mask of frame t − 1: null when that was empty.
+          values["dtssd"] = scores.value(region, .dtssd) ?? NSNull()
+          if motionDir != nil { values["messddt"] = scores.value(region, .messddt) ?? NSNull() }
         }
         byRegion[region.rawValue] = values
       }
       perFrame.append(["index": index, "time": frame.time, "regions": byRegion])
-      previous = (p, g, regions)
+      previous = (p, truth)
     }
     let stats = try aligner.finish()
     guard !perFrame.isEmpty else { throw Failure(description: "\(gt): the ground truth has no frames") }
@@ -101,18 +87,19 @@ public enum StandaloneScore {
           "\(pred) has \(stats.outputFrames) frames against \(perFrame.count) in \(gt) (\(stats.summary)); frame counts must match"
       )
     }
+    // Pooled: total error over total region pixels of the clip (temporal metrics over the
+    // frames that have a predecessor).
     var pooled: [String: Any] = [:]
     for region in RegionKind.allCases {
       var values: [String: Any] = [:]
-      for (key, kind) in spatial { values[key] = totals.value(region, kind) ?? NSNull() }
-      if let t = temporal[region], t.pixels > 0 {
-        values["dtssd"] = (t.dt / Double(t.pixels)).squareRoot() * 1e2
-        if motionDir != nil { values["messddt"] = t.me / Double(t.pixels) * 1e3 }
+      for (key, kind) in metrics where kind != .messddt || motionDir != nil {
+        values[key] = totals.value(region, kind) ?? NSNull()
       }
       pooled[region.rawValue] = totals.pixels(region) > 0 ? values : NSNull()
     }
     let document: [String: Any] = [
-      "metric_versions": ["metrics": metricsVersion, "regions": regionsVersion, "temporal": temporalVersion],
+      "metric_versions": Dictionary(uniqueKeysWithValues: metrics.map { ($0.key, $0.kind.version) })
+        .merging(["regions": regionsVersion, "metrics": metricsVersion]) { a, _ in a },
       "prediction": pred, "ground_truth": gt, "frames": perFrame.count, "per_frame": perFrame,
       "mean": means(perFrame, from: 0), "mean_excl_first": means(perFrame, from: 1), "pooled": pooled,
       "alignment": [
@@ -123,10 +110,6 @@ public enum StandaloneScore {
     return try JSONSerialization.data(
       withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
   }
-
-  /// Version of the temporal metric definitions (dtSSD ×1e2, MESSDdt ×1e3, t−1 masks).
-  public static let temporalVersion =
-    "mattegate-temporal/1 (dtSSD RVM ×1e2; MESSDdt mean |E_{t-1}(x) - E_t(x+v)| ×1e3, v rounded half away from zero, clamped; masks of t-1)"
 
   /// Arithmetic means over frames `from…` of every non-null value, per region and metric.
   static func means(_ frames: [[String: Any]], from start: Int) -> [String: Any] {

@@ -155,8 +155,14 @@ public struct FrameMetricRecord: Sendable, Equatable {
   public var metric: String
   public var errorSum: Double
   public var pixels: Int
+  /// The metric definition's version tag, e.g. 'Grad/1'.
+  public var metricVersion: String
 
-  public init(clipID: String, arm: String, frame: Int, region: String, metric: String, errorSum: Double, pixels: Int) {
+  public init(
+    clipID: String, arm: String, frame: Int, region: String, metric: String, errorSum: Double, pixels: Int,
+    metricVersion: String = ""
+  ) {
+    self.metricVersion = metricVersion
     self.clipID = clipID
     self.arm = arm
     self.frame = frame
@@ -177,11 +183,14 @@ public struct ClipMetricRecord: Sendable, Equatable {
   public var errorSum: Double
   public var pixels: Int
   public var frames: Int
+  /// The metric definition's version tag, e.g. 'Grad/1'.
+  public var metricVersion: String
 
   public init(
     clipID: String, arm: String, region: String, metric: String, value: Double?, errorSum: Double,
-    pixels: Int, frames: Int
+    pixels: Int, frames: Int, metricVersion: String = ""
   ) {
+    self.metricVersion = metricVersion
     self.clipID = clipID
     self.arm = arm
     self.region = region
@@ -212,13 +221,16 @@ public struct ComparisonRecord: Sendable, Equatable {
   public var noisePercent: Double
   public var verdict: String
   public var note: String?
+  /// The metric definition's version tag, e.g. 'Grad/1'.
+  public var metricVersion: String
 
   public init(
     region: String, metric: String, isPrimary: Bool, clips: Int, estimatePercent: Double?,
     ciLowPercent: Double?, ciHighPercent: Double?, ciLevel: Double, pValue: Double?,
     hodgesLehmannPercent: Double?, wins: Int, ties: Int, losses: Int, marginPercent: Double,
-    noisePercent: Double, verdict: String, note: String?
+    noisePercent: Double, verdict: String, note: String?, metricVersion: String = ""
   ) {
+    self.metricVersion = metricVersion
     self.region = region
     self.metric = metric
     self.isPrimary = isPrimary

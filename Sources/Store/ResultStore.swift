@@ -165,7 +165,46 @@ public final class ResultStore: Sendable {
           ) WITHOUT ROWID;
           """)
     }
+    m.registerMigration("v3-metric-versions") { db in
+      // Every result row names the version of its metric's definition (a short tag such as
+      // 'Grad/1'); the tag's full definition is in metric_versions.
+      try db.execute(
+        sql: """
+          CREATE TABLE metric_versions (
+            version TEXT PRIMARY KEY,
+            metric TEXT NOT NULL,
+            definition TEXT NOT NULL
+          ) WITHOUT ROWID;
+          ALTER TABLE frame_metrics ADD COLUMN metric_version TEXT NOT NULL DEFAULT '';
+          ALTER TABLE clip_metrics ADD COLUMN metric_version TEXT NOT NULL DEFAULT '';
+          ALTER TABLE comparisons ADD COLUMN metric_version TEXT NOT NULL DEFAULT '';
+          """)
+    }
     return m
+  }
+
+  /// Records metric definitions (tag, metric name, full definition); a tag already stored must
+  /// keep its definition, or the store refuses: a changed definition needs a new tag.
+  public func registerMetricVersions(_ versions: [(tag: String, metric: String, definition: String)]) throws {
+    try write { db in
+      for v in versions {
+        if let stored = try String.fetchOne(
+          db, sql: "SELECT definition FROM metric_versions WHERE version = ?", arguments: [v.tag])
+        {
+          guard stored == v.definition else {
+            throw StoreError(
+              path: path,
+              reason:
+                "metric version '\(v.tag)' is stored with a different definition ('\(stored)' vs '\(v.definition)'); a changed definition needs a new version"
+            )
+          }
+          continue
+        }
+        try db.execute(
+          sql: "INSERT INTO metric_versions (version, metric, definition) VALUES (?, ?, ?)",
+          arguments: [v.tag, v.metric, v.definition])
+      }
+    }
   }
 
   private func write<T>(_ body: (Database) throws -> T) throws -> T {
@@ -280,22 +319,24 @@ public final class ResultStore: Sendable {
         ])
       let frameStatement = try db.cachedStatement(
         sql: """
-          INSERT OR REPLACE INTO frame_metrics (run_id, clip_id, arm, frame, region, metric, error_sum, pixels)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          INSERT OR REPLACE INTO frame_metrics (run_id, clip_id, arm, frame, region, metric, error_sum, pixels,
+            metric_version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
           """)
       for f in frameMetrics {
         try frameStatement.execute(arguments: [
-          runID, f.clipID, f.arm, f.frame, f.region, f.metric, f.errorSum, f.pixels,
+          runID, f.clipID, f.arm, f.frame, f.region, f.metric, f.errorSum, f.pixels, f.metricVersion,
         ])
       }
       let clipStatement = try db.cachedStatement(
         sql: """
-          INSERT OR REPLACE INTO clip_metrics (run_id, clip_id, arm, region, metric, value, error_sum, pixels, frames)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          INSERT OR REPLACE INTO clip_metrics (run_id, clip_id, arm, region, metric, value, error_sum, pixels, frames,
+            metric_version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """)
       for c in clipMetrics {
         try clipStatement.execute(arguments: [
-          runID, c.clipID, c.arm, c.region, c.metric, c.value, c.errorSum, c.pixels, c.frames,
+          runID, c.clipID, c.arm, c.region, c.metric, c.value, c.errorSum, c.pixels, c.frames, c.metricVersion,
         ])
       }
     }
@@ -307,14 +348,14 @@ public final class ResultStore: Sendable {
         sql: """
           INSERT OR REPLACE INTO comparisons (run_id, region, metric, is_primary, clips, estimate_pct,
             ci_low_pct, ci_high_pct, ci_level, p_value, hl_pct, wins, ties, losses, margin_pct,
-            noise_pct, verdict, note)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            noise_pct, verdict, note, metric_version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """)
       for c in comparisons {
         try statement.execute(arguments: [
           runID, c.region, c.metric, c.isPrimary, c.clips, c.estimatePercent, c.ciLowPercent,
           c.ciHighPercent, c.ciLevel, c.pValue, c.hodgesLehmannPercent, c.wins, c.ties, c.losses,
-          c.marginPercent, c.noisePercent, c.verdict, c.note,
+          c.marginPercent, c.noisePercent, c.verdict, c.note, c.metricVersion,
         ])
       }
     }

@@ -10,14 +10,23 @@ struct Bench: ParsableCommand {
   struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "metrics",
-      abstract: "Median ms per 1920×1080 frame pair for each metric and all together, one core.")
+      abstract: "Median ms per 1920×1080 frame pair for each metric and all together, one core and all cores.")
 
     @Option(help: "Runs per metric; the median counts.")
     var repeats = 5
 
+    @Flag(help: "Time the parts of the scoring kernels instead.")
+    var parts = false
+
     func run() throws {
-      for row in MetricsBenchmark.run(repeats: max(1, repeats)) {
-        print(row.name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%9.1f ms", row.medianMS))
+      let cores = ProcessInfo.processInfo.activeProcessorCount
+      print(
+        "ms per 1920x1080 16-bit frame pair, median of \(max(1, repeats))".padding(
+          toLength: 66, withPad: " ", startingAt: 0) + "  one core  all \(cores) cores")
+      for row in MetricsBenchmark.run(repeats: max(1, repeats), parts: parts) {
+        print(
+          row.name.padding(toLength: 66, withPad: " ", startingAt: 0)
+            + String(format: "%9.2f ms", row.medianMS) + (row.allCoresMS.map { String(format: "%9.2f ms", $0) } ?? ""))
       }
     }
   }

@@ -104,8 +104,9 @@ struct CLI {
     #expect(counts["runs"] == 1)
     #expect(counts["clips"] == 3)
     #expect(counts["jobs"] == 6)
-    #expect(counts["clip_metrics"] == 3 * 2 * 5 * 5)
-    #expect(counts["comparisons"] == 5 * 5)
+    // 5 regions × 7 metrics (MESSDdt rows too, null without motion vectors).
+    #expect(counts["clip_metrics"] == 3 * 2 * 5 * 7)
+    #expect(counts["comparisons"] == 5 * 7)
     // Every clip records how both arms lined up with the ground truth: all 4 frames, exactly.
     let alignment = try store.alignment(runID: runID)
     #expect(alignment.count == 3 * 2)

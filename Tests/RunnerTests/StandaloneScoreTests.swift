@@ -39,7 +39,9 @@ import Testing
     let pooled = try #require((doc["pooled"] as? [String: Any])?["frame"] as? [String: Double])
     // Total |error| 0.2 over 8 pixels = 0.025 → 25; dtSSD pooled over frame 1: √(0.04 / 4) → 10.
     #expect(near(pooled["mad"], 25) && near(pooled["dtssd"], 10))
-    #expect((doc["metric_versions"] as? [String: String])?["temporal"]?.hasPrefix("mattegate-temporal/1") == true)
+    let versions = try #require(doc["metric_versions"] as? [String: String])
+    #expect(versions["dtssd"]?.hasPrefix("dtSSD/1:") == true && versions["grad"]?.hasPrefix("Grad/1:") == true)
+    #expect(versions["regions"]?.hasPrefix("mattegate-regions/") == true)
   }
 
   @Test func mismatchedInputsAreClearErrors() throws {
