@@ -166,7 +166,6 @@ struct SparseMagnitude: Sendable {
     let low = Double(lo)
     let range = Double(hi) - low
     let r = Grad.halfSize
-    let taps = 2 * r + 1
     let bw = BlockGrid.blockWidth
     let bh = BlockGrid.blockHeight
     let pw = bw + 2 * r
@@ -183,47 +182,43 @@ struct SparseMagnitude: Sendable {
         patch.withUnsafeMutableBufferPointer { pb in
           smooth.withUnsafeMutableBufferPointer { sb in
             deriv.withUnsafeMutableBufferPointer { db in
-              do {
-                do {
-                  for b in 0..<grid.count where active[b] {
-                    offsets[b] = next
-                    let xs = grid.xRange(ofColumn: b % grid.columns)
-                    let ys = grid.yRange(ofRow: b / grid.columns)
-                    let cw = xs.count
-                    // Normalised values with the replicate border, as `normalised` computes them.
-                    let inside = xs.lowerBound >= r && xs.upperBound + r <= w
-                    for py in 0..<(ys.count + 2 * r) {
-                      let sy = min(max(ys.lowerBound - r + py, 0), h - 1)
-                      let src = codes.baseAddress! + sy * w
-                      let dst = pb.baseAddress! + py * pw
-                      if inside {
-                        let from = src + (xs.lowerBound - r)
-                        for px in 0..<(cw + 2 * r) { dst[px] = (Double(from[px]) - low) / range }
-                      } else {
-                        for px in 0..<(cw + 2 * r) {
-                          let sx = min(max(xs.lowerBound - r + px, 0), w - 1)
-                          dst[px] = (Double(src[sx]) - low) / range
-                        }
-                      }
+              for b in 0..<grid.count where active[b] {
+                offsets[b] = next
+                let xs = grid.xRange(ofColumn: b % grid.columns)
+                let ys = grid.yRange(ofRow: b / grid.columns)
+                let cw = xs.count
+                // Normalised values with the replicate border, as `normalised` computes them.
+                let inside = xs.lowerBound >= r && xs.upperBound + r <= w
+                for py in 0..<(ys.count + 2 * r) {
+                  let sy = min(max(ys.lowerBound - r + py, 0), h - 1)
+                  let src = codes.baseAddress! + sy * w
+                  let dst = pb.baseAddress! + py * pw
+                  if inside {
+                    let from = src + (xs.lowerBound - r)
+                    for px in 0..<(cw + 2 * r) { dst[px] = (Double(from[px]) - low) / range }
+                  } else {
+                    for px in 0..<(cw + 2 * r) {
+                      let sx = min(max(xs.lowerBound - r + px, 0), w - 1)
+                      dst[px] = (Double(src[sx]) - low) / range
                     }
-                    // Row passes: taps in kernel order from 0, as `correlateRows`, four columns
-                    // at a time in registers.
-                    for py in 0..<(ys.count + 2 * r) {
-                      Self.correlate(
-                        pb.baseAddress! + py * pw, step: 1, count: cw, smooth: sb.baseAddress! + py * bw,
-                        derivative: db.baseAddress! + py * bw, gk: gk, dk: dk)
-                    }
-                    // Column passes (G on the row derivative, G′ on the row smoothing) and the
-                    // magnitude, as `gradientMagnitude`.
-                    let o = out.baseAddress! + Int(next)
-                    for y in 0..<ys.count {
-                      Self.columns(
-                        smooth: sb.baseAddress! + y * bw, derivative: db.baseAddress! + y * bw, stride: bw, count: cw,
-                        gk: gk, dk: dk, out: o + y * bw)
-                    }
-                    next += Int32(Self.stride)
                   }
                 }
+                // Row passes: taps in kernel order from 0, as `correlateRows`, four columns
+                // at a time in registers.
+                for py in 0..<(ys.count + 2 * r) {
+                  Self.correlate(
+                    pb.baseAddress! + py * pw, step: 1, count: cw, smooth: sb.baseAddress! + py * bw,
+                    derivative: db.baseAddress! + py * bw, gk: gk, dk: dk)
+                }
+                // Column passes (G on the row derivative, G′ on the row smoothing) and the
+                // magnitude, as `gradientMagnitude`.
+                let o = out.baseAddress! + Int(next)
+                for y in 0..<ys.count {
+                  Self.columns(
+                    smooth: sb.baseAddress! + y * bw, derivative: db.baseAddress! + y * bw, stride: bw, count: cw,
+                    gk: gk, dk: dk, out: o + y * bw)
+                }
+                next += Int32(Self.stride)
               }
             }
           }
