@@ -1,0 +1,138 @@
+import Testing
+
+@testable import Metrics
+
+/// The block-sparse scorer against the metrics written out pixel by pixel over the whole frame
+/// (dense error maps, a flood fill per Conn threshold, square-window morphology): every region,
+/// every metric, on frames that span many 16×8 blocks, with sizes that are not multiples of the
+/// block, flat areas where prediction equals truth, noise, soft edges and mixed bit depths.
+@Suite struct SparseScoringTests {
+  /// A truth with flat 0 and max areas, a soft ramp and a semi-transparent plateau; a
+  /// prediction equal to it in places, shifted in others, with noise on a patch.
+  static func frames(_ w: Int, _ h: Int, pMax: Int, gMax: Int, seed: UInt64) -> (p: Matte, g: Matte) {
+    var rng = SplitMix64(seed: seed)
+    var g = [Double](repeating: 0, count: w * h)
+    var p = g
+    for y in 0..<h {
+      for x in 0..<w {
+        let ramp = min(max((Double(x) - Double(w) * 0.3) / 4, 0), 1)
+        let plateau = (y > h / 2 && x > w / 2 && x < w * 3 / 4) ? 0.5 : ramp
+        g[y * w + x] = plateau
+        var v = min(max((Double(x) - Double(w) * 0.3 - 1) / 4, 0), 1)
+        if y > h / 2 && x > w / 2 && x < w * 3 / 4 { v = 0.45 }
+        if y < h / 4 && x > w / 2 { v = min(max(v + rng.uniform(-0.2, 0.2), 0), 1) }
+        if x < w / 5 { v = g[y * w + x] }  // identical columns
+        p[y * w + x] = v
+      }
+    }
+    return (
+      Matte(width: w, height: h, maxValue: pMax, values: p), Matte(width: w, height: h, maxValue: gMax, values: g)
+    )
+  }
+
+  /// Σ over the region of every dense map: the reference totals.
+  static func reference(
+    p: Matte, g: Matte, regions: RegionMap, previous: (p: Matte, g: Matte, regions: RegionMap)?
+  ) -> [RegionKind: [MetricKind: Double]] {
+    let levels = Conn.referenceLevels(p, g)
+    let conn = (0..<p.pixelCount).map { k in
+      abs(
+        Conn.phi(code: Int(g.codes[k]), maxValue: g.maxValue, level: Int(levels[k]))
+          - Conn.phi(code: Int(p.codes[k]), maxValue: p.maxValue, level: Int(levels[k])))
+    }
+    let maps: [MetricKind: [Double]] = [
+      .sad: ErrorMaps.absoluteDifference(p, g), .mse: ErrorMaps.squaredDifference(p, g), .grad: Grad.errorMap(p, g),
+      .conn: conn,
+    ]
+    var out: [RegionKind: [MetricKind: Double]] = [:]
+    for region in RegionKind.allCases {
+      for (metric, map) in maps { out[region, default: [:]][metric] = regions.sum(map, over: region).sum }
+      if let previous {
+        let dt = TemporalMetrics.dtSSDMap(p: p, previousP: previous.p, g: g, previousG: previous.g)
+        out[region, default: [:]][.dtssd] = previous.regions.sum(dt, over: region).sum
+      }
+    }
+    return out
+  }
+
+  static let cases: [(w: Int, h: Int, pMax: Int, gMax: Int)] = [
+    (37, 21, 255, 65535), (50, 17, 65535, 65535), (16, 8, 255, 255), (3, 40, 1023, 65535), (33, 9, 65535, 255),
+    (1, 1, 255, 255),
+  ]
+
+  @Test(arguments: cases.indices)
+  func sparseScoringEqualsDenseMaps(_ i: Int) {
+    let c = Self.cases[i]
+    let (p0, g0) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i))
+    // Frame t: the scene one pixel to the right, so the motion region and dtSSD have content.
+    let (p1raw, g1raw) = Self.frames(c.w + 1, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i) + 100)
+    func crop(_ m: Matte) -> Matte {
+      Matte(
+        width: c.w, height: c.h, maxValue: m.maxValue,
+        codes: (0..<(c.w * c.h)).map { k in m.codes[(k / c.w) * (c.w + 1) + k % c.w + 1] })
+    }
+    let (p1, g1) = (crop(p1raw), crop(g1raw))
+    let truth0 = PreparedTruth(g0)
+    let truth1 = PreparedTruth(g1, previous: truth0)
+    let got = FrameScorer.score(prediction: p1, truth: truth1, previous: (p0, truth0))
+    let want = Self.reference(
+      p: p1, g: g1, regions: truth1.regions, previous: (p0, g0, truth0.regions))
+    for region in RegionKind.allCases {
+      #expect(got.pixels(region) == truth1.regions.support(region))
+      #expect(got.pixels(region, .dtssd) == truth0.regions.support(region))
+      for metric in [MetricKind.sad, .mse, .grad, .conn, .dtssd] {
+        let w = want[region]![metric]!
+        let s = got.sum(region, metric)
+        #expect(abs(s - w) <= 1e-9 * max(1, abs(w)), "\(c) \(region) \(metric): \(s) vs \(w)")
+      }
+    }
+    #expect(Conn.levels(p1, g1) == Conn.referenceLevels(p1, g1))
+  }
+
+  @Test func connLevelsEqualTheFloodFillOnRandomMattes() {
+    var rng = SplitMix64(seed: 5)
+    for (w, h) in [(40, 24), (17, 33), (64, 8)] {
+      for density in [0.2, 0.6, 0.95] {
+        // Random levels, clustered so components of every size appear.
+        let g = Matte(
+          width: w, height: h, maxValue: 255,
+          codes: (0..<(w * h)).map { _ in rng.uniform(0, 1) < density ? UInt16(rng.uniform(0, 256)) : 0 })
+        let p = Matte(
+          width: w, height: h, maxValue: 65535,
+          codes: g.codes.map { c in UInt16(min(max(Double(c) * 257 + rng.uniform(-9000, 9000), 0), 65535)) })
+        #expect(Conn.levels(p, g) == Conn.referenceLevels(p, g), "\(w)x\(h) density \(density)")
+      }
+    }
+  }
+
+  /// The regions from byte planes against the definitions written with square-window
+  /// morphology on Bool masks.
+  @Test func regionsEqualTheirDefinitions() {
+    let d = RegionDeriver()
+    for (i, c) in Self.cases.enumerated() {
+      let (_, g0) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i))
+      let (_, g1) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i) + 7)
+      let g = Matte(
+        width: c.w, height: c.h, maxValue: g1.maxValue,
+        codes: g1.codes.enumerated().map { k, v in k % 3 == 0 ? v / 2 : v })
+      let got = d.regions(truth: g, previousTruth: g0, hairMask: nil, glassMask: nil)
+      let (w, h, n) = (c.w, c.h, c.w * c.h)
+      let m = Double(g.maxValue)
+      let soft = g.codes.map { $0 > 0 && Int($0) < g.maxValue }
+      let plateau = g.codes.map { Double($0) > 0.05 * m && Double($0) < 0.95 * m }
+      let glass = Morphology.open(plateau, width: w, height: h, radius: d.glassOpeningRadius)
+      let opened = Morphology.open(soft, width: w, height: h, radius: 1)
+      let transition = Morphology.dilate(soft, width: w, height: h, radius: d.transitionRadius)
+      let changed = (0..<n).map { Int(g.codes[$0]) * g0.maxValue != Int(g0.codes[$0]) * g.maxValue }
+      let motion = Morphology.dilate(changed, width: w, height: h, radius: d.motionRadius)
+      for k in 0..<n {
+        #expect(got.contains(.frame, at: k))
+        #expect(got.contains(.transition, at: k) == transition[k])
+        #expect(got.contains(.glass, at: k) == glass[k])
+        #expect(got.contains(.hair, at: k) == (soft[k] && !opened[k] && !glass[k]))
+        #expect(got.contains(.motion, at: k) == motion[k])
+      }
+      #expect(got.supports() == RegionKind.allCases.map { got.support($0) })
+    }
+  }
+}
