@@ -33,66 +33,94 @@ struct BlockGrid: Sendable {
     let cr = (m.height + 3) / 4
     cellColumns = cc
     cellRows = cr
-    var cellLow = [UInt16](repeating: .max, count: cc * cr)
-    var cellHigh = [UInt16](repeating: 0, count: cc * cr)
-    let (w, h) = (width, height)
-    m.codes.withUnsafeBufferPointer { codes in
-      cellLow.withUnsafeMutableBufferPointer { lo in
-        cellHigh.withUnsafeMutableBufferPointer { hi in
-          for cy in 0..<cr {
-            let ys = (cy * 4)..<min(cy * 4 + 4, h)
-            var cx = 0
-            // Four cells at a time: element-wise over the rows, then lanes in groups of four.
-            while cx * 4 + 16 <= w {
-              var lv = SIMD16<UInt16>(repeating: .max)
-              var uv = SIMD16<UInt16>(repeating: 0)
-              for y in ys {
-                let v = UnsafeRawPointer(codes.baseAddress! + y * w + cx * 4).loadUnaligned(as: SIMD16<UInt16>.self)
-                lv = pointwiseMin(lv, v)
-                uv = pointwiseMax(uv, v)
+    let (w, h, cols) = (width, height, columns)
+    // Per band of four rows: element-wise minimum and maximum down the band (vectorises), then
+    // across each cell's four columns.
+    var bandLow = [UInt16](repeating: 0, count: w)
+    var bandHigh = [UInt16](repeating: 0, count: w)
+    var scratchRow = [UInt16](repeating: 0, count: w)
+    let cells = (
+      low: UnsafeMutablePointer<UInt16>.allocate(capacity: cc * cr),
+      high: UnsafeMutablePointer<UInt16>.allocate(capacity: cc * cr)
+    )
+    let blocks = (
+      low: UnsafeMutablePointer<UInt16>.allocate(capacity: columns * rows),
+      high: UnsafeMutablePointer<UInt16>.allocate(capacity: columns * rows)
+    )
+    defer {
+      for p in [cells.low, cells.high, blocks.low, blocks.high] { p.deallocate() }
+    }
+    blocks.low.initialize(repeating: .max, count: columns * rows)
+    blocks.high.initialize(repeating: 0, count: columns * rows)
+    scratchRow.withUnsafeMutableBufferPointer { scratch in
+      m.codes.withUnsafeBufferPointer { codes in
+        bandLow.withUnsafeMutableBufferPointer { bl in
+          bandHigh.withUnsafeMutableBufferPointer { bh in
+            for cy in 0..<cr {
+              let y0 = cy * 4
+              let first = codes.baseAddress! + y0 * w
+              bl.baseAddress!.update(from: first, count: w)
+              bh.baseAddress!.update(from: first, count: w)
+              for y in (y0 + 1)..<min(y0 + 4, h) {
+                let row = codes.baseAddress! + y * w
+                let l = bl.baseAddress!
+                let u = bh.baseAddress!
+                for x in 0..<w { l[x] = min(l[x], row[x]) }
+                for x in 0..<w { u[x] = max(u[x], row[x]) }
               }
-              let l8 = pointwiseMin(lv.evenHalf, lv.oddHalf)
-              let u8 = pointwiseMax(uv.evenHalf, uv.oddHalf)
-              let l4 = pointwiseMin(l8.evenHalf, l8.oddHalf)
-              let u4 = pointwiseMax(u8.evenHalf, u8.oddHalf)
-              for q in 0..<4 {
-                lo[cy * cc + cx + q] = l4[q]
-                hi[cy * cc + cx + q] = u4[q]
+              // Minimum of each group of four columns: pairs, then pairs of pairs (vectorises);
+              // the cell's value is at its first column. A last, narrower cell is done alone.
+              let whole = w / 4
+              if whole > 0 {
+                Self.foldFours(bl.baseAddress!, count: w, whole: whole, scratch: scratch.baseAddress!, min)
+                Self.foldFours(bh.baseAddress!, count: w, whole: whole, scratch: scratch.baseAddress!, max)
               }
-              cx += 4
-            }
-            while cx < cc {
-              var l: UInt16 = .max
-              var u: UInt16 = 0
-              for y in ys {
-                for x in (cx * 4)..<min(cx * 4 + 4, w) {
-                  l = min(l, codes[y * w + x])
-                  u = max(u, codes[y * w + x])
+              let blockRow = (cy * 4 / Self.blockHeight) * cols
+              let cl = cells.low + cy * cc
+              let ch = cells.high + cy * cc
+              let bL = blocks.low + blockRow
+              let bH = blocks.high + blockRow
+              for cx in 0..<cc {
+                var l = bl[cx * 4]
+                var u = bh[cx * 4]
+                if cx >= whole {
+                  // The pair pass already folded x + 1 into x; finish the remaining columns.
+                  for x in (cx * 4)..<w {
+                    l = min(l, bl[x])
+                    u = max(u, bh[x])
+                  }
                 }
+                cl[cx] = l
+                ch[cx] = u
+                let b = cx / (Self.blockWidth / 4)
+                bL[b] = min(bL[b], l)
+                bH[b] = max(bH[b], u)
               }
-              lo[cy * cc + cx] = l
-              hi[cy * cc + cx] = u
-              cx += 1
             }
           }
         }
       }
     }
-    var low = [UInt16](repeating: .max, count: columns * rows)
-    var high = [UInt16](repeating: 0, count: columns * rows)
-    let cellsAcross = Self.blockWidth / 4
-    let cellsDown = Self.blockHeight / 4
-    for cy in 0..<cr {
-      for cx in 0..<cc {
-        let b = (cy / cellsDown) * columns + cx / cellsAcross
-        low[b] = min(low[b], cellLow[cy * cc + cx])
-        high[b] = max(high[b], cellHigh[cy * cc + cx])
-      }
-    }
-    self.low = low
-    self.high = high
-    self.cellLow = cellLow
-    self.cellHigh = cellHigh
+    self.low = Array(UnsafeBufferPointer(start: blocks.low, count: columns * rows))
+    self.high = Array(UnsafeBufferPointer(start: blocks.high, count: columns * rows))
+    self.cellLow = Array(UnsafeBufferPointer(start: cells.low, count: cc * cr))
+    self.cellHigh = Array(UnsafeBufferPointer(start: cells.high, count: cc * cr))
+  }
+
+  /// x[i] = f of x[i…i+3] for every i that starts a whole group of four (pairs into
+  /// `scratch`, then pairs of pairs back), and x[i] = f(x[i], x[i + 1]) beyond; out of place
+  /// so that both passes vectorise.
+  @inline(__always)
+  static func foldFours(
+    _ x: UnsafeMutablePointer<UInt16>, count w: Int, whole: Int, scratch: UnsafeMutablePointer<UInt16>,
+    _ f: (UInt16, UInt16) -> UInt16
+  ) {
+    let next = x + 1
+    for i in 0..<(w - 1) { scratch[i] = f(x[i], next[i]) }
+    scratch[w - 1] = x[w - 1]
+    let ahead = scratch + 2
+    for i in 0..<(whole * 4 - 2) { x[i] = f(scratch[i], ahead[i]) }
+    for i in (whole * 4 - 2)..<w { x[i] = scratch[i] }
   }
 
   var count: Int { columns * rows }
@@ -119,41 +147,79 @@ struct BlockGrid: Sendable {
     // e = a cell's constant, or −1. A block is inactive when every cell within 4 pixels of it
     // (its 4 × 2 cells and a ring of one cell) holds the same constant. Separable: across
     // each cell row first (six cells per block), then down (four cell rows per block).
-    let (cc, cr) = (cellColumns, cellRows)
+    let (cc, cr, cols, rws) = (cellColumns, cellRows, columns, rows)
     let across = Self.blockWidth / 4
     let down = Self.blockHeight / 4
-    let e = (0..<(cc * cr)).map { cellLow[$0] == cellHigh[$0] ? Int32(cellLow[$0]) : -1 }
-    var rowsEqual = [Int32](repeating: -1, count: cr * columns)
-    for cy in 0..<cr {
-      for bx in 0..<columns {
-        let lo = max(bx * across - 1, 0)
-        let hi = min(bx * across + across, cc - 1)
-        let v = e[cy * cc + lo]
-        var same = v >= 0
-        var x = lo + 1
-        while same && x <= hi {
-          same = e[cy * cc + x] == v
-          x += 1
-        }
-        rowsEqual[cy * columns + bx] = same ? v : -1
-      }
-    }
+    var e = [Int32](repeating: -1, count: cc * cr)
+    var rowsEqual = [Int32](repeating: -1, count: cr * cols)
     var active = [Bool](repeating: false, count: count)
-    for by in 0..<rows {
-      let lo = max(by * down - 1, 0)
-      let hi = min(by * down + down, cr - 1)
-      for bx in 0..<columns {
-        let v = rowsEqual[lo * columns + bx]
-        var same = v >= 0
-        var y = lo + 1
-        while same && y <= hi {
-          same = rowsEqual[y * columns + bx] == v
-          y += 1
+    cellLow.withUnsafeBufferPointer { lo in
+      cellHigh.withUnsafeBufferPointer { hi in
+        e.withUnsafeMutableBufferPointer { e in
+          for i in 0..<(cc * cr) where lo[i] == hi[i] { e[i] = Int32(lo[i]) }
+          rowsEqual.withUnsafeMutableBufferPointer { re in
+            for cy in 0..<cr {
+              let row = e.baseAddress! + cy * cc
+              for bx in 0..<cols {
+                let first = max(bx * across - 1, 0)
+                let last = min(bx * across + across, cc - 1)
+                let v = row[first]
+                var same = v >= 0
+                var x = first + 1
+                while same && x <= last {
+                  same = row[x] == v
+                  x += 1
+                }
+                re[cy * cols + bx] = same ? v : -1
+              }
+            }
+            active.withUnsafeMutableBufferPointer { act in
+              for by in 0..<rws {
+                let first = max(by * down - 1, 0)
+                let last = min(by * down + down, cr - 1)
+                for bx in 0..<cols {
+                  let v = re[first * cols + bx]
+                  var same = v >= 0
+                  var y = first + 1
+                  while same && y <= last {
+                    same = re[y * cols + bx] == v
+                    y += 1
+                  }
+                  act[by * cols + bx] = !same
+                }
+              }
+            }
+          }
         }
-        active[by * columns + bx] = !same
       }
     }
     return active
+  }
+
+  /// Column ranges, per block row, of the runs of blocks that are `seeded` or next to one
+  /// (3×3 neighbourhood).
+  func spans(near seeded: [Bool]) -> [[Range<Int>]] {
+    var near = [Bool](repeating: false, count: count)
+    for b in 0..<count where seeded[b] {
+      let (bx, by) = (b % columns, b / columns)
+      for ny in max(by - 1, 0)...min(by + 1, rows - 1) {
+        for nx in max(bx - 1, 0)...min(bx + 1, columns - 1) { near[ny * columns + nx] = true }
+      }
+    }
+    return (0..<rows).map { by in
+      var list: [Range<Int>] = []
+      var bx = 0
+      while bx < columns {
+        guard near[by * columns + bx] else {
+          bx += 1
+          continue
+        }
+        let start = bx
+        while bx < columns && near[by * columns + bx] { bx += 1 }
+        list.append((start * Self.blockWidth)..<min(bx * Self.blockWidth, width))
+      }
+      return list
+    }
   }
 
   /// Blocks in which `p` and `g` differ in value at some pixel (p/pMax ≠ g/gMax, tested on
@@ -163,24 +229,29 @@ struct BlockGrid: Sendable {
     let w = p.width
     let pm = UInt32(p.maxValue)
     let gm = UInt32(g.maxValue)
+    // Per block row: OR down its rows of p ⊕ g (of p·gMax ⊕ g·pMax when the depths differ),
+    // which vectorises, then OR across each block's columns.
+    var band = [UInt32](repeating: 0, count: w)
     p.codes.withUnsafeBufferPointer { pc in
       g.codes.withUnsafeBufferPointer { gc in
-        for y in 0..<p.height {
-          let pr = pc.baseAddress! + y * w
-          let gr = gc.baseAddress! + y * w
-          let base = (y / blockHeight) * grid.columns
-          for bx in 0..<grid.columns where !out[base + bx] {
-            let x0 = bx * blockWidth
-            let x1 = min(x0 + blockWidth, w)
-            if pm == gm && x1 - x0 == blockWidth {
-              let a = UnsafeRawPointer(pr + x0).loadUnaligned(as: SIMD16<UInt16>.self)
-              let b = UnsafeRawPointer(gr + x0).loadUnaligned(as: SIMD16<UInt16>.self)
-              if any(a .!= b) { out[base + bx] = true }
-              continue
+        band.withUnsafeMutableBufferPointer { bandBuffer in
+          let acc = bandBuffer.baseAddress!
+          for by in 0..<grid.rows {
+            acc.update(repeating: 0, count: w)
+            for y in grid.yRange(ofRow: by) {
+              let pr = pc.baseAddress! + y * w
+              let gr = gc.baseAddress! + y * w
+              if pm == gm {
+                for x in 0..<w { acc[x] |= UInt32(pr[x] ^ gr[x]) }
+              } else {
+                for x in 0..<w { acc[x] |= (UInt32(pr[x]) &* gm) ^ (UInt32(gr[x]) &* pm) }
+              }
             }
-            var any: UInt32 = 0
-            for x in x0..<x1 { any |= (UInt32(pr[x]) &* gm) ^ (UInt32(gr[x]) &* pm) }
-            if any != 0 { out[base + bx] = true }
+            for bx in 0..<grid.columns {
+              var any: UInt32 = 0
+              for x in grid.xRange(ofColumn: bx) { any |= acc[x] }
+              out[by * grid.columns + bx] = any != 0
+            }
           }
         }
       }

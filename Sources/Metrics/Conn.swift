@@ -303,12 +303,21 @@ struct SegmentLevels {
           previous = k..<e
           k = e
         }
+        // Parents always have lower indices than their children (unions link the higher root
+        // under the lower one, path halving only shortens), so one ascending pass finds every
+        // root: a parent's root is known before its children ask.
         var bestRoot: Int32 = -1
         var bestSize = 0
         for s in active {
-          let r = Int(find(s))
-          if r == Int(s) { size[r] = 0 }
-          size[r] += Int(end[Int(s)] - start[Int(s)])
+          let i = Int(s)
+          let up = Int(parent[i])
+          if up == i {
+            size[i] = 0
+          } else {
+            parent[i] = parent[up]
+          }
+          let r = Int(parent[i])
+          size[r] += Int(end[i] - start[i])
         }
         for s in active where parent[Int(s)] == s && size[Int(s)] > bestSize {
           bestSize = size[Int(s)]
@@ -316,7 +325,7 @@ struct SegmentLevels {
         }
         // Outside Ω_i: below the threshold (not in the list any more) or in a smaller component.
         for s in 0..<n where level[s] == 255 && q[s] < t { level[s] = UInt8(i - 1) }
-        for s in active where level[Int(s)] == 255 && find(s) != bestRoot { level[Int(s)] = UInt8(i - 1) }
+        for s in active where level[Int(s)] == 255 && parent[Int(s)] != bestRoot { level[Int(s)] = UInt8(i - 1) }
       }
     }
     for s in 0..<n where level[s] == 255 { level[s] = 10 }

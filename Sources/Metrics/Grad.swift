@@ -168,8 +168,10 @@ struct SparseMagnitude: Sendable {
     let r = Grad.halfSize
     let bw = BlockGrid.blockWidth
     let bh = BlockGrid.blockHeight
+    // Vertical runs of active blocks in one block column share one patch, so the rows the
+    // kernel reaches above and below a block are filtered once per run, not once per block.
     let pw = bw + 2 * r
-    let ph = bh + 2 * r
+    let ph = grid.rows * bh + 2 * r
     var patch = [Double](repeating: 0, count: pw * ph)
     var smooth = [Double](repeating: 0, count: bw * ph)
     var deriv = [Double](repeating: 0, count: bw * ph)
@@ -182,43 +184,55 @@ struct SparseMagnitude: Sendable {
         patch.withUnsafeMutableBufferPointer { pb in
           smooth.withUnsafeMutableBufferPointer { sb in
             deriv.withUnsafeMutableBufferPointer { db in
-              for b in 0..<grid.count where active[b] {
-                offsets[b] = next
-                let xs = grid.xRange(ofColumn: b % grid.columns)
-                let ys = grid.yRange(ofRow: b / grid.columns)
-                let cw = xs.count
-                // Normalised values with the replicate border, as `normalised` computes them.
-                let inside = xs.lowerBound >= r && xs.upperBound + r <= w
-                for py in 0..<(ys.count + 2 * r) {
-                  let sy = min(max(ys.lowerBound - r + py, 0), h - 1)
-                  let src = codes.baseAddress! + sy * w
-                  let dst = pb.baseAddress! + py * pw
-                  if inside {
-                    let from = src + (xs.lowerBound - r)
-                    for px in 0..<(cw + 2 * r) { dst[px] = (Double(from[px]) - low) / range }
-                  } else {
-                    for px in 0..<(cw + 2 * r) {
-                      let sx = min(max(xs.lowerBound - r + px, 0), w - 1)
-                      dst[px] = (Double(src[sx]) - low) / range
+              for bx in 0..<grid.columns {
+                var by = 0
+                while by < grid.rows {
+                  guard active[by * grid.columns + bx] else {
+                    by += 1
+                    continue
+                  }
+                  let first = by
+                  while by < grid.rows && active[by * grid.columns + bx] { by += 1 }
+                  let xs = grid.xRange(ofColumn: bx)
+                  let y0 = first * bh
+                  let y1 = min(by * bh, h)
+                  let cw = xs.count
+                  // Normalised values with the replicate border, as `normalised` computes them.
+                  let inside = xs.lowerBound >= r && xs.upperBound + r <= w
+                  for py in 0..<(y1 - y0 + 2 * r) {
+                    let sy = min(max(y0 - r + py, 0), h - 1)
+                    let src = codes.baseAddress! + sy * w
+                    let dst = pb.baseAddress! + py * pw
+                    if inside {
+                      let from = src + (xs.lowerBound - r)
+                      for px in 0..<(cw + 2 * r) { dst[px] = (Double(from[px]) - low) / range }
+                    } else {
+                      for px in 0..<(cw + 2 * r) {
+                        let sx = min(max(xs.lowerBound - r + px, 0), w - 1)
+                        dst[px] = (Double(src[sx]) - low) / range
+                      }
                     }
                   }
+                  // Row passes: taps in kernel order from 0, as `correlateRows`, four columns
+                  // at a time in registers.
+                  for py in 0..<(y1 - y0 + 2 * r) {
+                    Self.correlate(
+                      pb.baseAddress! + py * pw, count: cw, smooth: sb.baseAddress! + py * bw,
+                      derivative: db.baseAddress! + py * bw, gk: gk, dk: dk)
+                  }
+                  // Column passes (G on the row derivative, G′ on the row smoothing) and the
+                  // magnitude, as `gradientMagnitude`, into each block's own slot.
+                  for b in first..<by {
+                    offsets[b * grid.columns + bx] = next
+                    let o = out.baseAddress! + Int(next)
+                    for y in (b * bh)..<min(b * bh + bh, h) {
+                      Self.columns(
+                        smooth: sb.baseAddress! + (y - y0) * bw, derivative: db.baseAddress! + (y - y0) * bw,
+                        stride: bw, count: cw, gk: gk, dk: dk, out: o + (y - b * bh) * bw)
+                    }
+                    next += Int32(Self.stride)
+                  }
                 }
-                // Row passes: taps in kernel order from 0, as `correlateRows`, four columns
-                // at a time in registers.
-                for py in 0..<(ys.count + 2 * r) {
-                  Self.correlate(
-                    pb.baseAddress! + py * pw, step: 1, count: cw, smooth: sb.baseAddress! + py * bw,
-                    derivative: db.baseAddress! + py * bw, gk: gk, dk: dk)
-                }
-                // Column passes (G on the row derivative, G′ on the row smoothing) and the
-                // magnitude, as `gradientMagnitude`.
-                let o = out.baseAddress! + Int(next)
-                for y in 0..<ys.count {
-                  Self.columns(
-                    smooth: sb.baseAddress! + y * bw, derivative: db.baseAddress! + y * bw, stride: bw, count: cw,
-                    gk: gk, dk: dk, out: o + y * bw)
-                }
-                next += Int32(Self.stride)
               }
             }
           }
@@ -230,7 +244,7 @@ struct SparseMagnitude: Sendable {
   /// smooth[c] = Σ_t gk[t]·x[c + t], derivative[c] = Σ_t dk[t]·x[c + t], t in kernel order.
   @inline(__always)
   static func correlate(
-    _ x: UnsafePointer<Double>, step: Int, count: Int, smooth: UnsafeMutablePointer<Double>,
+    _ x: UnsafePointer<Double>, count: Int, smooth: UnsafeMutablePointer<Double>,
     derivative: UnsafeMutablePointer<Double>, gk: [Double], dk: [Double]
   ) {
     var c = 0

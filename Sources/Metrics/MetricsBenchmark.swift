@@ -43,12 +43,14 @@ public enum MetricsBenchmark {
 
   /// Times each row `repeats` times (median) on one core, then runs the same work on every
   /// core at once.
-  public static func run(repeats: Int = 5, width: Int = 1920, height: Int = 1080, parts: Bool = false) -> [Row] {
+  public static func run(
+    repeats: Int = 5, width: Int = 1920, height: Int = 1080, parts: Bool = false, only: String? = nil
+  ) -> [Row] {
     let (p, g) = pair(width: width, height: height)
     let (p0, g0) = pair(width: width, height: height, shift: -2)
     let (pd, _) = pair(width: width, height: height, denseNoise: true)
     let (pd0, _) = pair(width: width, height: height, shift: -2, denseNoise: true)
-    let frameOnly = RegionMap(width: width, height: height, bits: .init(repeating: 1, count: width * height))
+    let frameOnly = RegionMap.frameOnly(width: width, height: height)
     let truth0 = PreparedTruth(g0)
     let truth0Frame = PreparedTruth(g0, regions: frameOnly)
     let truthFrame = PreparedTruth(g, regions: frameOnly)
@@ -56,7 +58,8 @@ public enum MetricsBenchmark {
 
     /// Rows are timed round-robin (every row once, `repeats` times over), so that slow spells of
     /// a shared machine hit every row alike; each row's figure is its median.
-    func measure(_ rows: [(String, @Sendable () -> Double)]) -> [Row] {
+    func measure(_ all: [(String, @Sendable () -> Double)]) -> [Row] {
+      let rows = all.filter { only == nil || $0.0.contains(only!) }
       var oneCore = Array(repeating: [Double](), count: rows.count)
       var allCores = oneCore
       var sink = 0.0

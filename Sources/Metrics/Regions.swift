@@ -30,11 +30,47 @@ public struct RegionMap: Sendable, Equatable {
   public var height: Int
   public var bits: [UInt8]
 
+  /// Every pixel in the frame region and no other.
+  public static func frameOnly(width: Int, height: Int) -> RegionMap {
+    RegionMap(
+      width: width, height: height, bits: .init(repeating: RegionKind.frame.bit, count: width * height),
+      support: [width * height] + Array(repeating: 0, count: RegionKind.allCases.count - 1))
+  }
+
+  /// Pixels per region when the deriver counted them as it went.
+  let knownSupport: [Int]?
+
   public init(width: Int, height: Int, bits: [UInt8]) {
+    self.init(width: width, height: height, bits: bits, support: nil)
+  }
+
+  init(width: Int, height: Int, bits: [UInt8], support: [Int]?) {
     precondition(bits.count == width * height)
     self.width = width
     self.height = height
     self.bits = bits
+    knownSupport = support
+  }
+
+  public static func == (a: RegionMap, b: RegionMap) -> Bool {
+    a.width == b.width && a.height == b.height && a.bits == b.bits
+  }
+
+  /// Pixels per region of `bits`, counting only the spans: outside them every pixel is in
+  /// the frame region alone.
+  static func supports(of bits: [UInt8], spans: [[Range<Int>]], width w: Int, height h: Int) -> [Int] {
+    var counts = [Int](repeating: 0, count: RegionKind.allCases.count)
+    bits.withUnsafeBufferPointer { b in
+      BytePlaneMorphology.forEach(spans, width: w, height: h) { start, count in
+        for bit in 1..<counts.count {
+          var c = 0
+          for k in start..<(start + count) { c &+= Int((b[k] >> UInt8(bit)) & 1) }
+          counts[bit] += c
+        }
+      }
+    }
+    counts[0] = w * h
+    return counts
   }
 
   public func contains(_ region: RegionKind, at index: Int) -> Bool { bits[index] & region.bit != 0 }
@@ -54,6 +90,7 @@ public struct RegionMap: Sendable, Equatable {
 
   /// Pixels of every region, in `RegionKind.allCases` order.
   public func supports() -> [Int] {
+    if let knownSupport { return knownSupport }
     var counts = [Int](repeating: 0, count: 8)
     bits.withUnsafeBufferPointer { b in
       // Count each bit in chunks small enough for 16-bit lanes, which vectorises.
@@ -132,6 +169,9 @@ public struct RegionDeriver: Sendable {
       (c > 0 && c < m ? soft : 0) | (Double(c) > lo && Double(c) < hi ? plateau : 0)
     }
     var plane = [UInt8](repeating: 0, count: n)
+    // Blocks where the plane can be non-zero: everything else (flat 0 or 1, unchanged since
+    // t − 1) stays 0 and is skipped by every pass below.
+    var seeded = [Bool](repeating: false, count: grid.count)
     truth.codes.withUnsafeBufferPointer { g in
       plane.withUnsafeMutableBufferPointer { out in
         for b in 0..<grid.count {
@@ -144,10 +184,12 @@ public struct RegionDeriver: Sendable {
             ?? true
           if flat && same {
             if flatTable != 0 {
+              seeded[b] = true
               for y in ys { (out.baseAddress! + y * w + xs.lowerBound).update(repeating: flatTable, count: xs.count) }
             }
             continue
           }
+          seeded[b] = true
           for y in ys {
             for x in xs { out[y * w + x] = table[Int(g[y * w + x])] }
           }
@@ -163,45 +205,61 @@ public struct RegionDeriver: Sendable {
         }
       }
     }
+    // Radii are below a block's size, so the passes reach at most the neighbouring blocks:
+    // work on runs of blocks next to a seeded one, a block row at a time.
+    let spans = grid.spans(near: seeded)
     // Erode soft by 1 and plateau by the glass radius; keep them as bits 3 and 4 beside the
     // originals, then dilate: soft and changed by their radii, the eroded bits back by theirs.
     let eroded = BytePlaneMorphology.apply(
-      plane, width: w, height: h, radii: [(soft, 1), (plateau, glassOpeningRadius)], dilate: false)
+      plane, width: w, height: h, spans: spans, radii: [(soft, 1), (plateau, glassOpeningRadius)], dilate: false)
     plane.withUnsafeMutableBufferPointer { pl in
       eroded.withUnsafeBufferPointer { e in
-        for k in 0..<n { pl[k] = (pl[k] & (soft | changed)) | ((e[k] & (soft | plateau)) << 3) }
+        BytePlaneMorphology.forEach(spans, width: w, height: h) { k, count in
+          for k in k..<(k + count) { pl[k] = (pl[k] & (soft | changed)) | ((e[k] & (soft | plateau)) << 3) }
+        }
       }
     }
     let dilated = BytePlaneMorphology.apply(
-      plane, width: w, height: h,
+      plane, width: w, height: h, spans: spans,
       radii: [(soft, transitionRadius), (changed, motionRadius), (soft << 3, 1), (plateau << 3, glassOpeningRadius)],
       dilate: true)
     // Region bits from the planes with byte arithmetic (vectorises); a clip's own masks then
     // replace the derived hair and glass bits.
     let motionBit: UInt8 = previous != nil ? RegionKind.motion.bit : 0
-    var bits = [UInt8](repeating: 0, count: n)
+    var bits = [UInt8](repeating: RegionKind.frame.bit, count: n)
     plane.withUnsafeBufferPointer { pl in
       dilated.withUnsafeBufferPointer { d in
         bits.withUnsafeMutableBufferPointer { out in
-          for k in 0..<n {
-            let v = d[k]
-            let transition = (v & soft) << 1  // soft → bit 1
-            let glass = (v >> 4) & 1  // opened plateau
-            let opened = (v >> 3) & 1
-            let hair = pl[k] & soft & ~opened & ~glass  // bit 0
-            let motion = ((v >> 2) & 1) &* motionBit
-            out[k] = RegionKind.frame.bit | transition | (hair << 2) | (glass << 3) | motion
+          BytePlaneMorphology.forEach(spans, width: w, height: h) { k, count in
+            for k in k..<(k + count) {
+              let v = d[k]
+              let transition = (v & soft) << 1  // soft → bit 1
+              let glass = (v >> 4) & 1  // opened plateau
+              let opened = (v >> 3) & 1
+              let hair = pl[k] & soft & ~opened & ~glass  // bit 0
+              let motion = ((v >> 2) & 1) &* motionBit
+              out[k] = RegionKind.frame.bit | transition | (hair << 2) | (glass << 3) | motion
+            }
           }
         }
       }
     }
-    if glassMask != nil || hairMask != nil {
-      for k in 0..<n {
-        let glass = glassMask?[k] ?? (bits[k] & RegionKind.glass.bit != 0)
-        let hair = hairMask?[k] ?? (plane[k] & soft != 0 && dilated[k] & (soft << 3) == 0 && !glass)
-        bits[k] =
-          (bits[k] & ~(RegionKind.glass.bit | RegionKind.hair.bit)) | (glass ? RegionKind.glass.bit : 0)
-          | (hair ? RegionKind.hair.bit : 0)
+    guard glassMask != nil || hairMask != nil else {
+      return RegionMap(
+        width: w, height: h, bits: bits, support: RegionMap.supports(of: bits, spans: spans, width: w, height: h))
+    }
+    let hairBit = RegionKind.hair.bit
+    let glassBit = RegionKind.glass.bit
+    bits.withUnsafeMutableBufferPointer { out in
+      plane.withUnsafeBufferPointer { pl in
+        dilated.withUnsafeBufferPointer { d in
+          for k in 0..<n {
+            let glass = glassMask.map { $0[k] ? glassBit : 0 } ?? (out[k] & glassBit)
+            let derivedHair: UInt8 = pl[k] & soft != 0 && d[k] & (soft << 3) == 0 && glass == 0 ? hairBit : 0
+            let hair = hairMask.map { $0[k] ? hairBit : 0 } ?? derivedHair
+            out[k] = (out[k] & ~(glassBit | hairBit)) | glass | hair
+          }
+        }
       }
     }
     return RegionMap(width: w, height: h, bits: bits)
@@ -213,9 +271,23 @@ public struct RegionDeriver: Sendable {
 /// erosion when it is set everywhere in it (bits without a radius pass through). Separable:
 /// a pass along rows, then along columns, each a chain of byte-wise ORs or ANDs that vectorise.
 enum BytePlaneMorphology {
-  static func apply(_ plane: [UInt8], width w: Int, height h: Int, radii: [(bits: UInt8, radius: Int)], dilate: Bool)
-    -> [UInt8]
-  {
+  /// Calls `body(start, count)` for every row piece of the spans: `spans[blockRow]` are column
+  /// ranges, applied to each image row of that block row.
+  @inline(__always)
+  static func forEach(_ spans: [[Range<Int>]], width w: Int, height h: Int, _ body: (Int, Int) -> Void) {
+    for (by, list) in spans.enumerated() where !list.isEmpty {
+      for y in (by * BlockGrid.blockHeight)..<min((by + 1) * BlockGrid.blockHeight, h) {
+        for r in list { body(y * w + r.lowerBound, r.count) }
+      }
+    }
+  }
+
+  /// Erodes or dilates `plane` on the spans (elsewhere the result is 0, which is correct when
+  /// the plane is 0 within reach of everything outside them).
+  static func apply(
+    _ plane: [UInt8], width w: Int, height h: Int, spans: [[Range<Int>]], radii: [(bits: UInt8, radius: Int)],
+    dilate: Bool
+  ) -> [UInt8] {
     let r = radii.map(\.radius).max() ?? 0
     guard r > 0 else { return plane }
     // masks[k − 1]: the bits whose radius reaches distance k.
@@ -224,23 +296,27 @@ enum BytePlaneMorphology {
     var out = [UInt8](repeating: 0, count: plane.count)
     plane.withUnsafeBufferPointer { src in
       tmp.withUnsafeMutableBufferPointer { t in
-        // Along rows: the interior without clamping (vectorises), the ends clamped.
-        for y in 0..<h {
+        // Along rows: the interior without clamping (vectorises), the frame's ends clamped.
+        forEach(spans, width: w, height: h) { start, count in
+          let y = start / w
+          let x0 = start - y * w
           let row = src.baseAddress! + y * w
           let o = t.baseAddress! + y * w
-          o.update(from: row, count: w)
+          (o + x0).update(from: row + x0, count: count)
           for k in 1...r {
             let mask = masks[k - 1]
-            let lo = min(k, w)
-            let hi = max(lo, w - k)
+            let lo = max(x0, min(k, w))
+            let hi = min(x0 + count, max(lo, w - k))
             let left = row - k
             let right = row + k
-            if dilate {
-              for x in lo..<hi { o[x] |= (left[x] | right[x]) & mask }
-            } else {
-              for x in lo..<hi { o[x] &= (left[x] & right[x]) | ~mask }
+            if hi > lo {
+              if dilate {
+                for x in lo..<hi { o[x] |= (left[x] | right[x]) & mask }
+              } else {
+                for x in lo..<hi { o[x] &= (left[x] & right[x]) | ~mask }
+              }
             }
-            for x in Array(0..<lo) + Array(hi..<w) {
+            for x in x0..<(x0 + count) where x < lo || x >= hi {
               let a = row[max(x - k, 0)]
               let b = row[min(x + k, w - 1)]
               if dilate { o[x] |= (a | b) & mask } else { o[x] &= (a & b) | ~mask }
@@ -251,18 +327,20 @@ enum BytePlaneMorphology {
     }
     tmp.withUnsafeBufferPointer { src in
       out.withUnsafeMutableBufferPointer { t in
-        // Along columns, a row at a time.
-        for y in 0..<h {
+        // Along columns.
+        forEach(spans, width: w, height: h) { start, count in
+          let y = start / w
+          let x0 = start - y * w
           let o = t.baseAddress! + y * w
-          o.update(from: src.baseAddress! + y * w, count: w)
+          (o + x0).update(from: src.baseAddress! + start, count: count)
           for k in 1...r {
             let mask = masks[k - 1]
             let up = src.baseAddress! + max(y - k, 0) * w
             let down = src.baseAddress! + min(y + k, h - 1) * w
             if dilate {
-              for x in 0..<w { o[x] |= (up[x] | down[x]) & mask }
+              for x in x0..<(x0 + count) { o[x] |= (up[x] | down[x]) & mask }
             } else {
-              for x in 0..<w { o[x] &= (up[x] & down[x]) | ~mask }
+              for x in x0..<(x0 + count) { o[x] &= (up[x] & down[x]) | ~mask }
             }
           }
         }

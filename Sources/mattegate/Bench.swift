@@ -18,12 +18,15 @@ struct Bench: ParsableCommand {
     @Flag(help: "Time the parts of the scoring kernels instead.")
     var parts = false
 
+    @Option(help: "Only the rows whose name contains this text (for profiling).")
+    var only: String?
+
     func run() throws {
       let cores = ProcessInfo.processInfo.activeProcessorCount
       print(
         "ms per 1920x1080 16-bit frame pair, median of \(max(1, repeats))".padding(
           toLength: 66, withPad: " ", startingAt: 0) + "  one core  all \(cores) cores")
-      for row in MetricsBenchmark.run(repeats: max(1, repeats), parts: parts) {
+      for row in MetricsBenchmark.run(repeats: max(1, repeats), parts: parts, only: only) {
         print(
           row.name.padding(toLength: 66, withPad: " ", startingAt: 0)
             + String(format: "%9.2f ms", row.medianMS) + (row.allCoresMS.map { String(format: "%9.2f ms", $0) } ?? ""))
