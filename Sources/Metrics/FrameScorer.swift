@@ -81,15 +81,14 @@ public struct PreparedTruth: Sendable {
   let gradient: SparseMagnitude
 
   /// Prepares `matte` with regions derived from it (and from the previous frame's truth for the
-  /// motion region); a clip's own hair and glass masks win over derived ones.
+  /// motion region); a clip's own masks (transition, hair, glass, motion) win over derived ones.
   public init(
-    _ matte: Matte, previous: PreparedTruth? = nil, hairMask: [Bool]? = nil, glassMask: [Bool]? = nil,
+    _ matte: Matte, previous: PreparedTruth? = nil, masks: [RegionKind: [Bool]] = [:],
     deriver: RegionDeriver = RegionDeriver()
   ) {
     let grid = BlockGrid(matte)
     let regions = deriver.regions(
-      truth: matte, grid: grid, previous: previous.map { ($0.matte, $0.grid) }, hairMask: hairMask,
-      glassMask: glassMask)
+      truth: matte, grid: grid, previous: previous.map { ($0.matte, $0.grid) }, masks: masks)
     self.init(matte, regions: regions, grid: grid)
   }
 

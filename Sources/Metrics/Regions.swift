@@ -138,9 +138,11 @@ public struct RegionDeriver: Sendable {
   public func regions(
     truth: Matte, previousTruth: Matte?, hairMask: [Bool]?, glassMask: [Bool]?
   ) -> RegionMap {
-    regions(
-      truth: truth, grid: BlockGrid(truth), previous: previousTruth.map { ($0, BlockGrid($0)) },
-      hairMask: hairMask, glassMask: glassMask)
+    var masks: [RegionKind: [Bool]] = [:]
+    masks[.hair] = hairMask
+    masks[.glass] = glassMask
+    return regions(
+      truth: truth, grid: BlockGrid(truth), previous: previousTruth.map { ($0, BlockGrid($0)) }, masks: masks)
   }
 
   /// The regions of one frame, from byte planes holding one bit per region candidate, so that
@@ -148,15 +150,19 @@ public struct RegionDeriver: Sendable {
   /// soft = 0 < g < 1, plateau = ε < g < 1 − ε, changed = g differs from frame t − 1;
   /// transition = soft dilated, hair = soft minus its opening (radius 1) minus glass,
   /// glass = plateau opened, motion = changed dilated (square windows, in-frame part).
+  ///
+  /// `masks` are a clip's own masks (transition, hair, glass or motion); each replaces the
+  /// derived region (a derived hair region leaves out an own glass mask's pixels).
   func regions(
-    truth: Matte, grid: BlockGrid, previous: (matte: Matte, grid: BlockGrid)?, hairMask: [Bool]?,
-    glassMask: [Bool]?
+    truth: Matte, grid: BlockGrid, previous: (matte: Matte, grid: BlockGrid)?, masks: [RegionKind: [Bool]]
   ) -> RegionMap {
     let w = truth.width
     let h = truth.height
     let n = w * h
-    if let hairMask { precondition(hairMask.count == n, "hair mask differs in size") }
-    if let glassMask { precondition(glassMask.count == n, "glass mask differs in size") }
+    for (region, mask) in masks {
+      precondition(region != .frame, "the frame region has no mask")
+      precondition(mask.count == n, "\(region) mask differs in size")
+    }
     let previous = previous.flatMap { $0.matte.width == w && $0.matte.height == h ? $0 : nil }
     let soft: UInt8 = 1
     let plateau: UInt8 = 2
@@ -244,21 +250,30 @@ public struct RegionDeriver: Sendable {
         }
       }
     }
-    guard glassMask != nil || hairMask != nil else {
+    guard !masks.isEmpty else {
       return RegionMap(
         width: w, height: h, bits: bits, support: RegionMap.supports(of: bits, spans: spans, width: w, height: h))
     }
     let hairBit = RegionKind.hair.bit
-    let glassBit = RegionKind.glass.bit
-    bits.withUnsafeMutableBufferPointer { out in
-      plane.withUnsafeBufferPointer { pl in
-        dilated.withUnsafeBufferPointer { d in
-          for k in 0..<n {
-            let glass = glassMask.map { $0[k] ? glassBit : 0 } ?? (out[k] & glassBit)
-            let derivedHair: UInt8 = pl[k] & soft != 0 && d[k] & (soft << 3) == 0 && glass == 0 ? hairBit : 0
-            let hair = hairMask.map { $0[k] ? hairBit : 0 } ?? derivedHair
-            out[k] = (out[k] & ~(glassBit | hairBit)) | glass | hair
+    let ownGlass = masks[.glass]
+    if masks[.hair] == nil, let ownGlass {
+      // The derived hair region leaves out the own glass mask's pixels.
+      bits.withUnsafeMutableBufferPointer { out in
+        plane.withUnsafeBufferPointer { pl in
+          dilated.withUnsafeBufferPointer { d in
+            for k in 0..<n {
+              let hair = pl[k] & soft != 0 && d[k] & (soft << 3) == 0 && !ownGlass[k]
+              out[k] = (out[k] & ~hairBit) | (hair ? hairBit : 0)
+            }
           }
+        }
+      }
+    }
+    for (region, mask) in masks {
+      let bit = region.bit
+      bits.withUnsafeMutableBufferPointer { out in
+        mask.withUnsafeBufferPointer { m in
+          for k in 0..<n { out[k] = (out[k] & ~bit) | (m[k] ? bit : 0) }
         }
       }
     }

@@ -87,7 +87,10 @@ enum ClipScorer {
         glass = codes.samples.map { $0 & RegionMaskCodes.glass != 0 }
       }
       let gMatte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
-      let prepared = PreparedTruth(gMatte, previous: previousTruth, hairMask: hair, glassMask: glass)
+      var own: [RegionKind: [Bool]] = [:]
+      own[.hair] = hair
+      own[.glass] = glass
+      let prepared = PreparedTruth(gMatte, previous: previousTruth, masks: own)
       let before = previousTruth
       previousTruth = prepared
       let pa = try a.match(referenceTime: g.time)

@@ -38,9 +38,12 @@ final class RGBMatte: FrameSource {
   }
 }
 
-/// `--regions DIR`: `DIR/<region>/<frame>.png` per frame or `DIR/<region>.png` static; non-zero
-/// (first channel) is inside. Only hair and glass masks are read (they override derived ones).
+/// `--regions DIR`: `DIR/<region>/<frame>.png` per frame or `DIR/<region>.png` static, for
+/// the regions transition, hair, glass and motion; non-zero (first channel) is inside. A mask
+/// replaces the region derived from ground truth. Anything else in DIR is an error (a typo
+/// would otherwise silently fall back to the derived region).
 struct RegionMasks {
+  static let regions: [RegionKind] = [.transition, .hair, .glass, .motion]
   let folder: String
   let size: PixelSize
   var statics: [RegionKind: [Bool]] = [:]
@@ -53,19 +56,39 @@ struct RegionMasks {
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
       throw StandaloneScore.Failure(description: "\(folder): no such folder of region masks")
     }
-    for region in [RegionKind.hair, .glass] {
+    let names = Self.regions.map(\.rawValue)
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !entry.hasPrefix(".") {
+      let stem = entry.lowercased().hasSuffix(".png") ? String(entry.dropLast(4)) : entry
+      guard names.contains(stem) else {
+        throw StandaloneScore.Failure(
+          description:
+            "\(folder)/\(entry): not a region mask; expected <region>.png or <region>/<frame>.png with region one of \(names.joined(separator: ", "))"
+        )
+      }
+    }
+    for region in Self.regions {
       let file = folder + "/\(region.rawValue).png"
       if FileManager.default.fileExists(atPath: file) { statics[region] = try Self.read(file, size: size) }
       let sub = folder + "/\(region.rawValue)"
-      if let names = try? FileManager.default.contentsOfDirectory(atPath: sub) {
+      if let entries = try? FileManager.default.contentsOfDirectory(atPath: sub) {
         var map: [Int: String] = [:]
-        for name in names where name.lowercased().hasSuffix(".png") {
-          guard let i = Int(name.dropLast(4)) else { continue }
+        for name in entries where !name.hasPrefix(".") {
+          guard name.lowercased().hasSuffix(".png"), let i = Int(name.dropLast(4)) else {
+            throw StandaloneScore.Failure(
+              description: "\(sub)/\(name): not a per-frame mask; expected <frame>.png, e.g. 0.png or 00012.png")
+          }
           map[i] = sub + "/" + name
         }
         perFrame[region] = map
       }
     }
+  }
+
+  /// The masks of frame `frame`, by region.
+  func masks(frame: Int) throws -> [RegionKind: [Bool]] {
+    var out: [RegionKind: [Bool]] = [:]
+    for region in Self.regions { out[region] = try mask(region, frame: frame) }
+    return out
   }
 
   func mask(_ region: RegionKind, frame: Int) throws -> [Bool]? {

@@ -47,9 +47,7 @@ public enum StandaloneScore {
       }
       let g = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
       let p = Matte(width: pa.width, height: pa.height, maxValue: pa.maxValue, codes: pa.samples)
-      let truth = PreparedTruth(
-        g, previous: previous?.truth, hairMask: try masks?.mask(.hair, frame: index),
-        glassMask: try masks?.mask(.glass, frame: index))
+      let truth = PreparedTruth(g, previous: previous?.truth, masks: try masks?.masks(frame: index) ?? [:])
       let field =
         try previous == nil ? nil : motionDir.map { try Npy.motionField(folder: $0, frame: index, size: gtReader.size) }
       let scores = FrameScorer.score(
@@ -102,6 +100,17 @@ public enum StandaloneScore {
         .merging(["regions": regionsVersion, "metrics": metricsVersion]) { a, _ in a },
       "prediction": pred, "ground_truth": gt, "frames": perFrame.count, "per_frame": perFrame,
       "mean": means(perFrame, from: 0), "mean_excl_first": means(perFrame, from: 1), "pooled": pooled,
+      "support": Dictionary(
+        uniqueKeysWithValues: RegionKind.allCases.map { region -> (String, Any) in
+          let frames = totals.frames(region)
+          return (
+            region.rawValue,
+            [
+              "frames": frames,
+              "pixels_per_frame": frames > 0 ? Double(totals.pixels(region)) / Double(frames) : 0,
+            ] as [String: Any]
+          )
+        }),
       "alignment": [
         "matched": stats.matched, "dropped": stats.dropped, "duplicated": stats.duplicated, "extra": stats.extra,
         "max_offset_s": stats.maxOffset,

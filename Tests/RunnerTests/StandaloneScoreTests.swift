@@ -68,3 +68,70 @@ import Testing
     #expect(message("rgb").contains("RGB with channels that differ (pixel 1,0) where a matte is expected"))
   }
 }
+
+/// `mattegate score`'s inputs: which plane is the matte, and what is refused.
+@Suite struct ScoreInputTests {
+  func score(_ dir: String, pred: String, gt: String = "gt", regions: String? = nil) -> (
+    doc: [String: Any]?, error: String
+  ) {
+    do {
+      let data = try StandaloneScore.run(
+        pred: dir + "/" + pred, gt: dir + "/" + gt, regionsDir: regions.map { dir + "/" + $0 }, motionDir: nil)
+      return (try JSONSerialization.jsonObject(with: data) as? [String: Any], "")
+    } catch { return (nil, "\(error)") }
+  }
+
+  func folder(_ dir: String, _ name: String) throws -> String {
+    let path = dir + "/" + name
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  @Test func rgbaGivesItsAlphaAndGrayItsValues() throws {
+    let dir = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // Ground truth gray [0, 255]; prediction RGBA whose colour is white but alpha [0, 51]:
+    // only alpha counts, so MAD = (255 − 51)/255/2 = 0.4 → 400.
+    try PNGFile.writeGray8([0, 255], width: 2, height: 1, to: try folder(dir, "gt") + "/0.png")
+    let rgba = try folder(dir, "rgba") + "/0.png"
+    try Data([255, 255, 255, 0, 255, 255, 255, 51]).write(to: URL(fileURLWithPath: dir + "/rgba.raw"))
+    _ = try FFmpegCLI.run([
+      "-f", "rawvideo", "-pixel_format", "rgba", "-video_size", "2x1", "-i", dir + "/rgba.raw", "-frames:v", "1",
+      rgba,
+    ])
+    let (doc, error) = score(dir, pred: "rgba")
+    #expect(error == "")
+    let pooled = (doc?["pooled"] as? [String: Any])?["frame"] as? [String: Any]
+    #expect(abs(((pooled?["mad"] as? Double) ?? -1) - 400) < 1e-9)
+    // One frame: no temporal pair, so dtSSD has no pooled value (null).
+    #expect(pooled?["dtssd"] is NSNull)
+    let support = (doc?["support"] as? [String: Any])?["frame"] as? [String: Double]
+    #expect(support?["pixels_per_frame"] == 2 && support?["frames"] == 1)
+  }
+
+  @Test func emptyFoldersAndBadMasksAreClearErrors() throws {
+    let dir = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let gt = try folder(dir, "gt")
+    try PNGFile.writeGray8([0, 128, 255, 255], width: 4, height: 1, to: gt + "/0.png")
+    _ = try folder(dir, "empty")
+    #expect(score(dir, pred: "empty").error.contains("empty"))
+    #expect(score(dir, pred: "gt", gt: "empty").error.contains("empty"))
+    // A mask of the wrong size names the mask file and both sizes.
+    let masks = try folder(dir, "masks")
+    try PNGFile.writeGray8([255, 0], width: 2, height: 1, to: masks + "/hair.png")
+    let wrong = score(dir, pred: "gt", regions: "masks").error
+    #expect(wrong.contains("masks/hair.png: mask is 2x1 but the ground truth is 4x1"))
+    // A misspelt region is refused rather than silently ignored.
+    try FileManager.default.removeItem(atPath: masks + "/hair.png")
+    try PNGFile.writeGray8([255, 0, 0, 0], width: 4, height: 1, to: masks + "/hiar.png")
+    #expect(score(dir, pred: "gt", regions: "masks").error.contains("masks/hiar.png: not a region mask"))
+    // A correct mask replaces the derived region: hair = pixel 0 only (derived would be the
+    // soft pixel 1 and its neighbourhood).
+    try FileManager.default.removeItem(atPath: masks + "/hiar.png")
+    try PNGFile.writeGray8([255, 0, 0, 0], width: 4, height: 1, to: masks + "/hair.png")
+    let doc = score(dir, pred: "gt", regions: "masks").doc
+    let hair = (doc?["support"] as? [String: Any])?["hair"] as? [String: Double]
+    #expect(hair?["pixels_per_frame"] == 1)
+  }
+}
