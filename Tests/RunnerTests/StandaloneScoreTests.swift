@@ -1,5 +1,6 @@
 import Foundation
 import MediaIO
+import Metrics
 import TestSupport
 import Testing
 
@@ -133,5 +134,92 @@ import Testing
     let doc = score(dir, pred: "gt", regions: "masks").doc
     let hair = (doc?["support"] as? [String: Any])?["hair"] as? [String: Double]
     #expect(hair?["pixels_per_frame"] == 1)
+  }
+}
+
+/// `mattegate score` for composited outputs and without ground truth, on PNG frames made here.
+@Suite struct CompositeAndNoTruthScoreTests {
+  let w = 8
+  let h = 4
+
+  /// Ground truth: columns 0–3 foreground (α = 1), column 4 half, 5–7 background.
+  func alpha(_ x: Int) -> UInt16 { x < 4 ? 255 : x == 4 ? 128 : 0 }
+
+  func folder(_ dir: String, _ name: String) throws -> String {
+    let path = dir + "/" + name
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }
+
+  func bytes(_ p: RGBPicture) -> [UInt8] { p.values.map { UInt8(min(max($0 * 255, 0), 255).rounded()) } }
+
+  @Test func compositeAgainstTheConfiguredFitAndTheFitDetected() throws {
+    let dir = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let codes = (0..<(w * h)).map { alpha($0 % w) }
+    let matte = Matte(width: w, height: h, maxValue: 255, codes: codes)
+    // Foreground green, plate gray, background a 4×4 two-colour picture (aspect 1 against 2).
+    let f = RGBPicture(width: w, height: h, color: (0, 0.8, 0))
+    let plate = RGBPicture(width: w, height: h, color: (0.4, 0.4, 0.4))
+    var bgValues: [Double] = []
+    for y in 0..<4 { for _ in 0..<4 { bgValues += y < 2 ? [0.9, 0.1, 0.1] : [0.1, 0.1, 0.9] } }
+    let background = RGBPicture(width: 4, height: 4, values: bgValues)
+    let source = Composite.reference(alpha: matte, foreground: f, background: plate)
+    let fitted = Composite.fit(background, width: w, height: h, mode: .contain)
+    let output = Composite.reference(alpha: matte, foreground: f, background: fitted)
+    for (name, picture) in [("source", source), ("out", output)] {
+      for i in 0..<2 {
+        try PNGFile.write(
+          RGBImage(width: w, height: h, pixels: bytes(picture)), to: try folder(dir, name) + "/\(i).png")
+      }
+    }
+    for i in 0..<2 {
+      try PNGFile.writeGray8(codes.map { UInt8($0) }, width: w, height: h, to: try folder(dir, "gt") + "/\(i).png")
+    }
+    try PNGFile.write(RGBImage(width: w, height: h, pixels: bytes(plate)), to: dir + "/plate.png")
+    try PNGFile.write(RGBImage(width: 4, height: 4, pixels: bytes(background)), to: dir + "/bg.png")
+    func run(_ fit: BackgroundFit) throws -> [String: Any] {
+      let data = try StandaloneScore.composite(
+        pred: dir + "/out", gt: dir + "/gt", source: dir + "/source", plate: dir + "/plate.png",
+        background: .image(dir + "/bg.png"), fit: fit, pad: (0, 0, 0), regionsDir: nil)
+      return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+    let right = try run(.contain)
+    let fitInfo = try #require(right["fit"] as? [String: Any])
+    #expect(fitInfo["detected"] as? String == "contain")
+    #expect((right["aspect"] as? [String: Any])?["match"] as? String == "large")  // r = |1 − 2|/2 = 0.5
+    let pooled = try #require((right["composite"] as? [String: Any])?["pooled"] as? [String: Any])
+    let frame = try #require(pooled["frame"] as? [String: Any])
+    // Only 8-bit rounding separates the output from the reference: ≤ (0.5/255)² ×1e3 = 0.0038.
+    #expect(try #require(frame["composite_mse"] as? Double) <= 0.0039)
+    let wrong = try run(.cover)
+    let wrongFrame = try #require(
+      ((wrong["composite"] as? [String: Any])?["pooled"] as? [String: Any])?["frame"] as? [String: Any])
+    #expect(try #require(wrongFrame["composite_mse"] as? Double) > 10)
+    #expect((wrong["fit"] as? [String: Any])?["detected"] as? String == "contain")
+  }
+
+  @Test func noTruthMeasuresAndDisagreementByHand() throws {
+    let dir = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // A still source; arm A's alpha steady, arm B's alpha at pixel 0 jumping 0 → 51 in frame 1.
+    let still = [UInt8](repeating: 100, count: 2 * 1 * 3)
+    for i in 0..<2 {
+      try PNGFile.write(RGBImage(width: 2, height: 1, pixels: still), to: try folder(dir, "source") + "/\(i).png")
+      try PNGFile.writeGray8([0, 255], width: 2, height: 1, to: try folder(dir, "a") + "/\(i).png")
+      try PNGFile.writeGray8([i == 0 ? 0 : 51, 255], width: 2, height: 1, to: try folder(dir, "b") + "/\(i).png")
+    }
+    let data = try StandaloneScore.noTruth(
+      pred: dir + "/b", source: dir + "/source", compare: dir + "/a", regionsDir: nil)
+    let doc = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let pooled = try #require(
+      ((doc["no_ground_truth"] as? [String: Any])?["pooled"] as? [String: Any])?["frame"] as? [String: Any])
+    // Flicker: frame 1 against 0, both pixels still: (0.2 + 0)/2 = 0.1 → 100.
+    #expect(abs(try #require(pooled["flicker"] as? Double) - 100) < 1e-9)
+    // Disagreement: frame 0 none, frame 1 pixel 0 by 0.2: 0.2 over 4 pixels → 50.
+    #expect(abs(try #require(pooled["disagreement"] as? Double) - 50) < 1e-9)
+    let review = try #require(doc["review_frames"] as? [[String: Any]])
+    #expect(review.first?["index"] as? Int == 1)
+    #expect(doc["ground_truth"] is NSNull)
   }
 }

@@ -1,0 +1,291 @@
+public import Foundation
+import MediaIO
+public import Metrics
+
+/// `mattegate score` without ground-truth alpha (no-ground-truth measures) and for composited
+/// outputs (composite MSE and PSNR, the applied fit, the aspect-ratio class).
+extension StandaloneScore {
+  /// Frames of `path` matched to a reference timeline by presentation time.
+  final class Follower<Frame> {
+    let aligner: FrameAligner<Frame>
+    let path: String
+
+    init(_ reader: any FrameSource, interval: Double, _ extract: @escaping (DecodedFrame) throws -> Frame?) {
+      path = reader.path
+      aligner = FrameAligner(referenceInterval: interval, outputRate: reader.frameRate, policy: AlignmentPolicy()) {
+        guard let f = try reader.nextFrame(), let v = try extract(f) else { return nil }
+        return (f.time, v)
+      }
+    }
+
+    func frame(at time: Double, index: Int, role: String) throws -> Frame {
+      guard let f = try aligner.match(referenceTime: time) else {
+        throw Failure(
+          description:
+            "\(path) (\(role)) has no frame at \(String(format: "%.3f", time)) s (reference frame \(index)); frame counts or timing differ"
+        )
+      }
+      return f
+    }
+  }
+
+  static func rgbReader(_ path: String) throws -> any FrameSource {
+    try MediaInput.open(path, options: ReadOptions(rgb: .eight))
+  }
+
+  static func picture(_ image: RGBImage) -> RGBPicture {
+    RGBPicture(width: image.width, height: image.height, bytes: image.pixels)
+  }
+
+  static func rgb(_ f: DecodedFrame, _ path: String) throws -> RGBPicture {
+    guard let rgb = f.rgb else { throw Failure(description: "\(path): frame \(f.index) has no picture") }
+    return picture(rgb)
+  }
+
+  static func matte(_ g: GrayImage) -> Matte {
+    Matte(width: g.width, height: g.height, maxValue: g.maxValue, codes: g.samples)
+  }
+
+  /// Sums per region on one frame and over the clip, as JSON values.
+  struct Pool {
+    var sums = [Double](repeating: 0, count: RegionKind.allCases.count)
+    var counts = [Double](repeating: 0, count: RegionKind.allCases.count)
+
+    mutating func add(_ values: [(Double, Double)]) {
+      for (r, v) in values.enumerated() {
+        sums[r] += v.0
+        counts[r] += v.1
+      }
+    }
+  }
+
+  /// No ground truth: flicker and edge alignment of `pred` (regions derived from it), with
+  /// `compare` the disagreement between the two; frames ranked by disagreement for review.
+  public static func noTruth(pred: String, source: String, compare: String?, regionsDir: String?) throws -> Data {
+    let predReader = try open(pred)
+    let sourceReader = try rgbReader(source)
+    guard sourceReader.size == predReader.size else {
+      throw Failure(
+        description: "\(source) is \(sourceReader.size) but the output \(pred) is \(predReader.size); they must match")
+    }
+    let compareReader = try compare.map { try open($0) }
+    if let compareReader, compareReader.size != predReader.size {
+      throw Failure(
+        description:
+          "\(compare!) is \(compareReader.size) but the output \(pred) is \(predReader.size); they must match")
+    }
+    let masks = try regionsDir.map { try RegionMasks(folder: $0, size: predReader.size) }
+    let interval = predReader.frameRate > 0 ? 1 / predReader.frameRate : 0.04
+    let sourceFrames = Follower(sourceReader, interval: interval) { try rgb($0, source) }
+    let compareFrames = compareReader.map { r in Follower(r, interval: interval) { $0.alpha.map(matte) } }
+    var perFrame: [[String: Any]] = []
+    var flicker = Pool()
+    var edges = Pool()
+    var disagreement = Pool()
+    var previous: (alpha: Matte, source: RGBPicture, truth: PreparedTruth)?
+    var ranking: [(index: Int, value: Double)] = []
+    var index = 0
+    while let f = try predReader.nextFrame() {
+      defer { index += 1 }
+      guard let a = f.alpha else { continue }
+      let alpha = matte(a)
+      let picture = try sourceFrames.frame(at: f.time, index: index, role: "source")
+      // Regions from the prediction itself (a clip's own masks still win).
+      let truth = PreparedTruth(alpha, previous: previous?.truth, masks: try masks?.masks(frame: index) ?? [:])
+      var byRegion: [String: [String: Any]] = [:]
+      let e = NoTruth.edgeAlignment(alpha: alpha, source: picture, regions: truth.regions)
+      edges.add(e.map { ($0.sum, $0.weight) })
+      for (r, region) in RegionKind.allCases.enumerated() {
+        byRegion[region.rawValue, default: [:]]["edge_alignment"] = e[r].weight > 0 ? e[r].sum / e[r].weight : NSNull()
+      }
+      if let previous {
+        let fl = NoTruth.flicker(
+          alpha: alpha, previousAlpha: previous.alpha, source: picture, previousSource: previous.source,
+          regions: previous.truth.regions)
+        flicker.add(fl.map { ($0.sum, Double($0.pixels)) })
+        for (r, region) in RegionKind.allCases.enumerated() {
+          byRegion[region.rawValue, default: [:]]["flicker"] =
+            fl[r].pixels > 0 ? fl[r].sum / Double(fl[r].pixels) * 1e3 : NSNull()
+        }
+      }
+      if let compareFrames {
+        let other = try compareFrames.frame(at: f.time, index: index, role: "compare")
+        guard other.width == alpha.width, other.height == alpha.height else {
+          throw Failure(
+            description:
+              "\(compare!): frame \(index) is \(other.width)x\(other.height), the output's is \(alpha.width)x\(alpha.height)"
+          )
+        }
+        let otherRegions = PreparedTruth(other).regions
+        let union = RegionMap(
+          width: alpha.width, height: alpha.height, bits: zip(truth.regions.bits, otherRegions.bits).map { $0 | $1 })
+        let d = NoTruth.disagreement(alpha, other, regions: union)
+        disagreement.add(d.map { ($0.sum, Double($0.pixels)) })
+        for (r, region) in RegionKind.allCases.enumerated() {
+          byRegion[region.rawValue, default: [:]]["disagreement"] =
+            d[r].pixels > 0 ? d[r].sum / Double(d[r].pixels) * 1e3 : NSNull()
+        }
+        ranking.append((index, d[0].sum / Double(max(d[0].pixels, 1)) * 1e3))
+      }
+      perFrame.append(["index": index, "time": f.time, "regions": byRegion])
+      previous = (alpha, picture, truth)
+    }
+    guard !perFrame.isEmpty else { throw Failure(description: "\(pred): the output has no frames") }
+    var pooled: [String: Any] = [:]
+    for (r, region) in RegionKind.allCases.enumerated() {
+      var v: [String: Any] = [
+        "edge_alignment": edges.counts[r] > 0 ? edges.sums[r] / edges.counts[r] : NSNull(),
+        "flicker": flicker.counts[r] > 0 ? flicker.sums[r] / flicker.counts[r] * 1e3 : NSNull(),
+      ]
+      if compare != nil {
+        v["disagreement"] = disagreement.counts[r] > 0 ? disagreement.sums[r] / disagreement.counts[r] * 1e3 : NSNull()
+      }
+      pooled[region.rawValue] = v
+    }
+    var document: [String: Any] = [
+      "ground_truth": NSNull(), "prediction": pred, "source": source, "frames": perFrame.count,
+      "metric_versions": ["no_ground_truth": NoTruth.version, "regions": regionsVersion],
+      "no_ground_truth": ["per_frame": perFrame, "pooled": pooled],
+    ]
+    if let compare {
+      document["compare"] = compare
+      // The frames where the two disagree most, for a person to look at first.
+      document["review_frames"] = ranking.sorted { $0.value > $1.value }.prefix(5).map {
+        ["index": $0.index, "disagreement": $0.value] as [String: Any]
+      }
+    }
+    return try JSONSerialization.data(
+      withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+  }
+
+  /// A background given as `#RRGGBB` or as a picture file.
+  public enum Background: Sendable {
+    case color(Double, Double, Double)
+    case image(String)
+
+    public init(_ text: String) throws {
+      if text.hasPrefix("#") {
+        let hex = text.dropFirst()
+        guard hex.count == 6, let v = Int(hex, radix: 16) else {
+          throw Failure(description: "background '\(text)' is neither #RRGGBB nor a picture file")
+        }
+        self = .color(Double(v >> 16 & 255) / 255, Double(v >> 8 & 255) / 255, Double(v & 255) / 255)
+      } else {
+        self = .image(text)
+      }
+    }
+  }
+
+  /// Composited output `pred` (RGB) against α·F + (1 − α)·B′ built from the ground truth `gt`,
+  /// the source and its clean plate, and the background with the configured fit.
+  public static func composite(
+    pred: String, gt: String, source: String, plate: String, background: Background, fit: BackgroundFit,
+    pad: (Double, Double, Double), regionsDir: String?
+  ) throws -> Data {
+    let gtReader = try open(gt)
+    let predReader = try rgbReader(pred)
+    let sourceReader = try rgbReader(source)
+    for (path, reader) in [(pred, predReader), (source, sourceReader)] where reader.size != gtReader.size {
+      throw Failure(
+        description: "\(path) is \(reader.size) but the ground truth \(gt) is \(gtReader.size); they must match")
+    }
+    guard let plateFrame = try rgbReader(plate).nextFrame() else {
+      throw Failure(description: "\(plate): the clean plate has no picture")
+    }
+    let platePicture = try rgb(plateFrame, plate)
+    guard platePicture.width == gtReader.size.width, platePicture.height == gtReader.size.height else {
+      throw Failure(
+        description:
+          "\(plate): the clean plate is \(platePicture.width)x\(platePicture.height) but the ground truth is \(gtReader.size)"
+      )
+    }
+    let (w, h) = (gtReader.size.width, gtReader.size.height)
+    let fitted: RGBPicture
+    let original: RGBPicture
+    var aspect: AspectMatch?
+    switch background {
+    case .color(let r, let g, let b):
+      original = RGBPicture(width: w, height: h, color: (r, g, b))
+      fitted = original
+    case .image(let path):
+      guard let f = try rgbReader(path).nextFrame() else { throw Failure(description: "\(path): no picture") }
+      original = try rgb(f, path)
+      aspect = AspectMatch(source: (w, h), background: (original.width, original.height))
+      fitted = Composite.fit(original, width: w, height: h, mode: fit, pad: pad)
+    }
+    let masks = try regionsDir.map { try RegionMasks(folder: $0, size: gtReader.size) }
+    let interval = gtReader.frameRate > 0 ? 1 / gtReader.frameRate : 0.04
+    let outputs = Follower(predReader, interval: interval) { try rgb($0, pred) }
+    let sources = Follower(sourceReader, interval: interval) { try rgb($0, source) }
+    var perFrame: [[String: Any]] = []
+    var total = Pool()
+    var fitScores: [BackgroundFit: Double] = [:]
+    var previous: PreparedTruth?
+    var index = 0
+    while let g = try gtReader.nextFrame() {
+      defer { index += 1 }
+      guard let ga = g.alpha else { continue }
+      let alpha = matte(ga)
+      let truth = PreparedTruth(alpha, previous: previous, masks: try masks?.masks(frame: index) ?? [:])
+      previous = truth
+      let output = try outputs.frame(at: g.time, index: index, role: "output")
+      let reference = Composite.reference(
+        alpha: alpha, source: try sources.frame(at: g.time, index: index, role: "source"), plate: platePicture,
+        background: fitted)
+      let e = Composite.squaredError(output, reference, regions: truth.regions)
+      total.add(e.map { ($0.sum, Double($0.pixels)) })
+      var byRegion: [String: Any] = [:]
+      for (r, region) in RegionKind.allCases.enumerated() {
+        byRegion[region.rawValue] =
+          e[r].pixels > 0
+          ? [
+            "composite_mse": Composite.mse(sum: e[r].sum, pixels: e[r].pixels)!,
+            "composite_psnr": json(Composite.psnr(sum: e[r].sum, pixels: e[r].pixels)!),
+          ] : NSNull()
+      }
+      perFrame.append(["index": index, "time": g.time, "regions": byRegion])
+      if case .image = background,
+        let ranked = Composite.detectFit(output: output, alpha: alpha, background: original, pad: pad)
+      {
+        for (mode, mse) in ranked { fitScores[mode, default: 0] += mse }
+      }
+    }
+    guard !perFrame.isEmpty else { throw Failure(description: "\(gt): the ground truth has no frames") }
+    var pooled: [String: Any] = [:]
+    for (r, region) in RegionKind.allCases.enumerated() {
+      let pixels = Int(total.counts[r])
+      pooled[region.rawValue] =
+        pixels > 0
+        ? [
+          "composite_mse": Composite.mse(sum: total.sums[r], pixels: pixels)!,
+          "composite_psnr": json(Composite.psnr(sum: total.sums[r], pixels: pixels)!),
+        ] : NSNull()
+    }
+    var document: [String: Any] = [
+      "prediction": pred, "ground_truth": gt, "source": source, "plate": plate, "frames": perFrame.count,
+      "metric_versions": ["composite": Composite.version, "regions": regionsVersion],
+      "composite": ["per_frame": perFrame, "pooled": pooled],
+      "fit": ["configured": fit.rawValue] as [String: Any],
+    ]
+    if let aspect {
+      document["aspect"] = [
+        "source_aspect": aspect.sourceAspect, "background_aspect": aspect.backgroundAspect,
+        "relative_difference": aspect.relativeDifference, "match": aspect.match.rawValue,
+      ]
+    }
+    if !fitScores.isEmpty {
+      let ranked = fitScores.sorted { $0.value < $1.value }
+      document["fit"] =
+        [
+          "configured": fit.rawValue, "detected": ranked[0].key.rawValue,
+          "background_mse_by_fit": Dictionary(
+            uniqueKeysWithValues: ranked.map { ($0.key.rawValue, $0.value / Double(perFrame.count)) }),
+        ] as [String: Any]
+    }
+    return try JSONSerialization.data(
+      withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+  }
+
+  /// JSON has no infinity: a perfect PSNR is written as the string "inf".
+  static func json(_ v: Double) -> Any { v.isFinite ? v : "inf" }
+}
