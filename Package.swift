@@ -40,7 +40,7 @@ let package = Package(
     .target(name: "Engine", dependencies: ["MediaIO"], swiftSettings: strictSettings),
     .target(
       name: "Services",
-      dependencies: ["Clips", "Engine", "MediaIO", .product(name: "Yams", package: "Yams")],
+      dependencies: ["Clips", "Engine", "MediaIO", "Metrics", .product(name: "Yams", package: "Yams")],
       swiftSettings: strictSettings
     ),
     .target(

@@ -30,6 +30,17 @@ public struct EngineSettings: Sendable, Equatable {
   }
 }
 
+/// A composited output: the matte applied to the source over a background (bg_type color or
+/// image), written as H.264 in MP4 with no alpha.
+public struct CompositeRequest: Sendable, Equatable {
+  /// The background already fitted onto the source canvas (8-bit RGB, source size).
+  public var background: RGBImage
+
+  public init(background: RGBImage) {
+    self.background = background
+  }
+}
+
 /// What an engine run produced.
 public struct EngineResult: Sendable, Equatable {
   public var frames: Int
@@ -57,8 +68,11 @@ public enum EmbeddedEngine {
   ///   - cleanPlatePath: the background without the foreground; if nil, a per-pixel temporal
   ///     median of the source (static camera) stands in for it.
   /// - Throws: `MediaError` or `EngineError` naming the file.
+  ///   - composite: when given, the output is the composite α·I + (1 − α)·B′ over this
+  ///     background (H.264, no alpha) instead of the source with alpha.
   public static func removeBackground(
-    sourcePath: String, cleanPlatePath: String?, settings: EngineSettings, outputPath: String
+    sourcePath: String, cleanPlatePath: String?, settings: EngineSettings, outputPath: String,
+    composite: CompositeRequest? = nil
   ) throws -> EngineResult {
     let plate: RGBImage
     let estimated: Bool
@@ -76,19 +90,47 @@ public enum EmbeddedEngine {
         reason: "clean plate is \(plate.width)x\(plate.height) but the source is \(reader.width)x\(reader.height)")
     }
     let rate = reader.frameRate > 0 ? Int(reader.frameRate.rounded()) : 25
+    if let composite {
+      guard composite.background.width == reader.width, composite.background.height == reader.height else {
+        throw EngineError(
+          path: sourcePath,
+          reason:
+            "the fitted background is \(composite.background.width)x\(composite.background.height) but the source is \(reader.width)x\(reader.height)"
+        )
+      }
+    }
     let writer = try VideoWriter(
       path: outputPath, width: reader.width, height: reader.height, frameRate: rate,
-      encoding: .vp9Alpha(crf: settings.crf))
+      encoding: composite == nil ? .vp9Alpha(crf: settings.crf) : .h264(crf: settings.crf, preset: "medium"))
     var frames = 0
     while let frame = try reader.nextFrame() {
       guard let rgb = frame.rgb else { continue }
       let alpha = matte(rgb, plate: plate, settings: settings)
-      try writer.append(rgb: rgb, alpha: alpha)
+      if let composite {
+        try writer.append(rgb: over(rgb, alpha: alpha, background: composite.background), alpha: nil)
+      } else {
+        try writer.append(rgb: rgb, alpha: alpha)
+      }
       frames += 1
     }
     guard frames > 0 else { throw EngineError(path: sourcePath, reason: "source has no frames") }
     try writer.finish()
     return EngineResult(frames: frames, width: reader.width, height: reader.height, estimatedPlate: estimated)
+  }
+
+  /// α·I + (1 − α)·B′ per channel, rounded (a plain "over" of the source: the engine has no
+  /// foreground estimate, so colour spill at soft edges stays, as with simple services).
+  public static func over(_ source: RGBImage, alpha: GrayImage, background: RGBImage) -> RGBImage {
+    var out = [UInt8](repeating: 0, count: source.pixels.count)
+    let m = Double(alpha.maxValue)
+    for i in 0..<(source.width * source.height) {
+      let a = Double(alpha.samples[i]) / m
+      for c in 0..<3 {
+        let v = a * Double(source.pixels[3 * i + c]) + (1 - a) * Double(background.pixels[3 * i + c])
+        out[3 * i + c] = UInt8(min(max(v.rounded(), 0), 255))
+      }
+    }
+    return RGBImage(width: source.width, height: source.height, pixels: out)
   }
 
   /// The 8-bit alpha of one frame against the plate.

@@ -71,6 +71,9 @@ public enum HTMLReport {
         h +=
           "<p class=\"small alignment\">Frame alignment by timestamp: \(c.alignment.map(esc).joined(separator: " · "))</p>"
       }
+      if !c.extras.isEmpty {
+        h += "<p class=\"small extras\">\(c.extras.map(esc).joined(separator: "<br>"))</p>"
+      }
       if !c.images.isEmpty {
         h += "<div class=\"images\">"
         for (role, label) in [

@@ -79,6 +79,8 @@ public struct ReportModel: Sendable {
     public var support: [String: (pixels: Int, frames: Int)]
     /// How each arm's output lined up with the ground truth, one line per arm.
     public var alignment: [String] = []
+    /// Measures under their own names: composites, or no-ground-truth measures.
+    public var extras: [String] = []
 
     public init(
       id: String, tags: [String], status: String, error: String?, frames: Int, reviewFrame: Int?,

@@ -40,7 +40,37 @@ struct ClipOutcome: Sendable {
       frames: score?.frames ?? 0, reviewFrame: score?.reviewFrame, images: images, values: values,
       support: support)
     row.alignment = alignment.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.summary)" }
+    row.extras = Self.extraLines(score?.extras ?? [], hasTruth: score?.hasTruth ?? true)
     return row
+  }
+}
+
+extension ClipOutcome {
+  /// One line per arm and kind of measure: composites, or what was measured without ground truth.
+  static func extraLines(_ extras: [ExtraMeasure], hasTruth: Bool) -> [String] {
+    var lines: [String] = []
+    if !hasTruth { lines.append("No ground truth: these measures are not ground-truth metrics and feed no verdict.") }
+    for arm in ["A", "B", "A-B"] {
+      let mine = extras.filter { $0.arm == arm }
+      guard !mine.isEmpty else { continue }
+      func values(_ measure: String, _ format: String) -> String? {
+        let parts = mine.filter { $0.measure == measure }.compactMap { e in
+          e.value.map { "\(e.region) \(String(format: format, $0))" }
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+      }
+      var pieces: [String] = []
+      if let v = values("composite_mse", "%.3f") { pieces.append("composite MSE ×1e3: " + v) }
+      if let v = values("composite_psnr", "%.2f") { pieces.append("composite PSNR dB: " + v) }
+      if let v = values("flicker", "%.3f") { pieces.append("flicker ×1e3: " + v) }
+      if let v = values("edge_alignment", "%.3f") { pieces.append("edge alignment: " + v) }
+      if let v = values("disagreement", "%.3f") { pieces.append("disagreement ×1e3: " + v) }
+      for e in mine where e.detail != nil && (e.measure == "applied_fit" || e.measure == "aspect_class") {
+        pieces.append((e.measure == "applied_fit" ? "fit " : "aspect ") + e.detail!)
+      }
+      if !pieces.isEmpty { lines.append("\(arm): " + pieces.joined(separator: "; ")) }
+    }
+    return lines
   }
 }
 
@@ -181,20 +211,27 @@ struct ClipContext: Sendable {
           arm: arm, referenceFrames: s.referenceFrames, outputFrames: s.outputFrames, matched: s.matched,
           dropped: s.dropped, duplicated: s.duplicated, extra: s.extra, maxOffsetSeconds: s.maxOffset,
           windowSeconds: s.window, status: s.problem(under: self.alignment) == nil ? "aligned" : "misaligned")
+      },
+      extras: (score?.extras ?? []).map { e in
+        ExtraMeasureRecord(
+          clipID: clip.id, arm: e.arm, region: e.region, measure: e.measure, value: e.value, detail: e.detail,
+          version: String(
+            (e.measure.hasPrefix("composite") || e.measure == "applied_fit" || e.measure == "aspect_class"
+              ? Composite.version : NoTruth.version).prefix { $0 != ":" }))
       })
   }
 
   /// Writes the review frame's source, ground truth and both alphas as PNG (libpng).
   private func writeReviewImages(clip: Clip, score: ClipScore) throws -> [String: String] {
-    guard let index = score.reviewFrame, let truth = score.reviewTruth, let a = score.reviewA, let b = score.reviewB
-    else { return [:] }
+    guard let index = score.reviewFrame, let a = score.reviewA, let b = score.reviewB else { return [:] }
     var images: [String: String] = [:]
     let prefix = "clips/\(clip.id)/frame\(index)"
     if let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), index: index) {
       try PNGFile.write(source, to: runFolder + "/" + prefix + "-source.png")
       images["source"] = prefix + "-source.png"
     }
-    for (role, image) in [("truth", truth), ("a", a), ("b", b)] {
+    for (role, image) in [("truth", score.reviewTruth), ("a", a), ("b", b)] {
+      guard let image else { continue }
       let path = prefix + "-\(role).png"
       try PNGFile.writeGray8(image.eightBit(), width: image.width, height: image.height, to: runFolder + "/" + path)
       images[role] = path

@@ -18,6 +18,69 @@ struct ClipScore: Sendable {
   var alignment: [String: AlignmentStats] = [:]
   /// Set when an arm is misaligned beyond the policy: the clip is inconclusive, not scored.
   var misalignment: String?
+  /// Measures outside the ground-truth alpha metrics, under their own names: composite MSE and
+  /// PSNR, the applied fit and the aspect class of composited outputs; flicker, edge alignment
+  /// and disagreement when the clip has no ground truth.
+  var extras: [ExtraMeasure] = []
+  /// Whether the clip had ground-truth alpha (its GT metrics exist).
+  var hasTruth = true
+}
+
+/// One measure that is not a ground-truth alpha metric, for an arm ("A", "B") or both ("A-B").
+struct ExtraMeasure: Sendable, Equatable {
+  var arm: String
+  var region: String
+  var measure: String
+  var value: Double?
+  var detail: String?
+}
+
+/// A frame of an arm's output: its alpha, or its picture when the output is a composite.
+enum ArmFrame: Sendable {
+  case alpha(GrayImage)
+  case picture(RGBImage)
+}
+
+/// Running sums of one arm's composite error against the reference, per region.
+struct CompositeAccumulator {
+  var background: RGBPicture
+  var original: RGBPicture?
+  var fit: BackgroundFit
+  var sums = [Double](repeating: 0, count: RegionKind.allCases.count)
+  var pixels = [Int](repeating: 0, count: RegionKind.allCases.count)
+  var detected: [(fit: BackgroundFit, mse: Double)]?
+  var aspect: AspectMatch?
+
+  func measures(arm: String) -> [ExtraMeasure] {
+    var out: [ExtraMeasure] = []
+    for (r, region) in RegionKind.allCases.enumerated() {
+      out.append(
+        ExtraMeasure(
+          arm: arm, region: region.rawValue, measure: "composite_mse",
+          value: Composite.mse(sum: sums[r], pixels: pixels[r])))
+      let psnr = Composite.psnr(sum: sums[r], pixels: pixels[r])
+      out.append(
+        ExtraMeasure(
+          arm: arm, region: region.rawValue, measure: "composite_psnr", value: psnr.map { $0.isFinite ? $0 : 999 },
+          detail: psnr == .infinity ? "identical (PSNR infinite, stored as 999)" : nil))
+    }
+    if let detected {
+      out.append(
+        ExtraMeasure(
+          arm: arm, region: "frame", measure: "applied_fit", value: detected[0].mse,
+          detail: "detected \(detected[0].fit.rawValue), configured \(fit.rawValue); background MSE x1e3 "
+            + detected.map { "\($0.fit.rawValue) \(String(format: "%.3f", $0.mse))" }.joined(separator: ", ")))
+    }
+    if let aspect {
+      out.append(
+        ExtraMeasure(
+          arm: arm, region: "frame", measure: "aspect_class", value: aspect.relativeDifference,
+          detail:
+            "\(aspect.match.rawValue): source \(String(format: "%.4f", aspect.sourceAspect)), background \(String(format: "%.4f", aspect.backgroundAspect))"
+        ))
+    }
+    return out
+  }
 }
 
 /// A clip that cannot be scored, with the reason (an undecodable or wrongly sized output).
@@ -35,8 +98,8 @@ enum ClipScorer {
     alignment policy: AlignmentPolicy
   ) throws -> ClipScore {
     guard let alphaFile = clip.alpha else {
-      throw ClipScoringError(
-        description: "clip '\(clip.id)' has no ground-truth alpha; only no-GT measures could apply")
+      return try scoreWithoutTruth(
+        clip: clip, in: set, outputA: outputA, outputB: outputB, configA: configA, configB: configB, alignment: policy)
     }
     let truthPath = set.path(of: alphaFile)
     let truth = try VideoReader(path: truthPath, options: ReadOptions(rgb: .none, alpha: .luma))
@@ -45,21 +108,45 @@ enum ClipScorer {
     }
     let interval = truth.frameRate > 0 ? 1 / truth.frameRate : 0.04
     var readers: [String: any FrameSource] = [:]
+    var composites: [String: CompositeAccumulator] = [:]
     for (arm, path, config) in [("A", outputA, configA), ("B", outputB, configB)] {
-      let options = ReadOptions(
-        rgb: .none, alpha: .alphaChannel, association: config.alphaAssociation, sequenceFrameRate: 1 / interval)
+      let composite = config.bgType != "transparent"
+      let options =
+        composite
+        ? ReadOptions(rgb: .eight, alpha: .none, sequenceFrameRate: 1 / interval)
+        : ReadOptions(
+          rgb: .none, alpha: .alphaChannel, association: config.alphaAssociation, sequenceFrameRate: 1 / interval)
       readers[arm] = try MediaInput.open(
         path, options: options, sourceSize: truth.size, allowScaling: config.allowScaling,
         what: "arm \(arm) output (config \(config.file))")
+      if composite {
+        composites[arm] = try compositeAccumulator(config: config, size: truth.size)
+      }
     }
-    func aligner(_ reader: any FrameSource) -> FrameAligner<GrayImage> {
+    // Composites are scored against α·F + (1 − α)·B′ with F from the source and its clean plate.
+    var sourceFrames: FrameAligner<RGBImage>?
+    var plate: RGBPicture?
+    if !composites.isEmpty {
+      guard let platePath = clip.cleanPlate.map({ set.path(of: $0) }) else {
+        throw ClipScoringError(
+          description:
+            "clip '\(clip.id)': a composited output needs the clip's clean plate to build the reference composite")
+      }
+      let p = try PNGFile.readRGB(platePath)
+      plate = RGBPicture(width: p.width, height: p.height, bytes: p.pixels)
+      let source = try VideoReader(path: set.path(of: clip.source), options: ReadOptions(rgb: .eight))
+      sourceFrames = FrameAligner(referenceInterval: interval, outputRate: source.frameRate, policy: policy) {
+        guard let f = try source.nextFrame(), let rgb = f.rgb else { return nil }
+        return (f.time, rgb)
+      }
+    }
+    func aligner(_ reader: any FrameSource) -> FrameAligner<ArmFrame> {
       FrameAligner(referenceInterval: interval, outputRate: reader.frameRate, policy: policy) {
-        () throws -> (time: Double, frame: GrayImage)? in
+        () throws -> (time: Double, frame: ArmFrame)? in
         guard let f = try reader.nextFrame() else { return nil }
-        guard let a = f.alpha else {
-          throw ClipScoringError(description: "\(reader.path): frame \(f.index) has no alpha")
-        }
-        return (f.time, a)
+        if let a = f.alpha { return (f.time, .alpha(a)) }
+        if let rgb = f.rgb { return (f.time, .picture(rgb)) }
+        throw ClipScoringError(description: "\(reader.path): frame \(f.index) has no alpha")
       }
     }
     let a = aligner(readers["A"]!)
@@ -93,27 +180,53 @@ enum ClipScorer {
       let prepared = PreparedTruth(gMatte, previous: previousTruth, masks: own)
       let before = previousTruth
       previousTruth = prepared
-      let pa = try a.match(referenceTime: g.time)
-      let pb = try b.match(referenceTime: g.time)
+      let fa = try a.match(referenceTime: g.time)
+      let fb = try b.match(referenceTime: g.time)
+      let source = try sourceFrames?.match(referenceTime: g.time)
       // Paired scoring: a frame counts only when both arms have it.
-      guard let pa, let pb else {
+      guard let fa, let fb, sourceFrames == nil || source != nil else {
         previousPredictions = nil
         continue
       }
-      let matteA = Matte(width: pa.width, height: pa.height, maxValue: pa.maxValue, codes: pa.samples)
-      let matteB = Matte(width: pb.width, height: pb.height, maxValue: pb.maxValue, codes: pb.samples)
+      var mattes: [String: Matte] = [:]
+      for (arm, frame) in [("A", fa), ("B", fb)] {
+        switch frame {
+        case .alpha(let p):
+          mattes[arm] = Matte(width: p.width, height: p.height, maxValue: p.maxValue, codes: p.samples)
+        case .picture(let rgb):
+          guard var acc = composites[arm], let source, let plate else {
+            throw ClipScoringError(description: "\(readers[arm]!.path): frame has no alpha")
+          }
+          let output = RGBPicture(width: rgb.width, height: rgb.height, bytes: rgb.pixels)
+          let reference = Composite.reference(
+            alpha: gMatte, source: RGBPicture(width: source.width, height: source.height, bytes: source.pixels),
+            plate: plate, background: acc.background)
+          for (r, e) in Composite.squaredError(output, reference, regions: prepared.regions).enumerated() {
+            acc.sums[r] += e.sum
+            acc.pixels[r] += e.pixels
+          }
+          if acc.detected == nil, let original = acc.original {
+            acc.detected = Composite.detectFit(output: output, alpha: gMatte, background: original)
+          }
+          composites[arm] = acc
+        }
+      }
       let last = previousPredictions
-      previousPredictions = (matteA, matteB)
-      let sa = FrameScorer.score(
-        prediction: matteA, truth: prepared, previous: last.flatMap { l in before.map { (l.a, $0) } })
-      let sb = FrameScorer.score(
-        prediction: matteB, truth: prepared, previous: last.flatMap { l in before.map { (l.b, $0) } })
+      previousPredictions = mattes["A"].flatMap { ma in mattes["B"].map { (ma, $0) } }
+      let sa =
+        mattes["A"].map { m in
+          FrameScorer.score(prediction: m, truth: prepared, previous: last.flatMap { l in before.map { (l.a, $0) } })
+        } ?? ErrorTotals()
+      let sb =
+        mattes["B"].map { m in
+          FrameScorer.score(prediction: m, truth: prepared, previous: last.flatMap { l in before.map { (l.b, $0) } })
+        } ?? ErrorTotals()
       score.totalsA.add(sa)
       score.totalsB.add(sb)
       score.frameRecords.append(("A", g.index, sa))
       score.frameRecords.append(("B", g.index, sb))
       let difficulty = sa.sum(.transition, .sad) + sb.sum(.transition, .sad)
-      if difficulty > worst {
+      if difficulty > worst, case .alpha(let pa) = fa, case .alpha(let pb) = fb {
         worst = difficulty
         score.reviewFrame = g.index
         score.reviewTruth = ga
@@ -124,6 +237,7 @@ enum ClipScorer {
     }
     score.alignment["A"] = try a.finish()
     score.alignment["B"] = try b.finish()
+    for (arm, acc) in composites.sorted(by: { $0.key < $1.key }) { score.extras += acc.measures(arm: arm) }
     guard score.alignment["A"]!.referenceFrames > 0 else {
       throw ClipScoringError(description: "\(truthPath): ground truth has no frames")
     }

@@ -1,7 +1,8 @@
 public import Clips
 public import Engine
 import Foundation
-import MediaIO
+public import MediaIO
+import Metrics
 
 /// The embedded engine, in process: no network, no credits.
 public struct LocalProvider: Provider {
@@ -43,10 +44,38 @@ public struct LocalProvider: Provider {
 
   public func validate(_ config: ArmConfig) throws {
     _ = try Self.settings(for: config)
-    guard config.outputFormat == "webm", config.bgType == "transparent" else {
+    switch (config.outputFormat, config.bgType) {
+    case ("webm", "transparent"), ("mp4", "color"), ("mp4", "image"): break
+    default:
       throw ConfigError(
         file: config.file, field: "output_format",
-        message: "the embedded engine writes only output_format webm with bg_type transparent so far")
+        message:
+          "the embedded engine writes output_format webm with bg_type transparent, or mp4 with bg_type color or image; not \(config.outputFormat) with \(config.bgType)"
+      )
+    }
+  }
+
+  /// The background of a composite config fitted onto a `width`×`height` canvas (bg_color, or
+  /// bg_image with the config's fit; padding black), as the engine and the scorer both use it.
+  public static func fittedBackground(for config: ArmConfig, width: Int, height: Int) throws -> RGBImage? {
+    switch config.bgType {
+    case "color":
+      let v = Int(config.bgColor?.dropFirst() ?? "000000", radix: 16) ?? 0
+      let rgb = [UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
+      return RGBImage(width: width, height: height, pixels: Array((0..<(width * height)).map { _ in rgb }.joined()))
+    case "image":
+      guard let path = config.bgImage else { return nil }
+      let reader = try MediaInput.open(path, options: ReadOptions(rgb: .eight))
+      guard let picture = try reader.nextFrame()?.rgb else {
+        throw ConfigError(file: config.file, field: "bg_image", message: "'\(path)' has no picture")
+      }
+      let fitted = Composite.fit(
+        RGBPicture(width: picture.width, height: picture.height, bytes: picture.pixels), width: width, height: height,
+        mode: BackgroundFit(rawValue: config.fit) ?? .cover)
+      return RGBImage(
+        width: width, height: height, pixels: fitted.values.map { UInt8(min(max(($0 * 255).rounded(), 0), 255)) })
+    default:
+      return nil
     }
   }
 
@@ -54,9 +83,13 @@ public struct LocalProvider: Provider {
     let started = Date()
     let settings = try Self.settings(for: request.config)
     do {
+      let size = try MediaInput.open(request.sourcePath, options: ReadOptions(rgb: .none)).size
+      let composite = try Self.fittedBackground(for: request.config, width: size.width, height: size.height).map {
+        CompositeRequest(background: $0)
+      }
       _ = try EmbeddedEngine.removeBackground(
         sourcePath: request.sourcePath, cleanPlatePath: request.cleanPlatePath, settings: settings,
-        outputPath: request.outputPath)
+        outputPath: request.outputPath, composite: composite)
     } catch {
       throw ProviderError(clipID: request.clipID, arm: request.arm, code: "processing_failed", message: "\(error)")
     }

@@ -281,3 +281,27 @@ public struct AlignmentRecord: Sendable, Equatable {
     self.status = status
   }
 }
+
+/// A measure that is not a ground-truth alpha metric (composites, clips without ground truth).
+public struct ExtraMeasureRecord: Sendable, Equatable {
+  public var clipID: String
+  /// "A", "B" or "A-B".
+  public var arm: String
+  public var region: String
+  public var measure: String
+  public var value: Double?
+  public var detail: String?
+  public var version: String
+
+  public init(
+    clipID: String, arm: String, region: String, measure: String, value: Double?, detail: String?, version: String
+  ) {
+    self.clipID = clipID
+    self.arm = arm
+    self.region = region
+    self.measure = measure
+    self.value = value
+    self.detail = detail
+    self.version = version
+  }
+}

@@ -180,6 +180,25 @@ public final class ResultStore: Sendable {
           ALTER TABLE comparisons ADD COLUMN metric_version TEXT NOT NULL DEFAULT '';
           """)
     }
+    m.registerMigration("v4-extra-measures") { db in
+      // Measures that are not ground-truth alpha metrics, under their own names: composite MSE
+      // and PSNR, applied fit and aspect class of composited outputs; flicker, edge alignment
+      // and A-vs-B disagreement of clips without ground truth. They never feed a verdict.
+      try db.execute(
+        sql: """
+          CREATE TABLE extra_measures (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            clip_id TEXT NOT NULL,
+            arm TEXT NOT NULL,
+            region TEXT NOT NULL,
+            measure TEXT NOT NULL,
+            value REAL,
+            detail TEXT,
+            version TEXT NOT NULL,
+            PRIMARY KEY (run_id, clip_id, arm, region, measure)
+          ) WITHOUT ROWID;
+          """)
+    }
     return m
   }
 
@@ -293,9 +312,17 @@ public final class ResultStore: Sendable {
   /// clip's results are either all there or not at all.
   public func saveClip(
     runID: String, clip: ClipRecord, frameMetrics: [FrameMetricRecord], clipMetrics: [ClipMetricRecord],
-    alignment: [AlignmentRecord] = []
+    alignment: [AlignmentRecord] = [], extras: [ExtraMeasureRecord] = []
   ) throws {
     try write { db in
+      for e in extras {
+        try db.execute(
+          sql: """
+            INSERT OR REPLACE INTO extra_measures (run_id, clip_id, arm, region, measure, value, detail, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+          arguments: [runID, clip.clipID, e.arm, e.region, e.measure, e.value, e.detail, e.version])
+      }
       for a in alignment {
         try db.execute(
           sql: """
@@ -363,6 +390,22 @@ public final class ResultStore: Sendable {
 
   /// Row counts per table for one run (for summaries and tests).
   /// The alignment rows of a run, by clip then arm.
+  /// The extra measures of a run: (clip, arm, region, measure, value, detail).
+  public func extraMeasures(runID: String) throws -> [ExtraMeasureRecord] {
+    try read { db in
+      try Row.fetchAll(
+        db,
+        sql:
+          "SELECT clip_id, arm, region, measure, value, detail, version FROM extra_measures WHERE run_id = ? ORDER BY clip_id, arm, region, measure",
+        arguments: [runID]
+      ).map {
+        ExtraMeasureRecord(
+          clipID: $0["clip_id"], arm: $0["arm"], region: $0["region"], measure: $0["measure"], value: $0["value"],
+          detail: $0["detail"], version: $0["version"])
+      }
+    }
+  }
+
   public func alignment(runID: String) throws -> [(clipID: String, record: AlignmentRecord)] {
     try read { db in
       try Row.fetchAll(
@@ -382,7 +425,7 @@ public final class ResultStore: Sendable {
   public func counts(runID: String) throws -> [String: Int] {
     try read { db in
       var out: [String: Int] = [:]
-      for table in ["clips", "jobs", "frame_metrics", "clip_metrics", "comparisons", "alignment"] {
+      for table in ["clips", "jobs", "frame_metrics", "clip_metrics", "comparisons", "alignment", "extra_measures"] {
         out[table] =
           try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE run_id = ?", arguments: [runID]) ?? 0
       }

@@ -54,12 +54,28 @@ import Testing
         AlignmentRecord(
           arm: "A", referenceFrames: 3, outputFrames: 3, matched: 2, dropped: 1, duplicated: 1, extra: 0,
           maxOffsetSeconds: 0.004, windowSeconds: 0.02, status: "aligned")
+      ],
+      extras: [
+        ExtraMeasureRecord(
+          clipID: "c1", arm: "A-B", region: "hair", measure: "disagreement", value: 12.5, detail: nil,
+          version: "NoTruth/1")
       ])
+    #expect(
+      try store.extraMeasures(runID: "r1") == [
+        ExtraMeasureRecord(
+          clipID: "c1", arm: "A-B", region: "hair", measure: "disagreement", value: 12.5, detail: nil,
+          version: "NoTruth/1")
+      ])
+    // Metric versions: a tag keeps its definition; a changed definition under the same tag is refused.
+    try store.registerMetricVersions([("Grad/1", "Grad", "definition one")])
+    try store.registerMetricVersions([("Grad/1", "Grad", "definition one")])
+    #expect(throws: StoreError.self) { try store.registerMetricVersions([("Grad/1", "Grad", "definition two")]) }
     #expect(try store.clipValue(runID: "r1", clipID: "c1", arm: "A", region: "frame", metric: "MAD") == 150)
     let counts = try store.counts(runID: "r1")
     #expect(
       counts == [
         "runs": 1, "clips": 1, "jobs": 1, "frame_metrics": 1, "clip_metrics": 1, "comparisons": 0, "alignment": 1,
+        "extra_measures": 1,
       ])
     let aligned = try store.alignment(runID: "r1")
     #expect(aligned.count == 1)

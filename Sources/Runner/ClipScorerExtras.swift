@@ -1,0 +1,147 @@
+import Clips
+import Foundation
+import MediaIO
+import Metrics
+import Services
+
+extension ClipScorer {
+  /// The reference background of a composite config (fitted as the config asks) and, for an
+  /// image, the picture itself for fit detection and the aspect class.
+  static func compositeAccumulator(config: ArmConfig, size: PixelSize) throws -> CompositeAccumulator {
+    guard let fitted = try LocalProvider.fittedBackground(for: config, width: size.width, height: size.height) else {
+      throw ClipScoringError(
+        description: "config \(config.file): bg_type \(config.bgType) has no background to build the reference from")
+    }
+    let fit = BackgroundFit(rawValue: config.fit) ?? .cover
+    var acc = CompositeAccumulator(
+      background: RGBPicture(width: fitted.width, height: fitted.height, bytes: fitted.pixels), fit: fit)
+    if config.bgType == "image", let path = config.bgImage {
+      let reader = try MediaInput.open(path, options: ReadOptions(rgb: .eight))
+      if let picture = try reader.nextFrame()?.rgb {
+        acc.original = RGBPicture(width: picture.width, height: picture.height, bytes: picture.pixels)
+        acc.aspect = AspectMatch(source: (size.width, size.height), background: (picture.width, picture.height))
+      }
+    }
+    return acc
+  }
+
+  /// A clip without ground-truth alpha: both arms' alpha matched to the source's timeline;
+  /// per arm, flicker and edge alignment with regions derived from that arm's alpha; between
+  /// the arms, disagreement (a pixel is in a region when it is in either arm's). The frame
+  /// where they disagree most becomes the review frame.
+  static func scoreWithoutTruth(
+    clip: Clip, in set: ClipSet, outputA: String, outputB: String, configA: ArmConfig, configB: ArmConfig,
+    alignment policy: AlignmentPolicy
+  ) throws -> ClipScore {
+    let sourcePath = set.path(of: clip.source)
+    let source = try VideoReader(path: sourcePath, options: ReadOptions(rgb: .eight))
+    let interval = source.frameRate > 0 ? 1 / source.frameRate : 0.04
+    var aligners: [String: FrameAligner<GrayImage>] = [:]
+    var paths: [String: String] = [:]
+    for (arm, path, config) in [("A", outputA, configA), ("B", outputB, configB)] {
+      guard config.bgType == "transparent" else {
+        throw ClipScoringError(
+          description:
+            "clip '\(clip.id)' has no ground truth and arm \(arm) is a composite (bg_type \(config.bgType)): nothing to measure without alpha"
+        )
+      }
+      let reader = try MediaInput.open(
+        path,
+        options: ReadOptions(
+          rgb: .none, alpha: .alphaChannel, association: config.alphaAssociation, sequenceFrameRate: 1 / interval),
+        sourceSize: source.size, allowScaling: config.allowScaling, what: "arm \(arm) output (config \(config.file))")
+      paths[arm] = path
+      aligners[arm] = FrameAligner(referenceInterval: interval, outputRate: reader.frameRate, policy: policy) {
+        guard let f = try reader.nextFrame() else { return nil }
+        guard let a = f.alpha else {
+          throw ClipScoringError(description: "\(reader.path): frame \(f.index) has no alpha")
+        }
+        return (f.time, a)
+      }
+    }
+    var score = ClipScore()
+    score.hasTruth = false
+    let regionCount = RegionKind.allCases.count
+    var flicker = ["A": [(Double, Int)](repeating: (0, 0), count: regionCount), "B": []]
+    flicker["B"] = flicker["A"]
+    var edges = ["A": [(Double, Double)](repeating: (0, 0), count: regionCount)]
+    edges["B"] = edges["A"]
+    var disagreement = [(Double, Int)](repeating: (0, 0), count: regionCount)
+    var previous: [String: (alpha: Matte, truth: PreparedTruth)] = [:]
+    var previousSource: RGBPicture?
+    var worst = -1.0
+    while let s = try source.nextFrame() {
+      guard let rgb = s.rgb else { continue }
+      let picture = RGBPicture(width: rgb.width, height: rgb.height, bytes: rgb.pixels)
+      let fa = try aligners["A"]!.match(referenceTime: s.time)
+      let fb = try aligners["B"]!.match(referenceTime: s.time)
+      guard let fa, let fb else {
+        previous = [:]
+        previousSource = picture
+        continue
+      }
+      var current: [String: (alpha: Matte, truth: PreparedTruth)] = [:]
+      for (arm, frame) in [("A", fa), ("B", fb)] {
+        let alpha = Matte(width: frame.width, height: frame.height, maxValue: frame.maxValue, codes: frame.samples)
+        let truth = PreparedTruth(alpha, previous: previous[arm]?.truth)
+        current[arm] = (alpha, truth)
+        for (r, e) in NoTruth.edgeAlignment(alpha: alpha, source: picture, regions: truth.regions).enumerated() {
+          edges[arm]![r].0 += e.sum
+          edges[arm]![r].1 += e.weight
+        }
+        if let before = previous[arm], let previousSource {
+          let f = NoTruth.flicker(
+            alpha: alpha, previousAlpha: before.alpha, source: picture, previousSource: previousSource,
+            regions: before.truth.regions)
+          for (r, v) in f.enumerated() {
+            flicker[arm]![r].0 += v.sum
+            flicker[arm]![r].1 += v.pixels
+          }
+        }
+      }
+      let union = RegionMap(
+        width: fa.width, height: fa.height,
+        bits: zip(current["A"]!.truth.regions.bits, current["B"]!.truth.regions.bits).map { $0 | $1 })
+      let d = NoTruth.disagreement(current["A"]!.alpha, current["B"]!.alpha, regions: union)
+      for (r, v) in d.enumerated() {
+        disagreement[r].0 += v.sum
+        disagreement[r].1 += v.pixels
+      }
+      if d[0].sum > worst {
+        worst = d[0].sum
+        score.reviewFrame = s.index
+        score.reviewA = fa
+        score.reviewB = fb
+      }
+      score.frames += 1
+      previous = current
+      previousSource = picture
+    }
+    score.alignment["A"] = try aligners["A"]!.finish()
+    score.alignment["B"] = try aligners["B"]!.finish()
+    guard score.alignment["A"]!.referenceFrames > 0 else {
+      throw ClipScoringError(description: "\(sourcePath): the source has no frames")
+    }
+    for (r, region) in RegionKind.allCases.enumerated() {
+      for arm in ["A", "B"] {
+        let f = flicker[arm]![r]
+        let e = edges[arm]![r]
+        score.extras.append(
+          ExtraMeasure(
+            arm: arm, region: region.rawValue, measure: "flicker", value: f.1 > 0 ? f.0 / Double(f.1) * 1e3 : nil))
+        score.extras.append(
+          ExtraMeasure(arm: arm, region: region.rawValue, measure: "edge_alignment", value: e.1 > 0 ? e.0 / e.1 : nil))
+      }
+      let v = disagreement[r]
+      score.extras.append(
+        ExtraMeasure(
+          arm: "A-B", region: region.rawValue, measure: "disagreement", value: v.1 > 0 ? v.0 / Double(v.1) * 1e3 : nil))
+    }
+    var problems: [String] = []
+    for arm in ["A", "B"] {
+      if let p = score.alignment[arm]!.problem(under: policy) { problems.append("arm \(arm) (\(paths[arm]!)): \(p)") }
+    }
+    if !problems.isEmpty { score.misalignment = "misaligned, so not scored: " + problems.joined(separator: "; ") }
+    return score
+  }
+}
