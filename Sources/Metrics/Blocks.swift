@@ -24,7 +24,14 @@ struct BlockGrid: Sendable {
   private var cellLow: [UInt16]
   private var cellHigh: [UInt16]
 
-  init(_ m: Matte) {
+  /// With `init(_:comparedWith:)`: whether each block holds a pixel whose value differs from
+  /// the other matte's (empty otherwise).
+  private(set) var differing: [Bool] = []
+
+  /// Summarises `m`; with `other` (same size), also finds the blocks where the two differ in
+  /// value, in the same pass over `m`.
+  init(_ m: Matte, comparedWith other: Matte? = nil) {
+    if let other { precondition(other.width == m.width && other.height == m.height, "mattes differ in size") }
     width = m.width
     height = m.height
     columns = (m.width + Self.blockWidth - 1) / Self.blockWidth
@@ -52,55 +59,88 @@ struct BlockGrid: Sendable {
     }
     blocks.low.initialize(repeating: .max, count: columns * rows)
     blocks.high.initialize(repeating: 0, count: columns * rows)
+    var differs = [Bool](repeating: false, count: other == nil ? 0 : columns * rows)
+    var xorBand = [UInt32](repeating: 0, count: other == nil ? 0 : w)
+    let pm = UInt32(m.maxValue)
+    let om = UInt32(other?.maxValue ?? m.maxValue)
+    let otherCodes = other?.codes ?? []
     scratchRow.withUnsafeMutableBufferPointer { scratch in
-      m.codes.withUnsafeBufferPointer { codes in
-        bandLow.withUnsafeMutableBufferPointer { bl in
-          bandHigh.withUnsafeMutableBufferPointer { bh in
-            for cy in 0..<cr {
-              let y0 = cy * 4
-              let first = codes.baseAddress! + y0 * w
-              bl.baseAddress!.update(from: first, count: w)
-              bh.baseAddress!.update(from: first, count: w)
-              for y in (y0 + 1)..<min(y0 + 4, h) {
-                let row = codes.baseAddress! + y * w
-                let l = bl.baseAddress!
-                let u = bh.baseAddress!
-                for x in 0..<w { l[x] = min(l[x], row[x]) }
-                for x in 0..<w { u[x] = max(u[x], row[x]) }
-              }
-              // Minimum of each group of four columns: pairs, then pairs of pairs (vectorises);
-              // the cell's value is at its first column. A last, narrower cell is done alone.
-              let whole = w / 4
-              if whole > 0 {
-                Self.foldFours(bl.baseAddress!, count: w, whole: whole, scratch: scratch.baseAddress!, min)
-                Self.foldFours(bh.baseAddress!, count: w, whole: whole, scratch: scratch.baseAddress!, max)
-              }
-              let blockRow = (cy * 4 / Self.blockHeight) * cols
-              let cl = cells.low + cy * cc
-              let ch = cells.high + cy * cc
-              let bL = blocks.low + blockRow
-              let bH = blocks.high + blockRow
-              for cx in 0..<cc {
-                var l = bl[cx * 4]
-                var u = bh[cx * 4]
-                if cx >= whole {
-                  // The pair pass already folded x + 1 into x; finish the remaining columns.
-                  for x in (cx * 4)..<w {
-                    l = min(l, bl[x])
-                    u = max(u, bh[x])
+      otherCodes.withUnsafeBufferPointer { oc in
+        xorBand.withUnsafeMutableBufferPointer { xb in
+          m.codes.withUnsafeBufferPointer { codes in
+            bandLow.withUnsafeMutableBufferPointer { bl in
+              bandHigh.withUnsafeMutableBufferPointer { bh in
+                for cy in 0..<cr {
+                  let y0 = cy * 4
+                  if other != nil {
+                    // p ⊕ g ORed down the band (p·gMax ⊕ g·pMax when the depths differ).
+                    let acc = xb.baseAddress!
+                    for y in y0..<min(y0 + 4, h) {
+                      let pr = codes.baseAddress! + y * w
+                      let gr = oc.baseAddress! + y * w
+                      if pm == om {
+                        for x in 0..<w { acc[x] |= UInt32(pr[x] ^ gr[x]) }
+                      } else {
+                        for x in 0..<w { acc[x] |= (UInt32(pr[x]) &* om) ^ (UInt32(gr[x]) &* pm) }
+                      }
+                    }
+                    // At the end of a block row, one flag per block.
+                    if (y0 + 4) % Self.blockHeight == 0 || y0 + 4 >= h {
+                      let base = (y0 / Self.blockHeight) * cols
+                      for bx in 0..<cols {
+                        var any: UInt32 = 0
+                        for x in (bx * Self.blockWidth)..<min((bx + 1) * Self.blockWidth, w) { any |= acc[x] }
+                        differs[base + bx] = any != 0
+                      }
+                      acc.update(repeating: 0, count: w)
+                    }
+                  }
+                  let first = codes.baseAddress! + y0 * w
+                  bl.baseAddress!.update(from: first, count: w)
+                  bh.baseAddress!.update(from: first, count: w)
+                  for y in (y0 + 1)..<min(y0 + 4, h) {
+                    let row = codes.baseAddress! + y * w
+                    let l = bl.baseAddress!
+                    let u = bh.baseAddress!
+                    for x in 0..<w { l[x] = min(l[x], row[x]) }
+                    for x in 0..<w { u[x] = max(u[x], row[x]) }
+                  }
+                  // Minimum of each group of four columns: pairs, then pairs of pairs (vectorises);
+                  // the cell's value is at its first column. A last, narrower cell is done alone.
+                  let whole = w / 4
+                  if whole > 0 {
+                    Self.foldFours(bl.baseAddress!, count: w, whole: whole, scratch: scratch.baseAddress!, min)
+                    Self.foldFours(bh.baseAddress!, count: w, whole: whole, scratch: scratch.baseAddress!, max)
+                  }
+                  let blockRow = (cy * 4 / Self.blockHeight) * cols
+                  let cl = cells.low + cy * cc
+                  let ch = cells.high + cy * cc
+                  let bL = blocks.low + blockRow
+                  let bH = blocks.high + blockRow
+                  for cx in 0..<cc {
+                    var l = bl[cx * 4]
+                    var u = bh[cx * 4]
+                    if cx >= whole {
+                      // The pair pass already folded x + 1 into x; finish the remaining columns.
+                      for x in (cx * 4)..<w {
+                        l = min(l, bl[x])
+                        u = max(u, bh[x])
+                      }
+                    }
+                    cl[cx] = l
+                    ch[cx] = u
+                    let b = cx / (Self.blockWidth / 4)
+                    bL[b] = min(bL[b], l)
+                    bH[b] = max(bH[b], u)
                   }
                 }
-                cl[cx] = l
-                ch[cx] = u
-                let b = cx / (Self.blockWidth / 4)
-                bL[b] = min(bL[b], l)
-                bH[b] = max(bH[b], u)
               }
             }
           }
         }
       }
     }
+    self.differing = differs
     self.low = Array(UnsafeBufferPointer(start: blocks.low, count: columns * rows))
     self.high = Array(UnsafeBufferPointer(start: blocks.high, count: columns * rows))
     self.cellLow = Array(UnsafeBufferPointer(start: cells.low, count: cc * cr))

@@ -275,7 +275,20 @@ struct SegmentLevels {
       }
       for i in 1...10 {
         let t = UInt8(i)
-        if i > 1 { active.removeAll { q[Int($0)] < t } }
+        if i > 1 {
+          // Segments below this threshold leave the list; still unassigned ones leave Ω here.
+          var kept = 0
+          for j in 0..<active.count {
+            let s = active[j]
+            if q[Int(s)] < t {
+              if level[Int(s)] == 255 { level[Int(s)] = UInt8(i - 1) }
+            } else {
+              active[kept] = s
+              kept += 1
+            }
+          }
+          active.removeLast(active.count - kept)
+        }
         guard !active.isEmpty else {
           for s in 0..<n where level[s] == 255 { level[s] = UInt8(i - 1) }
           break
@@ -323,8 +336,7 @@ struct SegmentLevels {
           bestSize = size[Int(s)]
           bestRoot = s
         }
-        // Outside Ω_i: below the threshold (not in the list any more) or in a smaller component.
-        for s in 0..<n where level[s] == 255 && q[s] < t { level[s] = UInt8(i - 1) }
+        // Outside Ω_i in a smaller component (those below the threshold left above).
         for s in active where level[Int(s)] == 255 && parent[Int(s)] != bestRoot { level[Int(s)] = UInt8(i - 1) }
       }
     }

@@ -125,8 +125,8 @@ public enum FrameScorer {
     let g = truth.matte
     ErrorMaps.checkSameSize(p, g)
     let grid = truth.grid
-    let pGrid = BlockGrid(p)
-    let differs = BlockGrid.differing(p, g, grid: grid)
+    let pGrid = BlockGrid(p, comparedWith: g)
+    let differs = pGrid.differing
     if let previous {
       ErrorMaps.checkSameSize(previous.prediction, p)
       ErrorMaps.checkSameSize(previous.truth.matte, g)
@@ -153,54 +153,82 @@ public enum FrameScorer {
     let bitsBefore = previous?.truth.regions.bits
     var rowLevels = [UInt8](repeating: 0, count: BlockGrid.blockWidth)
     let stride = BlockGrid.blockWidth
-    p.codes.withUnsafeBufferPointer { pcodes in
-      g.codes.withUnsafeBufferPointer { gcodes in
-        pMagnitude.values.withUnsafeBufferPointer { pmv in
-          gMagnitude.values.withUnsafeBufferPointer { gmv in
-            rowLevels.withUnsafeMutableBufferPointer { lv in
-              acc.withUnsafeMutableBufferPointer { acc in
-                for b in 0..<grid.count {
-                  let now = differs[b]
-                  let changed = before?[b] ?? false
-                  let po = Int(pMagnitude.offsets[b])
-                  let go = Int(gMagnitude.offsets[b])
-                  guard now || changed || po >= 0 || go >= 0 else { continue }
-                  let xs = grid.xRange(ofColumn: b % grid.columns)
-                  for (j, y) in grid.yRange(ofRow: b / grid.columns).enumerated() {
-                    if now { levels.levels(row: y, from: xs.lowerBound, count: xs.count, into: lv.baseAddress!) }
-                    for (i, x) in xs.enumerated() {
-                      let k = y * w + x
-                      let pc = Int(pcodes[k])
-                      let gc = Int(gcodes[k])
-                      var ad = 0.0
-                      var sq = 0.0
-                      var ce = 0.0
-                      if now && pc * gm != gc * pm {
-                        let d = Double(pc) * ip - Double(gc) * ig
-                        ad = abs(d)
-                        sq = d * d
-                        let l = Int(lv[i])
-                        ce = abs(
-                          Conn.phi(code: gc, maxValue: gm, level: l) - Conn.phi(code: pc, maxValue: pm, level: l))
-                      }
-                      let e = (po >= 0 ? pmv[po + j * stride + i] : 0) - (go >= 0 ? gmv[go + j * stride + i] : 0)
-                      let ge = e * e
-                      var bits = bitsNow[k]
-                      while bits != 0 {
-                        let o = Int(bits.trailingZeroBitCount) * metrics
-                        acc[o + sad] += ad
-                        acc[o + mse] += sq
-                        acc[o + gradIndex] += ge
-                        acc[o + conn] += ce
-                        bits &= bits - 1
-                      }
-                      if let pp, let gp, let bitsBefore, now || changed {
-                        let dd =
-                          (Double(pc) * ip - Double(pp.codes[k]) * ipp) - (Double(gc) * ig - Double(gp.codes[k]) * igp)
-                        var bits = bitsBefore[k]
-                        while bits != 0 {
-                          acc[Int(bits.trailingZeroBitCount) * metrics + dt] += dd * dd
-                          bits &= bits - 1
+    var (frameSad, frameSq, frameGrad, frameConn, frameDt) = (0.0, 0.0, 0.0, 0.0, 0.0)
+    let temporal = previous != nil
+    let noCodes: [UInt16] = []
+    let noBits: [UInt8] = []
+    (pp?.codes ?? noCodes).withUnsafeBufferPointer { ppCodes in
+      (gp?.codes ?? noCodes).withUnsafeBufferPointer { gpCodes in
+        bitsNow.withUnsafeBufferPointer { nowBits in
+          (bitsBefore ?? noBits).withUnsafeBufferPointer { beforeBits in
+            p.codes.withUnsafeBufferPointer { pcodes in
+              g.codes.withUnsafeBufferPointer { gcodes in
+                pMagnitude.values.withUnsafeBufferPointer { pmv in
+                  gMagnitude.values.withUnsafeBufferPointer { gmv in
+                    rowLevels.withUnsafeMutableBufferPointer { lv in
+                      acc.withUnsafeMutableBufferPointer { acc in
+                        for b in 0..<grid.count {
+                          let now = differs[b]
+                          let changed = before?[b] ?? false
+                          let po = Int(pMagnitude.offsets[b])
+                          let go = Int(gMagnitude.offsets[b])
+                          guard now || changed || po >= 0 || go >= 0 else { continue }
+                          let xs = grid.xRange(ofColumn: b % grid.columns)
+                          for (j, y) in grid.yRange(ofRow: b / grid.columns).enumerated() {
+                            if now {
+                              levels.levels(row: y, from: xs.lowerBound, count: xs.count, into: lv.baseAddress!)
+                            }
+                            for (i, x) in xs.enumerated() {
+                              let k = y * w + x
+                              let pc = Int(pcodes[k])
+                              let gc = Int(gcodes[k])
+                              var ad = 0.0
+                              var sq = 0.0
+                              var ce = 0.0
+                              if now && pc * gm != gc * pm {
+                                let d = Double(pc) * ip - Double(gc) * ig
+                                ad = abs(d)
+                                sq = d * d
+                                let l = Int(lv[i])
+                                ce = abs(
+                                  Conn.phi(code: gc, maxValue: gm, level: l)
+                                    - Conn.phi(code: pc, maxValue: pm, level: l))
+                              }
+                              let e =
+                                (po >= 0 ? pmv[po + j * stride + i] : 0) - (go >= 0 ? gmv[go + j * stride + i] : 0)
+                              let ge = e * e
+                              // The frame region (bit 0) in registers, the others through the array.
+                              var bits = nowBits[k]
+                              if bits & 1 != 0 {
+                                frameSad += ad
+                                frameSq += sq
+                                frameGrad += ge
+                                frameConn += ce
+                              }
+                              bits &= ~1
+                              while bits != 0 {
+                                let o = Int(bits.trailingZeroBitCount) * metrics
+                                acc[o + sad] += ad
+                                acc[o + mse] += sq
+                                acc[o + gradIndex] += ge
+                                acc[o + conn] += ce
+                                bits &= bits - 1
+                              }
+                              if temporal && (now || changed) {
+                                let dd =
+                                  (Double(pc) * ip - Double(ppCodes[k]) * ipp)
+                                  - (Double(gc) * ig - Double(gpCodes[k]) * igp)
+                                let d2 = dd * dd
+                                var bits = beforeBits[k]
+                                if bits & 1 != 0 { frameDt += d2 }
+                                bits &= ~1
+                                while bits != 0 {
+                                  acc[Int(bits.trailingZeroBitCount) * metrics + dt] += d2
+                                  bits &= bits - 1
+                                }
+                              }
+                            }
+                          }
                         }
                       }
                     }
@@ -212,6 +240,11 @@ public enum FrameScorer {
         }
       }
     }
+    acc[sad] += frameSad
+    acc[mse] += frameSq
+    acc[gradIndex] += frameGrad
+    acc[conn] += frameConn
+    acc[dt] += frameDt
     var totals = ErrorTotals()
     var motionSums: [(sum: Double, pixels: Int)]?
     if let previous, let motion {
