@@ -247,101 +247,125 @@ struct SegmentLevels {
   /// also its first pixel in raster order, so ties go to the lower root.
   private func computeLevels() -> [UInt8] {
     let n = start.count
-    var level = [UInt8](repeating: 255, count: n)
-    var parent = [Int32](repeating: 0, count: n)
-    var size = [Int](repeating: 0, count: n)
-    // Segments with q ≥ i, ascending, and where each row's part of that list starts.
-    var active = (0..<n).filter { q[$0] >= 1 }.map { Int32($0) }
-    var row = [Int32](repeating: 0, count: n)
+    var out = [UInt8](repeating: 255, count: n)
+    guard n > 0 else { return out }
+    // Scratch for the union–find, the shrinking list and each segment's row.
+    let parent = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let size = UnsafeMutablePointer<Int>.allocate(capacity: n)
+    let active = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let row = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    defer {
+      parent.deallocate()
+      size.deallocate()
+      active.deallocate()
+      row.deallocate()
+    }
     for y in 0..<height {
       for s in Int(rowStart[y])..<Int(rowStart[y + 1]) { row[s] = Int32(y) }
     }
-    // Segments of q = 0 leave at level 0 (outside Ω_1).
-    for s in 0..<n where q[s] == 0 { level[s] = 0 }
-    parent.withUnsafeMutableBufferPointer { parent in
-      @inline(__always) func find(_ x: Int32) -> Int32 {
-        var x = x
-        while parent[Int(x)] != x {
-          let up = parent[Int(parent[Int(x)])]
-          parent[Int(x)] = up
-          x = up
-        }
-        return x
+    @inline(__always) func find(_ x: Int32) -> Int32 {
+      var x = x
+      while parent[Int(x)] != x {
+        let up = parent[Int(parent[Int(x)])]
+        parent[Int(x)] = up
+        x = up
       }
-      @inline(__always) func union(_ a: Int32, _ b: Int32) {
-        let ra = find(a)
-        let rb = find(b)
-        if ra != rb { parent[Int(max(ra, rb))] = min(ra, rb) }
-      }
-      for i in 1...10 {
-        let t = UInt8(i)
-        if i > 1 {
-          // Segments below this threshold leave the list; still unassigned ones leave Ω here.
-          var kept = 0
-          for j in 0..<active.count {
-            let s = active[j]
-            if q[Int(s)] < t {
-              if level[Int(s)] == 255 { level[Int(s)] = UInt8(i - 1) }
-            } else {
-              active[kept] = s
-              kept += 1
+      return x
+    }
+    @inline(__always) func union(_ a: Int32, _ b: Int32) {
+      let ra = find(a)
+      let rb = find(b)
+      if ra != rb { parent[Int(max(ra, rb))] = min(ra, rb) }
+    }
+    start.withUnsafeBufferPointer { start in
+      end.withUnsafeBufferPointer { end in
+        q.withUnsafeBufferPointer { q in
+          out.withUnsafeMutableBufferPointer { level in
+            // Segments with q ≥ i, ascending; those of q = 0 leave at level 0 (outside Ω_1).
+            var count = 0
+            for s in 0..<n {
+              if q[s] >= 1 {
+                active[count] = Int32(s)
+                count += 1
+              } else {
+                level[s] = 0
+              }
             }
-          }
-          active.removeLast(active.count - kept)
-        }
-        guard !active.isEmpty else {
-          for s in 0..<n where level[s] == 255 { level[s] = UInt8(i - 1) }
-          break
-        }
-        for s in active { parent[Int(s)] = s }
-        // Walk the list a row at a time; `previous` is the row above's part of the list.
-        var previous = 0..<0
-        var k = 0
-        while k < active.count {
-          let y = row[Int(active[k])]
-          var e = k + 1
-          while e < active.count && row[Int(active[e])] == y { e += 1 }
-          // Neighbours in the row: consecutive segment indices touch.
-          for j in k..<(e - 1) where active[j + 1] == active[j] + 1 { union(active[j], active[j + 1]) }
-          if !previous.isEmpty && row[Int(active[previous.lowerBound])] == y - 1 {
-            var u = previous.lowerBound
-            var c = k
-            while u < previous.upperBound && c < e {
-              let su = Int(active[u])
-              let sc = Int(active[c])
-              if start[su] < end[sc] && start[sc] < end[su] { union(active[u], active[c]) }
-              if end[su] <= end[sc] { u += 1 } else { c += 1 }
+            for i in 1...10 {
+              let t = UInt8(i)
+              if i > 1 {
+                // Segments below this threshold leave the list; unassigned ones leave Ω here.
+                var kept = 0
+                for j in 0..<count {
+                  let s = active[j]
+                  if q[Int(s)] < t {
+                    if level[Int(s)] == 255 { level[Int(s)] = UInt8(i - 1) }
+                  } else {
+                    active[kept] = s
+                    kept += 1
+                  }
+                }
+                count = kept
+              }
+              guard count > 0 else { break }
+              for j in 0..<count { parent[Int(active[j])] = active[j] }
+              // Walk the list a row at a time; `previous` is the row above's part of it.
+              var previous = 0..<0
+              var k = 0
+              while k < count {
+                let y = row[Int(active[k])]
+                var e = k + 1
+                while e < count && row[Int(active[e])] == y { e += 1 }
+                // Neighbours in the row: consecutive segment indices touch.
+                for j in k..<(e - 1) where active[j + 1] == active[j] + 1 { union(active[j], active[j + 1]) }
+                if !previous.isEmpty && row[Int(active[previous.lowerBound])] == y - 1 {
+                  var u = previous.lowerBound
+                  var c = k
+                  while u < previous.upperBound && c < e {
+                    let su = Int(active[u])
+                    let sc = Int(active[c])
+                    if start[su] < end[sc] && start[sc] < end[su] { union(active[u], active[c]) }
+                    if end[su] <= end[sc] { u += 1 } else { c += 1 }
+                  }
+                }
+                previous = k..<e
+                k = e
+              }
+              // Parents always have lower indices than their children (unions link the higher
+              // root under the lower one, path halving only shortens), so one ascending pass
+              // finds every root: a parent's root is known before its children ask.
+              var bestRoot: Int32 = -1
+              var bestSize = 0
+              for j in 0..<count {
+                let s = Int(active[j])
+                let up = Int(parent[s])
+                if up == s {
+                  size[s] = 0
+                } else {
+                  parent[s] = parent[up]
+                }
+                size[Int(parent[s])] += Int(end[s] - start[s])
+              }
+              // Ties keep the lower root: the component whose first pixel comes first.
+              for j in 0..<count {
+                let s = Int(active[j])
+                if parent[s] == Int32(s) && size[s] > bestSize {
+                  bestSize = size[s]
+                  bestRoot = Int32(s)
+                }
+              }
+              // Outside Ω_i in a smaller component (those below the threshold left above).
+              for j in 0..<count {
+                let s = Int(active[j])
+                if level[s] == 255 && parent[s] != bestRoot { level[s] = UInt8(i - 1) }
+              }
             }
+            for s in 0..<n where level[s] == 255 { level[s] = 10 }
           }
-          previous = k..<e
-          k = e
         }
-        // Parents always have lower indices than their children (unions link the higher root
-        // under the lower one, path halving only shortens), so one ascending pass finds every
-        // root: a parent's root is known before its children ask.
-        var bestRoot: Int32 = -1
-        var bestSize = 0
-        for s in active {
-          let i = Int(s)
-          let up = Int(parent[i])
-          if up == i {
-            size[i] = 0
-          } else {
-            parent[i] = parent[up]
-          }
-          let r = Int(parent[i])
-          size[r] += Int(end[i] - start[i])
-        }
-        for s in active where parent[Int(s)] == s && size[Int(s)] > bestSize {
-          bestSize = size[Int(s)]
-          bestRoot = s
-        }
-        // Outside Ω_i in a smaller component (those below the threshold left above).
-        for s in active where level[Int(s)] == 255 && parent[Int(s)] != bestRoot { level[Int(s)] = UInt8(i - 1) }
       }
     }
-    for s in 0..<n where level[s] == 255 { level[s] = 10 }
-    return level
+    return out
   }
 
   /// The levels of pixels x0 ..< x0 + count of row y, into `out`.

@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// The regions mattegate scores (specs/metrics.md, "Regions").
 public enum RegionKind: String, Sendable, CaseIterable, Codable, Comparable {
   case frame
@@ -171,10 +174,8 @@ public struct RegionDeriver: Sendable {
     let m = truth.maxValue
     let lo = glassEpsilon * Double(m)
     let hi = (1 - glassEpsilon) * Double(m)
-    let table = (0...m).map { c -> UInt8 in
-      (c > 0 && c < m ? soft : 0) | (Double(c) > lo && Double(c) < hi ? plateau : 0)
-    }
-    var plane = [UInt8](repeating: 0, count: n)
+    let table = candidateTable(maxValue: m, lo: lo, hi: hi)
+    let plane = ZeroedBytes(count: n)
     // Blocks where the plane can be non-zero: everything else (flat 0 or 1, unchanged since
     // t − 1) stays 0 and is skipped by every pass below.
     var seeded = [Bool](repeating: false, count: grid.count)
@@ -281,6 +282,44 @@ public struct RegionDeriver: Sendable {
   }
 }
 
+/// A zero-filled byte plane from `calloc`: the operating system's fresh pages are already zero,
+/// so a sparse plane costs only the pages its spans touch.
+final class ZeroedBytes {
+  let base: UnsafeMutablePointer<UInt8>
+  let count: Int
+
+  init(count: Int) {
+    self.count = count
+    base = calloc(max(count, 1), 1)!.assumingMemoryBound(to: UInt8.self)
+  }
+
+  deinit { free(base) }
+
+  subscript(i: Int) -> UInt8 {
+    get { base[i] }
+    set { base[i] = newValue }
+  }
+
+  func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    try body(UnsafeBufferPointer(start: base, count: count))
+  }
+
+  func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    try body(UnsafeMutableBufferPointer(start: base, count: count))
+  }
+}
+
+/// Region-candidate bits per code (soft, plateau), computed once per depth and ε band.
+private let candidateTables = Mutex<[String: [UInt8]]>([:])
+
+func candidateTable(maxValue m: Int, lo: Double, hi: Double) -> [UInt8] {
+  let key = "\(m) \(lo) \(hi)"
+  if let t = candidateTables.withLock({ $0[key] }) { return t }
+  let t = (0...m).map { c -> UInt8 in (c > 0 && c < m ? 1 : 0) | (Double(c) > lo && Double(c) < hi ? 2 : 0) }
+  candidateTables.withLock { $0[key] = t }
+  return t
+}
+
 /// Square-window erosion or dilation of byte planes, each bit with its own radius: a bit is
 /// set after dilation when it is set anywhere in the in-frame part of the window, and after
 /// erosion when it is set everywhere in it (bits without a radius pass through). Separable:
@@ -300,15 +339,15 @@ enum BytePlaneMorphology {
   /// Erodes or dilates `plane` on the spans (elsewhere the result is 0, which is correct when
   /// the plane is 0 within reach of everything outside them).
   static func apply(
-    _ plane: [UInt8], width w: Int, height h: Int, spans: [[Range<Int>]], radii: [(bits: UInt8, radius: Int)],
+    _ plane: ZeroedBytes, width w: Int, height h: Int, spans: [[Range<Int>]], radii: [(bits: UInt8, radius: Int)],
     dilate: Bool
-  ) -> [UInt8] {
+  ) -> ZeroedBytes {
     let r = radii.map(\.radius).max() ?? 0
     guard r > 0 else { return plane }
     // masks[k − 1]: the bits whose radius reaches distance k.
     let masks = (1...r).map { k in radii.filter { $0.radius >= k }.reduce(UInt8(0)) { $0 | $1.bits } }
-    var tmp = [UInt8](repeating: 0, count: plane.count)
-    var out = [UInt8](repeating: 0, count: plane.count)
+    let tmp = ZeroedBytes(count: plane.count)
+    let out = ZeroedBytes(count: plane.count)
     plane.withUnsafeBufferPointer { src in
       tmp.withUnsafeMutableBufferPointer { t in
         // Along rows: the interior without clamping (vectorises), the frame's ends clamped.
@@ -331,10 +370,14 @@ enum BytePlaneMorphology {
                 for x in lo..<hi { o[x] &= (left[x] & right[x]) | ~mask }
               }
             }
-            for x in x0..<(x0 + count) where x < lo || x >= hi {
-              let a = row[max(x - k, 0)]
-              let b = row[min(x + k, w - 1)]
-              if dilate { o[x] |= (a | b) & mask } else { o[x] &= (a & b) | ~mask }
+            // The frame's ends, clamped (only pieces that reach them have any).
+            let edges = [x0..<max(x0, min(lo, x0 + count)), min(x0 + count, max(hi, x0))..<(x0 + count)]
+            for range in edges {
+              for x in range {
+                let a = row[max(x - k, 0)]
+                let b = row[min(x + k, w - 1)]
+                if dilate { o[x] |= (a | b) & mask } else { o[x] &= (a & b) | ~mask }
+              }
             }
           }
         }
