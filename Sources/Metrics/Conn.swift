@@ -249,16 +249,19 @@ struct SegmentLevels {
     let n = start.count
     var out = [UInt8](repeating: 255, count: n)
     guard n > 0 else { return out }
-    // Scratch for the union–find, the shrinking list and each segment's row.
+    // Scratch for the union–find over runs, the shrinking list and each segment's row.
     let parent = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     let size = UnsafeMutablePointer<Int>.allocate(capacity: n)
     let active = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     let row = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    // Per run (at most one per segment): columns and row; per list entry, its run.
+    let runX0 = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let runX1 = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let runRow = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let runOf = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     defer {
-      parent.deallocate()
+      for p in [parent, active, row, runX0, runX1, runRow, runOf] { p.deallocate() }
       size.deallocate()
-      active.deallocate()
-      row.deallocate()
     }
     for y in 0..<height {
       for s in Int(rowStart[y])..<Int(rowStart[y + 1]) { row[s] = Int32(y) }
@@ -308,24 +311,33 @@ struct SegmentLevels {
                 count = kept
               }
               guard count > 0 else { break }
-              for j in 0..<count { parent[Int(active[j])] = active[j] }
-              // Walk the list a row at a time; `previous` is the row above's part of it.
+              // Runs: maximal sequences of list entries that are consecutive segments of one
+              // row (the pixels of {q ≥ i} along a row). Components are unions of runs.
+              var runs = 0
+              for j in 0..<count {
+                let s = active[j]
+                if j == 0 || s != active[j - 1] + 1 || row[Int(s)] != row[Int(active[j - 1])] {
+                  runX0[runs] = start[Int(s)]
+                  runRow[runs] = row[Int(s)]
+                  parent[runs] = Int32(runs)
+                  runs += 1
+                }
+                runX1[runs - 1] = end[Int(s)]
+                runOf[j] = Int32(runs - 1)
+              }
+              // Runs of adjacent rows whose columns overlap are 4-connected.
               var previous = 0..<0
               var k = 0
-              while k < count {
-                let y = row[Int(active[k])]
+              while k < runs {
+                let y = runRow[k]
                 var e = k + 1
-                while e < count && row[Int(active[e])] == y { e += 1 }
-                // Neighbours in the row: consecutive segment indices touch.
-                for j in k..<(e - 1) where active[j + 1] == active[j] + 1 { union(active[j], active[j + 1]) }
-                if !previous.isEmpty && row[Int(active[previous.lowerBound])] == y - 1 {
+                while e < runs && runRow[e] == y { e += 1 }
+                if !previous.isEmpty && runRow[previous.lowerBound] == y - 1 {
                   var u = previous.lowerBound
                   var c = k
                   while u < previous.upperBound && c < e {
-                    let su = Int(active[u])
-                    let sc = Int(active[c])
-                    if start[su] < end[sc] && start[sc] < end[su] { union(active[u], active[c]) }
-                    if end[su] <= end[sc] { u += 1 } else { c += 1 }
+                    if runX0[u] < runX1[c] && runX0[c] < runX1[u] { union(Int32(u), Int32(c)) }
+                    if runX1[u] <= runX1[c] { u += 1 } else { c += 1 }
                   }
                 }
                 previous = k..<e
@@ -333,31 +345,23 @@ struct SegmentLevels {
               }
               // Parents always have lower indices than their children (unions link the higher
               // root under the lower one, path halving only shortens), so one ascending pass
-              // finds every root: a parent's root is known before its children ask.
+              // finds every root: a parent's root is known before its children ask. Run order
+              // is raster order of first pixels, so ties keep the lower root.
               var bestRoot: Int32 = -1
               var bestSize = 0
-              for j in 0..<count {
-                let s = Int(active[j])
-                let up = Int(parent[s])
-                if up == s {
-                  size[s] = 0
-                } else {
-                  parent[s] = parent[up]
-                }
-                size[Int(parent[s])] += Int(end[s] - start[s])
+              for r in 0..<runs {
+                let up = Int(parent[r])
+                if up == r { size[r] = 0 } else { parent[r] = parent[up] }
+                size[Int(parent[r])] += Int(runX1[r] - runX0[r])
               }
-              // Ties keep the lower root: the component whose first pixel comes first.
-              for j in 0..<count {
-                let s = Int(active[j])
-                if parent[s] == Int32(s) && size[s] > bestSize {
-                  bestSize = size[s]
-                  bestRoot = Int32(s)
-                }
+              for r in 0..<runs where parent[r] == Int32(r) && size[r] > bestSize {
+                bestSize = size[r]
+                bestRoot = Int32(r)
               }
               // Outside Ω_i in a smaller component (those below the threshold left above).
               for j in 0..<count {
                 let s = Int(active[j])
-                if level[s] == 255 && parent[s] != bestRoot { level[s] = UInt8(i - 1) }
+                if level[s] == 255 && parent[Int(runOf[j])] != bestRoot { level[s] = UInt8(i - 1) }
               }
             }
             for s in 0..<n where level[s] == 255 { level[s] = 10 }
