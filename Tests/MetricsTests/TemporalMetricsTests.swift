@@ -53,6 +53,16 @@ import Testing
     #expect(still == [0, 0.25, 0.25, 0])
     // Mean over the frame ×1e3: 0.5 / 4 · 1000 = 125.
     #expect(TemporalMetrics.messddt(map: still) == 125)
+    // Through the scorer: 0 with the true motion, 125 with zero flow, and no value at all
+    // without a motion field (never faked).
+    let t0 = PreparedTruth(g0, regions: RegionMap.frameOnly(width: 4, height: 1))
+    let t1 = PreparedTruth(g1, regions: RegionMap.frameOnly(width: 4, height: 1))
+    let withMotion = FrameScorer.score(prediction: p1, truth: t1, previous: (p0, t0), motion: right)
+    #expect(withMotion.value(.frame, .messddt) == 0)
+    let zeroFlow = FrameScorer.score(
+      prediction: p1, truth: t1, previous: (p0, t0), motion: .zero(width: 4, height: 1))
+    #expect(zeroFlow.value(.frame, .messddt) == 125)
+    #expect(FrameScorer.score(prediction: p1, truth: t1, previous: (p0, t0)).value(.frame, .messddt) == nil)
   }
 
   @Test func motionIsRoundedToTheNearestPixelAndClamped() {
