@@ -12,8 +12,8 @@ struct Bench: ParsableCommand {
       commandName: "metrics",
       abstract: "Median ms per 1920×1080 frame pair for each metric and all together, one core and all cores.")
 
-    @Option(help: "Runs per metric; the median counts.")
-    var repeats = 5
+    @Option(help: "Runs per row, interleaved across rows; the median counts.")
+    var repeats = 21
 
     @Flag(help: "Time the parts of the scoring kernels instead.")
     var parts = false
