@@ -10,6 +10,9 @@
 #include <libavutil/sha.h>
 #include <libavutil/display.h>
 #include <math.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -126,4 +129,12 @@ static inline int cffmpeg_log_error(void) { return AV_LOG_ERROR; }
 static inline int cffmpeg_pix_fmt_flag_rgb(void) { return AV_PIX_FMT_FLAG_RGB; }
 static inline int cffmpeg_fmt_flag_bitexact(void) { return AVFMT_FLAG_BITEXACT; }
 static inline int cffmpeg_codec_flag_bitexact(void) { return AV_CODEC_FLAG_BITEXACT; }
+/* Keeps frame-sized buffers on glibc's heap instead of fresh mmap regions (each first touch of a
+   fresh page is a fault), and freed memory in the process for reuse. */
+static inline void cffmpeg_keep_large_buffers_on_heap(void) {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
 #endif

@@ -153,7 +153,14 @@ public enum FrameScorer {
     let bitsBefore = previous?.truth.regions.bits
     var rowLevels = [UInt8](repeating: 0, count: BlockGrid.blockWidth)
     let stride = BlockGrid.blockWidth
-    var (frameSad, frameSq, frameGrad, frameConn, frameDt) = (0.0, 0.0, 0.0, 0.0, 0.0)
+    let byPattern = UnsafeMutablePointer<Double>.allocate(capacity: 256 * 4)
+    let dtByPattern = UnsafeMutablePointer<Double>.allocate(capacity: 256)
+    byPattern.initialize(repeating: 0, count: 256 * 4)
+    dtByPattern.initialize(repeating: 0, count: 256)
+    defer {
+      byPattern.deallocate()
+      dtByPattern.deallocate()
+    }
     let temporal = previous != nil
     let noCodes: [UInt16] = []
     let noBits: [UInt8] = []
@@ -197,35 +204,18 @@ public enum FrameScorer {
                               let e =
                                 (po >= 0 ? pmv[po + j * stride + i] : 0) - (go >= 0 ? gmv[go + j * stride + i] : 0)
                               let ge = e * e
-                              // The frame region (bit 0) in registers, the others through the array.
-                              var bits = nowBits[k]
-                              if bits & 1 != 0 {
-                                frameSad += ad
-                                frameSq += sq
-                                frameGrad += ge
-                                frameConn += ce
-                              }
-                              bits &= ~1
-                              while bits != 0 {
-                                let o = Int(bits.trailingZeroBitCount) * metrics
-                                acc[o + sad] += ad
-                                acc[o + mse] += sq
-                                acc[o + gradIndex] += ge
-                                acc[o + conn] += ce
-                                bits &= bits - 1
-                              }
+                              // Sums per pattern of region bits (at most 32), spread over the
+                              // regions once at the end: four adds per pixel whatever the regions.
+                              let o = Int(nowBits[k]) &* 4
+                              byPattern[o] += ad
+                              byPattern[o &+ 1] += sq
+                              byPattern[o &+ 2] += ge
+                              byPattern[o &+ 3] += ce
                               if temporal && (now || changed) {
                                 let dd =
                                   (Double(pc) * ip - Double(ppCodes[k]) * ipp)
                                   - (Double(gc) * ig - Double(gpCodes[k]) * igp)
-                                let d2 = dd * dd
-                                var bits = beforeBits[k]
-                                if bits & 1 != 0 { frameDt += d2 }
-                                bits &= ~1
-                                while bits != 0 {
-                                  acc[Int(bits.trailingZeroBitCount) * metrics + dt] += d2
-                                  bits &= bits - 1
-                                }
+                                dtByPattern[Int(beforeBits[k])] += dd * dd
                               }
                             }
                           }
@@ -240,11 +230,19 @@ public enum FrameScorer {
         }
       }
     }
-    acc[sad] += frameSad
-    acc[mse] += frameSq
-    acc[gradIndex] += frameGrad
-    acc[conn] += frameConn
-    acc[dt] += frameDt
+    let regionBits = UInt8((1 << RegionKind.allCases.count) - 1)
+    for pattern in 1..<256 {
+      var bits = UInt8(pattern) & regionBits
+      while bits != 0 {
+        let o = Int(bits.trailingZeroBitCount) * metrics
+        acc[o + sad] += byPattern[pattern * 4]
+        acc[o + mse] += byPattern[pattern * 4 + 1]
+        acc[o + gradIndex] += byPattern[pattern * 4 + 2]
+        acc[o + conn] += byPattern[pattern * 4 + 3]
+        acc[o + dt] += dtByPattern[pattern]
+        bits &= bits - 1
+      }
+    }
     var totals = ErrorTotals()
     var motionSums: [(sum: Double, pixels: Int)]?
     if let previous, let motion {

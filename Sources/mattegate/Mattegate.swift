@@ -1,6 +1,7 @@
 import ArgumentParser
 import Clips
 import Foundation
+import MediaIO
 import Runner
 
 @main
@@ -15,6 +16,11 @@ struct Mattegate: AsyncParsableCommand {
     version: harnessVersion,
     subcommands: [Synth.self, Run.self, Extract.self, Score.self, Bench.self]
   )
+
+  static func main() async {
+    AllocatorTuning.keepLargeBuffersOnTheHeap()
+    await Self.main(nil)
+  }
 }
 
 /// Writes a line to standard error.
