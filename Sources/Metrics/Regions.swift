@@ -217,8 +217,12 @@ public struct RegionDeriver: Sendable {
     let spans = grid.spans(near: seeded)
     // Erode soft by 1 and plateau by the glass radius; keep them as bits 3 and 4 beside the
     // originals, then dilate: soft and changed by their radii, the eroded bits back by theirs.
+    // One zeroed scratch serves both passes: each writes only span pixels, and the column pass
+    // reads rows outside the spans, which stay 0.
+    let scratch = ZeroedBytes(count: n)
     let eroded = BytePlaneMorphology.apply(
-      plane, width: w, height: h, spans: spans, radii: [(soft, 1), (plateau, glassOpeningRadius)], dilate: false)
+      plane, scratch: scratch, width: w, height: h, spans: spans, radii: [(soft, 1), (plateau, glassOpeningRadius)],
+      dilate: false)
     plane.withUnsafeMutableBufferPointer { pl in
       eroded.withUnsafeBufferPointer { e in
         BytePlaneMorphology.forEach(spans, width: w, height: h) { k, count in
@@ -227,7 +231,7 @@ public struct RegionDeriver: Sendable {
       }
     }
     let dilated = BytePlaneMorphology.apply(
-      plane, width: w, height: h, spans: spans,
+      plane, scratch: scratch, width: w, height: h, spans: spans,
       radii: [(soft, transitionRadius), (changed, motionRadius), (soft << 3, 1), (plateau << 3, glassOpeningRadius)],
       dilate: true)
     // Region bits from the planes with byte arithmetic (vectorises); a clip's own masks then
@@ -288,9 +292,12 @@ final class ZeroedBytes {
   let base: UnsafeMutablePointer<UInt8>
   let count: Int
 
-  init(count: Int) {
+  /// `zeroed: false` leaves the contents undefined, for outputs whose every read is preceded by
+  /// a write.
+  init(count: Int, zeroed: Bool = true) {
     self.count = count
-    base = calloc(max(count, 1), 1)!.assumingMemoryBound(to: UInt8.self)
+    let raw = zeroed ? calloc(max(count, 1), 1) : malloc(max(count, 1))
+    base = raw!.assumingMemoryBound(to: UInt8.self)
   }
 
   deinit { free(base) }
@@ -336,18 +343,19 @@ enum BytePlaneMorphology {
     }
   }
 
-  /// Erodes or dilates `plane` on the spans (elsewhere the result is 0, which is correct when
-  /// the plane is 0 within reach of everything outside them).
+  /// Erodes or dilates `plane` on the spans, which is correct when the plane is 0 within reach
+  /// of everything outside them. The result is defined on the spans only; `scratch` must be 0
+  /// outside them.
   static func apply(
-    _ plane: ZeroedBytes, width w: Int, height h: Int, spans: [[Range<Int>]], radii: [(bits: UInt8, radius: Int)],
+    _ plane: ZeroedBytes, scratch tmp: ZeroedBytes, width w: Int, height h: Int, spans: [[Range<Int>]],
+    radii: [(bits: UInt8, radius: Int)],
     dilate: Bool
   ) -> ZeroedBytes {
     let r = radii.map(\.radius).max() ?? 0
     guard r > 0 else { return plane }
     // masks[k − 1]: the bits whose radius reaches distance k.
     let masks = (1...r).map { k in radii.filter { $0.radius >= k }.reduce(UInt8(0)) { $0 | $1.bits } }
-    let tmp = ZeroedBytes(count: plane.count)
-    let out = ZeroedBytes(count: plane.count)
+    let out = ZeroedBytes(count: plane.count, zeroed: false)
     plane.withUnsafeBufferPointer { src in
       tmp.withUnsafeMutableBufferPointer { t in
         // Along rows: the interior without clamping (vectorises), the frame's ends clamped.
