@@ -26,10 +26,24 @@ public struct Clip: Sendable, Equatable {
   public var regionMasks: PinnedFile?
   /// Clean plate: the background without the foreground, as a PNG.
   public var cleanPlate: PinnedFile?
+  /// Ground-truth foreground colour (lossless video).
+  public var foreground: PinnedFile?
+  /// Motion vectors: a folder of `<frame>.npy` (H×W×2 float32, forward t−1→t), pinned by the
+  /// hash of its files in name order.
+  public var motion: PinnedFile?
+  /// Background pictures for bg_type=image tests, by aspect class (exact, close, large).
+  public var backgrounds: [String: PinnedFile]
+  /// Duration in seconds and picture size, as probed when the clip was registered.
+  public var duration: Double?
+  public var size: String?
+
+  /// A clip without ground-truth alpha gets only the no-ground-truth measures.
+  public var hasGroundTruth: Bool { alpha != nil }
 
   public init(
     id: String, tags: [String], source: PinnedFile, crf: Int? = nil, alpha: PinnedFile? = nil,
-    regionMasks: PinnedFile? = nil, cleanPlate: PinnedFile? = nil
+    regionMasks: PinnedFile? = nil, cleanPlate: PinnedFile? = nil, foreground: PinnedFile? = nil,
+    motion: PinnedFile? = nil, backgrounds: [String: PinnedFile] = [:], duration: Double? = nil, size: String? = nil
   ) {
     self.id = id
     self.tags = tags
@@ -38,6 +52,11 @@ public struct Clip: Sendable, Equatable {
     self.alpha = alpha
     self.regionMasks = regionMasks
     self.cleanPlate = cleanPlate
+    self.foreground = foreground
+    self.motion = motion
+    self.backgrounds = backgrounds
+    self.duration = duration
+    self.size = size
   }
 }
 
@@ -62,13 +81,30 @@ public struct ClipSet: Sendable, Equatable {
 
   /// Tags a clip may carry; `crfNN` names a compression level.
   public static let knownTags: Set<String> = [
-    "hair", "glass", "motion", "hands", "fast-turn", "short", "long", "difficult",
+    "hair", "glass", "motion", "hands", "fast-turn", "short", "long", "difficult", "no-gt", "panning", "static",
   ]
+
+  /// Aspect classes of the background pictures a clip may carry.
+  public static let backgroundClasses = ["exact", "close", "large"]
 
   public static func isKnownTag(_ tag: String) -> Bool {
     if knownTags.contains(tag) { return true }
     if tag.hasPrefix("crf"), let n = Int(tag.dropFirst(3)), (0...63).contains(n) { return true }
     return false
+  }
+
+  /// SHA-256 of a file, or of a folder: the hash of the lines "<name> <sha256>" of its files
+  /// in name order (motion-vector folders).
+  public static func contentHash(of path: String) throws -> String {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+      throw ConfigError(file: path, message: "not found")
+    }
+    guard isDir.boolValue else { return try FileHash.sha256(ofFile: path) }
+    let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted()
+    var listing = ""
+    for name in names { listing += "\(name) \(try FileHash.sha256(ofFile: path + "/" + name))\n" }
+    return FileHash.sha256(of: Data(listing.utf8))
   }
 
   /// The absolute path of a file of this set.
@@ -97,6 +133,8 @@ public struct ClipSet: Sendable, Equatable {
     }
     var clips: [Clip] = []
     var seen: Set<String> = []
+    // Hash mismatches are collected so that one error lists every changed file.
+    var changed: [String] = []
     for entry in entries {
       let id = try entry.requiredString("id")
       let e = entry.naming(clip: id)
@@ -106,7 +144,10 @@ public struct ClipSet: Sendable, Equatable {
       guard id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
         throw e.error(line: e.line(of: "id"), field: "id", "may contain only letters, digits, '-', '_' and '.'")
       }
-      try e.rejectUnknownKeys(["id", "tags", "source", "sha256", "crf", "alpha", "region_masks", "clean_plate"])
+      try e.rejectUnknownKeys([
+        "id", "tags", "source", "sha256", "crf", "alpha", "region_masks", "clean_plate", "foreground", "motion",
+        "backgrounds", "duration", "size",
+      ])
       let tags = try e.stringList("tags") ?? []
       for tag in tags where !isKnownTag(tag) {
         throw e.error(
@@ -114,19 +155,43 @@ public struct ClipSet: Sendable, Equatable {
           "unknown tag '\(tag)' (known: \(knownTags.sorted().joined(separator: ", ")), crfNN)")
       }
       let source = PinnedFile(path: try e.requiredString("source"), sha256: try e.requiredString("sha256"))
-      try check(source, field: "source", in: e, root: root, verify: verifyHashes)
+      try check(source, field: "source", in: e, root: root, verify: verifyHashes, changed: &changed)
       let crf = try e.int("crf")
-      func pinned(_ key: String) throws(ConfigError) -> PinnedFile? {
-        guard let m = try e.map(key) else { return nil }
+      func pinned(_ key: String, in parent: YAMLMap) throws(ConfigError) -> PinnedFile? {
+        guard let m = try parent.map(key) else { return nil }
         try m.rejectUnknownKeys(["path", "sha256"])
         let file = PinnedFile(path: try m.requiredString("path"), sha256: try m.requiredString("sha256"))
-        try check(file, field: key, in: m, root: root, verify: verifyHashes)
+        try check(file, field: key, in: m, root: root, verify: verifyHashes, changed: &changed)
         return file
+      }
+      var backgrounds: [String: PinnedFile] = [:]
+      if let b = try e.map("backgrounds") {
+        try b.rejectUnknownKeys(Set(backgroundClasses))
+        for c in backgroundClasses { backgrounds[c] = try pinned(c, in: b) }
+      }
+      if let size = try e.string("size") {
+        let parts = size.split(separator: "x")
+        guard parts.count == 2, parts.allSatisfy({ Int($0).map { $0 > 0 } ?? false }) else {
+          throw e.error(line: e.line(of: "size"), field: "size", "'\(size)' is not WIDTHxHEIGHT")
+        }
+      }
+      let alpha = try pinned("alpha", in: e)
+      if tags.contains("no-gt") && alpha != nil {
+        throw e.error(line: e.line(of: "tags"), field: "tags", "tag 'no-gt' on a clip that has ground-truth alpha")
       }
       clips.append(
         Clip(
-          id: id, tags: tags, source: source, crf: crf, alpha: try pinned("alpha"),
-          regionMasks: try pinned("region_masks"), cleanPlate: try pinned("clean_plate")))
+          id: id, tags: tags, source: source, crf: crf, alpha: alpha,
+          regionMasks: try pinned("region_masks", in: e), cleanPlate: try pinned("clean_plate", in: e),
+          foreground: try pinned("foreground", in: e), motion: try pinned("motion", in: e), backgrounds: backgrounds,
+          duration: try e.double("duration"), size: try e.string("size")))
+    }
+    if !changed.isEmpty {
+      throw ConfigError(
+        file: manifestPath,
+        message:
+          "\(changed.count) file\(changed.count == 1 ? "" : "s") changed since pinning (sha256 differs): "
+          + changed.joined(separator: "; "))
     }
     let manifestHash: String
     do { manifestHash = try FileHash.sha256(ofFile: manifestPath) } catch {
@@ -138,7 +203,7 @@ public struct ClipSet: Sendable, Equatable {
   }
 
   private static func check(
-    _ file: PinnedFile, field: String, in map: YAMLMap, root: String, verify: Bool
+    _ file: PinnedFile, field: String, in map: YAMLMap, root: String, verify: Bool, changed: inout [String]
   ) throws(ConfigError) {
     let line = map.line(of: field == "source" ? "source" : "path")
     if file.path.hasPrefix("/") {
@@ -158,13 +223,14 @@ public struct ClipSet: Sendable, Equatable {
     }
     if verify {
       let actual: String
-      do { actual = try FileHash.sha256(ofFile: resolved) } catch {
+      do { actual = try contentHash(of: resolved) } catch {
         throw map.error(line: line, field: field, "file '\(file.path)' cannot be read")
       }
-      guard actual == hex else {
-        throw map.error(
-          line: map.line(of: "sha256"), field: field,
-          "sha256 mismatch for '\(file.path)': pinned \(hex), file has \(actual)")
+      if actual != hex {
+        let at = map.line(of: "sha256").map { "line \($0), " } ?? ""
+        changed.append(
+          "\(at)clip '\(map.clip ?? "?")', field \(field): '\(file.path)' pinned \(hex.prefix(12))…, now \(actual.prefix(12))…"
+        )
       }
     }
   }

@@ -96,10 +96,19 @@ struct ClipContext: Sendable {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
       let arms = index % 2 == 0 ? [("A", configA), ("B", configB)] : [("B", configB), ("A", configA)]
       var outputs: [String: String] = [:]
+      var sourceHashes: [String: String] = [:]
       for (arm, config) in arms {
-        let job = try await submit(clip: clip, arm: arm, config: config, folder: folder)
+        let (job, sourceHash) = try await submit(clip: clip, arm: arm, config: config, folder: folder)
         outputs[arm] = job.outputPath
+        sourceHashes[arm] = sourceHash
         outcome.serviceVersion = job.serviceVersion
+      }
+      // Both arms must have been given the same source bytes.
+      guard sourceHashes["A"] == sourceHashes["B"] else {
+        throw ClipScoringError(
+          description:
+            "arms A and B were given different sources (sha256 \(sourceHashes["A"]!.prefix(12))… vs \(sourceHashes["B"]!.prefix(12))…): not compared"
+        )
       }
       progress("  \(clip.id): scoring")
       let score = try ClipScorer.score(
@@ -130,11 +139,23 @@ struct ClipContext: Sendable {
     return outcome
   }
 
-  private func submit(clip: Clip, arm: String, config: ArmConfig, folder: String) async throws -> JobOutcome {
+  /// Submits one arm; returns the outcome and the sha256 of the source bytes it was given.
+  private func submit(clip: Clip, arm: String, config: ArmConfig, folder: String) async throws -> (
+    JobOutcome, String
+  ) {
     let key = "\(runID)/\(clip.id)/\(arm)"
     let submitted = Date()
+    // The job records the hash of the bytes it is given, checked against the pinned one.
+    let sourcePath = clipSet.path(of: clip.source)
+    let sourceHash = try FileHash.sha256(ofFile: sourcePath)
+    guard sourceHash == clip.source.sha256 else {
+      throw ClipScoringError(
+        description:
+          "\(sourcePath) changed since pinning (pinned \(clip.source.sha256.prefix(12))…, now \(sourceHash.prefix(12))…): arm \(arm) not submitted"
+      )
+    }
     var record = JobRecord(
-      runID: runID, clipID: clip.id, clipSHA256: clip.source.sha256, arm: arm, provider: provider.name,
+      runID: runID, clipID: clip.id, clipSHA256: sourceHash, arm: arm, provider: provider.name,
       idempotencyKey: key, model: config.model, outputFormat: config.outputFormat, bgType: config.bgType,
       bgColor: config.bgColor, bgImage: config.bgImage, fit: config.fit, status: "submitted",
       submittedAt: submitted)
@@ -156,7 +177,7 @@ struct ClipContext: Sendable {
       record.outputSHA256 = result.outputSHA256
       record.serviceVersion = result.serviceVersion
       try store.updateJob(id: rowID, with: record)
-      return result
+      return (result, sourceHash)
     } catch {
       record.status = "failed"
       record.finishedAt = Date()

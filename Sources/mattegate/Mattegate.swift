@@ -14,7 +14,7 @@ struct Mattegate: AsyncParsableCommand {
       regression · 3 inconclusive · 64 usage.
       """,
     version: harnessVersion,
-    subcommands: [Synth.self, Run.self, Extract.self, Score.self, Bench.self]
+    subcommands: [Synth.self, ClipSetCommand.self, Run.self, Extract.self, Score.self, Bench.self]
   )
 
   static func main() async {

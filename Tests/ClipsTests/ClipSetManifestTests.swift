@@ -45,8 +45,77 @@ func makeFolder() throws -> String {
       "  - id: one\n    source: a/src.bin\n    sha256: \(String(repeating: "0", count: 64))\n"
     }
     let error = #expect(throws: ConfigError.self) { try ClipSet.load(folder: dir) }
-    #expect(error?.field == "source")
-    #expect(error?.message.contains("sha256 mismatch") == true)
+    #expect(error?.message.contains("1 file changed since pinning") == true)
+    #expect(error?.message.contains("clip 'one', field source: 'a/src.bin' pinned 000000000000") == true)
+  }
+
+  @Test func everyChangedFileIsListed() throws {
+    let dir = try setWithManifest {
+      "  - id: one\n    source: a/src.bin\n    sha256: \($0)\n    clean_plate: {path: a/plate.png, sha256: \($0)}\n"
+        + "  - id: two\n    source: a/src.bin\n    sha256: \($0)\n"
+    }
+    try Data("plate".utf8).write(to: URL(fileURLWithPath: dir + "/a/plate.png"))
+    #expect(throws: Never.self) { try ClipSet.load(folder: dir, verifyHashes: false) }
+    try Data("changed".utf8).write(to: URL(fileURLWithPath: dir + "/a/src.bin"))
+    let error = #expect(throws: ConfigError.self) { try ClipSet.load(folder: dir) }
+    let message = error?.message ?? ""
+    // The source of both clips and the plate: three entries, each with its clip and field.
+    #expect(message.hasPrefix("3 files changed since pinning"))
+    #expect(message.contains("clip 'one', field source") && message.contains("clip 'one', field clean_plate"))
+    #expect(message.contains("clip 'two', field source"))
+  }
+
+  @Test func optionalFilesBackgroundsAndNoGroundTruth() throws {
+    let dir = try setWithManifest {
+      "  - id: one\n    tags: [no-gt, motion]\n    source: a/src.bin\n    sha256: \($0)\n    duration: 2.5\n    size: 64x36\n"
+        + "    backgrounds:\n      exact: {path: a/src.bin, sha256: \($0)}\n"
+    }
+    let clip = try ClipSet.load(folder: dir).clips[0]
+    #expect(!clip.hasGroundTruth && clip.backgrounds["exact"]?.path == "a/src.bin" && clip.duration == 2.5)
+    // A background class outside exact/close/large, a bad size and no-gt with alpha are errors.
+    let wrongClass = try setWithManifest {
+      "  - id: one\n    source: a/src.bin\n    sha256: \($0)\n    backgrounds:\n      huge: {path: a/src.bin, sha256: \($0)}\n"
+    }
+    #expect((#expect(throws: ConfigError.self) { try ClipSet.load(folder: wrongClass) })?.field == "huge")
+    let badSize = try setWithManifest { "  - id: one\n    source: a/src.bin\n    sha256: \($0)\n    size: big\n" }
+    #expect((#expect(throws: ConfigError.self) { try ClipSet.load(folder: badSize) })?.field == "size")
+    let conflict = try setWithManifest {
+      "  - id: one\n    tags: [no-gt]\n    source: a/src.bin\n    sha256: \($0)\n    alpha: {path: a/src.bin, sha256: \($0)}\n"
+    }
+    #expect((#expect(throws: ConfigError.self) { try ClipSet.load(folder: conflict) })?.field == "tags")
+  }
+
+  @Test func addRegistersAUserClipProbedAndPinned() throws {
+    let dir = try makeFolder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // A 32×16 H.264 clip of 5 frames at 25 fps, outside the set's folder.
+    let source = dir + "/upload.mp4"
+    let writer = try VideoWriter(
+      path: source, width: 32, height: 16, frameRate: 25, encoding: .h264(crf: 23, preset: "medium"))
+    for _ in 0..<5 { try writer.append(rgb: RGBImage(width: 32, height: 16), alpha: nil) }
+    try writer.finish()
+    let added = try ClipSetEditor.add(
+      .init(id: "street-01", source: source, tags: ["motion", "short"]), to: dir + "/set")
+    #expect(added.clip.size == "32x16" && added.clip.duration == 0.2)
+    #expect(added.clip.tags == ["motion", "short", "no-gt"] && !added.clip.hasGroundTruth)
+    #expect(added.clip.source.path == "street-01/source.mp4")
+    #expect(added.clip.source.sha256 == (try FileHash.sha256(ofFile: source)))
+    // A second clip appends; a repeated id, an unknown tag and a file FFmpeg cannot read are refused.
+    _ = try ClipSetEditor.add(.init(id: "street-02", source: source, tags: ["hands"]), to: dir + "/set")
+    #expect(try ClipSet.load(folder: dir + "/set").clips.map(\.id) == ["street-01", "street-02"])
+    #expect(
+      (#expect(throws: ConfigError.self) {
+        try ClipSetEditor.add(.init(id: "street-01", source: source), to: dir + "/set")
+      })?.field == "id")
+    #expect(
+      (#expect(throws: ConfigError.self) {
+        try ClipSetEditor.add(.init(id: "x", source: source, tags: ["sky"]), to: dir + "/set")
+      })?.field == "tags")
+    try Data("not a video".utf8).write(to: URL(fileURLWithPath: dir + "/text.mp4"))
+    #expect(throws: MediaError.self) {
+      try ClipSetEditor.add(.init(id: "y", source: dir + "/text.mp4"), to: dir + "/set")
+    }
+    #expect(try ClipSet.load(folder: dir + "/set").clips.count == 2)
   }
 
   @Test func pathsMayNotLeaveTheFolder() throws {
