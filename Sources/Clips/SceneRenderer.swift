@@ -1,5 +1,6 @@
 import Foundation
 import MediaIO
+import Metrics
 
 /// A shape in pixel coordinates (x right, y down).
 enum Shape {
@@ -57,6 +58,37 @@ enum Shape {
   }
 }
 
+extension Shape {
+  /// Where the point (x, y) of this shape is on `later`, the same shape at a later time: rigid
+  /// shapes carry their local coordinates; a capsule carries the position along its segment
+  /// and the offset across it.
+  func carry(_ x: Double, _ y: Double, to later: Shape) -> (x: Double, y: Double) {
+    switch (self, later) {
+    case (.rotatedEllipse(let cx, let cy, _, _, let c, let s), .rotatedEllipse(let cx2, let cy2, _, _, let c2, let s2)),
+      (.rotatedRect(let cx, let cy, _, _, let c, let s), .rotatedRect(let cx2, let cy2, _, _, let c2, let s2)):
+      let dx = x - cx
+      let dy = y - cy
+      let u = dx * c + dy * s
+      let v = -dx * s + dy * c
+      return (cx2 + u * c2 - v * s2, cy2 + u * s2 + v * c2)
+    case (.capsule(let x0, let y0, let x1, let y1, _), .capsule(let a0, let b0, let a1, let b1, _)):
+      let vx = x1 - x0
+      let vy = y1 - y0
+      let len = (vx * vx + vy * vy).squareRoot()
+      guard len > 0 else { return (x + a0 - x0, y + b0 - y0) }
+      let t = ((x - x0) * vx + (y - y0) * vy) / (len * len)
+      let across = ((x - x0) * -vy + (y - y0) * vx) / len
+      let wx = a1 - a0
+      let wy = b1 - b0
+      let len2 = (wx * wx + wy * wy).squareRoot()
+      guard len2 > 0 else { return (a0 + across, b0) }
+      return (a0 + t * wx - across * wy / len2, b0 + t * wy + across * wx / len2)
+    default:
+      return (x, y)
+    }
+  }
+}
+
 enum LayerKind { case solid, hair, glass }
 
 /// One layer of a scene: a union of shapes of one colour and opacity. Coverage is counted per
@@ -71,6 +103,37 @@ struct Layer {
   var shapesAt: [[Shape]]
 }
 
+/// Ground-truth motion from frame t − 1 to frame t: at each pixel centre, the topmost shape there
+/// at mid-shutter of t − 1 carries the point to its place at mid-shutter of t; the background
+/// (static camera) does not move. `previous` and `next` are the same script's layers.
+func motionField(from previous: [Layer], to next: [Layer], width: Int, height: Int) -> MotionField {
+  var dx = [Float](repeating: 0, count: width * height)
+  var dy = [Float](repeating: 0, count: width * height)
+  for (l, layer) in previous.enumerated() where l < next.count {
+    let before = layer.shapesAt[layer.shapesAt.count / 2]
+    let after = next[l].shapesAt[next[l].shapesAt.count / 2]
+    for (i, shape) in before.enumerated() where i < after.count {
+      let b = shape.bounds
+      let x0 = max(0, Int(b.minX.rounded(.down)))
+      let y0 = max(0, Int(b.minY.rounded(.down)))
+      let x1 = min(width - 1, Int(b.maxX.rounded(.up)))
+      let y1 = min(height - 1, Int(b.maxY.rounded(.up)))
+      if x0 > x1 || y0 > y1 { continue }
+      for y in y0...y1 {
+        let cy = Double(y) + 0.5
+        for x in x0...x1 {
+          let cx = Double(x) + 0.5
+          guard shape.contains(cx, cy) else { continue }
+          let p = shape.carry(cx, cy, to: after[i])
+          dx[y * width + x] = Float(p.x - cx)
+          dy[y * width + x] = Float(p.y - cy)
+        }
+      }
+    }
+  }
+  return MotionField(width: width, height: height, dx: dx, dy: dy)
+}
+
 /// Renders composited frames with exact ground truth: image = α·F + (1−α)·B by construction.
 struct SceneRenderer {
   let width: Int
@@ -80,9 +143,21 @@ struct SceneRenderer {
   let background: RGBImage
 
   struct Output {
+    /// The source frame before encoding: `compose(α16, F16, B)` at every pixel.
     var rgb: RGBImage
     var alpha16: GrayImage
+    /// Ground-truth foreground colour, 16-bit (0 where α = 0, where it does not matter).
+    var foreground16: RGB16Image
     var regionCodes: GrayImage
+  }
+
+  /// The 8-bit source code of value α·F + (1 − α)·B with α = a/65535, F = f/65535, B = b/255,
+  /// rounded half up, in exact integer arithmetic: 255·I = (a·f·255 + (65535 − a)·b·65535) / 65535².
+  @inline(__always)
+  static func compose(a: UInt16, f: UInt16, b: UInt8) -> UInt8 {
+    let n = UInt64(a) * UInt64(f) * 255 + UInt64(65535 - a) * UInt64(b) * 65535
+    let d: UInt64 = 65535 * 65535
+    return UInt8((2 * n + d) / (2 * d))
   }
 
   func render(_ layers: [Layer]) -> Output {
@@ -123,6 +198,7 @@ struct SceneRenderer {
     }
 
     var rgb = [UInt8](repeating: 0, count: width * height * 3)
+    var foreground = [UInt16](repeating: 0, count: width * height * 3)
     var alpha = [UInt16](repeating: 0, count: width * height)
     var regions = [UInt16](repeating: 0, count: width * height)
     var hairSoft = [Bool](repeating: false, count: width * height)
@@ -157,14 +233,19 @@ struct SceneRenderer {
           }
         }
         let k = py * width + px
-        let alphaValue = sumA * inv
+        let alphaValue = min(max(sumA * inv, 0), 1)
         let premultiplied = sumC * inv
+        // Quantise α and F = C/α to 16 bits first; the source is composed from exactly those.
+        let a16 = UInt16((alphaValue * 65535).rounded())
+        alpha[k] = a16
         for ch in 0..<3 {
-          let b = Double(background.pixels[k * 3 + ch])
-          let value = premultiplied[ch] + (1 - alphaValue) * b
-          rgb[k * 3 + ch] = UInt8(min(max(value.rounded(), 0), 255))
+          var f16: UInt16 = 0
+          if a16 > 0 {
+            f16 = UInt16((min(max(premultiplied[ch] / alphaValue / 255, 0), 1) * 65535).rounded())
+          }
+          foreground[k * 3 + ch] = f16
+          rgb[k * 3 + ch] = Self.compose(a: a16, f: f16, b: background.pixels[k * 3 + ch])
         }
-        alpha[k] = UInt16((min(max(alphaValue, 0), 1) * 65535).rounded())
         hairSoft[k] = hairHit && alpha[k] < 65535
         if glassHit { regions[k] |= RegionMaskCodes.glass }
       }
@@ -189,6 +270,7 @@ struct SceneRenderer {
     return Output(
       rgb: RGBImage(width: width, height: height, pixels: rgb),
       alpha16: GrayImage(width: width, height: height, maxValue: 65535, samples: alpha),
+      foreground16: RGB16Image(width: width, height: height, samples: foreground),
       regionCodes: GrayImage(width: width, height: height, maxValue: 255, samples: regions))
   }
 }

@@ -51,6 +51,25 @@ struct SceneScript {
 
   /// A static textured background (the clean plate).
   func background() -> RGBImage {
+    Self.texture(width: width, height: height, seed: backgroundSeed)
+  }
+
+  /// Background pictures for bg_type=image tests in each aspect class against the clip's
+  /// `width`×`height`: exact (1.5× the size), close (6 % wider: r = 0.06) and large (square).
+  func backgroundPictures() -> [(aspect: String, picture: RGBImage)] {
+    let even = { (v: Double) in max(2, Int((v / 2).rounded()) * 2) }
+    return [
+      (
+        "exact",
+        Self.texture(width: even(Double(width) * 1.5), height: even(Double(height) * 1.5), seed: backgroundSeed &+ 1)
+      ),
+      ("close", Self.texture(width: even(Double(width) * 1.06), height: height, seed: backgroundSeed &+ 2)),
+      ("large", Self.texture(width: height, height: height, seed: backgroundSeed &+ 3)),
+    ]
+  }
+
+  /// A procedural texture: two colour waves and hashed noise.
+  static func texture(width: Int, height: Int, seed backgroundSeed: UInt64) -> RGBImage {
     var rng = SplitMix64(seed: backgroundSeed)
     let f1 = rng.uniform(0.02, 0.06) * 180 / Double(height)
     let f2 = rng.uniform(0.02, 0.06) * 180 / Double(height)

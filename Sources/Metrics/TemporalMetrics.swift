@@ -1,3 +1,5 @@
+public import Foundation
+
 /// A dense motion field from frame t−1 to frame t: pixel (x, y) of frame t−1 moves to
 /// (x + dx, y + dy) in frame t (the layout `mattegate score --motion` reads: H×W×2, dx then dy).
 public struct MotionField: Sendable, Equatable {
@@ -100,5 +102,74 @@ public enum TemporalMetrics {
       n += 1
     }
     return (sum, n)
+  }
+}
+
+/// Why bytes are not a motion field.
+public struct NpyError: Error, Sendable, CustomStringConvertible {
+  public var reason: String
+  public var description: String { reason }
+}
+
+extension MotionField {
+  /// The field as a NumPy `.npy` (version 1.0): shape (height, width, 2), little-endian float32,
+  /// dx then dy per pixel, C order.
+  public func npyData() -> Data {
+    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(height), \(width), 2), }"
+    // Magic (6) + version (2) + length (2) + header + '\n' padded to a multiple of 64.
+    let unpadded = 10 + header.utf8.count + 1
+    header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+    var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
+    let length = UInt16(header.utf8.count)
+    bytes += [UInt8(length & 0xFF), UInt8(length >> 8)]
+    bytes += Array(header.utf8)
+    bytes.reserveCapacity(bytes.count + width * height * 8)
+    for i in 0..<(width * height) {
+      for v in [dx[i], dy[i]] {
+        let b = v.bitPattern.littleEndian
+        bytes += [UInt8(b & 0xFF), UInt8(b >> 8 & 0xFF), UInt8(b >> 16 & 0xFF), UInt8(b >> 24)]
+      }
+    }
+    return Data(bytes)
+  }
+
+  /// Reads a `.npy` of shape (height, width, 2), little-endian float32, C order.
+  public init(npy bytes: [UInt8], width: Int, height: Int) throws(NpyError) {
+    guard bytes.count > 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
+      throw NpyError(reason: "not a .npy file")
+    }
+    let major = bytes[6]
+    let headerLength: Int
+    let start: Int
+    if major == 1 {
+      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+      start = 10
+    } else {
+      guard bytes.count > 12 else { throw NpyError(reason: "truncated header") }
+      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+      start = 12
+    }
+    guard bytes.count >= start + headerLength else { throw NpyError(reason: "truncated header") }
+    let header = String(decoding: bytes[start..<start + headerLength], as: UTF8.self)
+    let expectedShape = "(\(height), \(width), 2)"
+    guard header.contains("'descr': '<f4'"), header.contains("'fortran_order': False"),
+      header.contains("'shape': \(expectedShape)")
+    else {
+      throw NpyError(reason: "expected little-endian float32 of shape \(expectedShape), C order; header says \(header)")
+    }
+    let n = width * height
+    let body = start + headerLength
+    guard bytes.count == body + n * 8 else {
+      throw NpyError(reason: "\(bytes.count - body) data bytes, expected \(n * 8)")
+    }
+    var dx = [Float](repeating: 0, count: n)
+    var dy = [Float](repeating: 0, count: n)
+    bytes.withUnsafeBytes { raw in
+      for i in 0..<n {
+        dx[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt32.self).littleEndian)
+        dy[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i + 4, as: UInt32.self).littleEndian)
+      }
+    }
+    self.init(width: width, height: height, dx: dx, dy: dy)
   }
 }

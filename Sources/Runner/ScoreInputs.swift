@@ -113,57 +113,40 @@ struct RegionMasks {
 }
 
 /// Motion fields as NumPy `.npy` files: H×W×2 little-endian float32 (dx, dy), forward t−1 → t,
-/// named after frame t (`12.npy`, or zero-padded).
+/// named after frame t (`12.npy`, or zero-padded), in a folder or a ZIP of such files.
 enum Npy {
   static func motionField(folder: String, frame: Int, size: PixelSize) throws -> MotionField {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-    guard let name = names.first(where: { $0.hasSuffix(".npy") && Int($0.dropLast(4)) == frame }) else {
+    let isZip = folder.lowercased().hasSuffix(".zip")
+    let names: [String]
+    var zip: SafeZip?
+    if isZip {
+      let z = try SafeZip(path: folder)
+      zip = z
+      names = z.members.map(\.path)
+    } else {
+      names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    }
+    guard
+      let name = names.first(where: {
+        $0.hasSuffix(".npy") && Int(($0.split(separator: "/").last ?? "").dropLast(4)) == frame
+      })
+    else {
       throw StandaloneScore.Failure(description: "\(folder): no motion field for frame \(frame) (\(frame).npy)")
     }
-    let path = folder + "/" + name
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw StandaloneScore.Failure(description: "\(path): cannot read")
-    }
-    let bytes = [UInt8](data)
-    guard bytes.count > 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
-      throw StandaloneScore.Failure(description: "\(path): not a .npy file")
-    }
-    let major = bytes[6]
-    let headerLength: Int
-    let start: Int
-    if major == 1 {
-      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-      start = 10
+    let path = folder + (isZip ? ":" : "/") + name
+    let data: Data
+    if let zip {
+      data = try zip.read(name)
     } else {
-      guard bytes.count > 12 else { throw StandaloneScore.Failure(description: "\(path): truncated header") }
-      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-      start = 12
-    }
-    guard bytes.count >= start + headerLength else {
-      throw StandaloneScore.Failure(description: "\(path): truncated header")
-    }
-    let header = String(decoding: bytes[start..<start + headerLength], as: UTF8.self)
-    let expectedShape = "(\(size.height), \(size.width), 2)"
-    guard header.contains("'descr': '<f4'"), header.contains("'fortran_order': False"),
-      header.contains("'shape': \(expectedShape)")
-    else {
-      throw StandaloneScore.Failure(
-        description: "\(path): expected little-endian float32 of shape \(expectedShape), C order; header says \(header)"
-      )
-    }
-    let n = size.width * size.height
-    let body = start + headerLength
-    guard bytes.count == body + n * 8 else {
-      throw StandaloneScore.Failure(description: "\(path): \(bytes.count - body) data bytes, expected \(n * 8)")
-    }
-    var dx = [Float](repeating: 0, count: n)
-    var dy = [Float](repeating: 0, count: n)
-    bytes.withUnsafeBytes { raw in
-      for i in 0..<n {
-        dx[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt32.self).littleEndian)
-        dy[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i + 4, as: UInt32.self).littleEndian)
+      guard let d = FileManager.default.contents(atPath: path) else {
+        throw StandaloneScore.Failure(description: "\(path): cannot read")
       }
+      data = d
     }
-    return MotionField(width: size.width, height: size.height, dx: dx, dy: dy)
+    do {
+      return try MotionField(npy: [UInt8](data), width: size.width, height: size.height)
+    } catch {
+      throw StandaloneScore.Failure(description: "\(path): \(error.reason)")
+    }
   }
 }

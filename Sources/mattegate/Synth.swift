@@ -34,7 +34,7 @@ struct Synth: ParsableCommand {
     let started = Date()
     let set = try SyntheticClipSet.generate(
       preset: preset, folder: out, seed: seed, size: size.flatMap(parseSize), frames: frames
-    ) { printError("  writing \($0)") }
+    ) { printError($0.contains(":") ? "  \($0)" : "  writing \($0)") }
     let seconds = Date().timeIntervalSince(started)
     print(
       "wrote \(set.clips.count) clips to \(set.folder)/\(ClipSet.manifestName) in \(String(format: "%.1f", seconds)) s")

@@ -205,6 +205,10 @@ func makeFolder() throws -> String {
       #expect(ca.alpha?.sha256 == cb.alpha?.sha256)
       #expect(ca.regionMasks?.sha256 == cb.regionMasks?.sha256)
       #expect(ca.cleanPlate?.sha256 == cb.cleanPlate?.sha256)
+      #expect(ca.foreground?.sha256 == cb.foreground?.sha256 && ca.foreground != nil)
+      #expect(ca.motion?.sha256 == cb.motion?.sha256 && ca.motion != nil)
+      #expect(ca.backgrounds.keys.sorted() == ["close", "exact", "large"])
+      #expect(ca.backgrounds.mapValues(\.sha256) == cb.backgrounds.mapValues(\.sha256))
     }
     let other = try SyntheticClipSet.generate(
       preset: .smoke, folder: try makeFolder(), seed: 8, size: (48, 32), frames: 3)
