@@ -243,3 +243,43 @@ struct CLI {
     #expect(s.status == 64)
   }
 }
+
+/// Clip sets through the CLI: verify, add a user's clip without ground truth, run with it.
+@Suite(.serialized) struct ClipSetCLITests {
+  @Test func aUserClipWithoutGroundTruthGetsOnlyItsOwnMeasures() throws {
+    let clips = try CLI.tinyClipSet()
+    let verify = try CLI.run(["clipset", "verify", clips])
+    #expect(verify.status == 0 && verify.stdout.contains("3 clips") && verify.stdout.contains("every sha256 matches"))
+    let add = try CLI.run([
+      "clipset", "add", clips, "--id", "user-street", "--source", clips + "/motion-blur/source.mp4", "--tags",
+      "motion,short",
+    ])
+    #expect(add.status == 0 && add.stdout.contains("64x36, 0.160 s") && add.stdout.contains("(no ground truth)"))
+    let out = try CLI.folder()
+    let db = out + "/m.sqlite"
+    let run = try CLI.run([
+      "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml", "--db", db,
+      "--out", out + "/reports",
+    ])
+    #expect([0, 2, 3].contains(run.status), "stderr: \(run.stderr)")
+    // The three clips with ground truth are compared; the user's clip is not among them.
+    #expect(run.stdout.contains("frame      MSE   n=3"))
+    let store = try ResultStore(path: db)
+    let results = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") })
+    let runID = String(try #require(results.split(separator: "(run ").last).dropLast())
+    let extras = try store.extraMeasures(runID: runID)
+    #expect(
+      Set(extras.filter { $0.clipID == "user-street" }.map(\.measure)) == ["flicker", "edge_alignment", "disagreement"])
+    #expect(extras.allSatisfy { $0.clipID == "user-street" && $0.version == "NoTruth/1" })
+    let report = try String(
+      contentsOfFile: try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("report: ") }).dropFirst(8)
+        .description, encoding: .utf8)
+    #expect(report.contains("No ground truth: these measures are not ground-truth metrics"))
+    // A changed file: verify and run refuse, naming it.
+    try Data("x".utf8).write(to: URL(fileURLWithPath: clips + "/hair-sway/plate.png"))
+    let changed = try CLI.run(["clipset", "verify", clips])
+    #expect(
+      changed.status == 1 && changed.stderr.contains("1 file changed since pinning")
+        && changed.stderr.contains("hair-sway/plate.png"))
+  }
+}
