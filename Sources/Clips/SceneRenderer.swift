@@ -165,11 +165,15 @@ struct SceneRenderer {
     let hw = width * s
     let hh = height * s
     var coverage: [[UInt8]] = []
+    // Per pixel, how many (subsample, time sample) pairs each layer covers: a pixel where every
+    // layer covers none or all of them is composited once instead of per subsample.
+    var pixelCoverage: [[UInt16]] = []
     // A fresh mark per layer and time sample, so overlapping shapes of one instant count once.
     var stamp = [UInt32](repeating: 0, count: hw * hh)
     var nextMark: UInt32 = 0
     for layer in layers {
       var counts = [UInt8](repeating: 0, count: hw * hh)
+      var perPixel = [UInt16](repeating: 0, count: width * height)
       for shapes in layer.shapesAt {
         nextMark += 1
         let mark = nextMark
@@ -189,12 +193,14 @@ struct SceneRenderer {
               if shape.contains(x, y) {
                 stamp[j] = mark
                 counts[j] += 1
+                perPixel[(Y / s) * width + X / s] += 1
               }
             }
           }
         }
       }
       coverage.append(counts)
+      pixelCoverage.append(perPixel)
     }
 
     var rgb = [UInt8](repeating: 0, count: width * height * 3)
@@ -204,32 +210,60 @@ struct SceneRenderer {
     var hairSoft = [Bool](repeating: false, count: width * height)
     let inv = 1.0 / Double(s * s)
     let scale = layers.map { $0.opacity / Double($0.timeSamples) }
+    let full = layers.map { UInt16(s * s * $0.timeSamples) }
     for py in 0..<height {
       for px in 0..<width {
         var sumA = 0.0
         var sumC = SIMD3<Double>(repeating: 0)
         var hairHit = false
         var glassHit = false
-        for sy in 0..<s {
-          let rowBase = (py * s + sy) * hw + px * s
-          for sx in 0..<s {
-            let j = rowBase + sx
-            var a = 0.0
-            var c = SIMD3<Double>(repeating: 0)
-            for l in 0..<layers.count {
-              let n = coverage[l][j]
-              if n == 0 { continue }
-              let la = scale[l] * Double(n)
-              c = layers[l].color * la + c * (1 - la)
-              a = la + a * (1 - la)
-              switch layers[l].kind {
-              case .hair: hairHit = true
-              case .glass: glassHit = true
-              case .solid: break
-              }
+        let k0 = py * width + px
+        var uniform = true
+        for l in 0..<layers.count {
+          let c = pixelCoverage[l][k0]
+          if c != 0 && c != full[l] {
+            uniform = false
+            break
+          }
+        }
+        if uniform {
+          // Every subsample sees the same layers: one composite, weighted as s² subsamples.
+          var a = 0.0
+          var c = SIMD3<Double>(repeating: 0)
+          for l in 0..<layers.count where pixelCoverage[l][k0] != 0 {
+            let la = scale[l] * Double(layers[l].timeSamples)
+            c = layers[l].color * la + c * (1 - la)
+            a = la + a * (1 - la)
+            switch layers[l].kind {
+            case .hair: hairHit = true
+            case .glass: glassHit = true
+            case .solid: break
             }
-            sumA += a
-            sumC += c
+          }
+          sumA = a * Double(s * s)
+          sumC = c * Double(s * s)
+        } else {
+          for sy in 0..<s {
+            let rowBase = (py * s + sy) * hw + px * s
+            for sx in 0..<s {
+              let j = rowBase + sx
+              var a = 0.0
+              var c = SIMD3<Double>(repeating: 0)
+              for l in 0..<layers.count {
+                let n = coverage[l][j]
+                if n == 0 { continue }
+                let la = scale[l] * Double(n)
+                c = layers[l].color * la + c * (1 - la)
+                a = la + a * (1 - la)
+                switch layers[l].kind {
+                case .hair: hairHit = true
+                case .glass: glassHit = true
+                case .solid: break
+                }
+              }
+              sumA += a
+              sumC += c
+            }
           }
         }
         let k = py * width + px

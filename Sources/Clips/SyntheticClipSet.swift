@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import MediaIO
 import Metrics
 
@@ -55,7 +57,7 @@ public enum SyntheticClipSet {
   ///     motion vectors carry the ground-truth alpha of frame t − 1 onto frame t.
   public static func generate(
     preset: SynthPreset, folder: String, seed: UInt64 = 1, size: (Int, Int)? = nil,
-    frames: Int? = nil, progress: (String) -> Void = { _ in }
+    frames: Int? = nil, progress: @Sendable (String) -> Void = { _ in }
   ) throws -> ClipSet {
     var plan = preset.plan()
     if let size {
@@ -85,16 +87,29 @@ public enum SyntheticClipSet {
       clips:
 
       """
-    for (index, clip) in plan.clips.enumerated() {
+    // Clips are independent: write them on every core, then pin them in order.
+    let clips = plan.clips
+    let failures = Mutex<[Int: any Error]>([:])
+    let (w, h, count) = (plan.width, plan.height, plan.frames)
+    DispatchQueue.concurrentPerform(iterations: clips.count) { index in
+      let clip = clips[index]
       progress(clip.id)
       let dir = folder + "/" + clip.id
-      try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-      let warp = try writeClip(
-        kind: clip.kind, folder: dir, width: plan.width, height: plan.height, frames: plan.frames,
-        seed: seed &* 1000 &+ UInt64(index), crf: clip.crf)
-      progress(
-        "\(clip.id): motion vectors carry alpha t−1 onto t with mean |error| \(String(format: "%.5f", warp.warpError))"
-          + " (zero flow: \(String(format: "%.5f", warp.zeroFlowError)))")
+      do {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let warp = try writeClip(
+          kind: clip.kind, folder: dir, width: w, height: h, frames: count, seed: seed &* 1000 &+ UInt64(index),
+          crf: clip.crf)
+        progress(
+          "\(clip.id): motion vectors carry alpha t−1 onto t with mean |error| \(String(format: "%.5f", warp.warpError))"
+            + " (zero flow: \(String(format: "%.5f", warp.zeroFlowError)))")
+      } catch {
+        failures.withLock { $0[index] = error }
+      }
+    }
+    if let first = failures.withLock({ $0.sorted { $0.key < $1.key }.first }) { throw first.value }
+    for clip in clips {
+      let dir = folder + "/" + clip.id
       func pin(_ name: String) throws -> String {
         "{path: \(clip.id)/\(name), sha256: \(try ClipSet.contentHash(of: dir + "/" + name))}"
       }
