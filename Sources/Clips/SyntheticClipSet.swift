@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
-import Synchronization
 import MediaIO
 import Metrics
+import Synchronization
 
 /// The synthetic clip-set presets `mattegate synth` makes.
 public enum SynthPreset: String, Sendable, CaseIterable {
