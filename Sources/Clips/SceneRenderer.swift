@@ -188,8 +188,8 @@ struct SceneRenderer {
     let full = layers.map { UInt16(s * s * $0.timeSamples) }
     for band in stride(from: 0, to: height, by: Self.bandRows) {
       let bandEnd = min(band + Self.bandRows, height)
-      let Y0 = band * s
-      let Y1 = bandEnd * s - 1
+      let bandTop = band * s
+      let bandBottom = bandEnd * s - 1
       for (l, layer) in layers.enumerated() {
         coverage[l].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         pixelCoverage[l].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
@@ -199,14 +199,14 @@ struct SceneRenderer {
           for shape in shapes {
             let b = shape.bounds
             let x0 = max(0, Int((b.minX * Double(s)).rounded(.down)) - 1)
-            let y0 = max(Y0, Int((b.minY * Double(s)).rounded(.down)) - 1)
+            let y0 = max(bandTop, Int((b.minY * Double(s)).rounded(.down)) - 1)
             let x1 = min(hw - 1, Int((b.maxX * Double(s)).rounded(.up)) + 1)
-            let y1 = min(Y1, Int((b.maxY * Double(s)).rounded(.up)) + 1)
+            let y1 = min(bandBottom, Int((b.maxY * Double(s)).rounded(.up)) + 1)
             if x0 > x1 || y0 > y1 { continue }
             for Y in y0...y1 {
               let y = (Double(Y) + 0.5) / Double(s)
-              let rowBase = (Y - Y0) * hw
-              let pixelRow = ((Y - Y0) / s) * width
+              let rowBase = (Y - bandTop) * hw
+              let pixelRow = ((Y - bandTop) / s) * width
               for X in x0...x1 {
                 let j = rowBase + X
                 if stamp[j] == mark { continue }
