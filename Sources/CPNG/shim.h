@@ -6,6 +6,24 @@
 #include <stdio.h>
 #include <string.h>
 
+// Raw deflate (no zlib header, as ZIP stores it) of `n` bytes at `level` into `out`, which must
+// hold cpng_deflate_bound(n) bytes. Returns the compressed size, or -1.
+static inline unsigned long cpng_deflate_bound(unsigned long n) { return compressBound(n) + 64; }
+static inline long cpng_deflate_raw(const unsigned char *in, unsigned long n, unsigned char *out,
+                                    unsigned long capacity, int level) {
+  z_stream s;
+  memset(&s, 0, sizeof s);
+  if (deflateInit2(&s, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+  s.next_in = (Bytef *)in;
+  s.avail_in = (uInt)n;
+  s.next_out = out;
+  s.avail_out = (uInt)capacity;
+  int r = deflate(&s, Z_FINISH);
+  long size = (long)s.total_out;
+  deflateEnd(&s);
+  return r == Z_STREAM_END ? size : -1;
+}
+
 // zlib's CRC-32 (zlib comes with libpng), for checking ZIP entries quickly.
 static inline unsigned long cpng_crc32(unsigned long crc, const unsigned char *buf, unsigned int len) {
   return crc32(crc, buf, len);

@@ -198,6 +198,7 @@ public enum SyntheticClipSet {
     try source.finish()
     try alpha.finish()
     try regions.finish()
+    try motion.finish()
     let n = Double(max(warp.pixels, 1))
     return WarpReport(warpError: warp.sum / n, zeroFlowError: warp.zero / n)
   }
