@@ -173,50 +173,48 @@ public enum FrameScorer {
                 pMagnitude.values.withUnsafeBufferPointer { pmv in
                   gMagnitude.values.withUnsafeBufferPointer { gmv in
                     rowLevels.withUnsafeMutableBufferPointer { lv in
-                      acc.withUnsafeMutableBufferPointer { acc in
-                        for b in 0..<grid.count {
-                          let now = differs[b]
-                          let changed = before?[b] ?? false
-                          let po = Int(pMagnitude.offsets[b])
-                          let go = Int(gMagnitude.offsets[b])
-                          guard now || changed || po >= 0 || go >= 0 else { continue }
-                          let xs = grid.xRange(ofColumn: b % grid.columns)
-                          for (j, y) in grid.yRange(ofRow: b / grid.columns).enumerated() {
-                            if now {
-                              levels.levels(row: y, from: xs.lowerBound, count: xs.count, into: lv.baseAddress!)
+                      for b in 0..<grid.count {
+                        let now = differs[b]
+                        let changed = before?[b] ?? false
+                        let po = Int(pMagnitude.offsets[b])
+                        let go = Int(gMagnitude.offsets[b])
+                        guard now || changed || po >= 0 || go >= 0 else { continue }
+                        let xs = grid.xRange(ofColumn: b % grid.columns)
+                        for (j, y) in grid.yRange(ofRow: b / grid.columns).enumerated() {
+                          if now {
+                            levels.levels(row: y, from: xs.lowerBound, count: xs.count, into: lv.baseAddress!)
+                          }
+                          for (i, x) in xs.enumerated() {
+                            let k = y * w + x
+                            let pc = Int(pcodes[k])
+                            let gc = Int(gcodes[k])
+                            var ad = 0.0
+                            var sq = 0.0
+                            var ce = 0.0
+                            if now && pc * gm != gc * pm {
+                              let d = Double(pc) * ip - Double(gc) * ig
+                              ad = abs(d)
+                              sq = d * d
+                              let l = Int(lv[i])
+                              ce = abs(
+                                Conn.phi(code: gc, maxValue: gm, level: l)
+                                  - Conn.phi(code: pc, maxValue: pm, level: l))
                             }
-                            for (i, x) in xs.enumerated() {
-                              let k = y * w + x
-                              let pc = Int(pcodes[k])
-                              let gc = Int(gcodes[k])
-                              var ad = 0.0
-                              var sq = 0.0
-                              var ce = 0.0
-                              if now && pc * gm != gc * pm {
-                                let d = Double(pc) * ip - Double(gc) * ig
-                                ad = abs(d)
-                                sq = d * d
-                                let l = Int(lv[i])
-                                ce = abs(
-                                  Conn.phi(code: gc, maxValue: gm, level: l)
-                                    - Conn.phi(code: pc, maxValue: pm, level: l))
-                              }
-                              let e =
-                                (po >= 0 ? pmv[po + j * stride + i] : 0) - (go >= 0 ? gmv[go + j * stride + i] : 0)
-                              let ge = e * e
-                              // Sums per pattern of region bits (at most 32), spread over the
-                              // regions once at the end: four adds per pixel whatever the regions.
-                              let o = Int(nowBits[k]) &* 4
-                              byPattern[o] += ad
-                              byPattern[o &+ 1] += sq
-                              byPattern[o &+ 2] += ge
-                              byPattern[o &+ 3] += ce
-                              if temporal && (now || changed) {
-                                let dd =
-                                  (Double(pc) * ip - Double(ppCodes[k]) * ipp)
-                                  - (Double(gc) * ig - Double(gpCodes[k]) * igp)
-                                dtByPattern[Int(beforeBits[k])] += dd * dd
-                              }
+                            let e =
+                              (po >= 0 ? pmv[po + j * stride + i] : 0) - (go >= 0 ? gmv[go + j * stride + i] : 0)
+                            let ge = e * e
+                            // Sums per pattern of region bits (at most 32), spread over the
+                            // regions once at the end: four adds per pixel whatever the regions.
+                            let o = Int(nowBits[k]) &* 4
+                            byPattern[o] += ad
+                            byPattern[o &+ 1] += sq
+                            byPattern[o &+ 2] += ge
+                            byPattern[o &+ 3] += ce
+                            if temporal && (now || changed) {
+                              let dd =
+                                (Double(pc) * ip - Double(ppCodes[k]) * ipp)
+                                - (Double(gc) * ig - Double(gpCodes[k]) * igp)
+                              dtByPattern[Int(beforeBits[k])] += dd * dd
                             }
                           }
                         }

@@ -122,26 +122,6 @@ public enum Grad {
       }
     }
   }
-
-  /// Correlation along columns with a replicate border, a whole row at a time (cache friendly);
-  /// each pixel still sums its taps in kernel order from 0.0.
-  static func correlateColumns(_ x: [Double], width: Int, height: Int, kernel: [Double]) -> [Double] {
-    let r = kernel.count / 2
-    return [Double](unsafeUninitializedCapacity: x.count) { out, count in
-      count = x.count
-      x.withUnsafeBufferPointer { src in
-        for y in 0..<height {
-          let o = out.baseAddress! + y * width
-          o.initialize(repeating: 0, count: width)
-          for (t, w) in kernel.enumerated() {
-            let yy = min(max(y + t - r, 0), height - 1)
-            let row = src.baseAddress! + yy * width
-            for col in 0..<width { o[col] += w * row[col] }
-          }
-        }
-      }
-    }
-  }
 }
 
 /// |∇x̂| of a frame on the blocks where it can be non-zero (`BlockGrid.gradientActive`), and 0

@@ -302,11 +302,6 @@ final class ZeroedBytes {
 
   deinit { free(base) }
 
-  subscript(i: Int) -> UInt8 {
-    get { base[i] }
-    set { base[i] = newValue }
-  }
-
   func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
     try body(UnsafeBufferPointer(start: base, count: count))
   }
