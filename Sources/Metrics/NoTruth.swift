@@ -84,7 +84,8 @@ public enum NoTruth {
 
   /// Σ |α_A − α_B| and pixels per region.
   public static func disagreement(_ a: Matte, _ b: Matte, regions: RegionMap) -> [(sum: Double, pixels: Int)] {
-    RegionKind.allCases.map { regions.sum(ErrorMaps.absoluteDifference(a, b), over: $0) }
+    let map = ErrorMaps.absoluteDifference(a, b)
+    return RegionKind.allCases.map { regions.sum(map, over: $0) }
   }
 
   /// Sobel derivatives with a replicate border: x = [−1 0 1] across, [1 2 1] down.

@@ -113,27 +113,39 @@ struct RegionMasks {
 }
 
 /// Motion fields as NumPy `.npy` files: H×W×2 little-endian float32 (dx, dy), forward t−1 → t,
-/// named after frame t (`12.npy`, or zero-padded), in a folder or a ZIP of such files.
-enum Npy {
-  static func motionField(folder: String, frame: Int, size: PixelSize) throws -> MotionField {
-    let isZip = folder.lowercased().hasSuffix(".zip")
-    let names: [String]
-    var zip: SafeZip?
-    if isZip {
+/// named after frame t (`12.npy`, or zero-padded), in a folder or a ZIP of such files. The
+/// folder is listed, or the ZIP's directory read, once.
+final class MotionFields {
+  let folder: String
+  let size: PixelSize
+  private let zip: SafeZip?
+  /// File (or ZIP member) per frame number.
+  private let names: [Int: String]
+
+  init(folder: String, size: PixelSize) throws {
+    self.folder = folder
+    self.size = size
+    let entries: [String]
+    if folder.lowercased().hasSuffix(".zip") {
       let z = try SafeZip(path: folder)
       zip = z
-      names = z.members.map(\.path)
+      entries = z.members.map(\.path)
     } else {
-      names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+      zip = nil
+      entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
     }
-    guard
-      let name = names.first(where: {
-        $0.hasSuffix(".npy") && Int(($0.split(separator: "/").last ?? "").dropLast(4)) == frame
-      })
-    else {
+    var names: [Int: String] = [:]
+    for name in entries where name.hasSuffix(".npy") {
+      if let frame = Int((name.split(separator: "/").last ?? "").dropLast(4)) { names[frame] = name }
+    }
+    self.names = names
+  }
+
+  func field(frame: Int) throws -> MotionField {
+    guard let name = names[frame] else {
       throw StandaloneScore.Failure(description: "\(folder): no motion field for frame \(frame) (\(frame).npy)")
     }
-    let path = folder + (isZip ? ":" : "/") + name
+    let path = folder + (zip != nil ? ":" : "/") + name
     let data: Data
     if let zip {
       data = try zip.read(name)

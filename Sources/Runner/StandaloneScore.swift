@@ -25,6 +25,7 @@ public enum StandaloneScore {
         description: "\(pred) is \(predReader.size) but the ground truth \(gt) is \(gtReader.size); they must match")
     }
     let masks = try regionsDir.map { try RegionMasks(folder: $0, size: gtReader.size) }
+    let motion = try motionDir.map { try MotionFields(folder: $0, size: gtReader.size) }
     let interval = gtReader.frameRate > 0 ? 1 / gtReader.frameRate : 0.04
     let aligner = FrameAligner<GrayImage>(
       referenceInterval: interval, outputRate: predReader.frameRate, policy: AlignmentPolicy()
@@ -49,7 +50,7 @@ public enum StandaloneScore {
       let p = Matte(width: pa.width, height: pa.height, maxValue: pa.maxValue, codes: pa.samples)
       let truth = PreparedTruth(g, previous: previous?.truth, masks: try masks?.masks(frame: index) ?? [:])
       let field =
-        try previous == nil ? nil : motionDir.map { try Npy.motionField(folder: $0, frame: index, size: gtReader.size) }
+        try previous == nil ? nil : motion?.field(frame: index)
       let scores = FrameScorer.score(
         prediction: p, truth: truth, previous: previous.map { ($0.p, $0.truth) }, motion: field)
       totals.add(scores)
