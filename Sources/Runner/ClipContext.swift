@@ -236,9 +236,7 @@ struct ClipContext: Sendable {
       extras: (score?.extras ?? []).map { e in
         ExtraMeasureRecord(
           clipID: clip.id, arm: e.arm, region: e.region, measure: e.measure, value: e.value, detail: e.detail,
-          version: String(
-            (e.measure.hasPrefix("composite") || e.measure == "applied_fit" || e.measure == "aspect_class"
-              ? Composite.version : NoTruth.version).prefix { $0 != ":" }))
+          version: e.version)
       })
   }
 

@@ -33,6 +33,11 @@ struct ExtraMeasure: Sendable, Equatable {
   var measure: String
   var value: Double?
   var detail: String?
+  /// The definition's version tag ("Composite/1", "NoTruth/1").
+  var version: String
+
+  /// The short tag of a full version string: what comes before its colon.
+  static func tag(_ version: String) -> String { String(version.prefix { $0 != ":" }) }
 }
 
 /// A frame of an arm's output: its alpha, or its picture when the output is a composite.
@@ -53,31 +58,33 @@ struct CompositeAccumulator {
 
   func measures(arm: String) -> [ExtraMeasure] {
     var out: [ExtraMeasure] = []
+    let version = ExtraMeasure.tag(Composite.version)
     for (r, region) in RegionKind.allCases.enumerated() {
       out.append(
         ExtraMeasure(
           arm: arm, region: region.rawValue, measure: "composite_mse",
-          value: Composite.mse(sum: sums[r], pixels: pixels[r])))
+          value: Composite.mse(sum: sums[r], pixels: pixels[r]), version: version))
       let psnr = Composite.psnr(sum: sums[r], pixels: pixels[r])
       out.append(
         ExtraMeasure(
           arm: arm, region: region.rawValue, measure: "composite_psnr", value: psnr.map { $0.isFinite ? $0 : 999 },
-          detail: psnr == .infinity ? "identical (PSNR infinite, stored as 999)" : nil))
+          detail: psnr == .infinity ? "identical (PSNR infinite, stored as 999)" : nil, version: version))
     }
     if let detected {
       out.append(
         ExtraMeasure(
           arm: arm, region: "frame", measure: "applied_fit", value: detected[0].mse,
           detail: "detected \(detected[0].fit.rawValue), configured \(fit.rawValue); background MSE x1e3 "
-            + detected.map { "\($0.fit.rawValue) \(String(format: "%.3f", $0.mse))" }.joined(separator: ", ")))
+            + detected.map { "\($0.fit.rawValue) \(String(format: "%.3f", $0.mse))" }.joined(separator: ", "),
+          version: version))
     }
     if let aspect {
       out.append(
         ExtraMeasure(
           arm: arm, region: "frame", measure: "aspect_class", value: aspect.relativeDifference,
           detail:
-            "\(aspect.match.rawValue): source \(String(format: "%.4f", aspect.sourceAspect)), background \(String(format: "%.4f", aspect.backgroundAspect))"
-        ))
+            "\(aspect.match.rawValue): source \(String(format: "%.4f", aspect.sourceAspect)), background \(String(format: "%.4f", aspect.backgroundAspect))",
+          version: version))
     }
     return out
   }

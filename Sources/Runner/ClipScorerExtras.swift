@@ -122,20 +122,25 @@ extension ClipScorer {
     guard score.alignment["A"]!.referenceFrames > 0 else {
       throw ClipScoringError(description: "\(sourcePath): the source has no frames")
     }
+    let version = ExtraMeasure.tag(NoTruth.version)
     for (r, region) in RegionKind.allCases.enumerated() {
       for arm in ["A", "B"] {
         let f = flicker[arm]![r]
         let e = edges[arm]![r]
         score.extras.append(
           ExtraMeasure(
-            arm: arm, region: region.rawValue, measure: "flicker", value: f.1 > 0 ? f.0 / Double(f.1) * 1e3 : nil))
+            arm: arm, region: region.rawValue, measure: "flicker", value: f.1 > 0 ? f.0 / Double(f.1) * 1e3 : nil,
+            version: version))
         score.extras.append(
-          ExtraMeasure(arm: arm, region: region.rawValue, measure: "edge_alignment", value: e.1 > 0 ? e.0 / e.1 : nil))
+          ExtraMeasure(
+            arm: arm, region: region.rawValue, measure: "edge_alignment", value: e.1 > 0 ? e.0 / e.1 : nil,
+            version: version))
       }
       let v = disagreement[r]
       score.extras.append(
         ExtraMeasure(
-          arm: "A-B", region: region.rawValue, measure: "disagreement", value: v.1 > 0 ? v.0 / Double(v.1) * 1e3 : nil))
+          arm: "A-B", region: region.rawValue, measure: "disagreement", value: v.1 > 0 ? v.0 / Double(v.1) * 1e3 : nil,
+          version: version))
     }
     var problems: [String] = []
     for arm in ["A", "B"] {
