@@ -61,14 +61,9 @@ extension ClipScorer {
     }
     var score = ClipScore()
     score.hasTruth = false
-    let regionCount = RegionKind.allCases.count
-    var flicker = ["A": [(Double, Int)](repeating: (0, 0), count: regionCount), "B": []]
-    flicker["B"] = flicker["A"]
-    var edges = ["A": [(Double, Double)](repeating: (0, 0), count: regionCount)]
-    edges["B"] = edges["A"]
-    var disagreement = [(Double, Int)](repeating: (0, 0), count: regionCount)
-    var previous: [String: (alpha: Matte, truth: PreparedTruth)] = [:]
-    var previousSource: RGBPicture?
+    var measures = ["A": NoTruthAccumulator(), "B": NoTruthAccumulator()]
+    var disagreement = DisagreementAccumulator()
+    var previous: [String: PreparedTruth] = [:]
     var worst = -1.0
     while let s = try source.nextFrame() {
       guard let rgb = s.rgb else { continue }
@@ -77,45 +72,27 @@ extension ClipScorer {
       let fb = try aligners["B"]!.match(referenceTime: s.time)
       guard let fa, let fb else {
         previous = [:]
-        previousSource = picture
+        for arm in ["A", "B"] { measures[arm]!.breakChain() }
         continue
       }
       var current: [String: (alpha: Matte, truth: PreparedTruth)] = [:]
       for (arm, frame) in [("A", fa), ("B", fb)] {
         let alpha = Matte(width: frame.width, height: frame.height, maxValue: frame.maxValue, codes: frame.samples)
-        let truth = PreparedTruth(alpha, previous: previous[arm]?.truth)
+        let truth = PreparedTruth(alpha, previous: previous[arm])
         current[arm] = (alpha, truth)
-        for (r, e) in NoTruth.edgeAlignment(alpha: alpha, source: picture, regions: truth.regions).enumerated() {
-          edges[arm]![r].0 += e.sum
-          edges[arm]![r].1 += e.weight
-        }
-        if let before = previous[arm], let previousSource {
-          let f = NoTruth.flicker(
-            alpha: alpha, previousAlpha: before.alpha, source: picture, previousSource: previousSource,
-            regions: before.truth.regions)
-          for (r, v) in f.enumerated() {
-            flicker[arm]![r].0 += v.sum
-            flicker[arm]![r].1 += v.pixels
-          }
-        }
+        _ = measures[arm]!.add(alpha: alpha, regions: truth.regions, source: picture)
       }
-      let union = RegionMap(
-        width: fa.width, height: fa.height,
-        bits: zip(current["A"]!.truth.regions.bits, current["B"]!.truth.regions.bits).map { $0 | $1 })
-      let d = NoTruth.disagreement(current["A"]!.alpha, current["B"]!.alpha, regions: union)
-      for (r, v) in d.enumerated() {
-        disagreement[r].0 += v.sum
-        disagreement[r].1 += v.pixels
-      }
-      if d[0].sum > worst {
-        worst = d[0].sum
+      let d = disagreement.add(
+        current["A"]!.alpha, regionsA: current["A"]!.truth.regions, current["B"]!.alpha,
+        regionsB: current["B"]!.truth.regions)
+      if let frameValue = d[0], frameValue > worst {
+        worst = frameValue
         score.reviewFrame = s.index
         score.reviewA = fa
         score.reviewB = fb
       }
       score.frames += 1
-      previous = current
-      previousSource = picture
+      previous = current.mapValues(\.truth)
     }
     score.alignment["A"] = try aligners["A"]!.finish()
     score.alignment["B"] = try aligners["B"]!.finish()
@@ -125,22 +102,17 @@ extension ClipScorer {
     let version = ExtraMeasure.tag(NoTruth.version)
     for (r, region) in RegionKind.allCases.enumerated() {
       for arm in ["A", "B"] {
-        let f = flicker[arm]![r]
-        let e = edges[arm]![r]
         score.extras.append(
           ExtraMeasure(
-            arm: arm, region: region.rawValue, measure: "flicker", value: f.1 > 0 ? f.0 / Double(f.1) * 1e3 : nil,
-            version: version))
+            arm: arm, region: region.rawValue, measure: "flicker", value: measures[arm]!.flicker(r), version: version))
         score.extras.append(
           ExtraMeasure(
-            arm: arm, region: region.rawValue, measure: "edge_alignment", value: e.1 > 0 ? e.0 / e.1 : nil,
+            arm: arm, region: region.rawValue, measure: "edge_alignment", value: measures[arm]!.edgeAlignment(r),
             version: version))
       }
-      let v = disagreement[r]
       score.extras.append(
         ExtraMeasure(
-          arm: "A-B", region: region.rawValue, measure: "disagreement", value: v.1 > 0 ? v.0 / Double(v.1) * 1e3 : nil,
-          version: version))
+          arm: "A-B", region: region.rawValue, measure: "disagreement", value: disagreement.value(r), version: version))
     }
     var problems: [String] = []
     for arm in ["A", "B"] {

@@ -79,10 +79,9 @@ extension StandaloneScore {
     let sourceFrames = Follower(sourceReader, interval: interval) { try rgb($0, source) }
     let compareFrames = compareReader.map { r in Follower(r, interval: interval) { $0.alpha.map(matte) } }
     var perFrame: [[String: Any]] = []
-    var flicker = Pool()
-    var edges = Pool()
-    var disagreement = Pool()
-    var previous: (alpha: Matte, source: RGBPicture, truth: PreparedTruth)?
+    var measures = NoTruthAccumulator()
+    var disagreement = DisagreementAccumulator()
+    var previousTruth: PreparedTruth?
     var ranking: [(index: Int, value: Double)] = []
     var index = 0
     while let f = try predReader.nextFrame() {
@@ -91,22 +90,13 @@ extension StandaloneScore {
       let alpha = matte(a)
       let picture = try sourceFrames.frame(at: f.time, index: index, role: "source")
       // Regions from the prediction itself (a clip's own masks still win).
-      let truth = PreparedTruth(alpha, previous: previous?.truth, masks: try masks?.masks(frame: index) ?? [:])
+      let truth = PreparedTruth(alpha, previous: previousTruth, masks: try masks?.masks(frame: index) ?? [:])
+      previousTruth = truth
+      let frame = measures.add(alpha: alpha, regions: truth.regions, source: picture)
       var byRegion: [String: [String: Any]] = [:]
-      let e = NoTruth.edgeAlignment(alpha: alpha, source: picture, regions: truth.regions)
-      edges.add(e.map { ($0.sum, $0.weight) })
       for (r, region) in RegionKind.allCases.enumerated() {
-        byRegion[region.rawValue, default: [:]]["edge_alignment"] = e[r].weight > 0 ? e[r].sum / e[r].weight : NSNull()
-      }
-      if let previous {
-        let fl = NoTruth.flicker(
-          alpha: alpha, previousAlpha: previous.alpha, source: picture, previousSource: previous.source,
-          regions: previous.truth.regions)
-        flicker.add(fl.map { ($0.sum, Double($0.pixels)) })
-        for (r, region) in RegionKind.allCases.enumerated() {
-          byRegion[region.rawValue, default: [:]]["flicker"] =
-            fl[r].pixels > 0 ? fl[r].sum / Double(fl[r].pixels) * 1e3 : NSNull()
-        }
+        byRegion[region.rawValue, default: [:]]["edge_alignment"] = frame.edgeAlignment[r] ?? NSNull()
+        if let flicker = frame.flicker { byRegion[region.rawValue, default: [:]]["flicker"] = flicker[r] ?? NSNull() }
       }
       if let compareFrames {
         let other = try compareFrames.frame(at: f.time, index: index, role: "compare")
@@ -116,30 +106,21 @@ extension StandaloneScore {
               "\(compare!): frame \(index) is \(other.width)x\(other.height), the output's is \(alpha.width)x\(alpha.height)"
           )
         }
-        let otherRegions = PreparedTruth(other).regions
-        let union = RegionMap(
-          width: alpha.width, height: alpha.height, bits: zip(truth.regions.bits, otherRegions.bits).map { $0 | $1 })
-        let d = NoTruth.disagreement(alpha, other, regions: union)
-        disagreement.add(d.map { ($0.sum, Double($0.pixels)) })
+        let d = disagreement.add(alpha, regionsA: truth.regions, other, regionsB: PreparedTruth(other).regions)
         for (r, region) in RegionKind.allCases.enumerated() {
-          byRegion[region.rawValue, default: [:]]["disagreement"] =
-            d[r].pixels > 0 ? d[r].sum / Double(d[r].pixels) * 1e3 : NSNull()
+          byRegion[region.rawValue, default: [:]]["disagreement"] = d[r] ?? NSNull()
         }
-        ranking.append((index, d[0].sum / Double(max(d[0].pixels, 1)) * 1e3))
+        ranking.append((index, d[0] ?? 0))
       }
       perFrame.append(["index": index, "time": f.time, "regions": byRegion])
-      previous = (alpha, picture, truth)
     }
     guard !perFrame.isEmpty else { throw Failure(description: "\(pred): the output has no frames") }
     var pooled: [String: Any] = [:]
     for (r, region) in RegionKind.allCases.enumerated() {
       var v: [String: Any] = [
-        "edge_alignment": edges.counts[r] > 0 ? edges.sums[r] / edges.counts[r] : NSNull(),
-        "flicker": flicker.counts[r] > 0 ? flicker.sums[r] / flicker.counts[r] * 1e3 : NSNull(),
+        "edge_alignment": measures.edgeAlignment(r) ?? NSNull(), "flicker": measures.flicker(r) ?? NSNull(),
       ]
-      if compare != nil {
-        v["disagreement"] = disagreement.counts[r] > 0 ? disagreement.sums[r] / disagreement.counts[r] * 1e3 : NSNull()
-      }
+      if compare != nil { v["disagreement"] = disagreement.value(r) ?? NSNull() }
       pooled[region.rawValue] = v
     }
     var document: [String: Any] = [
