@@ -76,22 +76,12 @@ struct BlockGrid: Sendable {
                     // p ⊕ g ORed down the band (p·gMax ⊕ g·pMax when the depths differ).
                     let acc = xb.baseAddress!
                     for y in y0..<min(y0 + 4, h) {
-                      let pr = codes.baseAddress! + y * w
-                      let gr = oc.baseAddress! + y * w
-                      if pm == om {
-                        for x in 0..<w { acc[x] |= UInt32(pr[x] ^ gr[x]) }
-                      } else {
-                        for x in 0..<w { acc[x] |= (UInt32(pr[x]) &* om) ^ (UInt32(gr[x]) &* pm) }
-                      }
+                      Self.accumulateDifference(
+                        codes.baseAddress! + y * w, oc.baseAddress! + y * w, count: w, pMax: pm, gMax: om, into: acc)
                     }
                     // At the end of a block row, one flag per block.
                     if (y0 + 4) % Self.blockHeight == 0 || y0 + 4 >= h {
-                      let base = (y0 / Self.blockHeight) * cols
-                      for bx in 0..<cols {
-                        var any: UInt32 = 0
-                        for x in (bx * Self.blockWidth)..<min((bx + 1) * Self.blockWidth, w) { any |= acc[x] }
-                        differs[base + bx] = any != 0
-                      }
+                      Self.flagBlocks(acc, width: w, columns: cols, blockRow: y0 / Self.blockHeight, into: &differs)
                       acc.update(repeating: 0, count: w)
                     }
                   }
@@ -262,6 +252,31 @@ struct BlockGrid: Sendable {
     }
   }
 
+  /// ORs p ⊕ g of one row into `acc` (p·gMax ⊕ g·pMax when the depths differ), which vectorises.
+  @inline(__always)
+  static func accumulateDifference(
+    _ pr: UnsafePointer<UInt16>, _ gr: UnsafePointer<UInt16>, count w: Int, pMax pm: UInt32, gMax gm: UInt32,
+    into acc: UnsafeMutablePointer<UInt32>
+  ) {
+    if pm == gm {
+      for x in 0..<w { acc[x] |= UInt32(pr[x] ^ gr[x]) }
+    } else {
+      for x in 0..<w { acc[x] |= (UInt32(pr[x]) &* gm) ^ (UInt32(gr[x]) &* pm) }
+    }
+  }
+
+  /// One flag per block of block row `blockRow`: whether its columns of `acc` hold a difference.
+  @inline(__always)
+  static func flagBlocks(
+    _ acc: UnsafeMutablePointer<UInt32>, width w: Int, columns: Int, blockRow: Int, into flags: inout [Bool]
+  ) {
+    for bx in 0..<columns {
+      var any: UInt32 = 0
+      for x in (bx * blockWidth)..<min((bx + 1) * blockWidth, w) { any |= acc[x] }
+      flags[blockRow * columns + bx] = any != 0
+    }
+  }
+
   /// Blocks in which `p` and `g` differ in value at some pixel (p/pMax ≠ g/gMax, tested on
   /// integers).
   static func differing(_ p: Matte, _ g: Matte, grid: BlockGrid) -> [Bool] {
@@ -279,19 +294,10 @@ struct BlockGrid: Sendable {
           for by in 0..<grid.rows {
             acc.update(repeating: 0, count: w)
             for y in grid.yRange(ofRow: by) {
-              let pr = pc.baseAddress! + y * w
-              let gr = gc.baseAddress! + y * w
-              if pm == gm {
-                for x in 0..<w { acc[x] |= UInt32(pr[x] ^ gr[x]) }
-              } else {
-                for x in 0..<w { acc[x] |= (UInt32(pr[x]) &* gm) ^ (UInt32(gr[x]) &* pm) }
-              }
+              accumulateDifference(
+                pc.baseAddress! + y * w, gc.baseAddress! + y * w, count: w, pMax: pm, gMax: gm, into: acc)
             }
-            for bx in 0..<grid.columns {
-              var any: UInt32 = 0
-              for x in grid.xRange(ofColumn: bx) { any |= acc[x] }
-              out[by * grid.columns + bx] = any != 0
-            }
+            flagBlocks(acc, width: w, columns: grid.columns, blockRow: by, into: &out)
           }
         }
       }
