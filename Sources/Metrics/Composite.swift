@@ -198,12 +198,26 @@ public enum Composite {
   public static func detectFit(
     output: RGBPicture, alpha: Matte, background: RGBPicture, pad: (Double, Double, Double) = (0, 0, 0)
   ) -> [(fit: BackgroundFit, mse: Double)]? {
+    detectFit(output: output, alpha: alpha, candidates: fittedCandidates(background, for: output, pad: pad))
+  }
+
+  /// The background under every fit, on `output`'s canvas: what `detectFit` compares against,
+  /// made once per clip rather than once per frame.
+  public static func fittedCandidates(
+    _ background: RGBPicture, for canvas: RGBPicture, pad: (Double, Double, Double) = (0, 0, 0)
+  ) -> [(fit: BackgroundFit, picture: RGBPicture)] {
+    BackgroundFit.allCases.map { ($0, fit(background, width: canvas.width, height: canvas.height, mode: $0, pad: pad)) }
+  }
+
+  /// `detectFit` against backgrounds already fitted (`fittedCandidates`).
+  public static func detectFit(
+    output: RGBPicture, alpha: Matte, candidates: [(fit: BackgroundFit, picture: RGBPicture)]
+  ) -> [(fit: BackgroundFit, mse: Double)]? {
     let n = alpha.pixelCount
     let clear = (0..<n).filter { alpha.codes[$0] == 0 }
     guard !clear.isEmpty else { return nil }
     var out: [(BackgroundFit, Double)] = []
-    for mode in BackgroundFit.allCases {
-      let b = fit(background, width: output.width, height: output.height, mode: mode, pad: pad)
+    for (mode, b) in candidates {
       var s = 0.0
       for i in clear {
         for c in 0..<3 {

@@ -201,6 +201,7 @@ extension StandaloneScore {
     var perFrame: [[String: Any]] = []
     var total = Pool()
     var fitScores: [BackgroundFit: Double] = [:]
+    var candidates: [(fit: BackgroundFit, picture: RGBPicture)]?
     var previous: PreparedTruth?
     var index = 0
     while let g = try gtReader.nextFrame() {
@@ -225,9 +226,10 @@ extension StandaloneScore {
           ] : NSNull()
       }
       perFrame.append(["index": index, "time": g.time, "regions": byRegion])
-      if case .image = background,
-        let ranked = Composite.detectFit(output: output, alpha: alpha, background: original, pad: pad)
-      {
+      if case .image = background {
+        if candidates == nil { candidates = Composite.fittedCandidates(original, for: output, pad: pad) }
+      }
+      if let candidates, let ranked = Composite.detectFit(output: output, alpha: alpha, candidates: candidates) {
         for (mode, mse) in ranked { fitScores[mode, default: 0] += mse }
       }
     }
