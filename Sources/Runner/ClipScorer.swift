@@ -196,18 +196,19 @@ enum ClipScorer {
         continue
       }
       var mattes: [String: Matte] = [:]
+      // The source as values, once per frame for however many composite arms.
+      let sourcePicture = source.map { RGBPicture(width: $0.width, height: $0.height, bytes: $0.pixels) }
       for (arm, frame) in [("A", fa), ("B", fb)] {
         switch frame {
         case .alpha(let p):
           mattes[arm] = Matte(width: p.width, height: p.height, maxValue: p.maxValue, codes: p.samples)
         case .picture(let rgb):
-          guard var acc = composites[arm], let source, let plate else {
+          guard var acc = composites[arm], let sourcePicture, let plate else {
             throw ClipScoringError(description: "\(readers[arm]!.path): frame has no alpha")
           }
           let output = RGBPicture(width: rgb.width, height: rgb.height, bytes: rgb.pixels)
           let reference = Composite.reference(
-            alpha: gMatte, source: RGBPicture(width: source.width, height: source.height, bytes: source.pixels),
-            plate: plate, background: acc.background)
+            alpha: gMatte, source: sourcePicture, plate: plate, background: acc.background)
           for (r, e) in Composite.squaredError(output, reference, regions: prepared.regions).enumerated() {
             acc.sums[r] += e.sum
             acc.pixels[r] += e.pixels
