@@ -56,6 +56,12 @@ public enum ClipSetEditor {
         file: manifest, clip: new.id, field: "tags",
         message: "unknown tag '\(tag)' (known: \(ClipSet.knownTags.sorted().joined(separator: ", ")), crfNN)")
     }
+    // Every given file must exist before anything is copied.
+    for (field, file) in [("source", new.source), ("alpha", new.alpha), ("clean_plate", new.cleanPlate)] {
+      if let file, !fm.fileExists(atPath: file) {
+        throw ConfigError(file: file, clip: new.id, field: field, message: "no such file")
+      }
+    }
     // Probe the source before copying anything: a file FFmpeg cannot read is refused here.
     let probe = try VideoReader(path: new.source, options: ReadOptions(rgb: .none))
     let size = "\(probe.size.width)x\(probe.size.height)"

@@ -116,6 +116,12 @@ func makeFolder() throws -> String {
       try ClipSetEditor.add(.init(id: "y", source: dir + "/text.mp4"), to: dir + "/set")
     }
     #expect(try ClipSet.load(folder: dir + "/set").clips.count == 2)
+    // A missing alpha is refused before anything is copied, naming the file and the field.
+    let missing = #expect(throws: ConfigError.self) {
+      try ClipSetEditor.add(.init(id: "z", source: source, alpha: dir + "/none.mkv"), to: dir + "/set")
+    }
+    #expect(missing?.field == "alpha" && missing?.description.contains("none.mkv") == true)
+    #expect(!FileManager.default.fileExists(atPath: dir + "/set/z"))
   }
 
   @Test func pathsMayNotLeaveTheFolder() throws {
