@@ -32,6 +32,72 @@ enum Shape {
     }
   }
 
+  /// A range of x that holds every point of the shape on the horizontal line at `y`, or nil when
+  /// the line misses it. The shapes are convex, so the points on a line form one interval; the
+  /// range is computed in closed form and may be a little wide, because `contains` decides.
+  func rowSpan(_ y: Double) -> (lo: Double, hi: Double)? {
+    switch self {
+    case .rotatedEllipse(let cx, let cy, let rx, let ry, let c, let s):
+      // u² + v² ≤ 1 with u = (dx·c + dy·s)/rx, v = (−dx·s + dy·c)/ry: a quadratic in dx.
+      let dy = y - cy
+      let irx = 1 / (rx * rx)
+      let iry = 1 / (ry * ry)
+      let a = c * c * irx + s * s * iry
+      let b = 2 * s * c * dy * (irx - iry)
+      let k = dy * dy * (s * s * irx + c * c * iry) - 1
+      let disc = b * b - 4 * a * k
+      guard disc >= 0 else { return nil }
+      let root = disc.squareRoot()
+      return (cx + (-b - root) / (2 * a), cx + (-b + root) / (2 * a))
+    case .rotatedRect(let cx, let cy, let hw, let hh, let c, let s):
+      return Self.rectSpan(dy: y - cy, halfW: hw, halfH: hh, c: c, s: s).map { (cx + $0.lo, cx + $0.hi) }
+    case .capsule(let x0, let y0, let x1, let y1, let hw):
+      // The union of the two end discs and the rectangle swept along the segment.
+      var lo = Double.infinity
+      var hi = -Double.infinity
+      @inline(__always) func disc(_ px: Double, _ py: Double) {
+        let r2 = hw * hw - (y - py) * (y - py)
+        if r2 >= 0 {
+          let r = r2.squareRoot()
+          lo = min(lo, px - r)
+          hi = max(hi, px + r)
+        }
+      }
+      disc(x0, y0)
+      disc(x1, y1)
+      let vx = x1 - x0
+      let vy = y1 - y0
+      let length = (vx * vx + vy * vy).squareRoot()
+      if length > 0,
+        let span = Self.rectSpan(
+          dy: y - (y0 + y1) / 2, halfW: length / 2, halfH: hw, c: vx / length, s: vy / length)
+      {
+        lo = min(lo, (x0 + x1) / 2 + span.lo)
+        hi = max(hi, (x0 + x1) / 2 + span.hi)
+      }
+      return lo <= hi ? (lo, hi) : nil
+    }
+  }
+
+  /// The dx with |dx·c + dy·s| ≤ halfW and |−dx·s + dy·c| ≤ halfH.
+  private static func rectSpan(dy: Double, halfW: Double, halfH: Double, c: Double, s: Double) -> (
+    lo: Double, hi: Double
+  )? {
+    var lo = -Double.infinity
+    var hi = Double.infinity
+    // Narrows [lo, hi] to |coefficient·dx + offset| ≤ half; false when no dx qualifies.
+    @inline(__always) func slab(_ coefficient: Double, _ offset: Double, _ half: Double) -> Bool {
+      if coefficient == 0 { return abs(offset) <= half }
+      let a = (-half - offset) / coefficient
+      let b = (half - offset) / coefficient
+      lo = max(lo, min(a, b))
+      hi = min(hi, max(a, b))
+      return true
+    }
+    guard slab(c, dy * s, halfW), slab(-s, dy * c, halfH) else { return nil }
+    return lo <= hi ? (lo, hi) : nil
+  }
+
   @inline(__always)
   func contains(_ x: Double, _ y: Double) -> Bool {
     switch self {
@@ -138,9 +204,17 @@ func motionField(from previous: [Layer], to next: [Layer], width: Int, height: I
 struct SceneRenderer {
   let width: Int
   let height: Int
-  /// Supersamples per pixel side.
+  /// Supersamples per pixel side: a power of two, so that a subsample's pixel is a shift away.
   let supersample: Int
   let background: RGBImage
+
+  init(width: Int, height: Int, supersample: Int, background: RGBImage) {
+    precondition(supersample > 0 && supersample & (supersample - 1) == 0, "supersample must be a power of two")
+    self.width = width
+    self.height = height
+    self.supersample = supersample
+    self.background = background
+  }
 
   struct Output {
     /// The source frame before encoding: `compose(α16, F16, B)` at every pixel.
@@ -166,17 +240,26 @@ struct SceneRenderer {
 
   func render(_ layers: [Layer]) -> Output {
     let s = supersample
+    let shift = s.trailingZeroBitCount
     let hw = width * s
     let bandHeight = Self.bandRows * s
-    // Per layer, per subsample of the band: how many time samples cover it.
-    var coverage = [[UInt8]](repeating: [UInt8](repeating: 0, count: hw * bandHeight), count: layers.count)
+    let bandSize = hw * bandHeight
+    let bandPixels = width * Self.bandRows
+    let layerCount = layers.count
+    // Per layer, per subsample of the band: how many time samples cover it (layer l at l·bandSize).
+    let coverage = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, layerCount * bandSize))
     // Per layer, per pixel of the band: how many (subsample, time sample) pairs it covers. A pixel
     // where every layer covers none or all of them is composited once instead of per subsample.
-    var pixelCoverage = [[UInt16]](
-      repeating: [UInt16](repeating: 0, count: width * Self.bandRows), count: layers.count)
+    let pixelCoverage = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: max(1, layerCount * bandPixels))
     // A fresh mark per band, layer and time sample, so overlapping shapes of one instant count
     // once; marks only grow, so the buffer never needs clearing.
-    var stamp = [UInt32](repeating: 0, count: hw * bandHeight)
+    let stamp = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: bandSize)
+    stamp.initialize(repeating: 0)
+    defer {
+      coverage.deallocate()
+      pixelCoverage.deallocate()
+      stamp.deallocate()
+    }
     var nextMark: UInt32 = 0
     var rgb = [UInt8](repeating: 0, count: width * height * 3)
     var foreground = [UInt16](repeating: 0, count: width * height * 3)
@@ -185,17 +268,29 @@ struct SceneRenderer {
     var hairSoft = [Bool](repeating: false, count: width * height)
     let inv = 1.0 / Double(s * s)
     let scale = layers.map { $0.opacity / Double($0.timeSamples) }
+    let fullAlpha = layers.map { $0.opacity / Double($0.timeSamples) * Double($0.timeSamples) }
     let full = layers.map { UInt16(s * s * $0.timeSamples) }
+    let colors = layers.map(\.color)
+    let kinds = layers.map(\.kind)
+    // The layers that cover some pixel of the current band; the others are skipped.
+    var active: [Int] = []
+    let plate = background.pixels
     for band in stride(from: 0, to: height, by: Self.bandRows) {
       let bandEnd = min(band + Self.bandRows, height)
       let bandTop = band * s
       let bandBottom = bandEnd * s - 1
+      active.removeAll(keepingCapacity: true)
       for (l, layer) in layers.enumerated() {
-        coverage[l].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        pixelCoverage[l].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        let cover = coverage.baseAddress! + l * bandSize
+        let pixels = pixelCoverage.baseAddress! + l * bandPixels
+        cover.update(repeating: 0, count: bandSize)
+        pixels.update(repeating: 0, count: bandPixels)
+        var touched = false
         for shapes in layer.shapesAt {
           nextMark += 1
           let mark = nextMark
+          // One shape covers each subsample at most once: no marks needed.
+          let marked = shapes.count > 1
           for shape in shapes {
             let b = shape.bounds
             let x0 = max(0, Int((b.minX * Double(s)).rounded(.down)) - 1)
@@ -205,46 +300,75 @@ struct SceneRenderer {
             if x0 > x1 || y0 > y1 { continue }
             for Y in y0...y1 {
               let y = (Double(Y) + 0.5) / Double(s)
+              // The shape is convex, so on this row it covers one run of subsamples: the span
+              // in closed form, one spare on each side, narrowed by `contains` from both ends.
+              guard let span = shape.rowSpan(y) else { continue }
+              var first = max(x0, Int((span.lo * Double(s) - 0.5).rounded(.down)) - 1)
+              var last = min(x1, Int((span.hi * Double(s) - 0.5).rounded(.up)) + 1)
+              while first <= last, !shape.contains((Double(first) + 0.5) / Double(s), y) { first += 1 }
+              while last > first, !shape.contains((Double(last) + 0.5) / Double(s), y) { last -= 1 }
+              if first > last { continue }
+              touched = true
               let rowBase = (Y - bandTop) * hw
-              let pixelRow = ((Y - bandTop) / s) * width
-              for X in x0...x1 {
-                let j = rowBase + X
-                if stamp[j] == mark { continue }
-                let x = (Double(X) + 0.5) / Double(s)
-                if shape.contains(x, y) {
-                  stamp[j] = mark
-                  coverage[l][j] += 1
-                  pixelCoverage[l][pixelRow + X / s] += 1
+              let pixelRow = ((Y - bandTop) >> shift) * width
+              // Pixel by pixel, so that each pixel's count is added once.
+              var column = first
+              while column <= last {
+                let pixel = column >> shift
+                let end = min(last, (pixel + 1) << shift - 1)
+                var added: UInt16 = 0
+                if marked {
+                  for j in (rowBase + column)...(rowBase + end) where stamp[j] != mark {
+                    stamp[j] = mark
+                    cover[j] += 1
+                    added += 1
+                  }
+                } else {
+                  for j in (rowBase + column)...(rowBase + end) { cover[j] += 1 }
+                  added = UInt16(end - column + 1)
                 }
+                pixels[pixelRow + pixel] += added
+                column = end + 1
               }
             }
           }
         }
+        if touched { active.append(l) }
       }
       for py in band..<bandEnd {
         for px in 0..<width {
-          var sumA = 0.0
-          var sumC = SIMD3<Double>(repeating: 0)
-          var hairHit = false
-          var glassHit = false
+          let k = py * width + px
           let k0 = (py - band) * width + px
+          var covered = false
           var uniform = true
-          for l in 0..<layers.count {
-            let c = pixelCoverage[l][k0]
+          for l in active {
+            let c = pixelCoverage[l * bandPixels + k0]
+            if c != 0 { covered = true }
             if c != 0 && c != full[l] {
               uniform = false
               break
             }
           }
+          guard covered else {
+            // No layer here: α = 0, F = 0, the source is the plate.
+            rgb[k * 3] = plate[k * 3]
+            rgb[k * 3 + 1] = plate[k * 3 + 1]
+            rgb[k * 3 + 2] = plate[k * 3 + 2]
+            continue
+          }
+          var sumA = 0.0
+          var sumC = SIMD3<Double>(repeating: 0)
+          var hairHit = false
+          var glassHit = false
           if uniform {
             // Every subsample sees the same layers: one composite, weighted as s² subsamples.
             var a = 0.0
             var c = SIMD3<Double>(repeating: 0)
-            for l in 0..<layers.count where pixelCoverage[l][k0] != 0 {
-              let la = scale[l] * Double(layers[l].timeSamples)
-              c = layers[l].color * la + c * (1 - la)
+            for l in active where pixelCoverage[l * bandPixels + k0] != 0 {
+              let la = fullAlpha[l]
+              c = colors[l] * la + c * (1 - la)
               a = la + a * (1 - la)
-              switch layers[l].kind {
+              switch kinds[l] {
               case .hair: hairHit = true
               case .glass: glassHit = true
               case .solid: break
@@ -259,13 +383,13 @@ struct SceneRenderer {
                 let j = rowBase + sx
                 var a = 0.0
                 var c = SIMD3<Double>(repeating: 0)
-                for l in 0..<layers.count {
-                  let n = coverage[l][j]
+                for l in active {
+                  let n = coverage[l * bandSize + j]
                   if n == 0 { continue }
                   let la = scale[l] * Double(n)
-                  c = layers[l].color * la + c * (1 - la)
+                  c = colors[l] * la + c * (1 - la)
                   a = la + a * (1 - la)
-                  switch layers[l].kind {
+                  switch kinds[l] {
                   case .hair: hairHit = true
                   case .glass: glassHit = true
                   case .solid: break
@@ -276,7 +400,6 @@ struct SceneRenderer {
               }
             }
           }
-          let k = py * width + px
           let alphaValue = min(max(sumA * inv, 0), 1)
           let premultiplied = sumC * inv
           // Quantise α and F = C/α to 16 bits first; the source is composed from exactly those.
@@ -288,28 +411,30 @@ struct SceneRenderer {
               f16 = UInt16((min(max(premultiplied[ch] / alphaValue / 255, 0), 1) * 65535).rounded())
             }
             foreground[k * 3 + ch] = f16
-            rgb[k * 3 + ch] = Self.compose(a: a16, f: f16, b: background.pixels[k * 3 + ch])
+            rgb[k * 3 + ch] = Self.compose(a: a16, f: f16, b: plate[k * 3 + ch])
           }
-          hairSoft[k] = hairHit && alpha[k] < 65535
+          hairSoft[k] = hairHit && a16 < 65535
           if glassHit { regions[k] |= RegionMaskCodes.glass }
         }
       }
     }
-    // The hair mask: pixels a strand reached where the matte is soft, grown by one pixel.
+    // The hair mask: pixels a strand reached where the matte is soft, grown by one pixel (a 3×3
+    // square: across each row, then down each column).
+    var across = [Bool](repeating: false, count: width * height)
     for py in 0..<height {
-      for px in 0..<width {
-        var near = false
-        for dy in -1...1 where !near {
-          for dx in -1...1 {
-            let y = py + dy
-            let x = px + dx
-            if y >= 0, y < height, x >= 0, x < width, hairSoft[y * width + x] {
-              near = true
-              break
-            }
-          }
-        }
-        if near { regions[py * width + px] |= RegionMaskCodes.hair }
+      let row = py * width
+      for px in 0..<width where hairSoft[row + px] {
+        across[row + max(px - 1, 0)] = true
+        across[row + px] = true
+        across[row + min(px + 1, width - 1)] = true
+      }
+    }
+    for py in 0..<height {
+      let row = py * width
+      let above = max(py - 1, 0) * width
+      let below = min(py + 1, height - 1) * width
+      for px in 0..<width where across[above + px] || across[row + px] || across[below + px] {
+        regions[row + px] |= RegionMaskCodes.hair
       }
     }
     return Output(

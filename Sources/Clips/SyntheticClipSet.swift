@@ -157,11 +157,11 @@ public enum SyntheticClipSet {
   ) throws -> WarpReport {
     let script = script(kind: kind, width: width, height: height, seed: seed)
     let background = script.background()
-    try PNGFile.write(background, to: folder + "/plate.png")
+    try PNGFile.write(background, to: folder + "/plate.png", compression: .fast)
     let fm = FileManager.default
     try fm.createDirectory(atPath: folder + "/backgrounds", withIntermediateDirectories: true)
     for (aspect, picture) in script.backgroundPictures() {
-      try PNGFile.write(picture, to: folder + "/backgrounds/\(aspect).png")
+      try PNGFile.write(picture, to: folder + "/backgrounds/\(aspect).png", compression: .fast)
     }
     try fm.createDirectory(atPath: folder + "/foreground", withIntermediateDirectories: true)
     let renderer = SceneRenderer(width: width, height: height, supersample: 4, background: background)
@@ -183,7 +183,8 @@ public enum SyntheticClipSet {
       try source.append(rgb: out.rgb, alpha: nil)
       try alpha.append(rgb: nil, alpha: out.alpha16)
       try regions.append(rgb: nil, alpha: out.regionCodes)
-      try PNGFile.write(out.foreground16, to: folder + String(format: "/foreground/%05d.png", f))
+      try PNGFile.write(
+        out.foreground16, to: folder + String(format: "/foreground/%05d.png", f), compression: .fast)
       if let previousLayers, let previousAlpha {
         let field = motionField(from: previousLayers, to: layers, width: width, height: height)
         try motion.add("\(f).npy", data: field.npyData())

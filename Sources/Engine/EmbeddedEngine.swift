@@ -65,8 +65,9 @@ public enum EmbeddedEngine {
   /// source picture with the computed alpha.
   ///
   /// - Parameters:
-  ///   - cleanPlatePath: the background without the foreground; if nil, a per-pixel temporal
-  ///     median of the source (static camera) stands in for it.
+  ///   - cleanPlatePath: the background without the foreground: a PNG (static camera) or a video
+  ///     with one picture per source frame (moving camera); if nil, a per-pixel temporal median
+  ///     of the source (static camera) stands in for it.
   /// - Throws: `MediaError` or `EngineError` naming the file.
   ///   - composite: when given, the output is the composite α·I + (1 − α)·B′ over this
   ///     background (H.264, no alpha) instead of the source with alpha.
@@ -74,20 +75,15 @@ public enum EmbeddedEngine {
     sourcePath: String, cleanPlatePath: String?, settings: EngineSettings, outputPath: String,
     composite: CompositeRequest? = nil
   ) throws -> EngineResult {
-    let plate: RGBImage
-    let estimated: Bool
-    if let cleanPlatePath {
-      plate = try PNGFile.readRGB(cleanPlatePath)
-      estimated = false
-    } else {
-      plate = try temporalMedian(sourcePath: sourcePath)
-      estimated = true
-    }
+    // The clip's plate: one picture (static camera) or one per frame (moving camera).
+    let givenPlate = try cleanPlatePath.map { path throws(MediaError) in try CleanPlate(path: path) }
+    let median = givenPlate == nil ? try temporalMedian(sourcePath: sourcePath) : nil
     let reader = try VideoReader(path: sourcePath, rgb: true, alpha: .none)
-    guard reader.width == plate.width, reader.height == plate.height else {
+    let plateSize = givenPlate.map { ($0.width, $0.height) } ?? (median!.width, median!.height)
+    guard reader.width == plateSize.0, reader.height == plateSize.1 else {
       throw EngineError(
         path: cleanPlatePath ?? sourcePath,
-        reason: "clean plate is \(plate.width)x\(plate.height) but the source is \(reader.width)x\(reader.height)")
+        reason: "clean plate is \(plateSize.0)x\(plateSize.1) but the source is \(reader.width)x\(reader.height)")
     }
     let rate = reader.frameRate > 0 ? Int(reader.frameRate.rounded()) : 25
     if let composite {
@@ -105,6 +101,7 @@ public enum EmbeddedEngine {
     var frames = 0
     while let frame = try reader.nextFrame() {
       guard let rgb = frame.rgb else { continue }
+      let plate = try givenPlate?.picture(at: frames) ?? median!
       let alpha = matte(rgb, plate: plate, settings: settings)
       if let composite {
         try writer.append(rgb: over(rgb, alpha: alpha, background: composite.background), alpha: nil)
@@ -115,7 +112,7 @@ public enum EmbeddedEngine {
     }
     guard frames > 0 else { throw EngineError(path: sourcePath, reason: "source has no frames") }
     try writer.finish()
-    return EngineResult(frames: frames, width: reader.width, height: reader.height, estimatedPlate: estimated)
+    return EngineResult(frames: frames, width: reader.width, height: reader.height, estimatedPlate: givenPlate == nil)
   }
 
   /// α·I + (1 − α)·B′ per channel, rounded (a plain "over" of the source: the engine has no

@@ -1,12 +1,31 @@
 internal import CPNG
 
-/// PNG files through libpng's simplified API (no setjmp/longjmp).
+/// How hard a PNG writer compresses. Either way the pixels are stored losslessly.
+public enum PNGCompression: Sendable {
+  /// zlib level 6 with libpng's adaptive row filters: smaller files.
+  case standard
+  /// zlib level 1 with the Up filter only: several times faster on large pictures, somewhat larger.
+  case fast
+}
+
+/// PNG files through libpng's simplified API (no setjmp/longjmp), and a small shim for 16-bit
+/// samples written exactly and for the fast compression setting.
 public enum PNGFile {
   /// Writes an 8-bit RGB PNG.
-  public static func write(_ image: RGBImage, to path: String) throws(MediaError) {
-    try writeRaw(
-      path: path, width: image.width, height: image.height, format: cpng_format_rgb(),
-      bytes: image.pixels, rowStride: image.width * 3)
+  public static func write(
+    _ image: RGBImage, to path: String, compression: PNGCompression = .standard
+  ) throws(MediaError) {
+    switch compression {
+    case .standard:
+      try writeRaw(
+        path: path, width: image.width, height: image.height, format: cpng_format_rgb(),
+        bytes: image.pixels, rowStride: image.width * 3)
+    case .fast:
+      let failure = image.pixels.withUnsafeBytes { raw in
+        writeExact(path: path, width: image.width, height: image.height, channels: 3, depth: 8, bytes: raw, fast: true)
+      }
+      if let failure { throw failure }
+    }
   }
 
   /// Writes an 8-bit grayscale PNG from `samples` (one byte per pixel).
@@ -28,28 +47,38 @@ public enum PNGFile {
       let m = UInt32(image.maxValue)
       samples = image.samples.map { UInt16((UInt32($0) * 65535 + m / 2) / m) }
     }
-    try writeExact(path: path, width: image.width, height: image.height, channels: 1, depth: 16, samples: samples)
+    let failure = samples.withUnsafeBytes { raw in
+      writeExact(path: path, width: image.width, height: image.height, channels: 1, depth: 16, bytes: raw, fast: false)
+    }
+    if let failure { throw failure }
   }
 
   /// Writes a 16-bit RGB PNG with every sample exactly as given.
-  public static func write(_ image: RGB16Image, to path: String) throws(MediaError) {
-    try writeExact(
-      path: path, width: image.width, height: image.height, channels: 3, depth: 16, samples: image.samples)
+  public static func write(
+    _ image: RGB16Image, to path: String, compression: PNGCompression = .standard
+  ) throws(MediaError) {
+    let failure = image.samples.withUnsafeBytes { raw in
+      writeExact(
+        path: path, width: image.width, height: image.height, channels: 3, depth: 16, bytes: raw,
+        fast: compression == .fast)
+    }
+    if let failure { throw failure }
   }
 
+  /// Writes `bytes` (rows of `width`·`channels` samples of `depth` bits, 16-bit ones in native
+  /// byte order) through the shim, without gamma or colour conversion; returns the error, if any.
   private static func writeExact(
-    path: String, width: Int, height: Int, channels: Int, depth: Int, samples: [UInt16]
-  ) throws(MediaError) {
+    path: String, width: Int, height: Int, channels: Int, depth: Int, bytes: UnsafeRawBufferPointer, fast: Bool
+  ) -> MediaError? {
     var error = [CChar](repeating: 0, count: 256)
-    let r = samples.withUnsafeBytes { raw in
-      cpng_write_exact(
-        path, UInt32(width), UInt32(height), Int32(channels), Int32(depth),
-        raw.bindMemory(to: UInt8.self).baseAddress, width * channels * 2, &error, error.count)
-    }
+    let r = cpng_write_exact(
+      path, UInt32(width), UInt32(height), Int32(channels), Int32(depth),
+      bytes.bindMemory(to: UInt8.self).baseAddress, width * channels * depth / 8, fast ? 1 : 0, &error, error.count)
     if r != 0 {
       let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      throw MediaError(path: path, reason: "PNG write failed: \(reason)")
+      return MediaError(path: path, reason: "PNG write failed: \(reason)")
     }
+    return nil
   }
 
   /// Reads any PNG as 8-bit RGB.

@@ -11,12 +11,14 @@ public enum VideoEncoding: Sendable, Equatable {
   case ffv1Gray16
   /// FFV1 gray8: lossless 8-bit masks.
   case ffv1Gray8
+  /// FFV1 gbrp: lossless 8-bit RGB pictures (a moving camera's clean plate, one per frame).
+  case ffv1RGB
 
   var encoderName: String {
     switch self {
     case .h264: "libx264"
     case .vp9Alpha: "libvpx-vp9"
-    case .ffv1Gray16, .ffv1Gray8: "ffv1"
+    case .ffv1Gray16, .ffv1Gray8, .ffv1RGB: "ffv1"
     }
   }
 
@@ -26,6 +28,7 @@ public enum VideoEncoding: Sendable, Equatable {
     case .vp9Alpha: AV_PIX_FMT_YUVA420P
     case .ffv1Gray16: AV_PIX_FMT_GRAY16LE
     case .ffv1Gray8: AV_PIX_FMT_GRAY8
+    case .ffv1RGB: AV_PIX_FMT_GBRP
     }
   }
 }
@@ -99,7 +102,7 @@ public final class VideoWriter {
       av_opt_set(ctx.pointee.priv_data, "crf", String(crf), 0)
       av_opt_set(ctx.pointee.priv_data, "deadline", "realtime", 0)
       av_opt_set(ctx.pointee.priv_data, "cpu-used", "8", 0)
-    case .ffv1Gray16, .ffv1Gray8:
+    case .ffv1Gray16, .ffv1Gray8, .ffv1RGB:
       ctx.pointee.gop_size = 1
       ctx.pointee.color_range = AVCOL_RANGE_JPEG
     }
@@ -133,8 +136,9 @@ public final class VideoWriter {
     guard r >= 0 else { throw MediaError.ffmpeg(r, "allocating a frame", path: path) }
   }
 
-  /// Appends one frame. H.264 needs `rgb`; VP9 with alpha needs `rgb` and `alpha`; the FFV1
-  /// gray encodings need `alpha` (the gray plane), rescaled to the encoding's depth if needed.
+  /// Appends one frame. H.264 and FFV1 RGB need `rgb`; VP9 with alpha needs `rgb` and `alpha`;
+  /// the FFV1 gray encodings need `alpha` (the gray plane), rescaled to the encoding's depth if
+  /// needed.
   public func append(rgb: RGBImage?, alpha: GrayImage?) throws(MediaError) {
     precondition(!finished, "append after finish")
     let f = frame.pointer
@@ -155,6 +159,9 @@ public final class VideoWriter {
     case .ffv1Gray8:
       guard let alpha else { throw missing("a gray plane") }
       try fillGray(plane: 0, from: alpha, maxValue: 255)
+    case .ffv1RGB:
+      guard let rgb else { throw missing("an RGB picture") }
+      try fillPlanarRGB(from: rgb)
     }
     f.pointee.pts = frameCount
     frameCount += 1
@@ -216,6 +223,30 @@ public final class VideoWriter {
       }
     }
     guard done == h else { throw MediaError(path: path, reason: "RGB to YUV conversion failed") }
+  }
+
+  /// RGB24 → the G, B and R planes of a gbrp frame, byte for byte.
+  private func fillPlanarRGB(from rgb: RGBImage) throws(MediaError) {
+    guard rgb.width == width, rgb.height == height else {
+      throw MediaError(
+        path: path, reason: "frame is \(rgb.width)x\(rgb.height), writer is \(width)x\(height)")
+    }
+    let w = width
+    let h = height
+    withPlanes(of: frame.pointer) { data, sizes in
+      rgb.pixels.withUnsafeBufferPointer { src in
+        // gbrp plane order: G, B, R.
+        for (plane, channel) in [(0, 1), (1, 2), (2, 0)] {
+          guard let base = data[plane] else { continue }
+          let stride = Int(sizes[plane])
+          for y in 0..<h {
+            let row = base + y * stride
+            let from = y * w * 3 + channel
+            for x in 0..<w { row[x] = src[from + 3 * x] }
+          }
+        }
+      }
+    }
   }
 
   private func fillGray(plane: Int, from image: GrayImage, maxValue: Int) throws(MediaError) {

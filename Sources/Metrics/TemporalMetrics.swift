@@ -123,11 +123,14 @@ extension MotionField {
     let length = UInt16(header.utf8.count)
     bytes += [UInt8(length & 0xFF), UInt8(length >> 8)]
     bytes += Array(header.utf8)
-    bytes.reserveCapacity(bytes.count + width * height * 8)
-    for i in 0..<(width * height) {
-      for v in [dx[i], dy[i]] {
-        let b = v.bitPattern.littleEndian
-        bytes += [UInt8(b & 0xFF), UInt8(b >> 8 & 0xFF), UInt8(b >> 16 & 0xFF), UInt8(b >> 24)]
+    let headerCount = bytes.count
+    let count = width * height
+    bytes += [UInt8](repeating: 0, count: count * 8)
+    bytes.withUnsafeMutableBytes { raw in
+      let out = raw.baseAddress! + headerCount
+      for i in 0..<count {
+        out.storeBytes(of: dx[i].bitPattern.littleEndian, toByteOffset: i * 8, as: UInt32.self)
+        out.storeBytes(of: dy[i].bitPattern.littleEndian, toByteOffset: i * 8 + 4, as: UInt32.self)
       }
     }
     return Data(bytes)
