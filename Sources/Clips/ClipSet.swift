@@ -62,6 +62,7 @@ public struct Clip: Sendable, Equatable {
 
 /// Bits of the codes in a clip's region-mask video.
 public enum RegionMaskCodes {
+  public static let motion: UInt16 = 32
   public static let hair: UInt16 = 64
   public static let glass: UInt16 = 128
 }

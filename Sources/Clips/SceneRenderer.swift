@@ -171,9 +171,12 @@ struct Layer {
 
 /// Ground-truth motion from frame t − 1 to frame t: at each pixel centre, the topmost shape there
 /// at mid-shutter of t − 1 carries the point to its place at mid-shutter of t; the background
-/// (static camera) does not move. `previous` and `next` are the same script's layers.
-func motionField(from previous: [Layer], to next: [Layer], width: Int, height: Int) -> MotionField {
-  var dx = [Float](repeating: 0, count: width * height)
+/// moves by `backgroundShift` pixels across (0 for a static camera). `previous` and `next` are
+/// the same script's layers.
+func motionField(
+  from previous: [Layer], to next: [Layer], width: Int, height: Int, backgroundShift: Float = 0
+) -> MotionField {
+  var dx = [Float](repeating: backgroundShift, count: width * height)
   var dy = [Float](repeating: 0, count: width * height)
   for (l, layer) in previous.enumerated() where l < next.count {
     let before = layer.shapesAt[layer.shapesAt.count / 2]
@@ -187,7 +190,11 @@ func motionField(from previous: [Layer], to next: [Layer], width: Int, height: I
       if x0 > x1 || y0 > y1 { continue }
       for y in y0...y1 {
         let cy = Double(y) + 0.5
-        for x in x0...x1 {
+        guard let span = shape.rowSpan(cy) else { continue }
+        let first = max(x0, Int((span.lo - 0.5).rounded(.down)) - 1)
+        let last = min(x1, Int((span.hi - 0.5).rounded(.up)) + 1)
+        if first > last { continue }
+        for x in first...last {
           let cx = Double(x) + 0.5
           guard shape.contains(cx, cy) else { continue }
           let p = shape.carry(cx, cy, to: after[i])
@@ -238,7 +245,8 @@ struct SceneRenderer {
   /// next, and stay in cache (full-frame buffers cost 33 MB per layer at 1080p).
   static let bandRows = 16
 
-  func render(_ layers: [Layer]) -> Output {
+  /// Renders one frame over `plate` (the renderer's `background` when nil: a static camera).
+  func render(_ layers: [Layer], plate framePlate: RGBImage? = nil) -> Output {
     let s = supersample
     let shift = s.trailingZeroBitCount
     let hw = width * s
@@ -274,7 +282,7 @@ struct SceneRenderer {
     let kinds = layers.map(\.kind)
     // The layers that cover some pixel of the current band; the others are skipped.
     var active: [Int] = []
-    let plate = background.pixels
+    let plate = (framePlate ?? background).pixels
     for band in stride(from: 0, to: height, by: Self.bandRows) {
       let bandEnd = min(band + Self.bandRows, height)
       let bandTop = band * s

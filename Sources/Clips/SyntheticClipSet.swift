@@ -6,39 +6,96 @@ import Synchronization
 
 /// The synthetic clip-set presets `mattegate synth` makes.
 public enum SynthPreset: String, Sendable, CaseIterable {
-  /// Three tiny clips (hair, glass, motion), 320×180, 1 s: for tests and quick checks.
+  /// Three tiny clips (hair, glass with a panning camera, motion), 320×180, 1 s: for tests and
+  /// quick checks.
   case smoke
-  /// Eight clips at 640×360 combining hair, glass and motion: what `scripts/demo` runs.
+  /// Eight clips at 640×360 combining hair, glass and motion (one with a panning camera): what
+  /// `scripts/demo` runs.
   case demo
+  /// The full set at 1920×1080: 20 short clips combining hair, glass and motion, two short clips
+  /// of each alone, and two long clips of 20 s; static and panning cameras; CRF 18, 23 and 28.
+  case standard
+
+  /// One clip of a plan.
+  struct ClipPlan {
+    var id: String
+    var kind: SceneKind
+    var tags: [String]
+    var crf: Int
+    /// Frames at 25 fps.
+    var frames: Int
+    /// A panning camera: the pan's extent as a fraction of the frame width, and the frames it
+    /// takes from one end to the other.
+    var pan: (fraction: Double, period: Int)?
+    /// Hair strands per 360 rows of frame height.
+    var strandDensity: Int = 300
+  }
 
   struct Plan {
     var width: Int
     var height: Int
-    var frames: Int
-    var clips: [(id: String, kind: SceneKind, tags: [String], crf: Int)]
+    var clips: [ClipPlan]
+  }
+
+  /// The tags a clip of `kind` carries, before its length, camera and CRF tags.
+  static func contentTags(_ kind: SceneKind) -> [String] {
+    switch kind {
+    case .hair: ["hair"]
+    case .glass: ["glass", "hands"]
+    case .motion: ["motion", "fast-turn"]
+    case .mixed: ["hair", "glass", "motion", "fast-turn", "hands", "difficult"]
+    case .glassAndMotion: ["glass", "hands", "motion", "fast-turn", "difficult"]
+    }
+  }
+
+  static func clip(
+    _ id: String, _ kind: SceneKind, crf: Int, frames: Int, long: Bool = false,
+    pan: (fraction: Double, period: Int)? = nil, strandDensity: Int = 300
+  ) -> ClipPlan {
+    let tags = contentTags(kind) + [long ? "long" : "short", pan == nil ? "static" : "panning", "crf\(crf)"]
+    return ClipPlan(
+      id: id, kind: kind, tags: tags, crf: crf, frames: frames, pan: pan, strandDensity: strandDensity)
   }
 
   func plan() -> Plan {
+    let crfs = [18, 23, 28]
     switch self {
     case .smoke:
       return Plan(
-        width: 320, height: 180, frames: 25,
+        width: 320, height: 180,
         clips: [
-          ("hair-sway", .hair, ["hair", "short", "crf18"], 18),
-          ("glass-slide", .glass, ["glass", "hands", "short", "crf18"], 18),
-          ("motion-blur", .motion, ["motion", "fast-turn", "short", "crf18"], 18),
+          Self.clip("hair-sway", .hair, crf: 18, frames: 25),
+          Self.clip("glass-slide", .glass, crf: 18, frames: 25, pan: (0.25, 12)),
+          Self.clip("motion-blur", .motion, crf: 18, frames: 25),
         ])
     case .demo:
-      let crfs = [18, 23, 28]
       return Plan(
-        width: 640, height: 360, frames: 30,
+        width: 640, height: 360,
         clips: (0..<8).map { i in
-          let crf = crfs[i % 3]
-          return (
-            String(format: "mixed-%02d", i + 1), .mixed,
-            ["hair", "glass", "motion", "fast-turn", "hands", "difficult", "short", "crf\(crf)"], crf
-          )
+          Self.clip(
+            String(format: "mixed-%02d", i + 1), .mixed, crf: crfs[i % 3], frames: 30, pan: i == 7 ? (0.2, 30) : nil)
         })
+    case .standard:
+      // Short clips of 2 s; every fourth one pans. Hair density varies so that thin and thick
+      // hair are both represented (and the set is made in minutes, not hours).
+      var clips: [ClipPlan] = (0..<20).map { i in
+        Self.clip(
+          String(format: "mixed-%02d", i + 1), .mixed, crf: crfs[i % 3], frames: 50,
+          pan: i % 4 == 3 ? (0.25, 50) : nil, strandDensity: [300, 200, 150][i % 3])
+      }
+      for (k, kind) in [SceneKind.hair, .glass, .motion].enumerated() {
+        for j in 0..<2 {
+          clips.append(
+            Self.clip(
+              "\(kind.rawValue)-\(j + 1)", kind, crf: crfs[(k + j) % 3], frames: 50 + 25 * j,
+              pan: j == 1 && kind != .hair ? (0.25, 75) : nil))
+        }
+      }
+      // Long clips of 20 s: one difficult clip with a static camera, one panning over glass and
+      // fast motion.
+      clips.append(Self.clip("long-mixed", .mixed, crf: 23, frames: 500, long: true, strandDensity: 150))
+      clips.append(Self.clip("long-pan", .glassAndMotion, crf: 28, frames: 500, long: true, pan: (0.3, 125)))
+      return Plan(width: 1920, height: 1080, clips: clips)
     }
   }
 }
@@ -70,69 +127,78 @@ public enum SyntheticClipSet {
     }
     if let frames {
       guard frames >= 2 else { throw ConfigError(file: folder, field: "frames", message: "need at least 2 frames") }
-      plan.frames = frames
+      for i in plan.clips.indices { plan.clips[i].frames = frames }
     }
     let fm = FileManager.default
     try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let lengths = Set(plan.clips.map(\.frames)).sorted().map(String.init).joined(separator: ", ")
     var yaml = """
       # Generated by `mattegate synth --preset \(preset.rawValue) --seed \(seed)`: \(plan.width)x\(plan.height), \
-      \(plan.frames) frames at \(frameRate) fps.
+      \(lengths) frames at \(frameRate) fps.
       # Sources are H.264 at the stated CRF, composed before encoding from exactly the stored alpha
-      # (16-bit FFV1), foreground (16-bit PNG per frame) and clean plate; region masks are 8-bit
-      # FFV1 with code 64 = hair and 128 = glass; motion.zip holds <t>.npy (H×W×2 float32, dx, dy,
-      # forward t−1→t); backgrounds/ has one picture per aspect class (exact, close, large).
+      # (16-bit FFV1), foreground (16-bit PNG per frame) and clean plate (a PNG for a static camera,
+      # FFV1 RGB with a picture per frame for a panning one); region masks are 8-bit FFV1 with
+      # code 32 = motion, 64 = hair and 128 = glass; motion.zip holds <t>.npy (H×W×2 float32, dx,
+      # dy, forward t−1→t); backgrounds/ has one picture per aspect class (exact, close, large).
       name: \(preset.rawValue)
       version: 1
       description: synthetic \(preset.rawValue) clip set, seed \(seed)
       clips:
 
       """
-    // Clips are independent: write them on every core, then pin them in order.
+    // Clips are independent: write and pin them on every core, the longest first so that no core
+    // is left with a long clip at the end; the manifest lists them in plan order.
     let clips = plan.clips
+    let order = clips.indices.sorted { clips[$0].frames > clips[$1].frames }
     let failures = Mutex<[Int: any Error]>([:])
-    let (w, h, count) = (plan.width, plan.height, plan.frames)
-    DispatchQueue.concurrentPerform(iterations: clips.count) { index in
+    let entries = Mutex<[Int: String]>([:])
+    let (w, h) = (plan.width, plan.height)
+    DispatchQueue.concurrentPerform(iterations: clips.count) { position in
+      let index = order[position]
       let clip = clips[index]
       progress(clip.id)
       let dir = folder + "/" + clip.id
       do {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let warp = try writeClip(
-          kind: clip.kind, folder: dir, width: w, height: h, frames: count, seed: seed &* 1000 &+ UInt64(index),
-          crf: clip.crf)
+        let written = try writeClip(
+          clip, folder: dir, width: w, height: h, seed: seed &* 1000 &+ UInt64(index))
         progress(
-          "\(clip.id): motion vectors carry alpha t−1 onto t with mean |error| \(String(format: "%.5f", warp.warpError))"
-            + " (zero flow: \(String(format: "%.5f", warp.zeroFlowError)))")
+          "\(clip.id): motion vectors carry alpha t−1 onto t with mean |error| "
+            + "\(String(format: "%.5f", written.warp.warpError))"
+            + " (zero flow: \(String(format: "%.5f", written.warp.zeroFlowError)))")
+        func pin(_ name: String) throws -> String {
+          "{path: \(clip.id)/\(name), sha256: \(try ClipSet.contentHash(of: dir + "/" + name))}"
+        }
+        let entry = """
+            - id: \(clip.id)
+              tags: [\(clip.tags.joined(separator: ", "))]
+              source: \(clip.id)/source.mp4
+              sha256: \(try FileHash.sha256(ofFile: dir + "/source.mp4"))
+              crf: \(clip.crf)
+              duration: \(String(format: "%.2f", Double(clip.frames) / Double(frameRate)))
+              size: \(w)x\(h)
+              alpha: \(try pin("alpha.mkv"))
+              region_masks: \(try pin("regions.mkv"))
+              clean_plate: \(try pin(written.plate))
+              foreground: \(try pin("foreground"))
+              motion: \(try pin("motion.zip"))
+              backgrounds:
+                exact: \(try pin("backgrounds/exact.png"))
+                close: \(try pin("backgrounds/close.png"))
+                large: \(try pin("backgrounds/large.png"))
+
+          """
+        entries.withLock { $0[index] = entry }
       } catch {
         failures.withLock { $0[index] = error }
       }
     }
     if let first = failures.withLock({ $0.sorted { $0.key < $1.key }.first }) { throw first.value }
-    for clip in clips {
-      let dir = folder + "/" + clip.id
-      func pin(_ name: String) throws -> String {
-        "{path: \(clip.id)/\(name), sha256: \(try ClipSet.contentHash(of: dir + "/" + name))}"
-      }
-      yaml += """
-          - id: \(clip.id)
-            tags: [\(clip.tags.joined(separator: ", "))]
-            source: \(clip.id)/source.mp4
-            sha256: \(try FileHash.sha256(ofFile: dir + "/source.mp4"))
-            crf: \(clip.crf)
-            alpha: \(try pin("alpha.mkv"))
-            region_masks: \(try pin("regions.mkv"))
-            clean_plate: \(try pin("plate.png"))
-            foreground: \(try pin("foreground"))
-            motion: \(try pin("motion.zip"))
-            backgrounds:
-              exact: \(try pin("backgrounds/exact.png"))
-              close: \(try pin("backgrounds/close.png"))
-              large: \(try pin("backgrounds/large.png"))
-
-        """
-    }
+    let written = entries.withLock { $0 }
+    for index in clips.indices { yaml += written[index]! }
     try yaml.write(toFile: folder + "/" + ClipSet.manifestName, atomically: true, encoding: .utf8)
-    return try ClipSet.load(folder: folder)
+    // Every file was hashed a moment ago, as it was pinned; the load checks everything else.
+    return try ClipSet.load(folder: folder, verifyHashes: false)
   }
 
   /// How well a clip's motion vectors carry its ground-truth alpha from frame t − 1 onto t: mean
@@ -144,27 +210,45 @@ public enum SyntheticClipSet {
   }
 
   /// The scene script a clip of `kind` is drawn from.
-  static func script(kind: SceneKind, width: Int, height: Int, seed: UInt64) -> SceneScript {
-    let strandCount = max(60, 300 * height / 360)
+  static func script(
+    kind: SceneKind, width: Int, height: Int, seed: UInt64, strandDensity: Int = 300,
+    pan: SceneScript.Pan? = nil
+  ) -> SceneScript {
+    let strandCount = max(60, strandDensity * height / 360)
     return SceneScript(
-      kind: kind, width: width, height: height, seed: seed,
-      strandCount: kind == .hair || kind == .mixed ? strandCount : 0)
+      kind: kind, width: width, height: height, seed: seed, strandCount: kind.hasHair ? strandCount : 0, pan: pan)
   }
 
-  @discardableResult
+  /// What `writeClip` wrote besides the fixed file names.
+  struct WrittenClip {
+    var warp: WarpReport
+    /// `plate.png` (static camera) or `plate.mkv` (panning camera).
+    var plate: String
+  }
+
   static func writeClip(
-    kind: SceneKind, folder: String, width: Int, height: Int, frames: Int, seed: UInt64, crf: Int
-  ) throws -> WarpReport {
-    let script = script(kind: kind, width: width, height: height, seed: seed)
+    _ clip: SynthPreset.ClipPlan, folder: String, width: Int, height: Int, seed: UInt64
+  ) throws -> WrittenClip {
+    let pan = clip.pan.map { SceneScript.Pan(amplitude: max(2, Int($0.fraction * Double(width))), period: $0.period) }
+    let script = script(
+      kind: clip.kind, width: width, height: height, seed: seed, strandDensity: clip.strandDensity, pan: pan)
     let background = script.background()
-    try PNGFile.write(background, to: folder + "/plate.png", compression: .fast)
+    let plateName = pan == nil ? "plate.png" : "plate.mkv"
+    let plateVideo =
+      pan == nil
+      ? nil
+      : try VideoWriter(
+        path: folder + "/plate.mkv", width: width, height: height, frameRate: frameRate, encoding: .ffv1RGB)
+    if pan == nil { try PNGFile.write(background, to: folder + "/plate.png", compression: .fast) }
     let fm = FileManager.default
     try fm.createDirectory(atPath: folder + "/backgrounds", withIntermediateDirectories: true)
     for (aspect, picture) in script.backgroundPictures() {
       try PNGFile.write(picture, to: folder + "/backgrounds/\(aspect).png", compression: .fast)
     }
     try fm.createDirectory(atPath: folder + "/foreground", withIntermediateDirectories: true)
-    let renderer = SceneRenderer(width: width, height: height, supersample: 4, background: background)
+    let renderer = SceneRenderer(
+      width: width, height: height, supersample: 4, background: script.plate(frame: 0, background: background))
+    let (frames, crf) = (clip.frames, clip.crf)
     let source = try VideoWriter(
       path: folder + "/source.mp4", width: width, height: height, frameRate: frameRate,
       encoding: .h264(crf: crf, preset: "medium"))
@@ -179,20 +263,25 @@ public enum SyntheticClipSet {
     var warp = (sum: 0.0, zero: 0.0, pixels: 0)
     for f in 0..<frames {
       let layers = script.layers(frame: f, motionSamples: 8)
-      let out = renderer.render(layers)
+      let plate = pan == nil ? nil : script.plate(frame: f, background: background)
+      if let plateVideo, let plate { try plateVideo.append(rgb: plate, alpha: nil) }
+      var out = renderer.render(layers, plate: plate)
       try source.append(rgb: out.rgb, alpha: nil)
       try alpha.append(rgb: nil, alpha: out.alpha16)
-      try regions.append(rgb: nil, alpha: out.regionCodes)
       try PNGFile.write(
         out.foreground16, to: folder + String(format: "/foreground/%05d.png", f), compression: .fast)
       if let previousLayers, let previousAlpha {
-        let field = motionField(from: previousLayers, to: layers, width: width, height: height)
+        let field = motionField(
+          from: previousLayers, to: layers, width: width, height: height,
+          backgroundShift: script.backgroundShift(toFrame: f))
+        markMotion(in: &out.regionCodes, alpha: out.alpha16, previous: previousAlpha, field: field)
         try motion.add("\(f).npy", data: field.npyData())
         let e = warpError(field, before: previousAlpha, after: out.alpha16)
         warp.sum += e.sum
         warp.zero += e.zero
         warp.pixels += e.pixels
       }
+      try regions.append(rgb: nil, alpha: out.regionCodes)
       previousLayers = layers
       previousAlpha = out.alpha16
     }
@@ -200,8 +289,43 @@ public enum SyntheticClipSet {
     try alpha.finish()
     try regions.finish()
     try motion.finish()
+    try plateVideo?.finish()
     let n = Double(max(warp.pixels, 1))
-    return WarpReport(warpError: warp.sum / n, zeroFlowError: warp.zero / n)
+    return WrittenClip(warp: WarpReport(warpError: warp.sum / n, zeroFlowError: warp.zero / n), plate: plateName)
+  }
+
+  /// Pixels the exact motion mask grows by (a square of this radius), as the derived motion
+  /// region does (`RegionDeriver.motionRadius`).
+  static let motionMaskRadius = 2
+
+  /// Adds the motion code to frame t's masks: pixels whose exact alpha changed since t − 1, or
+  /// that hold foreground (α > 0) moving at least one pixel, grown by `motionMaskRadius`.
+  static func markMotion(in codes: inout GrayImage, alpha: GrayImage, previous: GrayImage, field: MotionField) {
+    let (w, h) = (alpha.width, alpha.height)
+    var seed = [Bool](repeating: false, count: w * h)
+    for k in 0..<(w * h) {
+      let moving = alpha.samples[k] > 0 && field.dx[k] * field.dx[k] + field.dy[k] * field.dy[k] >= 1
+      seed[k] = alpha.samples[k] != previous.samples[k] || moving
+    }
+    let r = motionMaskRadius
+    // A square window: across each row, then down each column.
+    var across = [Bool](repeating: false, count: w * h)
+    for y in 0..<h {
+      var last = -r - 1
+      for x in 0..<min(r, w) where seed[y * w + x] { last = x }
+      for x in 0..<w {
+        if x + r < w, seed[y * w + x + r] { last = x + r }
+        across[y * w + x] = last >= x - r
+      }
+    }
+    for x in 0..<w {
+      var last = -r - 1
+      for y in 0..<min(r, h) where across[y * w + x] { last = y }
+      for y in 0..<h {
+        if y + r < h, across[(y + r) * w + x] { last = y + r }
+        if last >= y - r { codes.samples[y * w + x] |= RegionMaskCodes.motion }
+      }
+    }
   }
 
   /// Σ |α_t(x + v) − α_{t−1}(x)| with α_t sampled bilinearly at x + v (clamped), the same with

@@ -12,6 +12,12 @@ public enum SceneKind: String, Sendable, CaseIterable {
   case motion
   /// All of the above in one clip.
   case mixed
+  /// Glass held by fingers, and fast motion, without hair.
+  case glassAndMotion = "glass-motion"
+
+  var hasHair: Bool { self == .hair || self == .mixed }
+  var hasGlass: Bool { self == .glass || self == .mixed || self == .glassAndMotion }
+  var hasMotion: Bool { self == .motion || self == .mixed || self == .glassAndMotion }
 }
 
 /// Builds the layers of a scene at a given frame. Deterministic from the seed.
@@ -22,6 +28,25 @@ struct SceneScript {
   let strands: [Strand]
   let phase: Double
   let backgroundSeed: UInt64
+  /// A panning camera, or nil for a static one.
+  let pan: Pan?
+
+  /// A horizontal camera pan back and forth by whole pixels: the background moves under a
+  /// subject the camera follows. The plate of frame t is the window of a wider texture at
+  /// `offset(t)`, so every frame's plate is exact.
+  struct Pan {
+    /// Pixels between the two ends of the pan.
+    var amplitude: Int
+    /// Frames from one end to the other.
+    var period: Int
+
+    /// The window's left edge in frame `frame`: a triangle wave between 0 and `amplitude`.
+    func offset(frame: Int) -> Int {
+      let phase = frame % (2 * period)
+      let along = phase <= period ? phase : 2 * period - phase
+      return amplitude * along / period
+    }
+  }
 
   struct Strand {
     var rootAngle: Double
@@ -31,10 +56,11 @@ struct SceneScript {
     var halfWidth: Double
   }
 
-  init(kind: SceneKind, width: Int, height: Int, seed: UInt64, strandCount: Int) {
+  init(kind: SceneKind, width: Int, height: Int, seed: UInt64, strandCount: Int, pan: Pan? = nil) {
     self.kind = kind
     self.width = width
     self.height = height
+    self.pan = pan
     var rng = SplitMix64(seed: seed)
     let unit = Double(height) / 180
     strands = (0..<strandCount).map { _ in
@@ -49,9 +75,29 @@ struct SceneScript {
     backgroundSeed = rng.next()
   }
 
-  /// A static textured background (the clean plate).
+  /// The textured background: the clean plate of a static camera, or the wider picture a
+  /// panning camera's window moves across.
   func background() -> RGBImage {
-    Self.texture(width: width, height: height, seed: backgroundSeed)
+    Self.texture(width: width + (pan?.amplitude ?? 0), height: height, seed: backgroundSeed)
+  }
+
+  /// The clean plate of frame `frame`: the window of `background` the camera sees.
+  func plate(frame: Int, background: RGBImage) -> RGBImage {
+    guard let pan else { return background }
+    let left = pan.offset(frame: frame)
+    var pixels = [UInt8](repeating: 0, count: width * height * 3)
+    for y in 0..<height {
+      let from = (y * background.width + left) * 3
+      pixels[(y * width * 3)..<((y + 1) * width * 3)] = background.pixels[from..<(from + width * 3)]
+    }
+    return RGBImage(width: width, height: height, pixels: pixels)
+  }
+
+  /// Where the background under pixel x of frame t − 1 is in frame t: the window moved right
+  /// by offset(t) − offset(t − 1), so the picture moved left by as much.
+  func backgroundShift(toFrame frame: Int) -> Float {
+    guard let pan, frame > 0 else { return 0 }
+    return Float(pan.offset(frame: frame - 1) - pan.offset(frame: frame))
   }
 
   /// Background pictures for bg_type=image tests in each aspect class against the clip's
@@ -114,7 +160,7 @@ struct SceneScript {
         shapesAt: times.map(shapes))
     }
 
-    if kind == .hair || kind == .mixed {
+    if kind.hasHair {
       let cx = (kind == .mixed ? 0.62 : 0.5) * w + 0.015 * w * sin(2 * .pi * t / 40 + phase)
       let cy = 0.56 * h
       let rx = 0.15 * h
@@ -140,8 +186,8 @@ struct SceneScript {
       }
       out.append(still(.hair, [70, 45, 28], 1, strandShapes))
     }
-    if kind == .glass || kind == .mixed {
-      let gx = (kind == .mixed ? 0.25 : 0.3) * w + 0.3 * w * (0.5 - 0.5 * cos(2 * .pi * t / 60 + phase))
+    if kind.hasGlass {
+      let gx = (kind == .glass ? 0.3 : 0.25) * w + 0.3 * w * (0.5 - 0.5 * cos(2 * .pi * t / 60 + phase))
       let gy = 0.5 * h
       let gw = 0.11 * h
       let gh = 0.26 * h
@@ -163,7 +209,7 @@ struct SceneScript {
               x0: gx - 0.5 * gw, y0: gy - 0.7 * gh, x1: gx - 0.4 * gw, y1: gy + 0.6 * gh, halfWidth: 0.012 * h + 0.6)
           ]))
     }
-    if kind == .motion || kind == .mixed {
+    if kind.hasMotion {
       let period = 24.0
       let amplitude = 0.33 * w
       out.append(

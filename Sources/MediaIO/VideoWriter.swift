@@ -11,7 +11,7 @@ public enum VideoEncoding: Sendable, Equatable {
   case ffv1Gray16
   /// FFV1 gray8: lossless 8-bit masks.
   case ffv1Gray8
-  /// FFV1 gbrp: lossless 8-bit RGB pictures (a moving camera's clean plate, one per frame).
+  /// FFV1 bgr0: lossless 8-bit RGB pictures (a moving camera's clean plate, one per frame).
   case ffv1RGB
 
   var encoderName: String {
@@ -28,7 +28,7 @@ public enum VideoEncoding: Sendable, Equatable {
     case .vp9Alpha: AV_PIX_FMT_YUVA420P
     case .ffv1Gray16: AV_PIX_FMT_GRAY16LE
     case .ffv1Gray8: AV_PIX_FMT_GRAY8
-    case .ffv1RGB: AV_PIX_FMT_GBRP
+    case .ffv1RGB: AV_PIX_FMT_BGR0
     }
   }
 }
@@ -161,7 +161,7 @@ public final class VideoWriter {
       try fillGray(plane: 0, from: alpha, maxValue: 255)
     case .ffv1RGB:
       guard let rgb else { throw missing("an RGB picture") }
-      try fillPlanarRGB(from: rgb)
+      try fillBGR0(from: rgb)
     }
     f.pointee.pts = frameCount
     frameCount += 1
@@ -225,8 +225,8 @@ public final class VideoWriter {
     guard done == h else { throw MediaError(path: path, reason: "RGB to YUV conversion failed") }
   }
 
-  /// RGB24 → the G, B and R planes of a gbrp frame, byte for byte.
-  private func fillPlanarRGB(from rgb: RGBImage) throws(MediaError) {
+  /// RGB24 → a packed bgr0 frame (B, G, R and an unused byte per pixel), byte for byte.
+  private func fillBGR0(from rgb: RGBImage) throws(MediaError) {
     guard rgb.width == width, rgb.height == height else {
       throw MediaError(
         path: path, reason: "frame is \(rgb.width)x\(rgb.height), writer is \(width)x\(height)")
@@ -234,15 +234,17 @@ public final class VideoWriter {
     let w = width
     let h = height
     withPlanes(of: frame.pointer) { data, sizes in
+      guard let base = data[0] else { return }
+      let stride = Int(sizes[0])
       rgb.pixels.withUnsafeBufferPointer { src in
-        // gbrp plane order: G, B, R.
-        for (plane, channel) in [(0, 1), (1, 2), (2, 0)] {
-          guard let base = data[plane] else { continue }
-          let stride = Int(sizes[plane])
-          for y in 0..<h {
-            let row = base + y * stride
-            let from = y * w * 3 + channel
-            for x in 0..<w { row[x] = src[from + 3 * x] }
+        for y in 0..<h {
+          let row = base + y * stride
+          let from = y * w * 3
+          for x in 0..<w {
+            row[4 * x] = src[from + 3 * x + 2]
+            row[4 * x + 1] = src[from + 3 * x + 1]
+            row[4 * x + 2] = src[from + 3 * x]
+            row[4 * x + 3] = 0
           }
         }
       }
