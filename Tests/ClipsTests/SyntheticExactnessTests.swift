@@ -135,7 +135,7 @@ import Testing
   @Test func motionVectorsAreReadableAsScoreReadsThem() throws {
     let dir = try makeFolder()
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    try SyntheticClipSet.writeClip(
+    _ = try SyntheticClipSet.writeClip(
       SynthPreset.clip("m", .motion, crf: 18, frames: 3), folder: dir, width: 48, height: 32, seed: 1)
     let zip = try SafeZip(path: dir + "/motion.zip")
     #expect(zip.members.map(\.path).sorted() == ["1.npy", "2.npy"])
@@ -145,5 +145,31 @@ import Testing
     // Round trip through the writer.
     let again = try MotionField(npy: [UInt8](field.npyData()), width: 48, height: 32)
     #expect(again == field)
+  }
+}
+
+/// Item 5 of the clip-set issue: what the standard preset holds, read from its plan (making it
+/// takes minutes in a release build; `mattegate synth --preset standard` is timed in the notes).
+@Suite struct StandardPresetTests {
+  @Test func standardHoldsTwentyClipsPerRegionShortLongPanningAndEveryCRF() {
+    let plan = SynthPreset.standard.plan()
+    #expect(plan.width == 1920 && plan.height == 1080)
+    for region in ["hair", "glass", "motion"] {
+      let count = plan.clips.filter { $0.tags.contains(region) }.count
+      #expect(count >= 20, "\(region): \(count) clips")
+    }
+    let rate = SyntheticClipSet.frameRate
+    let short = plan.clips.filter { $0.tags.contains("short") }
+    let long = plan.clips.filter { $0.tags.contains("long") }
+    #expect(short.allSatisfy { $0.frames >= 2 * rate && $0.frames <= 3 * rate })
+    #expect(long.count >= 2 && long.allSatisfy { $0.frames >= 20 * rate })
+    #expect(plan.clips.filter { $0.tags.contains("difficult") }.count >= 20)
+    #expect(Set(plan.clips.map(\.crf)) == [18, 23, 28])
+    #expect(plan.clips.allSatisfy { $0.tags.contains("crf\($0.crf)") })
+    #expect(plan.clips.contains { $0.pan != nil && $0.tags.contains("panning") })
+    #expect(plan.clips.allSatisfy { ($0.pan == nil) == $0.tags.contains("static") })
+    #expect(Set(plan.clips.map(\.id)).count == plan.clips.count)
+    // Every tag is one the manifest accepts.
+    #expect(plan.clips.allSatisfy { $0.tags.allSatisfy { ClipSet.isKnownTag($0) } })
   }
 }
