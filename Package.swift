@@ -72,7 +72,7 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
     .testTarget(
       name: "RunnerTests",
-      dependencies: ["Runner", "Clips", "MediaIO", "Services", "TestSupport"],
+      dependencies: ["Runner", "Clips", "Engine", "MediaIO", "Services", "TestSupport"],
       swiftSettings: strictSettings
     ),
     .testTarget(
