@@ -8,6 +8,9 @@ public enum KeyerModel: String, Sendable, CaseIterable {
   case thresholdKeyer = "threshold-keyer"
   /// Difference keyer with a soft ramp: α = clamp((d − low) / (high − low), 0, 1).
   case softKeyer = "soft-keyer"
+  /// The soft keyer's matte refined by a guided filter (He et al.) with the frame's luma as
+  /// guide, so that edges follow the picture: 16-bit output.
+  case refinedKeyer = "refined-keyer"
 }
 
 /// Parameters of one engine run.
@@ -20,13 +23,26 @@ public struct EngineSettings: Sendable, Equatable {
   public var high: Double
   /// VP9 constant-quality level of the output.
   public var crf: Int
+  /// Guided-filter window radius in pixels and regularisation ε (values in [0, 1]),
+  /// refined-keyer only.
+  public var radius: Int
+  public var epsilon: Double
+  /// Temporal smoothing s in [0, 1): each frame's matte becomes (1 − s)·α_t + s·α′_{t−1}, where
+  /// α′ is the previous smoothed matte. Less flicker, more lag behind motion; 0 is off.
+  public var smoothing: Double
 
-  public init(model: KeyerModel, threshold: Double = 40, low: Double = 12, high: Double = 70, crf: Int = 20) {
+  public init(
+    model: KeyerModel, threshold: Double = 40, low: Double = 12, high: Double = 70, crf: Int = 20,
+    radius: Int = 2, epsilon: Double = 1e-4, smoothing: Double = 0
+  ) {
     self.model = model
     self.threshold = threshold
     self.low = low
     self.high = high
     self.crf = crf
+    self.radius = radius
+    self.epsilon = epsilon
+    self.smoothing = smoothing
   }
 }
 
@@ -99,10 +115,11 @@ public enum EmbeddedEngine {
       path: outputPath, width: reader.width, height: reader.height, frameRate: rate,
       encoding: composite == nil ? .vp9Alpha(crf: settings.crf) : .h264(crf: settings.crf, preset: "medium"))
     var frames = 0
+    var smoother = TemporalSmoother(strength: settings.smoothing)
     while let frame = try reader.nextFrame() {
       guard let rgb = frame.rgb else { continue }
       let plate = try givenPlate?.picture(at: frames) ?? median!
-      let alpha = matte(rgb, plate: plate, settings: settings)
+      let alpha = smoother.next(matte(rgb, plate: plate, settings: settings))
       if let composite {
         try writer.append(rgb: over(rgb, alpha: alpha, background: composite.background), alpha: nil)
       } else {
@@ -130,13 +147,17 @@ public enum EmbeddedEngine {
     return RGBImage(width: source.width, height: source.height, pixels: out)
   }
 
-  /// The 8-bit alpha of one frame against the plate.
+  /// The alpha of one frame against the plate: 8-bit codes for the keyers, 16-bit for the
+  /// refined keyer.
   public static func matte(_ frame: RGBImage, plate: RGBImage, settings: EngineSettings) -> GrayImage {
+    if settings.model == .refinedKeyer { return refinedMatte(frame, plate: plate, settings: settings) }
     let n = frame.width * frame.height
     var out = [UInt16](repeating: 0, count: n)
     frame.pixels.withUnsafeBufferPointer { f in
       plate.pixels.withUnsafeBufferPointer { p in
         switch settings.model {
+        case .refinedKeyer:
+          break
         case .thresholdKeyer:
           let t2 = settings.threshold * settings.threshold
           for i in 0..<n {
@@ -155,6 +176,33 @@ public enum EmbeddedEngine {
       }
     }
     return GrayImage(width: frame.width, height: frame.height, maxValue: 255, samples: out)
+  }
+
+  /// The soft keyer's ramp in floating point, refined by the guided filter with the frame's
+  /// Rec. 601 luma as guide, clamped to [0, 1] and written as 16-bit codes.
+  static func refinedMatte(_ frame: RGBImage, plate: RGBImage, settings: EngineSettings) -> GrayImage {
+    let n = frame.width * frame.height
+    var soft = [Float](repeating: 0, count: n)
+    var luma = [Float](repeating: 0, count: n)
+    let lo = settings.low
+    let span = max(settings.high - settings.low, 1e-9)
+    frame.pixels.withUnsafeBufferPointer { f in
+      plate.pixels.withUnsafeBufferPointer { p in
+        for i in 0..<n {
+          let d = distanceSquared(f, p, i).squareRoot()
+          soft[i] = Float(min(max((d - lo) / span, 0), 1))
+          let r: Double = 0.299 * Double(f[3 * i])
+          let g: Double = 0.587 * Double(f[3 * i + 1])
+          let b: Double = 0.114 * Double(f[3 * i + 2])
+          luma[i] = Float((r + g + b) / 255)
+        }
+      }
+    }
+    let q = GuidedFilter.apply(
+      input: soft, guide: luma, width: frame.width, height: frame.height, radius: settings.radius,
+      epsilon: Float(settings.epsilon))
+    let out = q.map { UInt16((min(max($0, 0), 1) * 65535).rounded()) }
+    return GrayImage(width: frame.width, height: frame.height, maxValue: 65535, samples: out)
   }
 
   @inline(__always)
@@ -198,5 +246,32 @@ public enum EmbeddedEngine {
       out[i] = column[column.count / 2]
     }
     return RGBImage(width: reader.width, height: reader.height, pixels: out)
+  }
+}
+
+/// Exponential smoothing of mattes over time: α′_t = (1 − s)·α_t + s·α′_{t−1}, kept in full
+/// precision and rounded to the matte's codes; the first frame passes unchanged.
+struct TemporalSmoother {
+  let strength: Double
+  private var previous: [Double]?
+
+  init(strength: Double) {
+    self.strength = strength
+  }
+
+  mutating func next(_ matte: GrayImage) -> GrayImage {
+    guard strength > 0 else { return matte }
+    let scale = Double(matte.maxValue)
+    let current = matte.samples.map { Double($0) / scale }
+    let smoothed: [Double]
+    if let previous, previous.count == current.count {
+      smoothed = zip(current, previous).map { (1 - strength) * $0 + strength * $1 }
+    } else {
+      smoothed = current
+    }
+    previous = smoothed
+    return GrayImage(
+      width: matte.width, height: matte.height, maxValue: matte.maxValue,
+      samples: smoothed.map { UInt16(($0 * scale).rounded()) })
   }
 }

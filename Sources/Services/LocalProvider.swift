@@ -10,7 +10,7 @@ public struct LocalProvider: Provider {
 
   public init() {}
 
-  static let allowedParameters: Set<String> = ["threshold", "low", "high", "crf"]
+  static let allowedParameters: Set<String> = ["threshold", "low", "high", "crf", "radius", "epsilon", "smoothing"]
 
   /// The engine settings a config asks for.
   public static func settings(for config: ArmConfig) throws(ConfigError) -> EngineSettings {
@@ -36,7 +36,25 @@ public struct LocalProvider: Provider {
       }
       s.crf = Int(v)
     }
-    if s.model == .softKeyer && s.high <= s.low {
+    if let v = config.parameters["radius"] {
+      guard v >= 1, v <= 64, v == v.rounded() else {
+        throw ConfigError(file: config.file, field: "engine.radius", message: "must be an integer in 1...64")
+      }
+      s.radius = Int(v)
+    }
+    if let v = config.parameters["epsilon"] {
+      guard v > 0, v <= 1 else {
+        throw ConfigError(file: config.file, field: "engine.epsilon", message: "must be in (0, 1]")
+      }
+      s.epsilon = v
+    }
+    if let v = config.parameters["smoothing"] {
+      guard v >= 0, v < 1 else {
+        throw ConfigError(file: config.file, field: "engine.smoothing", message: "must be in [0, 1)")
+      }
+      s.smoothing = v
+    }
+    if s.model != .thresholdKeyer && s.high <= s.low {
       throw ConfigError(file: config.file, field: "engine.high", message: "must be greater than engine.low")
     }
     return s
