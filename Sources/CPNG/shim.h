@@ -78,7 +78,8 @@ static inline int cpng_write_exact(const char *path, unsigned width, unsigned he
     return -1;
   }
   png_init_io(png, file);
-  png_set_IHDR(png, info, width, height, bit_depth, channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
+  int color_type = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB;
+  png_set_IHDR(png, info, width, height, bit_depth, color_type,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (fast) {
     /* zlib level 1 and the Up filter only: several times faster than level 6 with adaptive

@@ -57,6 +57,62 @@ public struct CompositeRequest: Sendable, Equatable {
   }
 }
 
+/// How a transparent output (the source picture with the computed alpha) is written.
+public enum TransparentFormat: String, Sendable, CaseIterable {
+  /// WebM, VP9 with an alpha channel (8-bit alpha).
+  case webm
+  /// MOV, ProRes 4444 with a 10-bit alpha channel.
+  case mov
+  /// A ZIP of 8-bit RGBA PNGs, `frame_00000.png` onwards.
+  case pngSequence = "png_sequence"
+}
+
+/// Where one transparent output's frames go.
+private enum TransparentSink {
+  case video(VideoWriter)
+  case pngs(ZipWriter, scratch: String, index: Int)
+
+  init(format: TransparentFormat, path: String, width: Int, height: Int, rate: Int, crf: Int) throws {
+    switch format {
+    case .webm:
+      self = .video(
+        try VideoWriter(path: path, width: width, height: height, frameRate: rate, encoding: .vp9Alpha(crf: crf)))
+    case .mov:
+      self = .video(try VideoWriter(path: path, width: width, height: height, frameRate: rate, encoding: .prores4444))
+    case .pngSequence:
+      let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "mattegate-pngs-\(UUID().uuidString)"
+      ).path
+      try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+      self = .pngs(try ZipWriter(path: path), scratch: scratch, index: 0)
+    }
+  }
+
+  mutating func append(rgb: RGBImage, alpha: GrayImage) throws {
+    switch self {
+    case .video(let writer):
+      try writer.append(rgb: rgb, alpha: alpha)
+    case .pngs(let zip, let scratch, let index):
+      let name = String(format: "frame_%05d.png", index)
+      let file = scratch + "/" + name
+      try PNGFile.writeRGBA(rgb, alpha: alpha, to: file, compression: .fast)
+      try zip.add(name, data: try Data(contentsOf: URL(fileURLWithPath: file)))
+      try FileManager.default.removeItem(atPath: file)
+      self = .pngs(zip, scratch: scratch, index: index + 1)
+    }
+  }
+
+  func finish() throws {
+    switch self {
+    case .video(let writer):
+      try writer.finish()
+    case .pngs(let zip, let scratch, _):
+      try zip.finish()
+      try? FileManager.default.removeItem(atPath: scratch)
+    }
+  }
+}
+
 /// What an engine run produced.
 public struct EngineResult: Sendable, Equatable {
   public var frames: Int
@@ -89,7 +145,7 @@ public enum EmbeddedEngine {
   ///     background (H.264, no alpha) instead of the source with alpha.
   public static func removeBackground(
     sourcePath: String, cleanPlatePath: String?, settings: EngineSettings, outputPath: String,
-    composite: CompositeRequest? = nil
+    format: TransparentFormat = .webm, composite: CompositeRequest? = nil
   ) throws -> EngineResult {
     // The clip's plate: one picture (static camera) or one per frame (moving camera).
     let givenPlate = try cleanPlatePath.map { path throws(MediaError) in try CleanPlate(path: path) }
@@ -111,24 +167,33 @@ public enum EmbeddedEngine {
         )
       }
     }
-    let writer = try VideoWriter(
-      path: outputPath, width: reader.width, height: reader.height, frameRate: rate,
-      encoding: composite == nil ? .vp9Alpha(crf: settings.crf) : .h264(crf: settings.crf, preset: "medium"))
+    let compositeWriter =
+      composite == nil
+      ? nil
+      : try VideoWriter(
+        path: outputPath, width: reader.width, height: reader.height, frameRate: rate,
+        encoding: .h264(crf: settings.crf, preset: "medium"))
+    var sink =
+      composite != nil
+      ? nil
+      : try TransparentSink(
+        format: format, path: outputPath, width: reader.width, height: reader.height, rate: rate, crf: settings.crf)
     var frames = 0
     var smoother = TemporalSmoother(strength: settings.smoothing)
     while let frame = try reader.nextFrame() {
       guard let rgb = frame.rgb else { continue }
       let plate = try givenPlate?.picture(at: frames) ?? median!
       let alpha = smoother.next(matte(rgb, plate: plate, settings: settings))
-      if let composite {
-        try writer.append(rgb: over(rgb, alpha: alpha, background: composite.background), alpha: nil)
+      if let composite, let compositeWriter {
+        try compositeWriter.append(rgb: over(rgb, alpha: alpha, background: composite.background), alpha: nil)
       } else {
-        try writer.append(rgb: rgb, alpha: alpha)
+        try sink?.append(rgb: rgb, alpha: alpha)
       }
       frames += 1
     }
     guard frames > 0 else { throw EngineError(path: sourcePath, reason: "source has no frames") }
-    try writer.finish()
+    try compositeWriter?.finish()
+    try sink?.finish()
     return EngineResult(frames: frames, width: reader.width, height: reader.height, estimatedPlate: givenPlate == nil)
   }
 

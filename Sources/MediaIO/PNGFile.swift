@@ -53,6 +53,32 @@ public enum PNGFile {
     if let failure { throw failure }
   }
 
+  /// Writes an 8-bit RGBA PNG: `rgb`'s colour (straight, not premultiplied) and `alpha`
+  /// rounded to 8 bits.
+  public static func writeRGBA(
+    _ rgb: RGBImage, alpha: GrayImage, to path: String, compression: PNGCompression = .standard
+  ) throws(MediaError) {
+    guard rgb.width == alpha.width, rgb.height == alpha.height else {
+      throw MediaError(
+        path: path, reason: "colour is \(rgb.width)x\(rgb.height) but alpha is \(alpha.width)x\(alpha.height)")
+    }
+    let n = rgb.width * rgb.height
+    var bytes = [UInt8](repeating: 0, count: n * 4)
+    let m = UInt32(alpha.maxValue)
+    for i in 0..<n {
+      bytes[4 * i] = rgb.pixels[3 * i]
+      bytes[4 * i + 1] = rgb.pixels[3 * i + 1]
+      bytes[4 * i + 2] = rgb.pixels[3 * i + 2]
+      bytes[4 * i + 3] = UInt8((UInt32(alpha.samples[i]) * 255 + m / 2) / m)
+    }
+    let failure = bytes.withUnsafeBytes { raw in
+      writeExact(
+        path: path, width: rgb.width, height: rgb.height, channels: 4, depth: 8, bytes: raw,
+        fast: compression == .fast)
+    }
+    if let failure { throw failure }
+  }
+
   /// Writes a 16-bit RGB PNG with every sample exactly as given.
   public static func write(
     _ image: RGB16Image, to path: String, compression: PNGCompression = .standard

@@ -11,6 +11,9 @@ public enum VideoEncoding: Sendable, Equatable {
   case ffv1Gray16
   /// FFV1 gray8: lossless 8-bit masks.
   case ffv1Gray8
+  /// ProRes 4444 (prores_ks, profile 4444) yuva444p10le in MOV, BT.601 limited range, with a
+  /// 16-bit-coded alpha channel fed from 10-bit samples.
+  case prores4444
   /// FFV1 bgr0: lossless 8-bit RGB pictures (a moving camera's clean plate, one per frame).
   case ffv1RGB
 
@@ -19,6 +22,7 @@ public enum VideoEncoding: Sendable, Equatable {
     case .h264: "libx264"
     case .vp9Alpha: "libvpx-vp9"
     case .ffv1Gray16, .ffv1Gray8, .ffv1RGB: "ffv1"
+    case .prores4444: "prores_ks"
     }
   }
 
@@ -29,12 +33,13 @@ public enum VideoEncoding: Sendable, Equatable {
     case .ffv1Gray16: AV_PIX_FMT_GRAY16LE
     case .ffv1Gray8: AV_PIX_FMT_GRAY8
     case .ffv1RGB: AV_PIX_FMT_BGR0
+    case .prores4444: AV_PIX_FMT_YUVA444P10LE
     }
   }
 }
 
 /// Encodes frames into a file with libavcodec/libavformat; the container follows the file name's
-/// extension (`.mp4`, `.webm`, `.mkv`).
+/// extension (`.mp4`, `.webm`, `.mkv`, `.mov`).
 ///
 /// Owns its FFmpeg handles; not `Sendable`. Call `finish()` to write the trailer; a writer that is
 /// dropped without it leaves an incomplete file.
@@ -102,6 +107,13 @@ public final class VideoWriter {
       av_opt_set(ctx.pointee.priv_data, "crf", String(crf), 0)
       av_opt_set(ctx.pointee.priv_data, "deadline", "realtime", 0)
       av_opt_set(ctx.pointee.priv_data, "cpu-used", "8", 0)
+    case .prores4444:
+      ctx.pointee.colorspace = AVCOL_SPC_SMPTE170M
+      ctx.pointee.color_primaries = AVCOL_PRI_SMPTE170M
+      ctx.pointee.color_trc = AVCOL_TRC_SMPTE170M
+      ctx.pointee.color_range = AVCOL_RANGE_MPEG
+      av_opt_set(ctx.pointee.priv_data, "profile", "4444", 0)
+      av_opt_set(ctx.pointee.priv_data, "alpha_bits", "16", 0)
     case .ffv1Gray16, .ffv1Gray8, .ffv1RGB:
       ctx.pointee.gop_size = 1
       ctx.pointee.color_range = AVCOL_RANGE_JPEG
@@ -153,6 +165,11 @@ public final class VideoWriter {
       guard let alpha else { throw missing("an alpha plane") }
       try fillYUV(from: rgb)
       try fillGray(plane: 3, from: alpha, maxValue: 255)
+    case .prores4444:
+      guard let rgb else { throw missing("an RGB picture") }
+      guard let alpha else { throw missing("an alpha plane") }
+      try fillYUV(from: rgb, format: AV_PIX_FMT_YUV444P10LE)
+      try fillGray(plane: 3, from: alpha, maxValue: 1023)
     case .ffv1Gray16:
       guard let alpha else { throw missing("a gray plane") }
       try fillGray(plane: 0, from: alpha, maxValue: 65535)
@@ -200,15 +217,16 @@ public final class VideoWriter {
     }
   }
 
-  /// RGB24 → the first three planes of a YUV 4:2:0 frame, BT.601 limited range.
-  private func fillYUV(from rgb: RGBImage) throws(MediaError) {
+  /// RGB24 → the first three planes of a YUV frame (4:2:0 8-bit unless `format` says
+  /// otherwise), BT.601 limited range.
+  private func fillYUV(from rgb: RGBImage, format: AVPixelFormat = AV_PIX_FMT_YUV420P) throws(MediaError) {
     guard rgb.width == width, rgb.height == height else {
       throw MediaError(
         path: path, reason: "frame is \(rgb.width)x\(rgb.height), writer is \(width)x\(height)")
     }
     scaler.context = sws_getCachedContext(
       scaler.context, Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height),
-      AV_PIX_FMT_YUV420P, cffmpeg_sws_flags_bicubic_accurate(), nil, nil, nil)
+      format, cffmpeg_sws_flags_bicubic_accurate(), nil, nil, nil)
     guard let sws = scaler.context else {
       throw MediaError(path: path, reason: "cannot set up RGB to YUV conversion")
     }

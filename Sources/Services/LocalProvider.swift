@@ -63,12 +63,14 @@ public struct LocalProvider: Provider {
   public func validate(_ config: ArmConfig) throws {
     _ = try Self.settings(for: config)
     switch (config.outputFormat, config.bgType) {
-    case ("webm", "transparent"), ("mp4", "color"), ("mp4", "image"): break
+    case ("webm", "transparent"), ("mov", "transparent"), ("png_sequence", "transparent"), ("mp4", "color"),
+      ("mp4", "image"):
+      break
     default:
       throw ConfigError(
         file: config.file, field: "output_format",
         message:
-          "the embedded engine writes output_format webm with bg_type transparent, or mp4 with bg_type color or image; not \(config.outputFormat) with \(config.bgType)"
+          "the embedded engine writes output_format webm, mov or png_sequence with bg_type transparent, or mp4 with bg_type color or image; not \(config.outputFormat) with \(config.bgType)"
       )
     }
   }
@@ -107,7 +109,8 @@ public struct LocalProvider: Provider {
       }
       _ = try EmbeddedEngine.removeBackground(
         sourcePath: request.sourcePath, cleanPlatePath: request.cleanPlatePath, settings: settings,
-        outputPath: request.outputPath, composite: composite)
+        outputPath: request.outputPath, format: TransparentFormat(rawValue: request.config.outputFormat) ?? .webm,
+        composite: composite)
     } catch {
       throw ProviderError(clipID: request.clipID, arm: request.arm, code: "processing_failed", message: "\(error)")
     }
