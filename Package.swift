@@ -64,7 +64,7 @@ let package = Package(
     .executableTarget(
       name: "mattegate",
       dependencies: [
-        "Runner", "Clips", "MediaIO", "Metrics",
+        "Runner", "Clips", "Engine", "MediaIO", "Metrics",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings

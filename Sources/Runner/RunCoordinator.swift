@@ -29,8 +29,9 @@ public enum RunCoordinator {
     let provider: any Provider
     switch options.provider {
     case "local": provider = LocalProvider()
+    case "exec": provider = ExecProvider()
     default:
-      throw RunError("provider '\(options.provider)' is not available yet; use --provider local")
+      throw RunError("provider '\(options.provider)' is not available yet; use --provider local or exec")
     }
     try provider.validate(configA)
     try provider.validate(configB)

@@ -24,6 +24,10 @@ public struct ArmConfig: Sendable, Equatable {
   public var allowScaling: Bool
   /// Engine or provider parameters, by name.
   public var parameters: [String: Double]
+  /// The command the `exec` provider runs per clip (`exec.command`), with `{input}`, `{output}`
+  /// and `{config}` placeholders, and its time limit in seconds (`exec.timeout`, default 600).
+  public var execCommand: String?
+  public var execTimeout: Double = 600
   /// The file it was read from.
   public var file: String
 
@@ -42,6 +46,8 @@ public struct ArmConfig: Sendable, Equatable {
     if alphaAssociation != .straight { lines.append("alpha=\(alphaAssociation.rawValue)") }
     if allowScaling { lines.append("allow_scaling=true") }
     for (k, v) in parameters.sorted(by: { $0.key < $1.key }) { lines.append("engine.\(k)=\(v)") }
+    if let execCommand { lines.append("exec.command=\(execCommand)") }
+    if execCommand != nil { lines.append("exec.timeout=\(execTimeout)") }
     return lines.joined(separator: "\n")
   }
 
@@ -53,7 +59,7 @@ public struct ArmConfig: Sendable, Equatable {
     let doc = try YAMLMap.load(path)
     try doc.rejectUnknownKeys([
       "name", "description", "model", "output_format", "bg_type", "bg_color", "bg_image", "fit", "engine", "alpha",
-      "allow_scaling",
+      "allow_scaling", "exec",
     ])
     let name = try doc.requiredString("name")
     let model = try doc.requiredString("model")
@@ -112,9 +118,29 @@ public struct ArmConfig: Sendable, Equatable {
         parameters[key] = v
       }
     }
-    return ArmConfig(
+    var config = ArmConfig(
       name: name, model: model, outputFormat: outputFormat, bgType: bgType, bgColor: bgColor,
       bgImage: bgImage, fit: fit, alphaAssociation: association, allowScaling: allowScaling, parameters: parameters,
       file: path)
+    if let exec = try doc.map("exec") {
+      try exec.rejectUnknownKeys(["command", "timeout"])
+      guard let command = try exec.string("command"), !command.isEmpty else {
+        throw exec.error(line: exec.line(of: "command"), field: "exec.command", "is required in exec")
+      }
+      for placeholder in ["{input}", "{output}"] where !command.contains(placeholder) {
+        throw exec.error(
+          line: exec.line(of: "command"), field: "exec.command",
+          "must contain \(placeholder) (placeholders: {input}, {output}, {config})")
+      }
+      config.execCommand = command
+      if let timeout = try exec.double("timeout") {
+        guard timeout > 0 else {
+          throw exec.error(
+            line: exec.line(of: "timeout"), field: "exec.timeout", "must be a positive number of seconds")
+        }
+        config.execTimeout = timeout
+      }
+    }
+    return config
   }
 }

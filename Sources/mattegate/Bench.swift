@@ -1,11 +1,43 @@
 import ArgumentParser
+import Engine
 import Foundation
 import MediaIO
 import Metrics
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Release-mode figures.", subcommands: [Decode.self, MetricsCommand.self])
+    abstract: "Release-mode figures.", subcommands: [Decode.self, MetricsCommand.self, EngineCommand.self])
+
+  struct EngineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "engine",
+      abstract: "Frames per second of each embedded-engine model at 1920×1080 on one core.",
+      discussion: """
+        Makes a 1080p test source, then times each model's matte alone and whole jobs (decode, \
+        matte, write) per transparent output format; the best of --repeats runs counts. Build with \
+        `swift build -c release` for figures worth quoting.
+        """)
+
+    @Option(help: "Frames in the test source.")
+    var frames = 25
+
+    @Option(help: "Runs per row; the best counts.")
+    var repeats = 3
+
+    func validate() throws {
+      if frames < 1 { throw ValidationError("--frames must be at least 1") }
+      if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+      print("frames per second at 1920x1080, one core, best of \(repeats)")
+      _ = try EngineBenchmark.run(frames: frames, repeats: repeats) { row in
+        print(
+          row.name.padding(toLength: 52, withPad: " ", startingAt: 0) + String(format: "%8.1f fps", row.framesPerSecond)
+        )
+      }
+    }
+  }
 
   struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -15,7 +15,7 @@ struct Run: AsyncParsableCommand {
   @Option(name: .customLong("b"), help: "Config of arm B (the candidate).")
   var configB: String
 
-  @Option(help: "Provider: local (the embedded engine).")
+  @Option(help: "Provider: local (the embedded engine) or exec (each config's exec.command).")
   var provider: String = "local"
 
   @Option(help: "Gate policy (gate.yaml); the built-in default matches configs/gate.yaml.")
@@ -35,8 +35,10 @@ struct Run: AsyncParsableCommand {
 
   func validate() throws {
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-    guard provider == "local" else {
-      throw ValidationError("--provider \(provider) is not available yet; only 'local' (the embedded engine) is")
+    guard ["local", "exec"].contains(provider) else {
+      throw ValidationError(
+        "--provider \(provider) is not available yet; 'local' (the embedded engine) and 'exec' (exec.command in each config) are"
+      )
     }
   }
 
