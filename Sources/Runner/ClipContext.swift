@@ -159,6 +159,7 @@ struct ClipContext: Sendable {
       idempotencyKey: key, model: config.model, outputFormat: config.outputFormat, bgType: config.bgType,
       bgColor: config.bgColor, bgImage: config.bgImage, fit: config.fit, status: "submitted",
       submittedAt: submitted)
+    record.bgImageSHA256 = try config.bgImage.map { try FileHash.sha256(ofFile: $0) }
     let rowID = try store.insert(record)
     progress("  \(clip.id): arm \(arm) (\(config.name)) submitted")
     let request = JobRequest(
@@ -176,6 +177,13 @@ struct ClipContext: Sendable {
       record.outputPath = result.outputPath
       record.outputSHA256 = result.outputSHA256
       record.serviceVersion = result.serviceVersion
+      record.creditsReserved = result.creditsReserved
+      record.creditsCharged = result.creditsCharged
+      record.creditsRefunded = result.creditsRefunded
+      record.queuedMS = result.queuedMS
+      record.processingMS = result.processingMS
+      record.totalMS = Int((result.finishedAt.timeIntervalSince(submitted) * 1000).rounded())
+      record.stderrPath = result.stderrPath
       try store.updateJob(id: rowID, with: record)
       return (result, sourceHash)
     } catch {
@@ -183,6 +191,11 @@ struct ClipContext: Sendable {
       record.finishedAt = Date()
       record.errorCode = (error as? ProviderError)?.code ?? "error"
       record.errorMessage = (error as? ProviderError)?.message ?? "\(error)"
+      record.errorRetryable = (error as? ProviderError)?.retryable ?? false
+      record.totalMS = Int((record.finishedAt!.timeIntervalSince(submitted) * 1000).rounded())
+      if record.errorCode == "exec_failed" || record.errorCode == "timeout" {
+        record.stderrPath = request.outputPath + ".stderr.txt"
+      }
       try store.updateJob(id: rowID, with: record)
       throw error
     }

@@ -85,7 +85,7 @@ public struct ExecProvider: Provider {
         clipID: request.clipID, arm: request.arm, code: "timeout",
         message:
           "the command ran longer than exec.timeout (\(request.config.execTimeout) s) and was stopped; stderr in \(stderrPath)"
-          + (stderrTail.isEmpty ? "" : ": \(stderrTail)"))
+          + (stderrTail.isEmpty ? "" : ": \(stderrTail)"), retryable: true)
     }
     guard process.terminationStatus == 0 else {
       throw ProviderError(
@@ -100,9 +100,14 @@ public struct ExecProvider: Provider {
         message: "the command succeeded but wrote nothing at \(request.outputPath) ({output})")
     }
     let hash = try FileHash.sha256(ofFile: request.outputPath)
-    return JobOutcome(
+    let finishedAt = Date()
+    var outcome = JobOutcome(
       providerJobID: "exec-\(request.idempotencyKey)", outputPath: request.outputPath, outputSHA256: hash,
-      serviceVersion: nil, credits: 0, startedAt: started, finishedAt: Date())
+      serviceVersion: nil, credits: 0, startedAt: started, finishedAt: finishedAt)
+    outcome.queuedMS = 0
+    outcome.processingMS = Int((finishedAt.timeIntervalSince(started) * 1000).rounded())
+    outcome.stderrPath = stderrPath
+    return outcome
   }
 
   /// The last lines of the command's standard error, at most 400 characters, on one line.

@@ -115,8 +115,12 @@ public struct LocalProvider: Provider {
       throw ProviderError(clipID: request.clipID, arm: request.arm, code: "processing_failed", message: "\(error)")
     }
     let hash = try FileHash.sha256(ofFile: request.outputPath)
-    return JobOutcome(
+    let finishedAt = Date()
+    var outcome = JobOutcome(
       providerJobID: "local-\(request.idempotencyKey)", outputPath: request.outputPath, outputSHA256: hash,
-      serviceVersion: EmbeddedEngine.version, credits: 0, startedAt: started, finishedAt: Date())
+      serviceVersion: EmbeddedEngine.version, credits: 0, startedAt: started, finishedAt: finishedAt)
+    outcome.queuedMS = 0
+    outcome.processingMS = Int((finishedAt.timeIntervalSince(started) * 1000).rounded())
+    return outcome
   }
 }

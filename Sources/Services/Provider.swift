@@ -38,6 +38,15 @@ public struct JobOutcome: Sendable {
   public var credits: Double
   public var startedAt: Date
   public var finishedAt: Date
+  /// Credits as the service accounts them (0 for local and exec jobs).
+  public var creditsReserved: Double = 0
+  public var creditsCharged: Double = 0
+  public var creditsRefunded: Double = 0
+  /// Milliseconds in the service's queue and processing, when the service says.
+  public var queuedMS: Int?
+  public var processingMS: Int?
+  /// Where the provider kept the job's diagnostic output (the exec provider's stderr).
+  public var stderrPath: String?
 
   public init(
     providerJobID: String, outputPath: String, outputSHA256: String, serviceVersion: String?,
@@ -59,12 +68,15 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
   public var arm: String
   public var code: String
   public var message: String
+  /// Whether the service says the job may succeed if submitted again.
+  public var retryable: Bool
 
-  public init(clipID: String, arm: String, code: String, message: String) {
+  public init(clipID: String, arm: String, code: String, message: String, retryable: Bool = false) {
     self.clipID = clipID
     self.arm = arm
     self.code = code
     self.message = message
+    self.retryable = retryable
   }
 
   public var description: String { "clip '\(clipID)' arm \(arm): \(code): \(message)" }

@@ -83,6 +83,21 @@ public struct JobRecord: Sendable, Equatable {
   public var outputPath: String?
   public var outputSHA256: String?
   public var serviceVersion: String?
+  /// sha256 of the background picture sent with the job (bg_type image).
+  public var bgImageSHA256: String?
+  /// Whether the service said a failed job may succeed if submitted again.
+  public var errorRetryable: Bool?
+  /// Credits as the service accounts them: reserved at creation, charged, refunded.
+  public var creditsReserved: Double?
+  public var creditsCharged: Double?
+  public var creditsRefunded: Double?
+  /// Milliseconds the job waited in the service's queue, and spent processing; the whole job
+  /// from submission to the end is `totalMS`.
+  public var queuedMS: Int?
+  public var processingMS: Int?
+  public var totalMS: Int?
+  /// Where the provider kept the job's diagnostic output (the exec provider's stderr).
+  public var stderrPath: String?
 
   public init(
     runID: String, clipID: String, clipSHA256: String, arm: String, provider: String,

@@ -199,6 +199,15 @@ public final class ResultStore: Sendable {
           ) WITHOUT ROWID;
           """)
     }
+    m.registerMigration("v5-job-details") { db in
+      // What the job API reports per job beyond the first version's columns.
+      for column in [
+        "bg_image_sha256 TEXT", "error_retryable INTEGER", "credits_reserved REAL", "credits_charged REAL",
+        "credits_refunded REAL", "queued_ms INTEGER", "processing_ms INTEGER", "total_ms INTEGER", "stderr_path TEXT",
+      ] {
+        try db.execute(sql: "ALTER TABLE jobs ADD COLUMN \(column)")
+      }
+    }
     return m
   }
 
@@ -278,14 +287,14 @@ public final class ResultStore: Sendable {
           INSERT INTO jobs (run_id, clip_id, clip_sha256, arm, provider, provider_job_id,
             idempotency_key, model, output_format, bg_type, bg_color, bg_image, fit, status,
             error_code, error_message, credits, submitted_at, started_at, finished_at, duration_ms,
-            output_path, output_sha256, service_version)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            output_path, output_sha256, service_version, bg_image_sha256)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           j.runID, j.clipID, j.clipSHA256, j.arm, j.provider, j.providerJobID, j.idempotencyKey,
           j.model, j.outputFormat, j.bgType, j.bgColor, j.bgImage, j.fit, j.status, j.errorCode,
           j.errorMessage, j.credits, j.submittedAt, j.startedAt, j.finishedAt, j.durationMS,
-          j.outputPath, j.outputSHA256, j.serviceVersion,
+          j.outputPath, j.outputSHA256, j.serviceVersion, j.bgImageSHA256,
         ])
       return db.lastInsertedRowID
     }
@@ -298,12 +307,16 @@ public final class ResultStore: Sendable {
         sql: """
           UPDATE jobs SET provider_job_id = ?, status = ?, error_code = ?, error_message = ?,
             credits = ?, started_at = ?, finished_at = ?, duration_ms = ?, output_path = ?,
-            output_sha256 = ?, service_version = ?
+            output_sha256 = ?, service_version = ?, error_retryable = ?, credits_reserved = ?,
+            credits_charged = ?, credits_refunded = ?, queued_ms = ?, processing_ms = ?, total_ms = ?,
+            stderr_path = ?
           WHERE id = ?
           """,
         arguments: [
           j.providerJobID, j.status, j.errorCode, j.errorMessage, j.credits, j.startedAt,
-          j.finishedAt, j.durationMS, j.outputPath, j.outputSHA256, j.serviceVersion, id,
+          j.finishedAt, j.durationMS, j.outputPath, j.outputSHA256, j.serviceVersion, j.errorRetryable,
+          j.creditsReserved, j.creditsCharged, j.creditsRefunded, j.queuedMS, j.processingMS, j.totalMS,
+          j.stderrPath, id,
         ])
     }
   }
@@ -438,7 +451,7 @@ public final class ResultStore: Sendable {
   public func jobs(runID: String) throws -> [JobRecord] {
     try read { db in
       try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE run_id = ? ORDER BY id", arguments: [runID]).map { row in
-        JobRecord(
+        var record = JobRecord(
           runID: row["run_id"], clipID: row["clip_id"], clipSHA256: row["clip_sha256"], arm: row["arm"],
           provider: row["provider"], providerJobID: row["provider_job_id"],
           idempotencyKey: row["idempotency_key"], model: row["model"], outputFormat: row["output_format"],
@@ -447,6 +460,16 @@ public final class ResultStore: Sendable {
           credits: row["credits"], submittedAt: row["submitted_at"], startedAt: row["started_at"],
           finishedAt: row["finished_at"], durationMS: row["duration_ms"], outputPath: row["output_path"],
           outputSHA256: row["output_sha256"], serviceVersion: row["service_version"])
+        record.bgImageSHA256 = row["bg_image_sha256"]
+        record.errorRetryable = row["error_retryable"]
+        record.creditsReserved = row["credits_reserved"]
+        record.creditsCharged = row["credits_charged"]
+        record.creditsRefunded = row["credits_refunded"]
+        record.queuedMS = row["queued_ms"]
+        record.processingMS = row["processing_ms"]
+        record.totalMS = row["total_ms"]
+        record.stderrPath = row["stderr_path"]
+        return record
       }
     }
   }

@@ -126,6 +126,9 @@ struct CLI {
       let output = try #require(job.outputPath)
       #expect(try FileHash.sha256(ofFile: output) == job.outputSHA256)
       #expect(job.model == (job.arm == "A" ? "threshold-keyer" : "soft-keyer"))
+      // Local jobs: no queue, no credits, timings recorded.
+      #expect(job.queuedMS == 0 && job.creditsCharged == 0 && job.creditsReserved == 0)
+      #expect((job.processingMS ?? -1) >= 0 && (job.totalMS ?? -1) >= (job.processingMS ?? 0))
     }
     // The two keyers genuinely differ on the hair clip.
     let a = try #require(
@@ -281,5 +284,64 @@ struct CLI {
     #expect(
       changed.status == 1 && changed.stderr.contains("1 file changed since pinning")
         && changed.stderr.contains("hair-sway/plate.png"))
+  }
+}
+
+/// `--provider exec` end to end: a real ffmpeg command per clip, one clip failing on purpose.
+@Suite(.serialized) struct ExecProviderEndToEndTests {
+  @Test func aFailingClipIsRecordedAndTheOthersKeepTheirResults() throws {
+    let clips = try CLI.tinyClipSet()
+    let dir = try CLI.folder()
+    let key =
+      "ffmpeg -v error -y -i {input} -vf colorkey=0x50a078:0.2:0.1,format=yuva420p -c:v libvpx-vp9 -metadata:s:v:0 alpha_mode=1 {output}"
+    let a = dir + "/a.yaml"
+    try """
+    name: ffmpeg-key
+    model: ffmpeg-colorkey
+    output_format: webm
+    exec:
+      command: >-
+        \(key)
+    """.write(toFile: a, atomically: true, encoding: .utf8)
+    let b = dir + "/b.yaml"
+    try """
+    name: picky-tool
+    model: picky
+    output_format: webm
+    exec:
+      command: >-
+        case {input} in *glass-slide*) echo "no support for glass" >&2; exit 4;; esac;
+        \(key)
+      timeout: 60
+    """.write(toFile: b, atomically: true, encoding: .utf8)
+    let db = dir + "/m.sqlite"
+    let r = try CLI.run([
+      "run", "--clipset", clips, "--a", a, "--b", b, "--provider", "exec", "--db", db, "--out", dir + "/reports",
+    ])
+    #expect(r.status != 0 && r.status != 2, "a failed clip never passes: \(r.status)")
+    #expect(r.stderr.contains("glass-slide") && r.stderr.contains("no support for glass"), "\(r.stderr)")
+    let store = try ResultStore(path: db)
+    let resultsLine = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }, "\(r.stdout)")
+    let runID = String(try #require(resultsLine.split(separator: " ").last).dropFirst(0).dropLast())
+    let jobs = try store.jobs(runID: runID)
+    // Both arms of the two other clips; glass-slide's B failed (its A may not have been sent).
+    #expect(jobs.filter { $0.status == "completed" && $0.clipID != "glass-slide" }.count == 4)
+    #expect(jobs.filter { $0.status == "failed" }.map { "\($0.clipID)/\($0.arm)" } == ["glass-slide/B"])
+    for job in jobs {
+      #expect(job.provider == "exec")
+      let failed = job.clipID == "glass-slide" && job.arm == "B"
+      #expect(job.status == (failed ? "failed" : "completed"), "\(job.clipID) \(job.arm)")
+      #expect(job.stderrPath != nil)
+      if failed {
+        #expect(job.errorCode == "exec_failed" && job.errorRetryable == false)
+        #expect(job.errorMessage?.contains("status 4") == true)
+      } else {
+        #expect(try FileHash.sha256(ofFile: try #require(job.outputPath)) == job.outputSHA256)
+      }
+    }
+    // The other clips were scored for both arms.
+    for clip in ["hair-sway", "motion-blur"] {
+      #expect(try store.clipValue(runID: runID, clipID: clip, arm: "B", region: "frame", metric: "MAD") != nil)
+    }
   }
 }

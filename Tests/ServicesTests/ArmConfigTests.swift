@@ -68,9 +68,24 @@ func writeConfig(_ text: String) throws -> String {
   @Test func theLocalProviderRefusesWhatItCannotDo() throws {
     let model = try ArmConfig.load(try writeConfig("name: x\nmodel: u2net\n"))
     #expect(throws: ConfigError.self) { try LocalProvider().validate(model) }
-    let mov = try ArmConfig.load(try writeConfig("name: x\nmodel: soft-keyer\noutput_format: mov\n"))
-    #expect(throws: ConfigError.self) { try LocalProvider().validate(mov) }
-    let param = try ArmConfig.load(try writeConfig("name: x\nmodel: soft-keyer\nengine: {radius: 3}\n"))
-    #expect((#expect(throws: ConfigError.self) { try LocalProvider().validate(param) })?.field == "engine.radius")
+    // The engine writes webm, mov and png_sequence with alpha; not GIF.
+    for format in ["mov", "png_sequence"] {
+      let ok = try ArmConfig.load(try writeConfig("name: x\nmodel: soft-keyer\noutput_format: \(format)\n"))
+      try LocalProvider().validate(ok)
+    }
+    let gif = try ArmConfig.load(try writeConfig("name: x\nmodel: soft-keyer\noutput_format: gif\n"))
+    #expect(throws: ConfigError.self) { try LocalProvider().validate(gif) }
+    let param = try ArmConfig.load(try writeConfig("name: x\nmodel: soft-keyer\nengine: {strength: 3}\n"))
+    #expect((#expect(throws: ConfigError.self) { try LocalProvider().validate(param) })?.field == "engine.strength")
+    for (key, value) in [("radius", "0"), ("radius", "2.5"), ("epsilon", "0"), ("smoothing", "1")] {
+      let bad = try ArmConfig.load(
+        try writeConfig("name: x\nmodel: refined-keyer\nengine: {\(key): \(value)}\n"))
+      #expect((#expect(throws: ConfigError.self) { try LocalProvider().validate(bad) })?.field == "engine.\(key)")
+    }
+    let refined = try ArmConfig.load(
+      try writeConfig("name: x\nmodel: refined-keyer\nengine: {radius: 3, epsilon: 0.01, smoothing: 0.5}\n"))
+    let settings = try LocalProvider.settings(for: refined)
+    #expect(settings.model == .refinedKeyer && settings.radius == 3 && settings.epsilon == 0.01)
+    #expect(settings.smoothing == 0.5)
   }
 }
