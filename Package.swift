@@ -86,7 +86,7 @@ let package = Package(
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "MediaIO"], swiftSettings: strictSettings),
     .testTarget(
-      name: "ServicesTests", dependencies: ["Services", "MediaIO"], swiftSettings: strictSettings),
+      name: "ServicesTests", dependencies: ["Services", "MediaIO", "Metrics"], swiftSettings: strictSettings),
     .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strictSettings),
     .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: strictSettings),

@@ -36,6 +36,16 @@ public enum RunCoordinator {
     try provider.validate(configA)
     try provider.validate(configB)
     let clipSet = try ClipSet.load(folder: options.clipsetFolder)
+    // The aspect-ratio policy per clip, before anything is submitted (a background picture only).
+    var aspectWarnings: [AspectCheck] = []
+    if configA.bgType == "image" || configB.bgType == "image" {
+      let sizes = try clipSet.clips.map { clip in
+        let size = try MediaInput.open(clipSet.path(of: clip.source), options: ReadOptions(rgb: .none)).size
+        return (id: clip.id, width: size.width, height: size.height)
+      }
+      aspectWarnings += try AspectCheck.check(configA, arm: "A", clips: sizes)
+      aspectWarnings += try AspectCheck.check(configB, arm: "B", clips: sizes)
+    }
 
     let store = try ResultStore(path: options.databasePath)
     try store.registerMetricVersions(MetricKind.allCases.map { ($0.versionTag, $0.rawValue, $0.version) })
@@ -52,6 +62,11 @@ public enum RunCoordinator {
         harnessVersion: harnessVersion, metricsVersion: metricsVersion, regionsVersion: regionsVersion,
         gateText: policy.canonicalText, seed: Int64(bitPattern: options.seed)))
     progress("run \(runID): \(clipSet.clips.count) clips × 2 arms on provider \(provider.name)")
+    for w in aspectWarnings {
+      progress(
+        "  \(w.clipID): arm \(w.arm)'s background aspect is \(w.match.match.rawValue) against the source "
+          + "(relative difference \(String(format: "%.3f", w.match.relativeDifference))): aspect_ratio_mismatch warning")
+    }
 
     let context = ClipContext(
       runID: runID, runFolder: runFolder, clipSet: clipSet, configA: configA, configB: configB,

@@ -1,6 +1,7 @@
 public import Clips
 import Engine
 import Foundation
+public import Metrics
 public import MediaIO
 
 /// One arm's configuration (`configs/NAME.yaml`): what is asked of the service.
@@ -28,6 +29,11 @@ public struct ArmConfig: Sendable, Equatable {
   /// and `{config}` placeholders, and its time limit in seconds (`exec.timeout`, default 600).
   public var execCommand: String?
   public var execTimeout: Double = 600
+  /// `strict_aspect: true`: a background picture whose aspect-ratio class against a clip's
+  /// source is `large` refuses the run before anything is submitted; otherwise it warns.
+  public var strictAspect = false
+  /// `pad_color`: what contain pads with (the API's default, black).
+  public var padColor = "#000000"
   /// The file it was read from.
   public var file: String
 
@@ -46,6 +52,8 @@ public struct ArmConfig: Sendable, Equatable {
     if alphaAssociation != .straight { lines.append("alpha=\(alphaAssociation.rawValue)") }
     if allowScaling { lines.append("allow_scaling=true") }
     for (k, v) in parameters.sorted(by: { $0.key < $1.key }) { lines.append("engine.\(k)=\(v)") }
+    if strictAspect { lines.append("strict_aspect=true") }
+    if padColor != "#000000" { lines.append("pad_color=\(padColor)") }
     if let execCommand { lines.append("exec.command=\(execCommand)") }
     if execCommand != nil { lines.append("exec.timeout=\(execTimeout)") }
     return lines.joined(separator: "\n")
@@ -59,10 +67,20 @@ public struct ArmConfig: Sendable, Equatable {
     let doc = try YAMLMap.load(path)
     try doc.rejectUnknownKeys([
       "name", "description", "model", "output_format", "bg_type", "bg_color", "bg_image", "fit", "engine", "alpha",
-      "allow_scaling", "exec",
+      "allow_scaling", "exec", "strict_aspect", "pad_color",
     ])
     let name = try doc.requiredString("name")
     let model = try doc.requiredString("model")
+    // The job API's ModelId: ^[a-z0-9][a-z0-9._-]{0,63}$.
+    let modelCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+    guard let first = model.first, first.isLetter || first.isNumber, model.count <= 64,
+      model.allSatisfy({ modelCharacters.contains($0) })
+    else {
+      throw doc.error(
+        line: doc.line(of: "model"), field: "model",
+        "'\(model)' is not a model id: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64"
+      )
+    }
     let outputFormat = try doc.string("output_format") ?? "webm"
     guard outputFormats.contains(outputFormat) else {
       throw doc.error(
@@ -87,6 +105,11 @@ public struct ArmConfig: Sendable, Equatable {
         throw doc.error(line: doc.line(of: "bg_color"), field: "bg_color", "must look like #RRGGBB")
       }
     }
+    if bgColor != nil && bgType != "color" {
+      throw doc.error(
+        line: doc.line(of: "bg_color"), field: "bg_color",
+        "belongs to bg_type color, not \(bgType) (conflicting_background)")
+    }
     if bgType == "color" && bgColor == nil {
       throw doc.error(line: doc.line(of: "bg_type"), field: "bg_color", "is required when bg_type is color")
     }
@@ -101,6 +124,26 @@ public struct ArmConfig: Sendable, Equatable {
     }
     if bgType == "image" && bgImage == nil {
       throw doc.error(line: doc.line(of: "bg_type"), field: "bg_image", "is required when bg_type is image")
+    }
+    if bgImage != nil && bgType != "image" {
+      throw doc.error(
+        line: doc.line(of: "bg_image"), field: "bg_image",
+        "belongs to bg_type image, not \(bgType) (conflicting_background)")
+    }
+    if let image = bgImage {
+      // bg_type image needs a picture: decode it now, before anything is uploaded.
+      do {
+        guard try MediaInput.open(image, options: ReadOptions(rgb: .eight)).nextFrame()?.rgb != nil else {
+          throw MediaError(path: image, reason: "no picture in it")
+        }
+      } catch {
+        throw doc.error(line: doc.line(of: "bg_image"), field: "bg_image", "'\(image)' is not a picture: \(error)")
+      }
+    }
+    if bgType == "video" {
+      throw doc.error(
+        line: doc.line(of: "bg_type"), field: "bg_type",
+        "bg_type video needs a background video, which mattegate configs do not take yet")
     }
     let fit = try doc.string("fit") ?? "cover"
     guard fits.contains(fit) else {
@@ -118,10 +161,17 @@ public struct ArmConfig: Sendable, Equatable {
         parameters[key] = v
       }
     }
+    let strictAspect = try doc.bool("strict_aspect") ?? false
+    let padColor = try doc.string("pad_color") ?? "#000000"
+    guard padColor.hasPrefix("#"), padColor.count == 7, padColor.dropFirst().allSatisfy(\.isHexDigit) else {
+      throw doc.error(line: doc.line(of: "pad_color"), field: "pad_color", "must look like #RRGGBB")
+    }
     var config = ArmConfig(
       name: name, model: model, outputFormat: outputFormat, bgType: bgType, bgColor: bgColor,
       bgImage: bgImage, fit: fit, alphaAssociation: association, allowScaling: allowScaling, parameters: parameters,
       file: path)
+    config.strictAspect = strictAspect
+    config.padColor = padColor
     if let exec = try doc.map("exec") {
       try exec.rejectUnknownKeys(["command", "timeout"])
       guard let command = try exec.string("command"), !command.isEmpty else {
@@ -142,5 +192,38 @@ public struct ArmConfig: Sendable, Equatable {
       }
     }
     return config
+  }
+}
+
+/// The aspect-ratio policy of semantics.md, checked per clip before anything is submitted.
+public struct AspectCheck: Sendable {
+  public var clipID: String
+  public var arm: String
+  public var match: AspectMatch
+
+  /// Every clip whose class against `config`'s background picture is not exact. A `large`
+  /// one under `strict_aspect` is an error naming the config, the field, the clip and the
+  /// figures; the others are warnings for the caller to print.
+  public static func check(
+    _ config: ArmConfig, arm: String, clips: [(id: String, width: Int, height: Int)]
+  ) throws -> [AspectCheck] {
+    guard config.bgType == "image", let image = config.bgImage else { return [] }
+    let picture = try MediaInput.open(image, options: ReadOptions(rgb: .none))
+    var notExact: [AspectCheck] = []
+    for clip in clips {
+      let match = AspectMatch(
+        source: (clip.width, clip.height), background: (picture.size.width, picture.size.height))
+      guard match.match != .exact else { continue }
+      if match.match == .large && config.strictAspect {
+        throw ConfigError(
+          file: config.file, clip: clip.id, field: "strict_aspect",
+          message:
+            "arm \(arm)'s background \(picture.size.width)x\(picture.size.height) against the source \(clip.width)x\(clip.height): "
+            + "relative aspect difference \(String(format: "%.3f", match.relativeDifference)) is large (> 0.10); "
+            + "strict_aspect refuses it (aspect_ratio_mismatch), nothing was submitted")
+      }
+      notExact.append(AspectCheck(clipID: clip.id, arm: arm, match: match))
+    }
+    return notExact
   }
 }

@@ -2,6 +2,7 @@ import Clips
 import Engine
 import Foundation
 import MediaIO
+import Metrics
 import Testing
 
 @testable import Services
@@ -87,5 +88,62 @@ func writeConfig(_ text: String) throws -> String {
     let settings = try LocalProvider.settings(for: refined)
     #expect(settings.model == .refinedKeyer && settings.radius == 3 && settings.epsilon == 0.01)
     #expect(settings.smoothing == 0.5)
+  }
+}
+
+/// Item 3 of the services issue: the contract's schema and policy, checked before any request.
+@Suite struct ConfigPolicyTests {
+  func picture(_ w: Int, _ h: Int) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("bg-\(UUID().uuidString).png").path
+    try PNGFile.write(RGBImage(width: w, height: h, pixels: [UInt8](repeating: 40, count: w * h * 3)), to: path)
+    return path
+  }
+
+  @Test func schemaViolationsNameTheField() throws {
+    let cases: [(String, String)] = [
+      ("name: x\nmodel: Soft Keyer\n", "model"),
+      ("name: x\nmodel: soft-keyer\nbg_color: '#112233'\n", "bg_color"),
+      ("name: x\nmodel: soft-keyer\nbg_type: color\nbg_color: '#112233'\npad_color: red\n", "pad_color"),
+      ("name: x\nmodel: soft-keyer\noutput_format: mp4\nbg_type: video\n", "bg_type"),
+    ]
+    for (yaml, field) in cases {
+      let error = try #require(throws: ConfigError.self) { try ArmConfig.load(try writeConfig(yaml)) }
+      #expect(error.field == field, "\(yaml): \(error)")
+    }
+    // bg_image with bg_type transparent conflicts; a bg_image that is not a picture is refused.
+    let image = try picture(8, 8)
+    let conflicting = try #require(throws: ConfigError.self) {
+      try ArmConfig.load(try writeConfig("name: x\nmodel: soft-keyer\nbg_image: \(image)\n"))
+    }
+    #expect(conflicting.field == "bg_image" && conflicting.message.contains("conflicting_background"))
+    let text = FileManager.default.temporaryDirectory.appendingPathComponent("bg-\(UUID().uuidString).png").path
+    try Data("not a picture".utf8).write(to: URL(fileURLWithPath: text))
+    let notPicture = try #require(throws: ConfigError.self) {
+      try ArmConfig.load(
+        try writeConfig("name: x\nmodel: soft-keyer\noutput_format: mp4\nbg_type: image\nbg_image: \(text)\n"))
+    }
+    #expect(notPicture.field == "bg_image" && notPicture.message.contains("not a picture"))
+  }
+
+  @Test func theAspectClassWarnsOrRefusesPerConfig() throws {
+    // Source 64×36 (16:9). Backgrounds: 96×54 exact, 68×36 close (r = 0.0625), 36×36 large (r = 0.4375).
+    let clips = [(id: "c1", width: 64, height: 36)]
+    func config(_ w: Int, _ h: Int, strict: Bool) throws -> ArmConfig {
+      try ArmConfig.load(
+        try writeConfig(
+          "name: x\nmodel: soft-keyer\noutput_format: mp4\nbg_type: image\nbg_image: \(try picture(w, h))\n"
+            + (strict ? "strict_aspect: true\n" : "")))
+    }
+    #expect(try AspectCheck.check(try config(96, 54, strict: true), arm: "B", clips: clips).isEmpty)
+    let close = try AspectCheck.check(try config(68, 36, strict: true), arm: "B", clips: clips)
+    #expect(close.map(\.match.match) == [.close] && abs(close[0].match.relativeDifference - 0.0625) < 1e-9)
+    let warned = try AspectCheck.check(try config(36, 36, strict: false), arm: "B", clips: clips)
+    #expect(warned.map(\.match.match) == [.large] && abs(warned[0].match.relativeDifference - 0.4375) < 1e-9)
+    let refused = try #require(throws: ConfigError.self) {
+      try AspectCheck.check(try config(36, 36, strict: true), arm: "B", clips: clips)
+    }
+    #expect(
+      refused.field == "strict_aspect" && refused.clip == "c1" && refused.message.contains("36x36")
+        && refused.message.contains("64x36"), "\(refused.message)")
   }
 }
