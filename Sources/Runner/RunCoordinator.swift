@@ -65,7 +65,8 @@ public enum RunCoordinator {
     for w in aspectWarnings {
       progress(
         "  \(w.clipID): arm \(w.arm)'s background aspect is \(w.match.match.rawValue) against the source "
-          + "(relative difference \(String(format: "%.3f", w.match.relativeDifference))): aspect_ratio_mismatch warning")
+          + "(relative difference \(String(format: "%.3f", w.match.relativeDifference))): aspect_ratio_mismatch warning"
+      )
     }
 
     let context = ClipContext(
