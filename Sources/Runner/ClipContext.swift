@@ -193,9 +193,7 @@ struct ClipContext: Sendable {
       record.errorMessage = (error as? ProviderError)?.message ?? "\(error)"
       record.errorRetryable = (error as? ProviderError)?.retryable ?? false
       record.totalMS = Int((record.finishedAt!.timeIntervalSince(submitted) * 1000).rounded())
-      if record.errorCode == "exec_failed" || record.errorCode == "timeout" {
-        record.stderrPath = request.outputPath + ".stderr.txt"
-      }
+      record.stderrPath = (error as? ProviderError)?.stderrPath
       try store.updateJob(id: rowID, with: record)
       throw error
     }

@@ -85,19 +85,19 @@ public struct ExecProvider: Provider {
         clipID: request.clipID, arm: request.arm, code: "timeout",
         message:
           "the command ran longer than exec.timeout (\(request.config.execTimeout) s) and was stopped; stderr in \(stderrPath)"
-          + (stderrTail.isEmpty ? "" : ": \(stderrTail)"), retryable: true)
+          + (stderrTail.isEmpty ? "" : ": \(stderrTail)"), retryable: true, stderrPath: stderrPath)
     }
     guard process.terminationStatus == 0 else {
       throw ProviderError(
         clipID: request.clipID, arm: request.arm, code: "exec_failed",
         message:
           "the command exited with status \(process.terminationStatus); stderr in \(stderrPath)"
-          + (stderrTail.isEmpty ? "" : ": \(stderrTail)"))
+          + (stderrTail.isEmpty ? "" : ": \(stderrTail)"), stderrPath: stderrPath)
     }
     guard FileManager.default.fileExists(atPath: request.outputPath) else {
       throw ProviderError(
         clipID: request.clipID, arm: request.arm, code: "exec_no_output",
-        message: "the command succeeded but wrote nothing at \(request.outputPath) ({output})")
+        message: "the command succeeded but wrote nothing at \(request.outputPath) ({output})", stderrPath: stderrPath)
     }
     let hash = try FileHash.sha256(ofFile: request.outputPath)
     let finishedAt = Date()

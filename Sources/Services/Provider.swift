@@ -70,13 +70,18 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
   public var message: String
   /// Whether the service says the job may succeed if submitted again.
   public var retryable: Bool
+  /// Where the provider kept the job's diagnostic output (the exec provider's stderr).
+  public var stderrPath: String?
 
-  public init(clipID: String, arm: String, code: String, message: String, retryable: Bool = false) {
+  public init(
+    clipID: String, arm: String, code: String, message: String, retryable: Bool = false, stderrPath: String? = nil
+  ) {
     self.clipID = clipID
     self.arm = arm
     self.code = code
     self.message = message
     self.retryable = retryable
+    self.stderrPath = stderrPath
   }
 
   public var description: String { "clip '\(clipID)' arm \(arm): \(code): \(message)" }
