@@ -366,8 +366,16 @@ struct SceneRenderer {
           }
           var sumA = 0.0
           var sumC = SIMD3<Double>(repeating: 0)
+          // Which kinds of layer reach this pixel at all (any subsample, any instant).
           var hairHit = false
           var glassHit = false
+          for l in active where pixelCoverage[l * bandPixels + k0] != 0 {
+            switch kinds[l] {
+            case .hair: hairHit = true
+            case .glass: glassHit = true
+            case .solid: break
+            }
+          }
           if uniform {
             // Every subsample sees the same layers: one composite, weighted as s² subsamples.
             var a = 0.0
@@ -376,11 +384,6 @@ struct SceneRenderer {
               let la = fullAlpha[l]
               c = colors[l] * la + c * (1 - la)
               a = la + a * (1 - la)
-              switch kinds[l] {
-              case .hair: hairHit = true
-              case .glass: glassHit = true
-              case .solid: break
-              }
             }
             sumA = a * Double(s * s)
             sumC = c * Double(s * s)
@@ -397,11 +400,6 @@ struct SceneRenderer {
                   let la = scale[l] * Double(n)
                   c = colors[l] * la + c * (1 - la)
                   a = la + a * (1 - la)
-                  switch kinds[l] {
-                  case .hair: hairHit = true
-                  case .glass: glassHit = true
-                  case .solid: break
-                  }
                 }
                 sumA += a
                 sumC += c
@@ -426,25 +424,9 @@ struct SceneRenderer {
         }
       }
     }
-    // The hair mask: pixels a strand reached where the matte is soft, grown by one pixel (a 3×3
-    // square: across each row, then down each column).
-    var across = [Bool](repeating: false, count: width * height)
-    for py in 0..<height {
-      let row = py * width
-      for px in 0..<width where hairSoft[row + px] {
-        across[row + max(px - 1, 0)] = true
-        across[row + px] = true
-        across[row + min(px + 1, width - 1)] = true
-      }
-    }
-    for py in 0..<height {
-      let row = py * width
-      let above = max(py - 1, 0) * width
-      let below = min(py + 1, height - 1) * width
-      for px in 0..<width where across[above + px] || across[row + px] || across[below + px] {
-        regions[row + px] |= RegionMaskCodes.hair
-      }
-    }
+    // The hair mask: pixels a strand reached where the matte is soft, grown by one pixel.
+    let hair = Morphology.dilate(hairSoft, width: width, height: height, radius: 1)
+    for k in hair.indices where hair[k] { regions[k] |= RegionMaskCodes.hair }
     return Output(
       rgb: RGBImage(width: width, height: height, pixels: rgb),
       alpha16: GrayImage(width: width, height: height, maxValue: 65535, samples: alpha),

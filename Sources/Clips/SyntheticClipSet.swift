@@ -304,25 +304,8 @@ public enum SyntheticClipSet {
       let moving = alpha.samples[k] > 0 && field.dx[k] * field.dx[k] + field.dy[k] * field.dy[k] >= 1
       seed[k] = alpha.samples[k] != previous.samples[k] || moving
     }
-    let r = motionMaskRadius
-    // A square window: across each row, then down each column.
-    var across = [Bool](repeating: false, count: w * h)
-    for y in 0..<h {
-      var last = -r - 1
-      for x in 0..<min(r, w) where seed[y * w + x] { last = x }
-      for x in 0..<w {
-        if x + r < w, seed[y * w + x + r] { last = x + r }
-        across[y * w + x] = last >= x - r
-      }
-    }
-    for x in 0..<w {
-      var last = -r - 1
-      for y in 0..<min(r, h) where across[y * w + x] { last = y }
-      for y in 0..<h {
-        if y + r < h, across[(y + r) * w + x] { last = y + r }
-        if last >= y - r { codes.samples[y * w + x] |= RegionMaskCodes.motion }
-      }
-    }
+    let grown = Morphology.dilate(seed, width: w, height: h, radius: motionMaskRadius)
+    for k in grown.indices where grown[k] { codes.samples[k] |= RegionMaskCodes.motion }
   }
 
   /// Σ |α_t(x + v) − α_{t−1}(x)| with α_t sampled bilinearly at x + v (clamped), the same with

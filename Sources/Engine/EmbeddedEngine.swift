@@ -327,16 +327,18 @@ struct TemporalSmoother {
   mutating func next(_ matte: GrayImage) -> GrayImage {
     guard strength > 0 else { return matte }
     let scale = Double(matte.maxValue)
-    let current = matte.samples.map { Double($0) / scale }
-    let smoothed: [Double]
-    if let previous, previous.count == current.count {
-      smoothed = zip(current, previous).map { (1 - strength) * $0 + strength * $1 }
-    } else {
-      smoothed = current
+    // Taken out of `previous` so that updating it in place does not copy it.
+    guard var state = previous.take(), state.count == matte.samples.count else {
+      previous = matte.samples.map { Double($0) / scale }
+      return matte
     }
-    previous = smoothed
-    return GrayImage(
-      width: matte.width, height: matte.height, maxValue: matte.maxValue,
-      samples: smoothed.map { UInt16(($0 * scale).rounded()) })
+    // One pass: the smoothed value replaces the state and gives the output code.
+    var codes = [UInt16](repeating: 0, count: state.count)
+    for k in state.indices {
+      state[k] = (1 - strength) * (Double(matte.samples[k]) / scale) + strength * state[k]
+      codes[k] = UInt16((state[k] * scale).rounded())
+    }
+    previous = state
+    return GrayImage(width: matte.width, height: matte.height, maxValue: matte.maxValue, samples: codes)
   }
 }

@@ -85,6 +85,8 @@ struct ClipContext: Sendable {
   var alignment: AlignmentPolicy
   var store: ResultStore
   var progress: @Sendable (String) -> Void
+  /// sha256 of each arm's background picture (bg_type image), hashed once per run.
+  var backgroundSHA256: [String: String] = [:]
 
   /// Submits both arms (interleaved: A first on even clips, B first on odd ones), scores the
   /// outputs, stores everything and writes the review images. Never throws: a failure becomes
@@ -159,7 +161,7 @@ struct ClipContext: Sendable {
       idempotencyKey: key, model: config.model, outputFormat: config.outputFormat, bgType: config.bgType,
       bgColor: config.bgColor, bgImage: config.bgImage, fit: config.fit, status: "submitted",
       submittedAt: submitted)
-    record.bgImageSHA256 = try config.bgImage.map { try FileHash.sha256(ofFile: $0) }
+    record.bgImageSHA256 = backgroundSHA256[arm]
     let rowID = try store.insert(record)
     progress("  \(clip.id): arm \(arm) (\(config.name)) submitted")
     let request = JobRequest(

@@ -132,22 +132,14 @@ enum ClipScorer {
     }
     // Composites are scored against α·F + (1 − α)·B′ with F from the source and its clean plate.
     var sourceFrames: FrameAligner<RGBImage>?
-    var plate: CleanPlate?
-    // The plate as values: once for a static camera, per frame for a moving one.
-    var platePicture: RGBPicture?
+    var plate: PlateValues?
     if !composites.isEmpty {
       guard let platePath = clip.cleanPlate.map({ set.path(of: $0) }) else {
         throw ClipScoringError(
           description:
             "clip '\(clip.id)': a composited output needs the clip's clean plate to build the reference composite")
       }
-      let opened = try CleanPlate(path: platePath)
-      guard opened.width == truth.size.width, opened.height == truth.size.height else {
-        throw ClipScoringError(
-          description:
-            "\(platePath): the clean plate is \(opened.width)x\(opened.height) but the ground truth is \(truth.size)")
-      }
-      plate = opened
+      plate = try PlateValues(path: platePath, size: truth.size)
       let source = try VideoReader(path: set.path(of: clip.source), options: ReadOptions(rgb: .eight))
       sourceFrames = FrameAligner(referenceInterval: interval, outputRate: source.frameRate, policy: policy) {
         guard let f = try source.nextFrame(), let rgb = f.rgb else { return nil }
@@ -205,10 +197,7 @@ enum ClipScorer {
       var mattes: [String: Matte] = [:]
       // The source as values, once per frame for however many composite arms.
       let sourcePicture = source.map { RGBPicture(width: $0.width, height: $0.height, bytes: $0.pixels) }
-      if let plate, platePicture == nil || plate.isSequence {
-        let p = try plate.picture(at: g.index)
-        platePicture = RGBPicture(width: p.width, height: p.height, bytes: p.pixels)
-      }
+      let platePicture = try plate?.values(at: g.index)
       for (arm, frame) in [("A", fa), ("B", fb)] {
         switch frame {
         case .alpha(let p):

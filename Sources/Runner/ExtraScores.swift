@@ -171,14 +171,7 @@ extension StandaloneScore {
         description: "\(path) is \(reader.size) but the ground truth \(gt) is \(gtReader.size); they must match")
     }
     // A PNG for a static camera, or a video with a picture per frame for a moving one.
-    let plates = try CleanPlate(path: plate)
-    guard plates.width == gtReader.size.width, plates.height == gtReader.size.height else {
-      throw Failure(
-        description:
-          "\(plate): the clean plate is \(plates.width)x\(plates.height) but the ground truth is \(gtReader.size)"
-      )
-    }
-    var platePicture: RGBPicture?
+    var plates = try PlateValues(path: plate, size: gtReader.size)
     let (w, h) = (gtReader.size.width, gtReader.size.height)
     let fitted: RGBPicture
     let original: RGBPicture
@@ -210,12 +203,9 @@ extension StandaloneScore {
       let truth = PreparedTruth(alpha, previous: previous, masks: try masks?.masks(frame: index) ?? [:])
       previous = truth
       let output = try outputs.frame(at: g.time, index: index, role: "output")
-      if platePicture == nil || plates.isSequence {
-        let p = try plates.picture(at: index)
-        platePicture = RGBPicture(width: p.width, height: p.height, bytes: p.pixels)
-      }
       let reference = Composite.reference(
-        alpha: alpha, source: try sources.frame(at: g.time, index: index, role: "source"), plate: platePicture!,
+        alpha: alpha, source: try sources.frame(at: g.time, index: index, role: "source"),
+        plate: try plates.values(at: index),
         background: fitted)
       let e = Composite.squaredError(output, reference, regions: truth.regions)
       total.add(e.map { ($0.sum, Double($0.pixels)) })

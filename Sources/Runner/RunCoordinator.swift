@@ -71,7 +71,10 @@ public enum RunCoordinator {
 
     let context = ClipContext(
       runID: runID, runFolder: runFolder, clipSet: clipSet, configA: configA, configB: configB,
-      provider: provider, alignment: alignmentPolicy, store: store, progress: progress)
+      provider: provider, alignment: alignmentPolicy, store: store, progress: progress,
+      backgroundSHA256: try [("A", configA), ("B", configB)].reduce(into: [:]) { hashes, arm in
+        if let image = arm.1.bgImage { hashes[arm.0] = try FileHash.sha256(ofFile: image) }
+      })
     var outcomes: [ClipOutcome] = []
     let limit = max(1, options.jobs)
     await withTaskGroup(of: ClipOutcome.self) { group in

@@ -322,7 +322,7 @@ struct CLI {
     #expect(r.stderr.contains("glass-slide") && r.stderr.contains("no support for glass"), "\(r.stderr)")
     let store = try ResultStore(path: db)
     let resultsLine = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }, "\(r.stdout)")
-    let runID = String(try #require(resultsLine.split(separator: " ").last).dropFirst(0).dropLast())
+    let runID = String(try #require(resultsLine.split(separator: " ").last).dropLast())
     let jobs = try store.jobs(runID: runID)
     // Both arms of the two other clips; glass-slide's B failed (its A may not have been sent).
     #expect(jobs.filter { $0.status == "completed" && $0.clipID != "glass-slide" }.count == 4)
@@ -342,6 +342,54 @@ struct CLI {
     // The other clips were scored for both arms.
     for clip in ["hair-sway", "motion-blur"] {
       #expect(try store.clipValue(runID: runID, clipID: clip, arm: "B", region: "frame", metric: "MAD") != nil)
+    }
+  }
+}
+
+/// A composite arm over a background picture: its hash in every job, and the aspect-ratio
+/// policy (warn, or refuse before anything is submitted under strict_aspect).
+@Suite(.serialized) struct BackgroundPictureRunTests {
+  @Test func jobsRecordTheBackgroundHashAndStrictAspectRefusesUpFront() throws {
+    let clips = try CLI.tinyClipSet()
+    let dir = try CLI.folder()
+    // 36×36 against 64×36 sources: relative aspect difference 0.4375, large.
+    let picture = dir + "/square.png"
+    try PNGFile.write(RGBImage(width: 36, height: 36, pixels: [UInt8](repeating: 30, count: 36 * 36 * 3)), to: picture)
+    let composite = dir + "/b.yaml"
+    func write(strict: Bool) throws {
+      try """
+      name: over-square
+      model: soft-keyer
+      output_format: mp4
+      bg_type: image
+      bg_image: \(picture)
+      fit: cover
+      \(strict ? "strict_aspect: true" : "")
+      """.write(toFile: composite, atomically: true, encoding: .utf8)
+    }
+    try write(strict: true)
+    let strictDB = dir + "/strict.sqlite"
+    let refused = try CLI.run([
+      "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", composite, "--db", strictDB, "--out",
+      dir + "/r1",
+    ])
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("strict_aspect") && refused.stderr.contains("b.yaml"), "\(refused.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/r1"), "nothing was submitted or written")
+
+    try write(strict: false)
+    let db = dir + "/m.sqlite"
+    let r = try CLI.run([
+      "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", composite, "--db", db, "--out", dir + "/r2",
+    ])
+    #expect(r.stderr.contains("aspect_ratio_mismatch"), "\(r.stderr)")
+    let resultsLine = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }, "\(r.stderr)")
+    let runID = String(try #require(resultsLine.split(separator: " ").last).dropLast())
+    let jobs = try ResultStore(path: db).jobs(runID: runID)
+    #expect(jobs.count == 6)
+    let hash = try FileHash.sha256(ofFile: picture)
+    for job in jobs {
+      #expect(job.bgImageSHA256 == (job.arm == "B" ? hash : nil), "\(job.clipID) \(job.arm)")
     }
   }
 }
