@@ -4,6 +4,7 @@
 #include <zlib.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 // Raw deflate (no zlib header, as ZIP stores it) of `n` bytes at `level` into `out`, which must
@@ -53,27 +54,21 @@ static void cpng_on_warning(png_structp png, png_const_charp msg) {
 // Writes a PNG with libpng's full API, keeping the samples exactly: no gamma or sRGB chunk.
 // channels: 1 (gray) or 3 (RGB); bit_depth: 8 or 16; rows are `stride` bytes apart and 16-bit
 // samples are in the machine's byte order. Returns 0, or -1 with `error` filled in.
-static inline int cpng_write_exact(const char *path, unsigned width, unsigned height, int channels,
-                                   int bit_depth, const unsigned char *pixels, size_t stride, int fast,
-                                   char *error, size_t error_size) {
-  FILE *file = fopen(path, "wb");
-  if (!file) {
-    snprintf(error, error_size, "cannot open for writing");
-    return -1;
-  }
+/* Writes a PNG of `pixels` to an open `file` (left open): gray, RGB or RGBA by `channels`. */
+static inline int cpng_write_exact_to(FILE *file, unsigned width, unsigned height, int channels,
+                                      int bit_depth, const unsigned char *pixels, size_t stride, int fast,
+                                      char *error, size_t error_size) {
   struct cpng_error_state state;
   state.message[0] = 0;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, cpng_on_error, cpng_on_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!png || !info) {
     if (png) png_destroy_write_struct(&png, NULL);
-    fclose(file);
     snprintf(error, error_size, "libpng could not allocate its structures");
     return -1;
   }
   if (setjmp(state.jump)) {
     png_destroy_write_struct(&png, &info);
-    fclose(file);
     snprintf(error, error_size, "%s", state.message);
     return -1;
   }
@@ -97,10 +92,47 @@ static inline int cpng_write_exact(const char *path, unsigned width, unsigned he
   for (unsigned y = 0; y < height; y++) png_write_row(png, pixels + (size_t)y * stride);
   png_write_end(png, info);
   png_destroy_write_struct(&png, &info);
-  if (fclose(file) != 0) {
+  return 0;
+}
+
+static inline int cpng_write_exact(const char *path, unsigned width, unsigned height, int channels,
+                                   int bit_depth, const unsigned char *pixels, size_t stride, int fast,
+                                   char *error, size_t error_size) {
+  FILE *file = fopen(path, "wb");
+  if (!file) {
+    snprintf(error, error_size, "cannot open for writing");
+    return -1;
+  }
+  int r = cpng_write_exact_to(file, width, height, channels, bit_depth, pixels, stride, fast, error, error_size);
+  if (fclose(file) != 0 && r == 0) {
     snprintf(error, error_size, "closing the file failed");
     return -1;
   }
+  return r;
+}
+
+/* The same PNG in memory: on success *out holds *out_size bytes the caller frees with free(). */
+static inline int cpng_encode_exact(unsigned width, unsigned height, int channels, int bit_depth,
+                                    const unsigned char *pixels, size_t stride, int fast, unsigned char **out,
+                                    size_t *out_size, char *error, size_t error_size) {
+  char *buffer = NULL;
+  size_t size = 0;
+  FILE *file = open_memstream(&buffer, &size);
+  if (!file) {
+    snprintf(error, error_size, "cannot open a memory stream");
+    return -1;
+  }
+  int r = cpng_write_exact_to(file, width, height, channels, bit_depth, pixels, stride, fast, error, error_size);
+  if (fclose(file) != 0 && r == 0) {
+    snprintf(error, error_size, "closing the memory stream failed");
+    r = -1;
+  }
+  if (r != 0) {
+    free(buffer);
+    return r;
+  }
+  *out = (unsigned char *)buffer;
+  *out_size = size;
   return 0;
 }
 #endif

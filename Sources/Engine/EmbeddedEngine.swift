@@ -70,7 +70,7 @@ public enum TransparentFormat: String, Sendable, CaseIterable {
 /// Where one transparent output's frames go.
 private enum TransparentSink {
   case video(VideoWriter)
-  case pngs(ZipWriter, scratch: String, index: Int)
+  case pngs(ZipWriter, index: Int)
 
   init(format: TransparentFormat, path: String, width: Int, height: Int, rate: Int, crf: Int) throws {
     switch format {
@@ -80,11 +80,7 @@ private enum TransparentSink {
     case .mov:
       self = .video(try VideoWriter(path: path, width: width, height: height, frameRate: rate, encoding: .prores4444))
     case .pngSequence:
-      let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "mattegate-pngs-\(UUID().uuidString)"
-      ).path
-      try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-      self = .pngs(try ZipWriter(path: path), scratch: scratch, index: 0)
+      self = .pngs(try ZipWriter(path: path), index: 0)
     }
   }
 
@@ -92,13 +88,11 @@ private enum TransparentSink {
     switch self {
     case .video(let writer):
       try writer.append(rgb: rgb, alpha: alpha)
-    case .pngs(let zip, let scratch, let index):
+    case .pngs(let zip, let index):
       let name = String(format: "frame_%05d.png", index)
-      let file = scratch + "/" + name
-      try PNGFile.writeRGBA(rgb, alpha: alpha, to: file, compression: .fast)
-      try zip.add(name, data: try Data(contentsOf: URL(fileURLWithPath: file)))
-      try FileManager.default.removeItem(atPath: file)
-      self = .pngs(zip, scratch: scratch, index: index + 1)
+      try zip.add(
+        name, data: try PNGFile.encodeRGBA(rgb, alpha: alpha, name: zip.path + ":" + name, compression: .fast))
+      self = .pngs(zip, index: index + 1)
     }
   }
 
@@ -106,9 +100,8 @@ private enum TransparentSink {
     switch self {
     case .video(let writer):
       try writer.finish()
-    case .pngs(let zip, let scratch, _):
+    case .pngs(let zip, _):
       try zip.finish()
-      try? FileManager.default.removeItem(atPath: scratch)
     }
   }
 }

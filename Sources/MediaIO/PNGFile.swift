@@ -1,4 +1,5 @@
 internal import CPNG
+public import Foundation
 
 /// How hard a PNG writer compresses. Either way the pixels are stored losslessly.
 public enum PNGCompression: Sendable {
@@ -53,14 +54,14 @@ public enum PNGFile {
     if let failure { throw failure }
   }
 
-  /// Writes an 8-bit RGBA PNG: `rgb`'s colour (straight, not premultiplied) and `alpha`
-  /// rounded to 8 bits.
-  public static func writeRGBA(
-    _ rgb: RGBImage, alpha: GrayImage, to path: String, compression: PNGCompression = .standard
-  ) throws(MediaError) {
+  /// An 8-bit RGBA PNG in memory: `rgb`'s colour (straight, not premultiplied) and `alpha`
+  /// rounded to 8 bits. `name` is what an error calls it.
+  public static func encodeRGBA(
+    _ rgb: RGBImage, alpha: GrayImage, name: String, compression: PNGCompression = .standard
+  ) throws(MediaError) -> Data {
     guard rgb.width == alpha.width, rgb.height == alpha.height else {
       throw MediaError(
-        path: path, reason: "colour is \(rgb.width)x\(rgb.height) but alpha is \(alpha.width)x\(alpha.height)")
+        path: name, reason: "colour is \(rgb.width)x\(rgb.height) but alpha is \(alpha.width)x\(alpha.height)")
     }
     let n = rgb.width * rgb.height
     var bytes = [UInt8](repeating: 0, count: n * 4)
@@ -71,12 +72,20 @@ public enum PNGFile {
       bytes[4 * i + 2] = rgb.pixels[3 * i + 2]
       bytes[4 * i + 3] = UInt8((UInt32(alpha.samples[i]) * 255 + m / 2) / m)
     }
-    let failure = bytes.withUnsafeBytes { raw in
-      writeExact(
-        path: path, width: rgb.width, height: rgb.height, channels: 4, depth: 8, bytes: raw,
-        fast: compression == .fast)
+    var error = [CChar](repeating: 0, count: 256)
+    var out: UnsafeMutablePointer<UInt8>?
+    var size = 0
+    let r = bytes.withUnsafeBufferPointer { raw in
+      cpng_encode_exact(
+        UInt32(rgb.width), UInt32(rgb.height), 4, 8, raw.baseAddress, rgb.width * 4, compression == .fast ? 1 : 0,
+        &out, &size, &error, error.count)
     }
-    if let failure { throw failure }
+    guard r == 0, let out else {
+      let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      throw MediaError(path: name, reason: "PNG encoding failed: \(reason)")
+    }
+    defer { free(out) }
+    return Data(bytes: out, count: size)
   }
 
   /// Writes a 16-bit RGB PNG with every sample exactly as given.
