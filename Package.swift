@@ -18,6 +18,11 @@ let package = Package(
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
   ],
   targets: [
     .systemLibrary(
@@ -31,16 +36,31 @@ let package = Package(
       dependencies: ["CFFmpeg", "CPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       swiftSettings: strictSettings
     ),
-    .target(name: "Metrics", swiftSettings: strictSettings),
+    .target(name: "MatteMetrics", swiftSettings: strictSettings),
     .target(
       name: "Clips",
-      dependencies: ["MediaIO", "Metrics", .product(name: "Yams", package: "Yams")],
+      dependencies: ["MediaIO", "MatteMetrics", .product(name: "Yams", package: "Yams")],
       swiftSettings: strictSettings
     ),
     .target(name: "Engine", dependencies: ["MediaIO"], swiftSettings: strictSettings),
     .target(
       name: "Services",
-      dependencies: ["Clips", "Engine", "MediaIO", "Metrics", .product(name: "Yams", package: "Yams")],
+      dependencies: [
+        "Clips", "Engine", "MediaIO", "MatteMetrics", .product(name: "Yams", package: "Yams"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    .target(
+      name: "APIServer",
+      dependencies: [
+        "Engine", "MediaIO", "MatteMetrics", "Services",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: strictSettings
     ),
     .target(
@@ -48,23 +68,23 @@ let package = Package(
       dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strictSettings
     ),
-    .target(name: "Verdict", dependencies: ["Metrics"], swiftSettings: strictSettings),
+    .target(name: "Verdict", dependencies: ["MatteMetrics"], swiftSettings: strictSettings),
     .target(
       name: "Report",
-      dependencies: ["MediaIO", "Metrics", "Verdict", "Store"],
+      dependencies: ["MediaIO", "MatteMetrics", "Verdict", "Store"],
       swiftSettings: strictSettings
     ),
     .target(
       name: "Runner",
       dependencies: [
-        "Clips", "Engine", "MediaIO", "Metrics", "Services", "Store", "Verdict", "Report",
+        "Clips", "Engine", "MediaIO", "MatteMetrics", "Services", "Store", "Verdict", "Report",
       ],
       swiftSettings: strictSettings
     ),
     .executableTarget(
       name: "mattegate",
       dependencies: [
-        "Runner", "Clips", "Engine", "MediaIO", "Metrics",
+        "Runner", "Clips", "Engine", "MediaIO", "MatteMetrics", "APIServer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings
@@ -80,13 +100,22 @@ let package = Package(
       dependencies: ["MediaIO", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       swiftSettings: strictSettings
     ),
-    .testTarget(name: "MetricsTests", dependencies: ["Metrics"], swiftSettings: strictSettings),
+    .testTarget(name: "MetricsTests", dependencies: ["MatteMetrics"], swiftSettings: strictSettings),
     .testTarget(
       name: "ClipsTests", dependencies: ["Clips", "MediaIO"], swiftSettings: strictSettings),
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "MediaIO"], swiftSettings: strictSettings),
     .testTarget(
-      name: "ServicesTests", dependencies: ["Services", "MediaIO", "Metrics"], swiftSettings: strictSettings),
+      name: "ServicesTests", dependencies: ["Services", "MediaIO", "MatteMetrics"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "APIServerTests",
+      dependencies: [
+        "APIServer", "Services", "Clips", "MediaIO", "TestSupport",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      swiftSettings: strictSettings
+    ),
     .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strictSettings),
     .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: strictSettings),

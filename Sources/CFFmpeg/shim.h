@@ -8,6 +8,7 @@
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libavutil/sha.h>
+#include <libavutil/hmac.h>
 #include <libavutil/display.h>
 #include <math.h>
 #if defined(__GLIBC__)

@@ -1,6 +1,6 @@
 import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 
 /// A shape in pixel coordinates (x right, y down).
 enum Shape {

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 import Synchronization
 
 /// The synthetic clip-set presets `mattegate synth` makes.

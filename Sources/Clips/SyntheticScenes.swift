@@ -1,6 +1,6 @@
 import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 
 /// What a synthetic clip shows.
 public enum SceneKind: String, Sendable, CaseIterable {

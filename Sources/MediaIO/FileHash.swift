@@ -32,6 +32,23 @@ public enum FileHash {
   }
 }
 
+extension FileHash {
+  /// The lowercase hex HMAC-SHA256 (RFC 2104) of `message` under `key`.
+  public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> String {
+    guard let ctx = av_hmac_alloc(AV_HMAC_SHA256) else { fatalError("av_hmac_alloc: out of memory") }
+    defer { av_hmac_free(ctx) }
+    var digest = [UInt8](repeating: 0, count: 32)
+    let written = key.withUnsafeBufferPointer { k in
+      message.withUnsafeBufferPointer { m in
+        av_hmac_calc(
+          ctx, m.baseAddress, UInt32(m.count), k.baseAddress, UInt32(k.count), &digest, UInt32(digest.count))
+      }
+    }
+    precondition(written == 32, "av_hmac_calc wrote \(written) bytes")
+    return digest.map { String(format: "%02x", $0) }.joined()
+  }
+}
+
 /// Owns one `AVSHA` context. Not thread-safe; used within one call only.
 private final class SHA256Context {
   let context: OpaquePointer

@@ -1,7 +1,7 @@
 import Clips
 import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 import Services
 
 extension ClipScorer {

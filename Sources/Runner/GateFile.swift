@@ -1,6 +1,6 @@
 public import Clips
 public import MediaIO
-import Metrics
+import MatteMetrics
 public import Verdict
 
 /// Reads `gate.yaml`.

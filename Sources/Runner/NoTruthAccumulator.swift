@@ -1,4 +1,4 @@
-import Metrics
+import MatteMetrics
 
 /// The no-ground-truth measures of one arm over a clip, frame by frame (`NoTruth`): edge
 /// alignment on each frame's regions, flicker against the previous frame on its regions. The

@@ -1,6 +1,6 @@
 import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 
 /// An RGB file used as a matte: its channels must agree (a gray picture stored as RGB).
 final class RGBMatte: FrameSource {

@@ -1,6 +1,6 @@
 public import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 
 /// `mattegate score`: any output against ground truth, without a provider. Frames are matched
 /// by presentation time (ground truth is the reference); every metric per frame and region,

@@ -2,7 +2,7 @@ public import Clips
 import Engine
 import Foundation
 public import MediaIO
-public import Metrics
+public import MatteMetrics
 
 /// One arm's configuration (`configs/NAME.yaml`): what is asked of the service.
 public struct ArmConfig: Sendable, Equatable {

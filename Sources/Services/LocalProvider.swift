@@ -2,7 +2,7 @@ public import Clips
 public import Engine
 import Foundation
 public import MediaIO
-import Metrics
+import MatteMetrics
 
 /// The embedded engine, in process: no network, no credits.
 public struct LocalProvider: Provider {
@@ -78,20 +78,29 @@ public struct LocalProvider: Provider {
   /// The background of a composite config fitted onto a `width`×`height` canvas (bg_color, or
   /// bg_image with the config's fit; padding black), as the engine and the scorer both use it.
   public static func fittedBackground(for config: ArmConfig, width: Int, height: Int) throws -> RGBImage? {
-    switch config.bgType {
+    try fittedBackground(
+      bgType: config.bgType, bgColor: config.bgColor, bgImage: config.bgImage, fit: config.fit, width: width,
+      height: height)
+  }
+
+  /// The same from the settings themselves (the reference server's jobs have no config file).
+  public static func fittedBackground(
+    bgType: String, bgColor: String?, bgImage: String?, fit: String, width: Int, height: Int
+  ) throws -> RGBImage? {
+    switch bgType {
     case "color":
-      let v = Int(config.bgColor?.dropFirst() ?? "000000", radix: 16) ?? 0
+      let v = Int(bgColor?.dropFirst() ?? "000000", radix: 16) ?? 0
       let rgb = [UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
       return RGBImage(width: width, height: height, pixels: Array((0..<(width * height)).map { _ in rgb }.joined()))
     case "image":
-      guard let path = config.bgImage else { return nil }
+      guard let path = bgImage else { return nil }
       let reader = try MediaInput.open(path, options: ReadOptions(rgb: .eight))
       guard let picture = try reader.nextFrame()?.rgb else {
-        throw ConfigError(file: config.file, field: "bg_image", message: "'\(path)' has no picture")
+        throw MediaError(path: path, reason: "has no picture")
       }
       let fitted = Composite.fit(
         RGBPicture(width: picture.width, height: picture.height, bytes: picture.pixels), width: width, height: height,
-        mode: BackgroundFit(rawValue: config.fit) ?? .cover)
+        mode: BackgroundFit(rawValue: fit) ?? .cover)
       return RGBImage(
         width: width, height: height, pixels: fitted.values.map { UInt8(min(max(($0 * 255).rounded(), 0), 255)) })
     default:

@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import MatteMetrics
 
 /// One clip's pooled values under A and B (lower is better).
 public struct PairedObservation: Sendable, Equatable {

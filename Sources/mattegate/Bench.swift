@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(

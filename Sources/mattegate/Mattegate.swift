@@ -14,7 +14,9 @@ struct Mattegate: AsyncParsableCommand {
       regression · 3 inconclusive · 64 usage.
       """,
     version: harnessVersion,
-    subcommands: [Synth.self, ClipSetCommand.self, Run.self, Extract.self, Score.self, Bench.self]
+    subcommands: [
+      Synth.self, ClipSetCommand.self, Run.self, Extract.self, Score.self, Bench.self, ServeAPI.self,
+    ]
   )
 
   static func main() async {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import MatteMetrics
 import Runner
 
 struct Score: ParsableCommand {

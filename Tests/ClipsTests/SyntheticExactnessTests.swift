@@ -1,6 +1,6 @@
 import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 import Testing
 
 @testable import Clips

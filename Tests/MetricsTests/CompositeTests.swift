@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Metrics
+@testable import MatteMetrics
 
 /// Composited outputs, by hand on tiny pictures.
 @Suite struct CompositeTests {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Metrics
+@testable import MatteMetrics
 
 /// Values worked out by hand; each comment shows the arithmetic.
 @Suite struct HandComputedMetricsTests {

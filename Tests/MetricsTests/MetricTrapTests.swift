@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Metrics
+@testable import MatteMetrics
 
 /// The traps of specs/metrics.md through the scorer that runs use, each worked out by hand.
 @Suite struct MetricTrapTests {

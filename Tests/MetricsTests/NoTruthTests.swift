@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Metrics
+@testable import MatteMetrics
 
 /// No-ground-truth measures, by hand on tiny frames.
 @Suite struct NoTruthTests {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Metrics
+@testable import MatteMetrics
 
 /// The block-sparse scorer against the metrics written out pixel by pixel over the whole frame
 /// (dense error maps, a flood fill per Conn threshold, square-window morphology): every region,

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Metrics
+@testable import MatteMetrics
 
 @Suite struct TemporalMetricsTests {
   /// 2×2, values in quarters so every step is exact.

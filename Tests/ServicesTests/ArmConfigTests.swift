@@ -2,7 +2,7 @@ import Clips
 import Engine
 import Foundation
 import MediaIO
-import Metrics
+import MatteMetrics
 import Testing
 
 @testable import Services
