@@ -65,7 +65,8 @@ enum Multipart {
       guard let name else { return .failure(MultipartError("a part has no Content-Disposition name")) }
       parts.append(
         MultipartPart(
-          name: name, filename: filename, contentType: contentType, body: body.subdata(in: contentStart..<next.lowerBound)
+          name: name, filename: filename, contentType: contentType,
+          body: body.subdata(in: contentStart..<next.lowerBound)
         ))
       cursor = next.upperBound
     }

@@ -65,7 +65,8 @@ public enum ReferenceServer {
       apiKey: options.apiKey, storage: options.storage, version: options.version,
       webhookSecret: options.webhookSecret)
     var logger = Logger(label: "mattegate.serve-api")
-    logger.logLevel = .warning
+    // Shutting down by cancellation logs errors for open connections; only critical ones matter here.
+    logger.logLevel = .critical
     let app = Application(
       responder: CallbackResponder<APIContext> { request, context in
         try await respond(request, context: context, service: service)
@@ -183,8 +184,7 @@ public enum ReferenceServer {
     _ operation: String, parts: [String], request: Request, service: ReferenceService, requestID: String
   ) async -> Reply {
     let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-    if let key, key.isEmpty || key.count > 255 || !key.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) })
-    {
+    if let key, key.isEmpty || key.count > 255 || !key.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) {
       return .error(
         400, "invalid_request", "Idempotency-Key must be 1-255 visible ASCII characters", requestID: requestID)
     }
@@ -207,7 +207,8 @@ public enum ReferenceServer {
       }
     case "listJobs":
       return await service.listJobs(
-        limit: query["limit"].flatMap { Int(String($0)) } ?? 20, offset: query["offset"].flatMap { Int(String($0)) } ?? 0,
+        limit: query["limit"].flatMap { Int(String($0)) } ?? 20,
+        offset: query["offset"].flatMap { Int(String($0)) } ?? 0,
         status: query["status"].map(String.init), requestID: requestID)
     case "getJob": return await service.getJob(parts[2], requestID: requestID)
     case "deleteJob": return await service.deleteJob(parts[2], requestID: requestID)
@@ -228,7 +229,8 @@ public enum ReferenceServer {
     case "testInjectFault":
       switch await decode(JobAPI.FaultSpec.self, request, requestID: requestID) {
       case .success(let spec):
-        guard ReferenceService.requestFaults.union(ReferenceService.jobFaults).contains(spec.fault)
+        guard
+          ReferenceService.requestFaults.union(ReferenceService.jobFaults).contains(spec.fault)
             || spec.fault == "webhook_receiver_down"
         else {
           return .error(
@@ -321,7 +323,9 @@ public enum ReferenceServer {
       if let range = request.headers[.range], let r = byteRange(range, size: data.count) {
         return Reply(
           status: 206, body: data.subdata(in: r), contentType: contentType,
-          headers: ["Content-Range": "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(data.count)", "Accept-Ranges": "bytes"])
+          headers: [
+            "Content-Range": "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(data.count)", "Accept-Ranges": "bytes",
+          ])
       }
       return Reply(status: 200, body: data, contentType: contentType, headers: ["Accept-Ranges": "bytes"])
     }
@@ -382,7 +386,8 @@ extension ReferenceService {
     var warnings: [JobAPI.Warning] = []
     if let background {
       guard let size = try? MediaInput.open(background, options: ReadOptions(rgb: .none)).size else {
-        return .failed(code: "background_invalid", message: "the background is not a readable picture", retryable: false)
+        return .failed(
+          code: "background_invalid", message: "the background is not a readable picture", retryable: false)
       }
       let match = AspectMatch(source: (media.width!, media.height!), background: (size.width, size.height))
       if match.match == .large && item.settings.strictAspect == true {

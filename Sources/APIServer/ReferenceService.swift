@@ -293,7 +293,8 @@ actor ReferenceService {
     let id = nextID("up")
     let path = storage + "/\(id)-" + filename.filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
     do { try data.write(to: URL(fileURLWithPath: path)) } catch {
-      return .error(500, "internal_error", "cannot store the upload: \(error.localizedDescription)", requestID: requestID)
+      return .error(
+        500, "internal_error", "cannot store the upload: \(error.localizedDescription)", requestID: requestID)
     }
     // Probe what it is: a video for source and background videos, a picture for images.
     var media = JobAPI.MediaInfo()
@@ -356,8 +357,7 @@ actor ReferenceService {
     r.padColor = s.padColor ?? "#000000"
     r.strictAspect = s.strictAspect ?? false
     r.outputFormat = s.outputFormat ?? (r.bgType == "transparent" ? "webm" : "mp4")
-    func invalid(_ code: String, _ field: String, _ message: String) -> Result<(JobAPI.Settings, OfferedModel), Reply>
-    {
+    func invalid(_ code: String, _ field: String, _ message: String) -> Result<(JobAPI.Settings, OfferedModel), Reply> {
       .failure(.error(422, code, message, requestID: requestID, details: ["field": .string(field)]))
     }
     guard let model = OfferedModel.all.first(where: { $0.id == r.model }) else {
@@ -388,7 +388,8 @@ actor ReferenceService {
     default: break
     }
     let extra: [(String, Bool)] = [
-      ("bg_color", r.bgColor != nil && r.bgType != "color"), ("bg_image_url", r.bgImageUrl != nil && r.bgType != "image"),
+      ("bg_color", r.bgColor != nil && r.bgType != "color"),
+      ("bg_image_url", r.bgImageUrl != nil && r.bgType != "image"),
       ("bg_video_url", r.bgVideoUrl != nil && r.bgType != "video"),
     ]
     if let (field, _) = extra.first(where: \.1) {
@@ -450,7 +451,8 @@ actor ReferenceService {
       credits: JobAPI.Credits(ratePerMinute: resolved.1.creditsPerMinute))
     job.metadata = request.metadata
     if let url = request.webhookUrl { job.webhook = JobAPI.WebhookState(url: url, deliveries: []) }
-    let estimate = JobAPI.charge(durationSeconds: media?.durationSeconds ?? 1, creditsPerMinute: resolved.1.creditsPerMinute)
+    let estimate = JobAPI.charge(
+      durationSeconds: media?.durationSeconds ?? 1, creditsPerMinute: resolved.1.creditsPerMinute)
     job.credits.billableSeconds = estimate.billable
     job.credits.estimated = estimate.charge
     var stored = StoredJob(
@@ -459,6 +461,7 @@ actor ReferenceService {
       // Created and started atomically: with too few credits nothing is created.
       if let refusal = reserve(&stored, requestID: requestID) { return refusal }
       jobs[id] = stored
+      emit("job.started", id)
       enqueue(id)
     } else {
       jobs[id] = stored
@@ -489,7 +492,8 @@ actor ReferenceService {
   func startJob(_ id: String, key: String?, requestID: String) -> Reply {
     sweep()
     let fingerprint = "start " + id
-    if let replayed = replay(scope: "POST /v1/jobs/\(id)/start", key: key, fingerprint: fingerprint, requestID: requestID)
+    if let replayed = replay(
+      scope: "POST /v1/jobs/\(id)/start", key: key, fingerprint: fingerprint, requestID: requestID)
     {
       return replayed
     }
@@ -763,7 +767,8 @@ actor ReferenceService {
       var data: JobAPI.Job
     }
     let body =
-      (try? JobAPI.encoder.encode(Event(id: deliveryID, type: event, createdAt: JobAPI.timestamp(now), data: stored.job)))
+      (try? JobAPI.encoder.encode(
+        Event(id: deliveryID, type: event, createdAt: JobAPI.timestamp(now), data: stored.job)))
       ?? Data()
     deliveries.append(
       Delivery(

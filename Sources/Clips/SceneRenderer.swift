@@ -1,6 +1,6 @@
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 
 /// A shape in pixel coordinates (x right, y down).
 enum Shape {

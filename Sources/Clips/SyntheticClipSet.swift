@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 import Synchronization
 
 /// The synthetic clip-set presets `mattegate synth` makes.

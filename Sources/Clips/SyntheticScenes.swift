@@ -1,6 +1,6 @@
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 
 /// What a synthetic clip shows.
 public enum SceneKind: String, Sendable, CaseIterable {

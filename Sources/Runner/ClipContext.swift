@@ -1,7 +1,7 @@
 import Clips
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 import Report
 import Services
 import Store
@@ -196,6 +196,11 @@ struct ClipContext: Sendable {
       record.errorRetryable = (error as? ProviderError)?.retryable ?? false
       record.totalMS = Int((record.finishedAt!.timeIntervalSince(submitted) * 1000).rounded())
       record.stderrPath = (error as? ProviderError)?.stderrPath
+      if let e = error as? ProviderError {
+        record.providerJobID = e.providerJobID
+        record.creditsReserved = e.creditsReserved
+        record.creditsRefunded = e.creditsRefunded
+      }
       try store.updateJob(id: rowID, with: record)
       throw error
     }

@@ -1,7 +1,7 @@
 import Clips
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 import Services
 
 /// The outcome of scoring one clip's A and B outputs against its ground truth.

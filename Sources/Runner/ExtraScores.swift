@@ -1,6 +1,6 @@
 public import Foundation
-import MediaIO
 public import MatteMetrics
+import MediaIO
 
 /// `mattegate score` without ground-truth alpha (no-ground-truth measures) and for composited
 /// outputs (composite MSE and PSNR, the applied fit, the aspect-ratio class).

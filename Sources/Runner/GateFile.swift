@@ -1,6 +1,6 @@
 public import Clips
-public import MediaIO
 import MatteMetrics
+public import MediaIO
 public import Verdict
 
 /// Reads `gate.yaml`.

@@ -1,5 +1,5 @@
-import MediaIO
 import MatteMetrics
+import MediaIO
 
 /// A clip's clean plate as values for the reference composite: a picture converted once for a
 /// static camera, or the picture of each frame for a moving one.

@@ -1,7 +1,7 @@
 import Clips
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 import Report
 import Services
 import Store
@@ -30,11 +30,19 @@ public enum RunCoordinator {
     switch options.provider {
     case "local": provider = LocalProvider()
     case "exec": provider = ExecProvider()
+    case "http":
+      guard let url = options.apiURL else { throw RunError("--provider http needs --api-url URL") }
+      var settings = try HTTPProviderSettings.fromEnvironment(baseURL: url)
+      settings.pollInitial = options.pollInterval
+      settings.pollMax = max(options.pollInterval, 10)
+      settings.deadline = options.jobDeadline
+      provider = HTTPProvider(settings: settings)
     default:
-      throw RunError("provider '\(options.provider)' is not available yet; use --provider local or exec")
+      throw RunError("provider '\(options.provider)' is unknown; use --provider local, http or exec")
     }
     try provider.validate(configA)
     try provider.validate(configB)
+    try await provider.preflight([configA, configB])
     let clipSet = try ClipSet.load(folder: options.clipsetFolder)
     // The aspect-ratio policy per clip, before anything is submitted (a background picture only).
     var aspectWarnings: [AspectCheck] = []

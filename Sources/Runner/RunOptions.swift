@@ -11,6 +11,11 @@ public struct RunOptions: Sendable {
   public var provider: String
   public var jobs: Int
   public var seed: UInt64
+  /// The job API's base URL (`--api-url`), for the http provider.
+  public var apiURL: String?
+  /// The http provider's first poll interval and per-job deadline, in seconds.
+  public var pollInterval: Double = 2
+  public var jobDeadline: Double = 3600
 
   public init(
     clipsetFolder: String, configAPath: String, configBPath: String, gatePath: String? = nil,

@@ -1,6 +1,6 @@
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 
 /// An RGB file used as a matte: its channels must agree (a gray picture stored as RGB).
 final class RGBMatte: FrameSource {

@@ -1,6 +1,6 @@
 public import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 
 /// `mattegate score`: any output against ground truth, without a provider. Frames are matched
 /// by presentation time (ground truth is the reference); every metric per frame and region,

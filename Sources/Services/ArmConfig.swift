@@ -1,8 +1,8 @@
 public import Clips
 import Engine
 import Foundation
-public import MediaIO
 public import MatteMetrics
+public import MediaIO
 
 /// One arm's configuration (`configs/NAME.yaml`): what is asked of the service.
 public struct ArmConfig: Sendable, Equatable {

@@ -1,8 +1,8 @@
 public import Clips
 public import Engine
 import Foundation
-public import MediaIO
 import MatteMetrics
+public import MediaIO
 
 /// The embedded engine, in process: no network, no credits.
 public struct LocalProvider: Provider {

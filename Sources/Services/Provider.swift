@@ -72,6 +72,11 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
   public var retryable: Bool
   /// Where the provider kept the job's diagnostic output (the exec provider's stderr).
   public var stderrPath: String?
+  /// The service's job id, when a job was created.
+  public var providerJobID: String?
+  /// Credits the service reserved and refunded for the failed job.
+  public var creditsReserved: Double = 0
+  public var creditsRefunded: Double = 0
 
   public init(
     clipID: String, arm: String, code: String, message: String, retryable: Bool = false, stderrPath: String? = nil
@@ -93,6 +98,13 @@ public protocol Provider: Sendable {
   var name: String { get }
   /// Checks before anything is submitted that this provider can honour `config`.
   func validate(_ config: ArmConfig) throws
+  /// Checks against the service itself, before anything is submitted (the http provider asks
+  /// what the service offers).
+  func preflight(_ configs: [ArmConfig]) async throws
   /// Runs one job to completion and returns where its output is.
   func submit(_ request: JobRequest) async throws -> JobOutcome
+}
+
+extension Provider {
+  public func preflight(_ configs: [ArmConfig]) async throws {}
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Engine
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(

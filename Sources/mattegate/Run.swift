@@ -15,8 +15,20 @@ struct Run: AsyncParsableCommand {
   @Option(name: .customLong("b"), help: "Config of arm B (the candidate).")
   var configB: String
 
-  @Option(help: "Provider: local (the embedded engine) or exec (each config's exec.command).")
+  @Option(
+    help:
+      "Provider: local (the embedded engine), http (the job API at --api-url; key in MATTEGATE_API_KEY) or exec (each config's exec.command)."
+  )
   var provider: String = "local"
+
+  @Option(help: "Base URL of the job API, for --provider http (e.g. http://127.0.0.1:8080).")
+  var apiURL: String?
+
+  @Option(help: "First poll interval of the http provider, in seconds (it backs off to 10 s).")
+  var pollInterval: Double = 2
+
+  @Option(help: "The http provider's deadline per job, in seconds; a job still running then is canceled.")
+  var jobDeadline: Double = 3600
 
   @Option(help: "Gate policy (gate.yaml); the built-in default matches configs/gate.yaml.")
   var gate: String?
@@ -35,17 +47,22 @@ struct Run: AsyncParsableCommand {
 
   func validate() throws {
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-    guard ["local", "exec"].contains(provider) else {
-      throw ValidationError(
-        "--provider \(provider) is not available yet; 'local' (the embedded engine) and 'exec' (exec.command in each config) are"
-      )
+    guard ["local", "http", "exec"].contains(provider) else {
+      throw ValidationError("--provider must be local, http or exec, not '\(provider)'")
+    }
+    guard provider != "http" || apiURL != nil else { throw ValidationError("--provider http needs --api-url URL") }
+    guard pollInterval > 0, jobDeadline > 0 else {
+      throw ValidationError("--poll-interval and --job-deadline must be positive")
     }
   }
 
   func run() async throws {
-    let options = RunOptions(
+    var options = RunOptions(
       clipsetFolder: clipset, configAPath: configA, configBPath: configB, gatePath: gate, databasePath: db,
       outputFolder: out, provider: provider, jobs: jobs, seed: seed)
+    options.apiURL = apiURL
+    options.pollInterval = pollInterval
+    options.jobDeadline = jobDeadline
     let result = try await RunCoordinator.run(options) { printError($0) }
     for line in result.verdictLines { print(line) }
     for error in result.errors { printError("error: \(error)") }

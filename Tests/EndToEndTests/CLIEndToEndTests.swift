@@ -27,10 +27,13 @@ struct CLI {
   static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-  static func run(_ arguments: [String]) throws -> Result {
+  static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     process.currentDirectoryURL = repository
     let out = Pipe()
     let err = Pipe()
@@ -391,5 +394,100 @@ struct CLI {
     for job in jobs {
       #expect(job.bgImageSHA256 == (job.arm == "B" ? hash : nil), "\(job.clipID) \(job.arm)")
     }
+  }
+}
+
+/// `mattegate run --provider http` against `mattegate serve-api`, both as child processes.
+@Suite(.serialized) struct HTTPProviderEndToEndTests {
+  /// Starts `serve-api --port 0` and returns it with the port it printed.
+  static func startServer(key: String, storage: String) throws -> (Process, Int) {
+    let process = Process()
+    process.executableURL = CLI.executable
+    process.arguments = ["serve-api", "--port", "0", "--storage", storage]
+    process.environment = ProcessInfo.processInfo.environment.merging(["MATTEGATE_API_KEY": key]) { _, new in new }
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    var text = ""
+    while !text.contains("\n") {
+      let chunk = out.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      text += String(decoding: chunk, as: UTF8.self)
+    }
+    // "listening on http://127.0.0.1:PORT (storage …)"
+    guard let range = text.range(of: "http://127.0.0.1:"),
+      let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+    else {
+      process.terminate()
+      throw CLIError(description: "serve-api printed no port: \(text)")
+    }
+    return (process, port)
+  }
+
+  struct CLIError: Error, CustomStringConvertible { var description: String }
+
+  /// Every file under `folder` (and the files given) that contains `needle`.
+  static func filesContaining(_ needle: String, under folder: String, plus files: [String]) -> [String] {
+    var paths = files
+    if let walker = FileManager.default.enumerator(atPath: folder) {
+      for case let relative as String in walker { paths.append(folder + "/" + relative) }
+    }
+    let bytes = Data(needle.utf8)
+    return paths.filter { path in
+      guard let data = FileManager.default.contents(atPath: path) else { return false }
+      return data.range(of: bytes) != nil
+    }
+  }
+
+  @Test func runOverTheJobAPIStoresEveryJobAndNeverTheKey() throws {
+    let key = "mg-secret-\(UUID().uuidString)"
+    let clips = try CLI.tinyClipSet()
+    let work = try CLI.folder()
+    let (server, port) = try Self.startServer(key: key, storage: work + "/server")
+    defer { server.terminate() }
+    let db = work + "/m.sqlite"
+    let r = try CLI.run(
+      [
+        "run", "--clipset", clips, "--a", "configs/api-light.yaml", "--b", "configs/api-pro.yaml", "--provider", "http",
+        "--api-url", "http://127.0.0.1:\(port)", "--poll-interval", "0.1", "--db", db, "--out", work + "/reports",
+      ], environment: ["MATTEGATE_API_KEY": key])
+    // Three clips cannot support a verdict: inconclusive, exit 3, with every job completed.
+    #expect(r.status == 3, "stderr: \(r.stderr)")
+    let store = try ResultStore(path: db)
+    let results = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") })
+    let runID = String(try #require(results.split(separator: "(run ").last?.dropLast()))
+    let jobs = try store.jobs(runID: runID)
+    #expect(jobs.count == 6)
+    for job in jobs {
+      #expect(job.provider == "http" && job.status == "completed")
+      #expect(job.providerJobID?.hasPrefix("job_") == true)
+      #expect(job.idempotencyKey == "\(runID)/\(job.clipID)/\(job.arm)")
+      #expect(job.model == (job.arm == "A" ? "light" : "pro"))
+      #expect(job.serviceVersion?.hasPrefix("mattegate-reference/") == true)
+      // 4 frames at 25 fps bill 1 s: light ceil(45/60) = 1, pro ceil(180/60) = 3.
+      #expect(job.creditsReserved == job.creditsCharged && job.creditsRefunded == 0)
+      #expect(job.creditsCharged == (job.arm == "A" ? 1 : 3))
+      #expect(job.queuedMS != nil && job.processingMS != nil && job.totalMS != nil)
+      let output = try #require(job.outputPath)
+      #expect(try FileHash.sha256(ofFile: output) == job.outputSHA256)
+    }
+    #expect(Set(jobs.compactMap(\.providerJobID)).count == 6)
+    // The key is nowhere: not in the database, the reports, the outputs or what was printed.
+    let logs = work + "/printed.txt"
+    try (r.stdout + r.stderr).write(toFile: logs, atomically: true, encoding: .utf8)
+    let found = Self.filesContaining(
+      key, under: work + "/reports", plus: [db, db + "-wal", db + "-shm", logs])
+    #expect(found.isEmpty, "the API key appears in \(found)")
+    // The search itself works: a file holding the key is found.
+    try key.write(toFile: work + "/reports/control.txt", atomically: true, encoding: .utf8)
+    #expect(Self.filesContaining(key, under: work + "/reports", plus: []) == [work + "/reports/control.txt"])
+
+    // A run without the key is refused before anything is submitted.
+    let noKey = try CLI.run(
+      [
+        "run", "--clipset", clips, "--a", "configs/api-light.yaml", "--b", "configs/api-pro.yaml", "--provider", "http",
+        "--api-url", "http://127.0.0.1:\(port)", "--db", db, "--out", work + "/reports",
+      ], environment: ["MATTEGATE_API_KEY": ""])
+    #expect(noKey.status == 1 && noKey.stderr.contains("MATTEGATE_API_KEY"), "stderr: \(noKey.stderr)")
   }
 }

@@ -1,7 +1,7 @@
 import Clips
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 import Services
 import TestSupport
 import Testing

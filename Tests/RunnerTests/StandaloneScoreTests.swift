@@ -1,6 +1,6 @@
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 import TestSupport
 import Testing
 

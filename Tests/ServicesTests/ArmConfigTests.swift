@@ -1,8 +1,8 @@
 import Clips
 import Engine
 import Foundation
-import MediaIO
 import MatteMetrics
+import MediaIO
 import Testing
 
 @testable import Services
