@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Engine
-public import Foundation
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging

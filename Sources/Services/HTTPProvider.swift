@@ -350,7 +350,9 @@ public final class HTTPProvider: Provider {
           }
           return status
         }
-        FileManager.default.createFile(atPath: path, contents: nil)
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+          throw ProviderSetupError("\(path): cannot be created")
+        }
         guard let handle = FileHandle(forWritingAtPath: path) else {
           throw ProviderSetupError("\(path): cannot be written")
         }
