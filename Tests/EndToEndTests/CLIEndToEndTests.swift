@@ -399,29 +399,34 @@ struct CLI {
 
 /// `mattegate run --provider http` against `mattegate serve-api`, both as child processes.
 @Suite(.serialized) struct HTTPProviderEndToEndTests {
-  /// Starts `serve-api --port 0` and returns it with the port it printed.
-  static func startServer(key: String, storage: String) throws -> (Process, Int) {
+  /// Starts `serve-api --port 0` with its stdout and stderr in `log`, and returns it with the
+  /// port it printed.
+  static func startServer(key: String, storage: String, log: String) throws -> (Process, Int) {
     let process = Process()
     process.executableURL = CLI.executable
     process.arguments = ["serve-api", "--port", "0", "--storage", storage]
     process.environment = ProcessInfo.processInfo.environment.merging(["MATTEGATE_API_KEY": key]) { _, new in new }
-    let out = Pipe()
-    process.standardOutput = out
+    guard FileManager.default.createFile(atPath: log, contents: nil) else {
+      throw CLIError(description: "cannot create \(log)")
+    }
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+    process.standardOutput = handle
+    process.standardError = handle
     try process.run()
-    var text = ""
-    while !text.contains("\n") {
-      let chunk = out.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      text += String(decoding: chunk, as: UTF8.self)
-    }
     // "listening on http://127.0.0.1:PORT (storage …)"
-    guard let range = text.range(of: "http://127.0.0.1:"),
-      let port = Int(text[range.upperBound...].prefix { $0.isNumber })
-    else {
-      process.terminate()
-      throw CLIError(description: "serve-api printed no port: \(text)")
+    for _ in 0..<600 {
+      let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+      if let range = text.range(of: "http://127.0.0.1:"),
+        let port = Int(text[range.upperBound...].prefix { $0.isNumber }), text[range.upperBound...].contains(" ")
+      {
+        return (process, port)
+      }
+      guard process.isRunning else { break }
+      Thread.sleep(forTimeInterval: 0.05)
     }
-    return (process, port)
+    process.terminate()
+    throw CLIError(
+      description: "serve-api printed no port: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
   }
 
   struct CLIError: Error, CustomStringConvertible { var description: String }
@@ -443,7 +448,8 @@ struct CLI {
     let key = "mg-secret-\(UUID().uuidString)"
     let clips = try CLI.tinyClipSet()
     let work = try CLI.folder()
-    let (server, port) = try Self.startServer(key: key, storage: work + "/server")
+    let serverLog = work + "/serve-api.log"
+    let (server, port) = try Self.startServer(key: key, storage: work + "/server", log: serverLog)
     defer { server.terminate() }
     let db = work + "/m.sqlite"
     let r = try CLI.run(
@@ -472,11 +478,12 @@ struct CLI {
       #expect(try FileHash.sha256(ofFile: output) == job.outputSHA256)
     }
     #expect(Set(jobs.compactMap(\.providerJobID)).count == 6)
-    // The key is nowhere: not in the database, the reports, the outputs or what was printed.
+    // The key is nowhere: not in the database, the reports, the outputs, what the run printed or
+    // what the server logged.
     let logs = work + "/printed.txt"
     try (r.stdout + r.stderr).write(toFile: logs, atomically: true, encoding: .utf8)
     let found = Self.filesContaining(
-      key, under: work + "/reports", plus: [db, db + "-wal", db + "-shm", logs])
+      key, under: work + "/reports", plus: [db, db + "-wal", db + "-shm", logs, serverLog])
     #expect(found.isEmpty, "the API key appears in \(found)")
     // The search itself works: a file holding the key is found.
     try key.write(toFile: work + "/reports/control.txt", atomically: true, encoding: .utf8)
