@@ -18,31 +18,6 @@ struct ClipOutcome: Sendable {
   var alignment: [String: AlignmentStats] = [:]
   var serviceVersion: String?
   var images: [String: String] = [:]
-
-  var reportRow: ReportModel.ClipRow {
-    var values: [String: [String: ReportModel.MetricPair]] = [:]
-    var support: [String: (pixels: Int, frames: Int)] = [:]
-    if let s = score {
-      for region in RegionKind.allCases {
-        let frames = s.totalsA.frames(region)
-        guard frames > 0 else { continue }
-        support[region.rawValue] = (s.totalsA.pixels(region) / frames, frames)
-        var byMetric: [String: ReportModel.MetricPair] = [:]
-        for metric in MetricKind.allCases {
-          byMetric[metric.rawValue] = .init(a: s.totalsA.value(region, metric), b: s.totalsB.value(region, metric))
-        }
-        values[region.rawValue] = byMetric
-      }
-    }
-    var row = ReportModel.ClipRow(
-      id: clip.id, tags: clip.tags, status: score != nil ? "scored" : (inconclusive != nil ? "inconclusive" : "failed"),
-      error: error ?? inconclusive,
-      frames: score?.frames ?? 0, reviewFrame: score?.reviewFrame, images: images, values: values,
-      support: support)
-    row.alignment = alignment.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.summary)" }
-    row.extras = Self.extraLines(score?.extras ?? [], hasTruth: score?.hasTruth ?? true)
-    return row
-  }
 }
 
 extension ClipOutcome {
@@ -84,9 +59,19 @@ struct ClipContext: Sendable {
   var provider: any Provider
   var alignment: AlignmentPolicy
   var store: ResultStore
-  var progress: @Sendable (String) -> Void
+  var progress: RunProgress
   /// sha256 of each arm's background picture (bg_type image), hashed once per run.
   var backgroundSHA256: [String: String] = [:]
+  /// Each arm's config part of the output cache's key.
+  var configKeys: [String: String] = [:]
+  /// Whether outputs may come from the cache (`--no-cache` turns it off).
+  var useCache = true
+  /// Arm A's jobs of the baseline run (`--baseline-run`), by clip id.
+  var baselineJobs: [String: JobRecord] = [:]
+  /// This run's jobs stored before (a resume), by "clip/arm", in submission order.
+  var priorJobs: [String: [(id: Int64, record: JobRecord)]] = [:]
+  /// Bounds how many clips decode and score at once (memory), whatever the jobs in flight.
+  var scoring: Slots
 
   /// Submits both arms (interleaved: A first on even clips, B first on odd ones), scores the
   /// outputs, stores everything and writes the review images. Never throws: a failure becomes
@@ -100,10 +85,10 @@ struct ClipContext: Sendable {
       var outputs: [String: String] = [:]
       var sourceHashes: [String: String] = [:]
       for (arm, config) in arms {
-        let (job, sourceHash) = try await submit(clip: clip, arm: arm, config: config, folder: folder)
-        outputs[arm] = job.outputPath
+        let (output, sourceHash, version) = try await obtain(clip: clip, arm: arm, config: config, folder: folder)
+        outputs[arm] = output
         sourceHashes[arm] = sourceHash
-        outcome.serviceVersion = job.serviceVersion
+        outcome.serviceVersion = version ?? outcome.serviceVersion
       }
       // Both arms must have been given the same source bytes.
       guard sourceHashes["A"] == sourceHashes["B"] else {
@@ -112,41 +97,44 @@ struct ClipContext: Sendable {
             "arms A and B were given different sources (sha256 \(sourceHashes["A"]!.prefix(12))… vs \(sourceHashes["B"]!.prefix(12))…): not compared"
         )
       }
-      progress("  \(clip.id): scoring")
-      let score = try ClipScorer.score(
-        clip: clip, in: clipSet, outputA: outputs["A"]!, outputB: outputs["B"]!, configA: configA, configB: configB,
-        alignment: alignment)
-      outcome.alignment = score.alignment
-      if let reason = score.misalignment {
-        outcome.inconclusive = "clip '\(clip.id)': \(reason)"
-        try save(clip: clip, score: nil, error: nil, inconclusive: reason, alignment: score.alignment)
-        progress("  \(clip.id): inconclusive: \(reason)")
-        return outcome
+      try await scoring.run {
+        progress.line("  \(clip.id): scoring")
+        let score = try ClipScorer.score(
+          clip: clip, in: clipSet, outputA: outputs["A"]!, outputB: outputs["B"]!, configA: configA,
+          configB: configB, alignment: alignment)
+        outcome.alignment = score.alignment
+        if let reason = score.misalignment {
+          outcome.inconclusive = "clip '\(clip.id)': \(reason)"
+          try save(clip: clip, index: index, score: nil, error: nil, inconclusive: reason, alignment: score.alignment)
+          progress.line("  \(clip.id): inconclusive: \(reason)")
+          return
+        }
+        outcome.score = score
+        outcome.images = try writeReviewImages(clip: clip, score: score)
+        try save(clip: clip, index: index, score: score, error: nil, alignment: score.alignment)
+        let a = score.alignment["A"]!
+        let b = score.alignment["B"]!
+        progress.line("  \(clip.id): scored \(score.frames) frames (A \(a.summary); B \(b.summary))")
       }
-      outcome.score = score
-      outcome.images = try writeReviewImages(clip: clip, score: score)
-      try save(clip: clip, score: score, error: nil, alignment: score.alignment)
-      let a = score.alignment["A"]!
-      let b = score.alignment["B"]!
-      progress("  \(clip.id): scored \(score.frames) frames (A \(a.summary); B \(b.summary))")
     } catch {
       let message = error is ProviderError ? "\(error)" : "clip '\(clip.id)': \(error)"
       outcome.score = nil
       outcome.error = message
-      progress("  \(message)")
-      do { try save(clip: clip, score: nil, error: message) } catch {
+      progress.line("  \(message)")
+      do { try save(clip: clip, index: index, score: nil, error: message) } catch {
         outcome.error = message + " (and storing the failure failed: \(error))"
       }
     }
+    progress.clipDone(failed: outcome.error != nil)
     return outcome
   }
 
-  /// Submits one arm; returns the outcome and the sha256 of the source bytes it was given.
-  private func submit(clip: Clip, arm: String, config: ArmConfig, folder: String) async throws -> (
-    JobOutcome, String
+  /// The output of one arm: an output this run already has (a resume), the baseline run's
+  /// (arm A with `--baseline-run`), the cache's, or a new job's. Returns the output's path, the
+  /// sha256 of the source bytes it was made from, and the service version if known.
+  private func obtain(clip: Clip, arm: String, config: ArmConfig, folder: String) async throws -> (
+    String, String, String?
   ) {
-    let key = "\(runID)/\(clip.id)/\(arm)"
-    let submitted = Date()
     // The job records the hash of the bytes it is given, checked against the pinned one.
     let sourcePath = clipSet.path(of: clip.source)
     let sourceHash = try FileHash.sha256(ofFile: sourcePath)
@@ -156,18 +144,81 @@ struct ClipContext: Sendable {
           "\(sourcePath) changed since pinning (pinned \(clip.source.sha256.prefix(12))…, now \(sourceHash.prefix(12))…): arm \(arm) not submitted"
       )
     }
+    let baseKey = "\(runID)/\(clip.id)/\(arm)"
+    let configKey = configKeys[arm]!
+    let cacheKey = FileHash.sha256(of: Array("\(sourceHash)\n\(configKey)\n\(provider.identity)".utf8))
+    let prior = priorJobs["\(clip.id)/\(arm)"]?.last
+
+    // 1. This run made it before it was interrupted.
+    if let prior, ["completed", "reused"].contains(prior.record.status), let path = prior.record.outputPath,
+      Self.intact(path, sha256: prior.record.outputSHA256)
+    {
+      progress.line("  \(clip.id): arm \(arm) output kept from before the interruption")
+      return (path, sourceHash, prior.record.serviceVersion)
+    }
     var record = JobRecord(
       runID: runID, clipID: clip.id, clipSHA256: sourceHash, arm: arm, provider: provider.name,
-      idempotencyKey: key, model: config.model, outputFormat: config.outputFormat, bgType: config.bgType,
-      bgColor: config.bgColor, bgImage: config.bgImage, fit: config.fit, status: "submitted",
-      submittedAt: submitted)
+      idempotencyKey: baseKey, model: config.model, outputFormat: config.outputFormat, bgType: config.bgType,
+      bgColor: config.bgColor, bgImage: config.bgImage, fit: config.fit, status: "submitted", submittedAt: Date())
     record.bgImageSHA256 = backgroundSHA256[arm]
-    let rowID = try store.insert(record)
-    progress("  \(clip.id): arm \(arm) (\(config.name)) submitted")
-    let request = JobRequest(
-      clipID: clip.id, sourcePath: clipSet.path(of: clip.source), sourceSHA256: clip.source.sha256,
+    record.cacheKey = cacheKey
+
+    // 2. Arm A of the baseline run, or 3. the cache: a job row that says where it came from.
+    var reuse: (path: String, sha: String, key: String, version: String?, from: String)?
+    if arm == "A", let base = baselineJobs[clip.id], base.clipSHA256 == sourceHash, let path = base.outputPath,
+      Self.intact(path, sha256: base.outputSHA256)
+    {
+      reuse = (path, base.outputSHA256!, base.reusedFrom ?? base.idempotencyKey, base.serviceVersion, "baseline run")
+    } else if useCache,
+      let hit = try store.cachedOutput(
+        sourceSHA256: sourceHash, configKey: configKey, providerIdentity: provider.identity)
+    {
+      if Self.intact(hit.outputPath, sha256: hit.outputSHA256) {
+        reuse = (hit.outputPath, hit.outputSHA256, hit.jobKey, nil, "cache")
+      } else {
+        try store.forgetCachedOutput(
+          sourceSHA256: sourceHash, configKey: configKey, providerIdentity: provider.identity)
+      }
+    }
+    if let reuse, prior == nil {
+      record.status = "reused"
+      record.reusedFrom = reuse.key
+      record.outputPath = reuse.path
+      record.outputSHA256 = reuse.sha
+      record.serviceVersion = reuse.version
+      record.finishedAt = Date()
+      record.totalMS = 0
+      _ = try store.insert(record)
+      progress.line("  \(clip.id): arm \(arm) (\(config.name)) reused from the \(reuse.from) (job \(reuse.key))")
+      return (reuse.path, sourceHash, reuse.version)
+    }
+
+    // 4. A job: the row interrupted in flight is submitted again under its own key (the service
+    // replays what it already did); after a failure, a new attempt gets a new key.
+    let rowID: Int64
+    if let prior, prior.record.status == "submitted" {
+      rowID = prior.id
+      record.idempotencyKey = prior.record.idempotencyKey
+      record.attempt = prior.record.attempt
+      record.providerJobID = prior.record.providerJobID
+      record.submittedAt = prior.record.submittedAt
+    } else {
+      if let prior {
+        record.attempt = prior.record.attempt + 1
+        record.idempotencyKey = baseKey + "/attempt\(record.attempt)"
+      }
+      rowID = try store.insert(record)
+    }
+    let submitted = record.submittedAt
+    progress.line("  \(clip.id): arm \(arm) (\(config.name)) submitted")
+    var request = JobRequest(
+      clipID: clip.id, sourcePath: sourcePath, sourceSHA256: clip.source.sha256,
       cleanPlatePath: clip.cleanPlate.map { clipSet.path(of: $0) }, arm: arm, config: config,
-      outputPath: folder + "/\(arm).\(config.outputFormat)", idempotencyKey: key)
+      outputPath: folder + "/\(arm).\(config.outputFormat)", idempotencyKey: record.idempotencyKey)
+    let store = self.store
+    request.onCreated = { jobID in try? store.setProviderJobID(row: rowID, jobID) }
+    progress.jobStarted()
+    defer { progress.jobEnded() }
     do {
       let result = try await provider.submit(request)
       record.status = "completed"
@@ -187,7 +238,13 @@ struct ClipContext: Sendable {
       record.totalMS = Int((result.finishedAt.timeIntervalSince(submitted) * 1000).rounded())
       record.stderrPath = result.stderrPath
       try store.updateJob(id: rowID, with: record)
-      return (result, sourceHash)
+      // Only completed outputs are cached; errors never are.
+      try store.cache(
+        CachedOutput(
+          sourceSHA256: sourceHash, configKey: configKey, providerIdentity: provider.identity,
+          outputPath: result.outputPath, outputSHA256: result.outputSHA256, jobKey: record.idempotencyKey,
+          runID: runID))
+      return (result.outputPath, sourceHash, result.serviceVersion)
     } catch {
       record.status = "failed"
       record.finishedAt = Date()
@@ -197,7 +254,7 @@ struct ClipContext: Sendable {
       record.totalMS = Int((record.finishedAt!.timeIntervalSince(submitted) * 1000).rounded())
       record.stderrPath = (error as? ProviderError)?.stderrPath
       if let e = error as? ProviderError {
-        record.providerJobID = e.providerJobID
+        record.providerJobID = e.providerJobID ?? record.providerJobID
         record.creditsReserved = e.creditsReserved
         record.creditsRefunded = e.creditsRefunded
       }
@@ -206,8 +263,14 @@ struct ClipContext: Sendable {
     }
   }
 
+  /// Whether the file at `path` exists with the given sha256.
+  static func intact(_ path: String, sha256: String?) -> Bool {
+    guard let sha256, FileManager.default.fileExists(atPath: path) else { return false }
+    return (try? FileHash.sha256(ofFile: path)) == sha256
+  }
+
   private func save(
-    clip: Clip, score: ClipScore?, error: String?, inconclusive: String? = nil,
+    clip: Clip, index: Int, score: ClipScore?, error: String?, inconclusive: String? = nil,
     alignment: [String: AlignmentStats] = [:]
   ) throws {
     var frameRecords: [FrameMetricRecord] = []
@@ -238,12 +301,16 @@ struct ClipContext: Sendable {
         }
       }
     }
+    var record = ClipRecord(
+      runID: runID, clipID: clip.id, sha256: clip.source.sha256, tags: clip.tags.joined(separator: ","),
+      status: score != nil ? "scored" : (inconclusive != nil ? "inconclusive" : "failed"),
+      error: error ?? inconclusive, frames: score?.frames ?? 0, reviewFrame: score?.reviewFrame)
+    record.hasTruth = score?.hasTruth ?? (clip.alpha != nil)
+    record.position = index
+    record.scoredAt = Date()
     try store.saveClip(
       runID: runID,
-      clip: ClipRecord(
-        runID: runID, clipID: clip.id, sha256: clip.source.sha256, tags: clip.tags.joined(separator: ","),
-        status: score != nil ? "scored" : (inconclusive != nil ? "inconclusive" : "failed"),
-        error: error ?? inconclusive, frames: score?.frames ?? 0, reviewFrame: score?.reviewFrame),
+      clip: record,
       frameMetrics: frameRecords, clipMetrics: clipRecords,
       alignment: alignment.sorted { $0.key < $1.key }.map { arm, s in
         AlignmentRecord(

@@ -16,9 +16,11 @@ public enum RunCoordinator {
   /// Runs `options` and returns the outcome. Per-clip failures are recorded and reported; they
   /// never lose the other clips' results.
   ///
+  /// - Parameter output: writes the run's progress as raw text (lines end in a newline; the
+  ///   progress bar redraws with a carriage return).
   /// - Throws: `ConfigError`, `RunError` or `StoreError` for bad input found before submitting.
   public static func run(
-    _ options: RunOptions, progress: @escaping @Sendable (String) -> Void = { _ in }
+    _ options: RunOptions, output: @escaping @Sendable (String) -> Void = { _ in }
   ) async throws -> RunResult {
     // Validate everything before anything is submitted.
     let configA = try ArmConfig.load(options.configAPath)
@@ -54,116 +56,154 @@ public enum RunCoordinator {
       aspectWarnings += try AspectCheck.check(configA, arm: "A", clips: sizes)
       aspectWarnings += try AspectCheck.check(configB, arm: "B", clips: sizes)
     }
+    let backgroundSHA256: [String: String] = try [("A", configA), ("B", configB)].reduce(into: [:]) { hashes, arm in
+      if let image = arm.1.bgImage { hashes[arm.0] = try FileHash.sha256(ofFile: image) }
+    }
+    let configKeys = [
+      "A": configKey(configA, backgroundSHA256: backgroundSHA256["A"]),
+      "B": configKey(configB, backgroundSHA256: backgroundSHA256["B"]),
+    ]
+    let identity = RunIdentity(
+      clipsetSHA256: clipSet.manifestSHA256, configAKey: configKeys["A"]!, configBKey: configKeys["B"]!,
+      providerIdentity: provider.identity, gateText: policy.canonicalText, seed: options.seed)
 
     let store = try ResultStore(path: options.databasePath)
     try store.registerMetricVersions(MetricKind.allCases.map { ($0.versionTag, $0.rawValue, $0.version) })
-    let runID = makeRunID()
-    let runFolder = options.outputFolder + "/" + runID
-    try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
-    let created = Date()
-    try store.insert(
-      RunRecord(
-        id: runID, createdAt: created, status: "running", clipsetName: clipSet.name,
+
+    // A new run, or the stored one to finish: the same identity, or a refusal saying what differs.
+    let runID: String
+    var shard = options.shard
+    var priorClips: [String: ClipRecord] = [:]
+    var priorJobs: [String: [(id: Int64, record: JobRecord)]] = [:]
+    if let resume = options.resumeRunID {
+      guard let stored = try store.run(id: resume) else {
+        throw RunError("\(options.databasePath): there is no run \(resume) to resume")
+      }
+      let storedIdentity = RunIdentity(text: stored.identityText ?? "")
+      guard storedIdentity == identity else {
+        throw RunError(
+          "cannot resume run \(resume): it would mix results made differently; "
+            + identity.differences(from: storedIdentity).joined(separator: "; "))
+      }
+      let storedShard = try stored.shard.map(parseShard)
+      guard options.shard == nil || options.shard! == storedShard! else {
+        throw RunError(
+          "cannot resume run \(resume) as shard \(options.shard!.index)/\(options.shard!.count): it is shard \(stored.shard ?? "none")"
+        )
+      }
+      shard = storedShard
+      runID = resume
+      try store.reopenRun(id: resume)
+      for c in try store.clips(runID: resume) { priorClips[c.clipID] = c }
+      for row in try store.jobRows(runID: resume) {
+        priorJobs["\(row.record.clipID)/\(row.record.arm)", default: []].append(row)
+      }
+    } else {
+      runID = makeRunID()
+      var record = RunRecord(
+        id: runID, createdAt: Date(), status: "running", clipsetName: clipSet.name,
         clipsetFolder: clipSet.folder, clipsetSHA256: clipSet.manifestSHA256, configAName: configA.name,
         configAHash: configA.settingsHash, configAText: configA.canonicalText, configBName: configB.name,
         configBHash: configB.settingsHash, configBText: configB.canonicalText, provider: provider.name,
         harnessVersion: harnessVersion, metricsVersion: metricsVersion, regionsVersion: regionsVersion,
-        gateText: policy.canonicalText, seed: Int64(bitPattern: options.seed)))
-    progress("run \(runID): \(clipSet.clips.count) clips × 2 arms on provider \(provider.name)")
+        gateText: policy.canonicalText, seed: Int64(bitPattern: options.seed))
+      record.identityText = identity.text
+      record.identitySHA256 = identity.sha256
+      record.providerIdentity = provider.identity
+      record.shard = shard.map { "\($0.index)/\($0.count)" }
+      record.baselineRun = options.baselineRunID
+      try store.insert(record)
+    }
+
+    // Arm A from a stored run, if its keys match this run's.
+    var baselineJobs: [String: JobRecord] = [:]
+    if let baseline = options.baselineRunID {
+      baselineJobs = try baselineOutputs(
+        run: baseline, store: store, configKeyA: configKeys["A"]!, providerIdentity: provider.identity)
+    }
+
+    let runFolder = options.outputFolder + "/" + runID
+    try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
+    let mine = clipSet.clips.enumerated().filter { shard == nil || $0.offset % shard!.count == shard!.index - 1 }
+    let todo = mine.filter { !["scored", "inconclusive"].contains(priorClips[$0.element.id]?.status ?? "") }
+    let progress = RunProgress(total: mine.count, style: options.progressStyle, emit: output)
+    var header = "run \(runID): \(mine.count) clips × 2 arms on provider \(provider.name)"
+    if let shard { header += " (shard \(shard.index)/\(shard.count) of \(clipSet.clips.count) clips)" }
+    if options.resumeRunID != nil {
+      header += "; resuming: \(mine.count - todo.count) clips already stored, \(todo.count) to go"
+    }
+    progress.line(header)
+    for _ in 0..<(mine.count - todo.count) { progress.clipDone(failed: false) }
     for w in aspectWarnings {
-      progress(
+      progress.line(
         "  \(w.clipID): arm \(w.arm)'s background aspect is \(w.match.match.rawValue) against the source "
           + "(relative difference \(String(format: "%.3f", w.match.relativeDifference))): aspect_ratio_mismatch warning"
       )
     }
 
-    let context = ClipContext(
+    var context = ClipContext(
       runID: runID, runFolder: runFolder, clipSet: clipSet, configA: configA, configB: configB,
       provider: provider, alignment: alignmentPolicy, store: store, progress: progress,
-      backgroundSHA256: try [("A", configA), ("B", configB)].reduce(into: [:]) { hashes, arm in
-        if let image = arm.1.bgImage { hashes[arm.0] = try FileHash.sha256(ofFile: image) }
-      })
-    var outcomes: [ClipOutcome] = []
+      backgroundSHA256: backgroundSHA256, scoring: Slots(ProcessInfo.processInfo.activeProcessorCount))
+    context.configKeys = configKeys
+    context.useCache = options.useCache
+    context.baselineJobs = baselineJobs
+    context.priorJobs = priorJobs
+    let shared = context
     let limit = max(1, options.jobs)
+    var serviceVersion: String?
     await withTaskGroup(of: ClipOutcome.self) { group in
       var next = 0
       func launch() {
-        let index = next
-        let clip = clipSet.clips[index]
-        group.addTask { await context.process(clip: clip, index: index) }
+        let (index, clip) = todo[next]
+        group.addTask { await shared.process(clip: clip, index: index) }
         next += 1
       }
-      while next < min(limit, clipSet.clips.count) { launch() }
+      while next < min(limit, todo.count) { launch() }
       for await outcome in group {
-        outcomes.append(outcome)
-        if next < clipSet.clips.count { launch() }
+        serviceVersion = serviceVersion ?? outcome.serviceVersion
+        if next < todo.count { launch() }
       }
     }
-    outcomes.sort { $0.index < $1.index }
-    let errors = outcomes.compactMap(\.error)
+    progress.finish()
+    if let serviceVersion { try store.setServiceVersion(runID: runID, serviceVersion) }
+    return try RunFinisher.finish(runID: runID, store: store, policy: policy, runFolder: runFolder)
+  }
 
-    // Paired comparisons over the clips that were scored.
-    var results: [Endpoint: PairedResult] = [:]
-    var comparisonRecords: [ComparisonRecord] = []
-    let scored = outcomes.filter { $0.score != nil }
-    for region in RegionKind.allCases {
-      for metric in MetricKind.allCases {
-        let endpoint = Endpoint(region: region.rawValue, metric: metric.rawValue)
-        let observations: [PairedObservation] = scored.compactMap { o in
-          guard let s = o.score, let va = s.totalsA.value(region, metric), let vb = s.totalsB.value(region, metric)
-          else {
-            return nil
-          }
-          return PairedObservation(clipID: o.clip.id, a: va, b: vb)
-        }
-        let r = PairedStatistics.analyse(
-          observations, margin: policy.margin, noise: policy.noise, minClips: policy.minClips, seed: options.seed)
-        results[endpoint] = r
-        comparisonRecords.append(
-          ComparisonRecord(
-            region: region.rawValue, metric: metric.rawValue, isPrimary: policy.primaries.contains(endpoint),
-            clips: r.n, estimatePercent: r.meanLogRatio.map(PairedResult.percent),
-            ciLowPercent: r.ci95.map { PairedResult.percent($0.lowerBound) },
-            ciHighPercent: r.ci95.map { PairedResult.percent($0.upperBound) }, ciLevel: 0.95, pValue: r.pValue,
-            hodgesLehmannPercent: r.hodgesLehmann.map(PairedResult.percent), wins: r.wins, ties: r.ties,
-            losses: r.losses, marginPercent: policy.margin * 100, noisePercent: policy.noise * 100,
-            verdict: r.label.rawValue, note: r.note, metricVersion: metric.versionTag))
-      }
+  /// Arm A's reusable jobs of `run`, by clip id, after checking that they were made under the
+  /// same config and provider as this run's arm A.
+  static func baselineOutputs(
+    run: String, store: ResultStore, configKeyA: String, providerIdentity: String
+  ) throws -> [String: JobRecord] {
+    guard let stored = try store.run(id: run) else {
+      throw RunError("\(store.path): there is no run \(run) to take a baseline from")
     }
-    try store.saveComparisons(runID: runID, comparisonRecords)
-    let outcome = Gate.decide(
-      results: results, policy: policy, pipelineErrors: errors, inconclusiveClips: outcomes.compactMap(\.inconclusive))
-    try store.finishRun(
-      id: runID, status: errors.isEmpty ? "completed" : "completed_with_errors", exitCode: Int(outcome.exitCode),
-      outcome: outcome.summary)
-
-    // Report.
-    let model = ReportModel(
-      runID: runID, createdAt: created, clipsetName: clipSet.name, clipsetSHA256: clipSet.manifestSHA256,
-      provider: provider.name,
-      a: .init(name: configA.name, settings: configA.canonicalText, hash: configA.settingsHash),
-      b: .init(name: configB.name, settings: configB.canonicalText, hash: configB.settingsHash),
-      versions: [
-        "harness": harnessVersion, "metrics": metricsVersion, "regions": regionsVersion,
-        "engine": outcomes.compactMap(\.serviceVersion).first ?? "–", "gate": policy.canonicalText,
-      ].merging(MetricKind.allCases.map { ("metric " + $0.rawValue, $0.version) }) { a, _ in a },
-      gateStatus: outcome.status.rawValue, gateSummary: outcome.summary, gateReasons: outcome.reasons,
-      exitCode: outcome.exitCode, marginPercent: policy.margin * 100,
-      regions: RegionKind.allCases.map(\.rawValue), metrics: MetricKind.allCases.map(\.rawValue),
-      metricScales: Dictionary(uniqueKeysWithValues: MetricKind.allCases.map { ($0.rawValue, $0.scaleLabel) }),
-      endpoints: orderedEndpoints(comparisonRecords, results: results, policy: policy),
-      clips: outcomes.map(\.reportRow))
-    let reportPath = runFolder + "/index.html"
-    do {
-      try HTMLReport.render(model).write(toFile: reportPath, atomically: true, encoding: .utf8)
-    } catch {
-      throw RunError("\(reportPath): cannot write the report: \(error.localizedDescription)")
+    let theirs = RunIdentity(text: stored.identityText ?? "")
+    let fields = Dictionary(theirs.fields.map { ($0.key, $0.value) }) { a, _ in a }
+    var reasons: [String] = []
+    if fields["config_a"] != configKeyA {
+      reasons.append("its arm A ('\(stored.configAName)') was made with other settings than this run's arm A")
     }
+    if fields["provider"] != providerIdentity {
+      reasons.append("its provider was '\(fields["provider"] ?? stored.provider)', this run's is '\(providerIdentity)'")
+    }
+    guard reasons.isEmpty else {
+      throw RunError("cannot reuse arm A of run \(run): " + reasons.joined(separator: "; "))
+    }
+    var jobs: [String: JobRecord] = [:]
+    for job in try store.jobs(runID: run) where job.arm == "A" && ["completed", "reused"].contains(job.status) {
+      jobs[job.clipID] = job
+    }
+    return jobs
+  }
 
-    return RunResult(
-      runID: runID, exitCode: outcome.exitCode, gateSummary: outcome.summary, gateReasons: outcome.reasons,
-      verdictLines: verdictLines(results: results, policy: policy), reportPath: reportPath,
-      databasePath: options.databasePath, errors: errors)
+  /// Reads `K/N` with 1 ≤ K ≤ N.
+  public static func parseShard(_ text: String) throws -> (index: Int, count: Int) {
+    let parts = text.split(separator: "/")
+    guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
+      throw RunError("shard '\(text)' is not K/N with 1 ≤ K ≤ N")
+    }
+    return (k, n)
   }
 
   /// Primary endpoints first (in gate order), then the rest by region and metric.

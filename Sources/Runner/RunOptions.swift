@@ -16,6 +16,15 @@ public struct RunOptions: Sendable {
   /// The http provider's first poll interval and per-job deadline, in seconds.
   public var pollInterval: Double = 2
   public var jobDeadline: Double = 3600
+  /// Finish this stored run instead of starting a new one (`--resume RUN`).
+  public var resumeRunID: String?
+  /// Run only clips whose place in the clip set is K−1 modulo N (`--shard K/N`).
+  public var shard: (index: Int, count: Int)?
+  /// Reuse arm A's outputs from this stored run where the keys match (`--baseline-run RUN`).
+  public var baselineRunID: String?
+  /// Whether outputs may come from the output cache (`--no-cache` clears it).
+  public var useCache = true
+  public var progressStyle: ProgressStyle = .lines
 
   public init(
     clipsetFolder: String, configAPath: String, configBPath: String, gatePath: String? = nil,

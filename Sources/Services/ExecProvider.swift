@@ -9,6 +9,8 @@ import MediaIO
 /// error is kept next to the output (`<output>.stderr.txt`) and quoted in a failure's message.
 public struct ExecProvider: Provider {
   public var name: String { "exec" }
+  /// The command is part of each config, so of the cache key's config part.
+  public var identity: String { "exec" }
 
   public init() {}
 

@@ -56,6 +56,7 @@ public struct ProviderSetupError: Error, CustomStringConvertible, Sendable {
 /// A job API over HTTP: upload → create (Idempotency-Key) → start → poll → download.
 public final class HTTPProvider: Provider {
   public var name: String { "http" }
+  public var identity: String { "http \(settings.baseURL) \(version.withLock { $0 } ?? "unversioned")" }
   public let settings: HTTPProviderSettings
   /// Set by the first 402: every later submission of the run is refused without a request.
   private let creditStop = Mutex<String?>(nil)
@@ -157,6 +158,7 @@ public final class HTTPProvider: Provider {
       throw fail("create_failed", "POST /v1/jobs: \(Self.describe(created))")
     }
     let jobID = job.id
+    request.onCreated?(jobID)
     // 3. Start: 402 stops the run's submissions.
     let startedReply = try await call(
       "POST", "/v1/jobs/\(jobID)/start", idempotencyKey: key + "/start",

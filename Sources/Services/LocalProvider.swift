@@ -7,6 +7,7 @@ public import MediaIO
 /// The embedded engine, in process: no network, no credits.
 public struct LocalProvider: Provider {
   public var name: String { "local" }
+  public var identity: String { "local " + EmbeddedEngine.version }
 
   public init() {}
 

@@ -13,6 +13,9 @@ public struct JobRequest: Sendable {
   public var outputPath: String
   /// Derived from run, clip and arm: a retried submission reuses it.
   public var idempotencyKey: String
+  /// Called with the service's job id as soon as the job exists, before it is started, so the
+  /// run can store it before anything else can go wrong.
+  public var onCreated: (@Sendable (String) -> Void)?
 
   public init(
     clipID: String, sourcePath: String, sourceSHA256: String, cleanPlatePath: String?, arm: String,
@@ -96,6 +99,10 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
 public protocol Provider: Sendable {
   /// `local`, `http` or `exec`.
   var name: String { get }
+  /// The provider with what makes its outputs differ: the engine's version, or the service's
+  /// base URL and reported version (known after `preflight`). Part of the output cache's key
+  /// and of a run's identity.
+  var identity: String { get }
   /// Checks before anything is submitted that this provider can honour `config`.
   func validate(_ config: ArmConfig) throws
   /// Checks against the service itself, before anything is submitted (the http provider asks

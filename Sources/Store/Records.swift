@@ -24,6 +24,19 @@ public struct RunRecord: Sendable, Equatable {
   public var seed: Int64
   public var exitCode: Int?
   public var outcome: String?
+  /// sha256 of `identityText`: what a resume, a merge or a reused baseline must match.
+  public var identitySHA256: String?
+  /// The identity as `key=value` lines (clip set, configs, versions, provider, seed, gate).
+  public var identityText: String?
+  /// The provider with what makes its outputs differ (engine version, base URL, service version).
+  public var providerIdentity: String?
+  public var serviceVersion: String?
+  /// `K/N` for a shard of a run split across workers.
+  public var shard: String?
+  /// The shard runs a merged run was made from, comma-separated.
+  public var mergedFrom: String?
+  /// The stored run whose arm A outputs this run reused (`--baseline-run`).
+  public var baselineRun: String?
 
   public init(
     id: String, createdAt: Date, finishedAt: Date? = nil, status: String, clipsetName: String,
@@ -98,6 +111,13 @@ public struct JobRecord: Sendable, Equatable {
   public var totalMS: Int?
   /// Where the provider kept the job's diagnostic output (the exec provider's stderr).
   public var stderrPath: String?
+  /// sha256 of (source sha256, config key, provider identity): the output cache's key.
+  public var cacheKey: String?
+  /// The idempotency key of the job whose output this one reused (status `reused`).
+  public var reusedFrom: String?
+  /// 1 for the first submission of this clip and arm in the run; a resumed run that submits a
+  /// failed job again counts up.
+  public var attempt = 1
 
   public init(
     runID: String, clipID: String, clipSHA256: String, arm: String, provider: String,
@@ -145,6 +165,11 @@ public struct ClipRecord: Sendable, Equatable {
   public var error: String?
   public var frames: Int
   public var reviewFrame: Int?
+  /// Whether the clip has ground-truth alpha (otherwise only its own measures are stored).
+  public var hasTruth = true
+  /// The clip's place in the clip set (its order in reports and statistics).
+  public var position: Int?
+  public var scoredAt: Date?
 
   public init(
     runID: String, clipID: String, sha256: String, tags: String, status: String, error: String? = nil,

@@ -208,6 +208,76 @@ public final class ResultStore: Sendable {
         try db.execute(sql: "ALTER TABLE jobs ADD COLUMN \(column)")
       }
     }
+    m.registerMigration("v6-identity-cache-votes") { db in
+      // Run identity (what must match for a resume, a merge or a reused baseline), shards, the
+      // output cache, configs by hash, blind votes, and views for the common questions.
+      for column in [
+        "identity_sha256 TEXT", "identity_text TEXT", "provider_identity TEXT", "service_version TEXT",
+        "shard TEXT", "merged_from TEXT", "baseline_run TEXT",
+      ] {
+        try db.execute(sql: "ALTER TABLE runs ADD COLUMN \(column)")
+      }
+      for column in ["has_truth INTEGER NOT NULL DEFAULT 1", "position INTEGER", "scored_at TEXT"] {
+        try db.execute(sql: "ALTER TABLE clips ADD COLUMN \(column)")
+      }
+      for column in ["cache_key TEXT", "reused_from TEXT", "attempt INTEGER NOT NULL DEFAULT 1"] {
+        try db.execute(sql: "ALTER TABLE jobs ADD COLUMN \(column)")
+      }
+      try db.execute(
+        sql: """
+          CREATE TABLE configs (
+            hash TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            first_run TEXT NOT NULL
+          ) WITHOUT ROWID;
+          INSERT OR IGNORE INTO configs (hash, name, settings, first_run)
+            SELECT config_a_hash, config_a_name, config_a_text, id FROM runs;
+          INSERT OR IGNORE INTO configs (hash, name, settings, first_run)
+            SELECT config_b_hash, config_b_name, config_b_text, id FROM runs;
+          CREATE TABLE output_cache (
+            source_sha256 TEXT NOT NULL,
+            config_key TEXT NOT NULL,
+            provider_identity TEXT NOT NULL,
+            output_path TEXT NOT NULL,
+            output_sha256 TEXT NOT NULL,
+            job_key TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (source_sha256, config_key, provider_identity)
+          ) WITHOUT ROWID;
+          CREATE TABLE votes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            clip_id TEXT NOT NULL,
+            left_arm TEXT NOT NULL CHECK (left_arm IN ('A', 'B')),
+            choice TEXT NOT NULL CHECK (choice IN ('A', 'B', 'tie')),
+            voter TEXT,
+            created_at TEXT NOT NULL
+          );
+          CREATE INDEX votes_run ON votes(run_id, clip_id);
+          CREATE VIEW clip_deltas AS
+            SELECT a.run_id, a.clip_id, a.region, a.metric, a.value AS a_value, b.value AS b_value,
+              b.value - a.value AS delta,
+              CASE WHEN a.value > 0 AND b.value > 0 THEN 100.0 * (b.value / a.value - 1.0) END AS change_pct
+            FROM clip_metrics a
+            JOIN clip_metrics b ON b.run_id = a.run_id AND b.clip_id = a.clip_id AND b.region = a.region
+              AND b.metric = a.metric AND b.arm = 'B'
+            WHERE a.arm = 'A' AND a.value IS NOT NULL AND b.value IS NOT NULL;
+          CREATE VIEW failures_by_model AS
+            SELECT provider, model, output_format, error_code, COUNT(*) AS failures,
+              COUNT(DISTINCT run_id) AS runs, group_concat(DISTINCT clip_id) AS clips,
+              MAX(finished_at) AS last_seen
+            FROM jobs WHERE status = 'failed'
+            GROUP BY provider, model, output_format, error_code;
+          CREATE VIEW endpoint_history AS
+            SELECT c.region || '.' || c.metric AS endpoint, c.region, c.metric, r.id AS run_id,
+              r.created_at, r.clipset_name, r.config_a_name, r.config_b_name, r.provider, c.clips,
+              c.estimate_pct, c.ci_low_pct, c.ci_high_pct, c.p_value, c.verdict, c.is_primary,
+              r.exit_code, r.outcome
+            FROM comparisons c JOIN runs r ON r.id = c.run_id;
+          """)
+    }
     return m
   }
 
@@ -235,7 +305,7 @@ public final class ResultStore: Sendable {
     }
   }
 
-  private func write<T>(_ body: (Database) throws -> T) throws -> T {
+  func write<T>(_ body: (Database) throws -> T) throws -> T {
     do {
       return try queue.write(body)
     } catch let error as DatabaseError {
@@ -243,7 +313,7 @@ public final class ResultStore: Sendable {
     }
   }
 
-  private func read<T>(_ body: (Database) throws -> T) throws -> T {
+  func read<T>(_ body: (Database) throws -> T) throws -> T {
     do {
       return try queue.read(body)
     } catch let error as DatabaseError {
@@ -258,15 +328,24 @@ public final class ResultStore: Sendable {
           INSERT INTO runs (id, created_at, finished_at, status, clipset_name, clipset_folder,
             clipset_sha256, config_a_name, config_a_hash, config_a_text, config_b_name, config_b_hash,
             config_b_text, provider, harness_version, metrics_version, regions_version, gate_text,
-            seed, exit_code, outcome)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            seed, exit_code, outcome, identity_sha256, identity_text, provider_identity, service_version,
+            shard, merged_from, baseline_run)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           r.id, r.createdAt, r.finishedAt, r.status, r.clipsetName, r.clipsetFolder, r.clipsetSHA256,
           r.configAName, r.configAHash, r.configAText, r.configBName, r.configBHash, r.configBText,
           r.provider, r.harnessVersion, r.metricsVersion, r.regionsVersion, r.gateText, r.seed,
-          r.exitCode, r.outcome,
+          r.exitCode, r.outcome, r.identitySHA256, r.identityText, r.providerIdentity, r.serviceVersion,
+          r.shard, r.mergedFrom, r.baselineRun,
         ])
+      for (hash, name, text) in [
+        (r.configAHash, r.configAName, r.configAText), (r.configBHash, r.configBName, r.configBText),
+      ] {
+        try db.execute(
+          sql: "INSERT OR IGNORE INTO configs (hash, name, settings, first_run) VALUES (?, ?, ?, ?)",
+          arguments: [hash, name, text, r.id])
+      }
     }
   }
 
@@ -287,14 +366,14 @@ public final class ResultStore: Sendable {
           INSERT INTO jobs (run_id, clip_id, clip_sha256, arm, provider, provider_job_id,
             idempotency_key, model, output_format, bg_type, bg_color, bg_image, fit, status,
             error_code, error_message, credits, submitted_at, started_at, finished_at, duration_ms,
-            output_path, output_sha256, service_version, bg_image_sha256)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            output_path, output_sha256, service_version, bg_image_sha256, cache_key, reused_from, attempt)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           j.runID, j.clipID, j.clipSHA256, j.arm, j.provider, j.providerJobID, j.idempotencyKey,
           j.model, j.outputFormat, j.bgType, j.bgColor, j.bgImage, j.fit, j.status, j.errorCode,
           j.errorMessage, j.credits, j.submittedAt, j.startedAt, j.finishedAt, j.durationMS,
-          j.outputPath, j.outputSHA256, j.serviceVersion, j.bgImageSHA256,
+          j.outputPath, j.outputSHA256, j.serviceVersion, j.bgImageSHA256, j.cacheKey, j.reusedFrom, j.attempt,
         ])
       return db.lastInsertedRowID
     }
@@ -309,14 +388,14 @@ public final class ResultStore: Sendable {
             credits = ?, started_at = ?, finished_at = ?, duration_ms = ?, output_path = ?,
             output_sha256 = ?, service_version = ?, error_retryable = ?, credits_reserved = ?,
             credits_charged = ?, credits_refunded = ?, queued_ms = ?, processing_ms = ?, total_ms = ?,
-            stderr_path = ?
+            stderr_path = ?, reused_from = ?
           WHERE id = ?
           """,
         arguments: [
           j.providerJobID, j.status, j.errorCode, j.errorMessage, j.credits, j.startedAt,
           j.finishedAt, j.durationMS, j.outputPath, j.outputSHA256, j.serviceVersion, j.errorRetryable,
           j.creditsReserved, j.creditsCharged, j.creditsRefunded, j.queuedMS, j.processingMS, j.totalMS,
-          j.stderrPath, id,
+          j.stderrPath, j.reusedFrom, id,
         ])
     }
   }
@@ -350,12 +429,13 @@ public final class ResultStore: Sendable {
       }
       try db.execute(
         sql: """
-          INSERT OR REPLACE INTO clips (run_id, clip_id, sha256, tags, status, error, frames, review_frame)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          INSERT OR REPLACE INTO clips (run_id, clip_id, sha256, tags, status, error, frames, review_frame,
+            has_truth, position, scored_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           runID, clip.clipID, clip.sha256, clip.tags, clip.status, clip.error, clip.frames,
-          clip.reviewFrame,
+          clip.reviewFrame, clip.hasTruth, clip.position, clip.scoredAt ?? Date(),
         ])
       let frameStatement = try db.cachedStatement(
         sql: """
@@ -449,29 +529,41 @@ public final class ResultStore: Sendable {
 
   /// Every job of a run, in submission order.
   public func jobs(runID: String) throws -> [JobRecord] {
+    try jobRows(runID: runID).map(\.record)
+  }
+
+  /// Every job of a run with its row id, in submission order.
+  public func jobRows(runID: String) throws -> [(id: Int64, record: JobRecord)] {
     try read { db in
       try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE run_id = ? ORDER BY id", arguments: [runID]).map { row in
-        var record = JobRecord(
-          runID: row["run_id"], clipID: row["clip_id"], clipSHA256: row["clip_sha256"], arm: row["arm"],
-          provider: row["provider"], providerJobID: row["provider_job_id"],
-          idempotencyKey: row["idempotency_key"], model: row["model"], outputFormat: row["output_format"],
-          bgType: row["bg_type"], bgColor: row["bg_color"], bgImage: row["bg_image"], fit: row["fit"],
-          status: row["status"], errorCode: row["error_code"], errorMessage: row["error_message"],
-          credits: row["credits"], submittedAt: row["submitted_at"], startedAt: row["started_at"],
-          finishedAt: row["finished_at"], durationMS: row["duration_ms"], outputPath: row["output_path"],
-          outputSHA256: row["output_sha256"], serviceVersion: row["service_version"])
-        record.bgImageSHA256 = row["bg_image_sha256"]
-        record.errorRetryable = row["error_retryable"]
-        record.creditsReserved = row["credits_reserved"]
-        record.creditsCharged = row["credits_charged"]
-        record.creditsRefunded = row["credits_refunded"]
-        record.queuedMS = row["queued_ms"]
-        record.processingMS = row["processing_ms"]
-        record.totalMS = row["total_ms"]
-        record.stderrPath = row["stderr_path"]
-        return record
+        (id: row["id"], record: Self.job(row))
       }
     }
+  }
+
+  static func job(_ row: Row) -> JobRecord {
+    var record = JobRecord(
+      runID: row["run_id"], clipID: row["clip_id"], clipSHA256: row["clip_sha256"], arm: row["arm"],
+      provider: row["provider"], providerJobID: row["provider_job_id"],
+      idempotencyKey: row["idempotency_key"], model: row["model"], outputFormat: row["output_format"],
+      bgType: row["bg_type"], bgColor: row["bg_color"], bgImage: row["bg_image"], fit: row["fit"],
+      status: row["status"], errorCode: row["error_code"], errorMessage: row["error_message"],
+      credits: row["credits"], submittedAt: row["submitted_at"], startedAt: row["started_at"],
+      finishedAt: row["finished_at"], durationMS: row["duration_ms"], outputPath: row["output_path"],
+      outputSHA256: row["output_sha256"], serviceVersion: row["service_version"])
+    record.bgImageSHA256 = row["bg_image_sha256"]
+    record.errorRetryable = row["error_retryable"]
+    record.creditsReserved = row["credits_reserved"]
+    record.creditsCharged = row["credits_charged"]
+    record.creditsRefunded = row["credits_refunded"]
+    record.queuedMS = row["queued_ms"]
+    record.processingMS = row["processing_ms"]
+    record.totalMS = row["total_ms"]
+    record.stderrPath = row["stderr_path"]
+    record.cacheKey = row["cache_key"]
+    record.reusedFrom = row["reused_from"]
+    record.attempt = row["attempt"]
+    return record
   }
 
   /// A clip's pooled value for one arm, region and metric, if stored.

@@ -48,6 +48,27 @@ public struct GatePolicy: Sendable, Equatable {
   public var canonicalText: String {
     "primaries=\(primaries.map(\.description).joined(separator: ","))\nmargin=\(margin)\nnoise=\(noise)\nworst_clip_margin=\(worstClipMargin)\nmin_clips=\(minClips)"
   }
+
+  /// The policy back from its stored `canonicalText` (a merged or resumed run decides by the
+  /// policy its runs were made with); `nil` when the text is not one.
+  public init?(canonicalText text: String) {
+    var fields: [String: String] = [:]
+    for line in text.split(separator: "\n") {
+      guard let eq = line.firstIndex(of: "=") else { return nil }
+      fields[String(line[..<eq])] = String(line[line.index(after: eq)...])
+    }
+    guard let list = fields["primaries"], let margin = fields["margin"].flatMap(Double.init),
+      let noise = fields["noise"].flatMap(Double.init), let worst = fields["worst_clip_margin"].flatMap(Double.init),
+      let minClips = fields["min_clips"].flatMap(Int.init)
+    else { return nil }
+    var primaries: [Endpoint] = []
+    for item in list.split(separator: ",") {
+      let parts = item.split(separator: "/")
+      guard parts.count == 2 else { return nil }
+      primaries.append(Endpoint(region: String(parts[0]), metric: String(parts[1])))
+    }
+    self.init(primaries: primaries, margin: margin, noise: noise, worstClipMargin: worst, minClips: minClips)
+  }
 }
 
 /// How the gate came out, and the exit code CI reads.

@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import Runner
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct Run: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run A and B over a clip set, score them against ground truth and decide.")
@@ -45,6 +49,21 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Seed for Monte Carlo statistics.")
   var seed: UInt64 = 1
 
+  @Option(
+    help:
+      "Finish the stored run RUN after an interruption: clips already stored are kept, jobs already created are not created again."
+  )
+  var resume: String?
+
+  @Option(help: "Run only shard K of N (clips whose place in the clip set is K-1 modulo N); join shards with merge.")
+  var shard: String?
+
+  @Option(help: "Reuse arm A's outputs from the stored run RUN where clip, config and provider match.")
+  var baselineRun: String?
+
+  @Flag(help: "Do not reuse outputs from the output cache (every job is submitted).")
+  var noCache = false
+
   func validate() throws {
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
     guard ["local", "http", "exec"].contains(provider) else {
@@ -53,6 +72,9 @@ struct Run: AsyncParsableCommand {
     guard provider != "http" || apiURL != nil else { throw ValidationError("--provider http needs --api-url URL") }
     guard pollInterval > 0, jobDeadline > 0 else {
       throw ValidationError("--poll-interval and --job-deadline must be positive")
+    }
+    if let shard {
+      do { _ = try RunCoordinator.parseShard(shard) } catch { throw ValidationError("--shard: \(error)") }
     }
   }
 
@@ -63,7 +85,12 @@ struct Run: AsyncParsableCommand {
     options.apiURL = apiURL
     options.pollInterval = pollInterval
     options.jobDeadline = jobDeadline
-    let result = try await RunCoordinator.run(options) { printError($0) }
+    options.resumeRunID = resume
+    options.shard = try shard.map(RunCoordinator.parseShard)
+    options.baselineRunID = baselineRun
+    options.useCache = !noCache
+    options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
+    let result = try await RunCoordinator.run(options) { FileHandle.standardError.write(Data($0.utf8)) }
     for line in result.verdictLines { print(line) }
     for error in result.errors { printError("error: \(error)") }
     print(result.gateSummary)

@@ -1,0 +1,64 @@
+import Foundation
+import Store
+
+/// `mattegate history`: the stored runs with their verdicts, and the trend of one endpoint.
+public enum RunHistory {
+  /// The lines to print: one per run, then, with `endpoint` ("hair.Grad" or "hair/Grad"), one
+  /// per run that compared it, and a sparkline of its estimates, oldest first.
+  public static func lines(database: String, endpoint: String?) throws -> [String] {
+    guard FileManager.default.fileExists(atPath: database) else { throw RunError("\(database): no such database") }
+    let store = try ResultStore(path: database)
+    let runs = try store.runs()
+    var out: [String] = []
+    if runs.isEmpty { out.append("no runs in \(database)") }
+    let day = DateFormatter()
+    day.locale = Locale(identifier: "en_US_POSIX")
+    day.timeZone = TimeZone(identifier: "UTC")
+    day.dateFormat = "yyyy-MM-dd HH:mm"
+    for r in runs {
+      var line = "\(r.id)  \(day.string(from: r.createdAt))  \(r.clipsetName)  \(r.configAName) → \(r.configBName)"
+      line += "  \(r.provider)"
+      if let shard = r.shard { line += "  shard \(shard)" }
+      if r.mergedFrom != nil { line += "  merged" }
+      line += "  " + (r.status == "running" ? "unfinished (resume with run --resume \(r.id))" : (r.outcome ?? r.status))
+      if let code = r.exitCode { line += " [exit \(code)]" }
+      out.append(line)
+    }
+    guard let endpoint else { return out }
+    let parts = endpoint.split(whereSeparator: { $0 == "." || $0 == "/" }).map(String.init)
+    guard parts.count == 2 else { throw RunError("--endpoint '\(endpoint)' is not region.metric, e.g. hair.Grad") }
+    let rows = try store.history(region: parts[0], metric: parts[1])
+    out.append("")
+    guard !rows.isEmpty else {
+      out.append("\(parts[0]).\(parts[1]): no run compared it")
+      return out
+    }
+    out.append("\(parts[0]).\(parts[1]), B/A per run (oldest first):")
+    for row in rows {
+      var line = "  \(row.runID)  \(row.configA) → \(row.configB)  n=\(row.clips)"
+      if let e = row.estimatePercent { line += String(format: "  %+.1f%%", e) } else { line += "  –" }
+      if let lo = row.ciLowPercent, let hi = row.ciHighPercent {
+        line += String(format: "  [%+.1f%%, %+.1f%%]", lo, hi)
+      }
+      line += "  \(row.verdict)"
+      out.append(line)
+    }
+    let estimates = rows.compactMap(\.estimatePercent)
+    if estimates.count >= 2 {
+      out.append(
+        "  trend: " + sparkline(estimates) + String(format: "  (%+.1f%% → %+.1f%%)", estimates.first!, estimates.last!))
+    }
+    return out
+  }
+
+  /// One block character per value, low to high.
+  static func sparkline(_ values: [Double]) -> String {
+    let blocks = Array("▁▂▃▄▅▆▇█")
+    let lo = values.min()!
+    let hi = values.max()!
+    return String(
+      values.map { v in
+        hi == lo ? blocks[3] : blocks[min(7, Int((v - lo) / (hi - lo) * 7.999))]
+      })
+  }
+}

@@ -1,0 +1,243 @@
+public import Foundation
+import GRDB
+
+/// An output the cache can hand to a later job: the same source bytes under the same config on
+/// the same provider identity.
+public struct CachedOutput: Sendable, Equatable {
+  public var sourceSHA256: String
+  public var configKey: String
+  public var providerIdentity: String
+  public var outputPath: String
+  public var outputSHA256: String
+  /// The idempotency key of the job that made it, and its run.
+  public var jobKey: String
+  public var runID: String
+
+  public init(
+    sourceSHA256: String, configKey: String, providerIdentity: String, outputPath: String, outputSHA256: String,
+    jobKey: String, runID: String
+  ) {
+    self.sourceSHA256 = sourceSHA256
+    self.configKey = configKey
+    self.providerIdentity = providerIdentity
+    self.outputPath = outputPath
+    self.outputSHA256 = outputSHA256
+    self.jobKey = jobKey
+    self.runID = runID
+  }
+}
+
+/// One run's comparison of one endpoint, for `mattegate history`.
+public struct EndpointHistoryRow: Sendable, Equatable {
+  public var runID: String
+  public var createdAt: Date
+  public var configA: String
+  public var configB: String
+  public var clips: Int
+  public var estimatePercent: Double?
+  public var ciLowPercent: Double?
+  public var ciHighPercent: Double?
+  public var verdict: String
+}
+
+extension ResultStore {
+  /// A stored run, or `nil` when there is none with this id.
+  public func run(id: String) throws -> RunRecord? {
+    try read { db in
+      try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.run)
+    }
+  }
+
+  /// Every stored run, oldest first.
+  public func runs() throws -> [RunRecord] {
+    try read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY created_at, id").map(Self.run)
+    }
+  }
+
+  static func run(_ row: Row) -> RunRecord {
+    var r = RunRecord(
+      id: row["id"], createdAt: row["created_at"], finishedAt: row["finished_at"], status: row["status"],
+      clipsetName: row["clipset_name"], clipsetFolder: row["clipset_folder"], clipsetSHA256: row["clipset_sha256"],
+      configAName: row["config_a_name"], configAHash: row["config_a_hash"], configAText: row["config_a_text"],
+      configBName: row["config_b_name"], configBHash: row["config_b_hash"], configBText: row["config_b_text"],
+      provider: row["provider"], harnessVersion: row["harness_version"], metricsVersion: row["metrics_version"],
+      regionsVersion: row["regions_version"], gateText: row["gate_text"], seed: row["seed"],
+      exitCode: row["exit_code"], outcome: row["outcome"])
+    r.identitySHA256 = row["identity_sha256"]
+    r.identityText = row["identity_text"]
+    r.providerIdentity = row["provider_identity"]
+    r.serviceVersion = row["service_version"]
+    r.shard = row["shard"]
+    r.mergedFrom = row["merged_from"]
+    r.baselineRun = row["baseline_run"]
+    return r
+  }
+
+  /// Records the service version a run's jobs reported.
+  public func setServiceVersion(runID: String, _ version: String) throws {
+    try write { db in
+      try db.execute(sql: "UPDATE runs SET service_version = ? WHERE id = ?", arguments: [version, runID])
+    }
+  }
+
+  /// Marks a run as running again (a resume).
+  public func reopenRun(id: String) throws {
+    try write { db in
+      try db.execute(
+        sql: "UPDATE runs SET status = 'running', exit_code = NULL, outcome = NULL, finished_at = NULL WHERE id = ?",
+        arguments: [id])
+    }
+  }
+
+  /// Stores the service's job id on a job row as soon as the service has created the job.
+  public func setProviderJobID(row: Int64, _ jobID: String) throws {
+    try write { db in
+      try db.execute(sql: "UPDATE jobs SET provider_job_id = ? WHERE id = ?", arguments: [jobID, row])
+    }
+  }
+
+  /// The clips of a run, in clip-set order.
+  public func clips(runID: String) throws -> [ClipRecord] {
+    try read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM clips WHERE run_id = ? ORDER BY position, clip_id", arguments: [runID]
+      ).map { row in
+        var c = ClipRecord(
+          runID: row["run_id"], clipID: row["clip_id"], sha256: row["sha256"], tags: row["tags"],
+          status: row["status"], error: row["error"], frames: row["frames"], reviewFrame: row["review_frame"])
+        c.hasTruth = row["has_truth"]
+        c.position = row["position"]
+        c.scoredAt = row["scored_at"]
+        return c
+      }
+    }
+  }
+
+  /// Every pooled clip value of a run.
+  public func clipMetrics(runID: String) throws -> [ClipMetricRecord] {
+    try read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM clip_metrics WHERE run_id = ? ORDER BY clip_id, arm, region, metric",
+        arguments: [runID]
+      ).map { row in
+        ClipMetricRecord(
+          clipID: row["clip_id"], arm: row["arm"], region: row["region"], metric: row["metric"], value: row["value"],
+          errorSum: row["error_sum"], pixels: row["pixels"], frames: row["frames"], metricVersion: row["metric_version"]
+        )
+      }
+    }
+  }
+
+  /// The paired comparisons of a run, by region and metric.
+  public func comparisons(runID: String) throws -> [ComparisonRecord] {
+    try read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM comparisons WHERE run_id = ? ORDER BY region, metric", arguments: [runID]
+      ).map { row in
+        ComparisonRecord(
+          region: row["region"], metric: row["metric"], isPrimary: row["is_primary"], clips: row["clips"],
+          estimatePercent: row["estimate_pct"], ciLowPercent: row["ci_low_pct"], ciHighPercent: row["ci_high_pct"],
+          ciLevel: row["ci_level"], pValue: row["p_value"], hodgesLehmannPercent: row["hl_pct"], wins: row["wins"],
+          ties: row["ties"], losses: row["losses"], marginPercent: row["margin_pct"], noisePercent: row["noise_pct"],
+          verdict: row["verdict"], note: row["note"], metricVersion: row["metric_version"])
+      }
+    }
+  }
+
+  /// The cached output for this key, if one is stored.
+  public func cachedOutput(sourceSHA256: String, configKey: String, providerIdentity: String) throws -> CachedOutput? {
+    try read { db in
+      try Row.fetchOne(
+        db,
+        sql: "SELECT * FROM output_cache WHERE source_sha256 = ? AND config_key = ? AND provider_identity = ?",
+        arguments: [sourceSHA256, configKey, providerIdentity]
+      ).map { row in
+        CachedOutput(
+          sourceSHA256: row["source_sha256"], configKey: row["config_key"], providerIdentity: row["provider_identity"],
+          outputPath: row["output_path"], outputSHA256: row["output_sha256"], jobKey: row["job_key"],
+          runID: row["run_id"])
+      }
+    }
+  }
+
+  /// Stores (or replaces) a completed job's output under its cache key. Failed jobs are never
+  /// stored.
+  public func cache(_ c: CachedOutput) throws {
+    try write { db in
+      try db.execute(
+        sql: """
+          INSERT OR REPLACE INTO output_cache (source_sha256, config_key, provider_identity, output_path,
+            output_sha256, job_key, run_id, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          c.sourceSHA256, c.configKey, c.providerIdentity, c.outputPath, c.outputSHA256, c.jobKey, c.runID, Date(),
+        ])
+    }
+  }
+
+  /// Forgets a cache entry whose file is gone or changed.
+  public func forgetCachedOutput(sourceSHA256: String, configKey: String, providerIdentity: String) throws {
+    try write { db in
+      try db.execute(
+        sql: "DELETE FROM output_cache WHERE source_sha256 = ? AND config_key = ? AND provider_identity = ?",
+        arguments: [sourceSHA256, configKey, providerIdentity])
+    }
+  }
+
+  /// Every run's comparison of `region.metric`, oldest first.
+  public func history(region: String, metric: String) throws -> [EndpointHistoryRow] {
+    try read { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT run_id, created_at, config_a_name, config_b_name, clips, estimate_pct, ci_low_pct, ci_high_pct,
+            verdict
+          FROM endpoint_history WHERE region = ? AND metric = ? ORDER BY created_at, run_id
+          """,
+        arguments: [region, metric]
+      ).map { row in
+        EndpointHistoryRow(
+          runID: row["run_id"], createdAt: row["created_at"], configA: row["config_a_name"],
+          configB: row["config_b_name"], clips: row["clips"], estimatePercent: row["estimate_pct"],
+          ciLowPercent: row["ci_low_pct"], ciHighPercent: row["ci_high_pct"], verdict: row["verdict"])
+      }
+    }
+  }
+
+  /// Copies every row of `runID` in the database at `source` into this one under `newRunID`:
+  /// clips, jobs, frame and clip metrics, alignment, extra measures and votes. Comparisons are
+  /// left out: a merged run recomputes them over all its clips.
+  ///
+  /// - Throws: `StoreError` when a job's idempotency key is already here (the same shard merged
+  ///   twice), naming the key.
+  public func copyRows(of runID: String, from source: String, as newRunID: String) throws {
+    do {
+      try queue.writeWithoutTransaction { db in
+        try db.execute(sql: "ATTACH DATABASE ? AS shard", arguments: [source])
+        defer { try? db.execute(sql: "DETACH DATABASE shard") }
+        try db.inTransaction {
+          for table in ["clips", "jobs", "frame_metrics", "clip_metrics", "alignment", "extra_measures", "votes"] {
+            let columns = try Row.fetchAll(db, sql: "PRAGMA main.table_info(\(table))").map { $0["name"] as String }
+              .filter { $0 != "id" }
+            let select = columns.map { $0 == "run_id" ? "? AS run_id" : $0 }.joined(separator: ", ")
+            try db.execute(
+              sql:
+                "INSERT INTO main.\(table) (\(columns.joined(separator: ", "))) SELECT \(select) FROM shard.\(table) WHERE run_id = ?",
+              arguments: [newRunID, runID])
+          }
+          return .commit
+        }
+      }
+    } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+      throw StoreError(
+        path: path,
+        reason:
+          "run \(runID) of \(source) holds rows already in this database (\(error.message ?? "constraint")); was it merged before?"
+      )
+    } catch let error as DatabaseError {
+      throw StoreError(path: path, reason: "database error: \(error.message ?? "\(error)")")
+    }
+  }
+}
