@@ -28,8 +28,13 @@ struct CLI {
     .deletingLastPathComponent()
 
   static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    try tool(executable, arguments, environment: environment)
+  }
+
+  /// Runs another program (sqlite3, script) from the repository folder.
+  static func tool(_ program: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
     let process = Process()
-    process.executableURL = executable
+    process.executableURL = program
     process.arguments = arguments
     if !environment.isEmpty {
       process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
