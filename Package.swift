@@ -118,7 +118,9 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
-    .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strictSettings),
     .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: strictSettings),
     .testTarget(

@@ -24,7 +24,19 @@ public final class ResultStore: Sendable {
       var config = Configuration()
       config.foreignKeysEnabled = true
       queue = try DatabaseQueue(path: path, configuration: config)
-      try Self.migrator.migrate(queue)
+      let migrator = Self.migrator
+      let applied = try queue.read { try migrator.appliedIdentifiers($0) }
+      let unknown = applied.subtracting(migrator.migrations).sorted()
+      guard unknown.isEmpty else {
+        throw StoreError(
+          path: path,
+          reason:
+            "written by a newer mattegate (schema \(unknown.joined(separator: ", ")) is unknown to this version); open it with that version"
+        )
+      }
+      try migrator.migrate(queue)
+    } catch let error as StoreError {
+      throw error
     } catch let error as DatabaseError {
       throw StoreError(path: path, reason: "database error: \(error.message ?? "\(error)")")
     } catch {

@@ -133,6 +133,11 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     let (_, fourthJobs, _) = try run()
     #expect(fourthJobs.filter { $0.arm == "A" }.allSatisfy { $0.status != "reused" })
     #expect(fourthJobs.filter { $0.arm == "B" && $0.status == "reused" }.count == 2)
+    // Four runs, glass-slide's B failed in each: the failures_by_model view counts them.
+    let failures = try CLI.tool(
+      URL(fileURLWithPath: "/usr/bin/sqlite3"),
+      [db, "SELECT provider, model, error_code, failures, runs, clips FROM failures_by_model"])
+    #expect(failures.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "exec|picky|exec_failed|4|4|glass-slide")
   }
 
   /// --baseline-run takes arm A from a stored run when its config and provider match, and
