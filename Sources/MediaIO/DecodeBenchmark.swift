@@ -95,7 +95,7 @@ public enum DecodeBenchmark {
   /// The ffmpeg command decoding the same content: the same decoder for VP9 with alpha
   /// (libvpx-vp9), the PNG files of a sequence (from the folder, or unpacked from its ZIP), and
   /// both videos of a pro_bundle.
-  static func ffmpegArguments(
+  public static func ffmpegArguments(
     for path: String, format: String, colorToo: Bool
   ) throws -> (arguments: [String], cleanup: () -> Void) {
     let common = ["-hide_banner", "-v", "info", "-nostdin", "-benchmark"]
@@ -134,7 +134,7 @@ public enum DecodeBenchmark {
 
   /// Runs ffmpeg with `-benchmark` and returns its own real time for the decoding loop
   /// (`rtime=`), which leaves out process start-up; nil if it failed.
-  static func runFFmpeg(_ arguments: [String]) -> Double? {
+  public static func runFFmpeg(_ arguments: [String]) -> Double? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["ffmpeg"] + arguments

@@ -98,23 +98,7 @@ struct ClipContext: Sendable {
         )
       }
       try await scoring.run {
-        progress.line("  \(clip.id): scoring")
-        let score = try ClipScorer.score(
-          clip: clip, in: clipSet, outputA: outputs["A"]!, outputB: outputs["B"]!, configA: configA,
-          configB: configB, alignment: alignment)
-        outcome.alignment = score.alignment
-        if let reason = score.misalignment {
-          outcome.inconclusive = "clip '\(clip.id)': \(reason)"
-          try save(clip: clip, index: index, score: nil, error: nil, inconclusive: reason, alignment: score.alignment)
-          progress.line("  \(clip.id): inconclusive: \(reason)")
-          return
-        }
-        outcome.score = score
-        outcome.images = try writeReviewImages(clip: clip, score: score)
-        try save(clip: clip, index: index, score: score, error: nil, alignment: score.alignment)
-        let a = score.alignment["A"]!
-        let b = score.alignment["B"]!
-        progress.line("  \(clip.id): scored \(score.frames) frames (A \(a.summary); B \(b.summary))")
+        try scoreAndStore(clip: clip, index: index, outputA: outputs["A"]!, outputB: outputs["B"]!, into: &outcome)
       }
     } catch {
       let message = error is ProviderError ? "\(error)" : "clip '\(clip.id)': \(error)"
@@ -127,6 +111,28 @@ struct ClipContext: Sendable {
     }
     progress.clipDone(failed: outcome.error != nil)
     return outcome
+  }
+
+  /// Decodes both outputs and the ground truth, scores them, writes the review images and
+  /// stores the clip's rows (or its inconclusive alignment) in one transaction.
+  func scoreAndStore(clip: Clip, index: Int, outputA: String, outputB: String, into outcome: inout ClipOutcome) throws {
+    progress.line("  \(clip.id): scoring")
+    let score = try ClipScorer.score(
+      clip: clip, in: clipSet, outputA: outputA, outputB: outputB, configA: configA, configB: configB,
+      alignment: alignment)
+    outcome.alignment = score.alignment
+    if let reason = score.misalignment {
+      outcome.inconclusive = "clip '\(clip.id)': \(reason)"
+      try save(clip: clip, index: index, score: nil, error: nil, inconclusive: reason, alignment: score.alignment)
+      progress.line("  \(clip.id): inconclusive: \(reason)")
+      return
+    }
+    outcome.score = score
+    outcome.images = try writeReviewImages(clip: clip, score: score)
+    try save(clip: clip, index: index, score: score, error: nil, alignment: score.alignment)
+    let a = score.alignment["A"]!
+    let b = score.alignment["B"]!
+    progress.line("  \(clip.id): scored \(score.frames) frames (A \(a.summary); B \(b.summary))")
   }
 
   /// The output of one arm: an output this run already has (a resume), the baseline run's

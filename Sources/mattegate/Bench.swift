@@ -3,10 +3,12 @@ import Engine
 import Foundation
 import MatteMetrics
 import MediaIO
+import Runner
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Release-mode figures.", subcommands: [Decode.self, MetricsCommand.self, EngineCommand.self])
+    abstract: "Release-mode figures.",
+    subcommands: [Decode.self, MetricsCommand.self, EngineCommand.self, Pipeline.self])
 
   struct EngineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,6 +92,55 @@ struct Bench: ParsableCommand {
     func run() throws {
       print(DecodeBenchmark.header)
       _ = try DecodeBenchmark.run(media, repeats: repeats) { print($0) }
+    }
+  }
+
+  struct Pipeline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "A run's work after the jobs (decode A, B and ground truth, all metrics, storage) against ffmpeg decoding the same streams.",
+      discussion: """
+        Takes a stored run whose outputs exist (make one with `mattegate run`), scores every clip \
+        again into a scratch database with --jobs clips at once, as a run does, then times the \
+        ffmpeg CLI decoding the same streams (both outputs, ground-truth alpha and region masks; \
+        libvpx-vp9 for VP9 with alpha) with as many clips at once. Prints both times, their ratio \
+        and this process's peak resident memory. Build with `swift build -c release`.
+        """)
+
+    @Option(help: "The clip set folder.")
+    var clipset: String
+
+    @Option(help: "The run's database.")
+    var db: String = "reports/mattegate.sqlite"
+
+    @Option(help: "The run whose outputs are scored (the newest on this clip set by default).")
+    var run: String?
+
+    @Option(help: "Only these clips (comma-separated ids).")
+    var only: String?
+
+    @Option(help: "Clips at once on each side.")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Time mattegate's side only.")
+    var skipFFmpeg = false
+
+    func run() async throws {
+      let result = try await PipelineBenchmark.run(
+        clipsetFolder: clipset, database: db, runID: run,
+        only: only.map { $0.split(separator: ",").map(String.init) } ?? [], workers: max(1, jobs),
+        skipFFmpeg: skipFFmpeg
+      ) { FileHandle.standardError.write(Data($0.utf8)) }
+      print(
+        String(
+          format: "pipeline: %d clips, %d frames, %d at once: mattegate %.2f s (%.1f frames/s)", result.clips,
+          result.frames, result.workers, result.oursSeconds, Double(result.frames) / result.oursSeconds))
+      if let ffmpeg = result.ffmpegSeconds, let wall = result.ffmpegWallSeconds, let ratio = result.ratio {
+        print(String(format: "ffmpeg decoding the same streams: %.2f s (busiest worker; %.2f s wall)", ffmpeg, wall))
+        print(
+          String(format: "ratio mattegate / ffmpeg: %.2f (wall against wall: %.2f)", ratio, result.oursSeconds / wall))
+      }
+      print(String(format: "peak resident memory: %.0f MiB", Double(result.peakResidentBytes) / 1_048_576))
     }
   }
 }
