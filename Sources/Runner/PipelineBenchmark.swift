@@ -121,7 +121,7 @@ public enum PipelineBenchmark {
         planned.append(perClip)
       }
       let commands = planned
-      defer { cleanups.forEach { $0() } }
+      defer { for cleanup in cleanups { cleanup() } }
       let queue = TicketCounter()
       let wallStart = DispatchTime.now().uptimeNanoseconds
       // Each worker takes the next clip's streams until none is left; it returns its summed
