@@ -374,3 +374,57 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     #expect(try store.run(id: runID)?.status == "completed")
   }
 }
+
+/// One clip's undecodable or misaligned output is recorded with its reason; the other clips
+/// keep their results and the exit code follows DESIGN.md (1 for an error, 3 for inconclusive).
+@Suite(.serialized) struct OneBadClipTests {
+  static let key =
+    "ffmpeg -v error -y -i {input} -vf colorkey=0x50a078:0.2:0.1,format=yuva420p -c:v libvpx-vp9 -metadata:s:v:0 alpha_mode=1"
+
+  func run(clips: String, dir: String, glassCommand: String) throws -> (CLI.Result, ResultStore, String) {
+    try "name: key\nmodel: key\noutput_format: webm\nexec:\n  command: >-\n    \(Self.key) {output}\n".write(
+      toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+    try """
+    name: odd
+    model: odd
+    output_format: webm
+    exec:
+      command: >-
+        case {input} in *glass-slide*) \(glassCommand);; *) \(Self.key) {output};; esac
+    """.write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+    let db = dir + "/m.sqlite"
+    let r = try CLI.run([
+      "run", "--clipset", clips, "--a", dir + "/a.yaml", "--b", dir + "/b.yaml", "--provider", "exec", "--db", db,
+      "--out", dir + "/reports",
+    ])
+    return (r, try ResultStore(path: db), try printedRunID(r))
+  }
+
+  @Test func anUndecodableOutputFailsOnlyItsClip() throws {
+    let clips = try CLI.tinyClipSet()
+    let dir = try CLI.folder()
+    let (r, store, id) = try run(clips: clips, dir: dir, glassCommand: "echo not a video > {output}")
+    #expect(r.status == 1, "\(r.stderr)")
+    let rows = try store.clips(runID: id)
+    let glass = try #require(rows.first { $0.clipID == "glass-slide" })
+    #expect(glass.status == "failed")
+    #expect(
+      glass.error?.contains("clip 'glass-slide'") == true && glass.error?.contains("B.webm") == true,
+      "\(glass.error ?? "")")
+    #expect(rows.filter { $0.status == "scored" }.map(\.clipID) == ["hair-sway", "motion-blur"])
+    #expect(r.stderr.contains("error: clip 'glass-slide'"), "\(r.stderr)")
+  }
+
+  @Test func aMisalignedOutputMakesItsClipInconclusive() throws {
+    let clips = try CLI.tinyClipSet()
+    let dir = try CLI.folder()
+    let (r, store, id) = try run(clips: clips, dir: dir, glassCommand: "\(Self.key) -frames:v 2 {output}")
+    #expect(r.status == 3, "\(r.stderr)")
+    let rows = try store.clips(runID: id)
+    let glass = try #require(rows.first { $0.clipID == "glass-slide" })
+    #expect(glass.status == "inconclusive" && glass.error?.contains("misaligned") == true, "\(glass.error ?? "")")
+    #expect(rows.filter { $0.status == "scored" }.map(\.clipID) == ["hair-sway", "motion-blur"])
+    let alignment = try store.alignment(runID: id).filter { $0.clipID == "glass-slide" && $0.record.arm == "B" }
+    #expect(alignment.first?.record.status == "misaligned" && alignment.first?.record.dropped == 2)
+  }
+}
