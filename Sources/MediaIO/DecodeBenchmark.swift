@@ -128,7 +128,9 @@ public enum DecodeBenchmark {
       }
       return (common + ["-i", folder + "/%06d.png"] + sink, cleanup)
     }
-    let decoder = format.contains("libvpx-vp9") ? ["-c:v", "libvpx-vp9"] : []
+    // The ffmpeg CLI gets the alpha of VP9 only through libvpx-vp9 (colour and alpha together).
+    let decoder =
+      format.contains("libvpx-vp9") || format.contains("alpha stream only") ? ["-c:v", "libvpx-vp9"] : []
     return (common + decoder + ["-i", path] + sink, {})
   }
 

@@ -31,7 +31,14 @@ public final class VideoReader: FrameSource {
   private let input: InputFormatOwner
   private let codec: CodecContextOwner
   private let packet = PacketOwner()
+  /// The alpha bitstream of the current packet, when only alpha is decoded (see `alphaOnly`).
+  private let alphaPacket = PacketOwner()
   private let frame = FrameOwner()
+  /// WebM VP9 with alpha read for its alpha alone: the alpha plane travels as a second VP9
+  /// bitstream in each block's BlockAdditional (id 1), whose luma is the alpha. Decoding just
+  /// that stream (FFmpeg's native vp9) gives the same samples libvpx-vp9 puts in the alpha
+  /// plane, without decoding the colour the caller does not want.
+  private let alphaOnly: Bool
   private let converter: FrameConverter
   private let streamIndex: Int32
   private let timeBase: AVRational
@@ -97,9 +104,18 @@ public final class VideoReader: FrameSource {
       rotation = .none
     }
 
-    // FFmpeg's native VP9 decoder silently drops the alpha plane; libvpx-vp9 keeps it.
+    // FFmpeg's native VP9 decoder silently drops the alpha plane; libvpx-vp9 keeps it. When
+    // only alpha is wanted, the native decoder reads the alpha bitstream itself.
     var decoder: UnsafePointer<AVCodec>?
-    if par.pointee.codec_id == AV_CODEC_ID_VP9 && containerSignalsAlpha {
+    alphaOnly =
+      par.pointee.codec_id == AV_CODEC_ID_VP9 && containerSignalsAlpha && options.rgb == .none
+      && options.alpha == .alphaChannel
+    if alphaOnly {
+      decoder = avcodec_find_decoder_by_name("vp9")
+      if decoder == nil {
+        throw MediaError(path: path, reason: "this FFmpeg has no vp9 decoder for the VP9 alpha stream")
+      }
+    } else if par.pointee.codec_id == AV_CODEC_ID_VP9 && containerSignalsAlpha {
       decoder = avcodec_find_decoder_by_name("libvpx-vp9")
       if decoder == nil {
         throw MediaError(
@@ -112,7 +128,7 @@ public final class VideoReader: FrameSource {
       let name = String(cString: avcodec_get_name(par.pointee.codec_id))
       throw MediaError(path: path, reason: "no decoder for codec \(name)")
     }
-    decoderName = String(cString: decoder.pointee.name)
+    decoderName = String(cString: decoder.pointee.name) + (alphaOnly ? " (alpha stream only)" : "")
     codec = try CodecContextOwner(codec: decoder, path: path)
     r = avcodec_parameters_to_context(codec.pointer, par)
     guard r >= 0 else { throw MediaError.ffmpeg(r, "copying codec parameters", path: path) }
@@ -130,7 +146,10 @@ public final class VideoReader: FrameSource {
     var layout = FrameConverter.layout(of: codec.pointer.pointee.pix_fmt)
     if containerSignalsAlpha && !layout.hasAlpha { layout.alphaDepth = layout.colorDepth }
     self.layout = layout
-    converter = FrameConverter(path: path, storedSize: storedSize, turn: rotation, options: options)
+    // The alpha stream's luma is the alpha plane, sample for sample (libvpx-vp9 copies it so).
+    var converterOptions = options
+    if alphaOnly { converterOptions.alpha = .luma }
+    converter = FrameConverter(path: path, storedSize: storedSize, turn: rotation, options: converterOptions)
     if let target = options.targetSize,
       target.width <= 0 || target.height <= 0 || target.width > 16384
         || target.height > 16384
@@ -258,11 +277,41 @@ public final class VideoReader: FrameSource {
       }
       defer { av_packet_unref(packet.pointer) }
       if packet.pointer.pointee.stream_index != streamIndex { continue }
-      let s = avcodec_send_packet(codec.pointer, packet.pointer)
+      let s = avcodec_send_packet(codec.pointer, alphaOnly ? try alphaBitstream() : packet.pointer)
       if s < 0 && s != eagain {
         throw MediaError.ffmpeg(s, "decoding packet after frame \(nextIndex)", path: path)
       }
     }
+  }
+}
+
+extension VideoReader {
+  /// The current packet's alpha bitstream (BlockAdditional id 1) as a packet of its own, with
+  /// the packet's timing.
+  ///
+  /// - Throws: `MediaError` when the block carries no alpha.
+  private func alphaBitstream() throws(MediaError) -> UnsafeMutablePointer<AVPacket> {
+    var size = 0
+    guard let side = av_packet_get_side_data(packet.pointer, AV_PKT_DATA_MATROSKA_BLOCKADDITIONAL, &size), size > 8,
+      (0..<8).reduce(UInt64(0), { $0 << 8 | UInt64(side[$1]) }) == 1
+    else {
+      throw MediaError(
+        path: path,
+        reason: "alpha was expected but the block after frame \(nextIndex) carries no alpha data (BlockAdditional 1)")
+    }
+    let target = alphaPacket.pointer
+    av_packet_unref(target)
+    let r = av_new_packet(target, Int32(size - 8))
+    guard r >= 0, let data = target.pointee.data else {
+      throw MediaError.ffmpeg(r, "allocating the alpha packet after frame \(nextIndex)", path: path)
+    }
+    data.update(from: side + 8, count: size - 8)
+    target.pointee.pts = packet.pointer.pointee.pts
+    target.pointee.dts = packet.pointer.pointee.dts
+    target.pointee.duration = packet.pointer.pointee.duration
+    target.pointee.flags = packet.pointer.pointee.flags
+    target.pointee.stream_index = packet.pointer.pointee.stream_index
+    return target
   }
 }
 

@@ -122,7 +122,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Clips at once on each side.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "Time mattegate's side only.")
+    @Flag(name: .customLong("skip-ffmpeg"), help: "Time mattegate's side only.")
     var skipFFmpeg = false
 
     func run() async throws {

@@ -59,6 +59,53 @@ func rampMatte(width: Int, height: Int, frame: Int) -> GrayImage {
     #expect(frames == 5)
   }
 
+  /// Alpha alone comes from the alpha bitstream through the native vp9 decoder; it must equal,
+  /// sample for sample and frame for frame, the alpha plane libvpx-vp9 gives with the colour.
+  @Test func vp9AlphaStreamAloneEqualsLibvpxAlphaPlane() throws {
+    let dir = try temporaryFolder()
+    let path = dir + "/varied.webm"
+    let w = 96
+    let h = 64
+    let writer = try VideoWriter(path: path, width: w, height: h, frameRate: 25, encoding: .vp9Alpha(crf: 30))
+    for t in 0..<12 {
+      // A moving soft-edged disc over a ramp: every alpha code from 0 to 255 appears.
+      var alpha = [UInt16](repeating: 0, count: w * h)
+      var pixels = [UInt8](repeating: 0, count: w * h * 3)
+      for y in 0..<h {
+        for x in 0..<w {
+          let d = hypot(Double(x - 20 - 4 * t), Double(y - 32)) - 14
+          let disc = max(0, min(1, 0.5 - d / 6))
+          alpha[y * w + x] = UInt16((max(disc, Double(x) / Double(w - 1) * 0.6) * 255).rounded())
+          for c in 0..<3 { pixels[(y * w + x) * 3 + c] = UInt8((x * 7 + y * 3 + t * 11 + c * 50) % 256) }
+        }
+      }
+      try writer.append(
+        rgb: RGBImage(width: w, height: h, pixels: pixels),
+        alpha: GrayImage(width: w, height: h, maxValue: 255, samples: alpha))
+    }
+    try writer.finish()
+    let both = try VideoReader(path: path, options: ReadOptions(rgb: .eight, alpha: .alphaChannel))
+    let alone = try VideoReader(path: path, options: ReadOptions(rgb: .none, alpha: .alphaChannel))
+    #expect(both.decoderName == "libvpx-vp9")
+    #expect(alone.decoderName == "vp9 (alpha stream only)")
+    var frames = 0
+    var distinct = Set<UInt16>()
+    while let full = try both.nextFrame() {
+      let mine = try #require(try alone.nextFrame())
+      #expect(mine.time == full.time && mine.index == full.index)
+      let a = try #require(mine.alpha)
+      let b = try #require(full.alpha)
+      #expect(a.maxValue == b.maxValue && a.width == w && a.height == h)
+      let mismatches = zip(a.samples, b.samples).filter { $0 != $1 }.count
+      #expect(
+        a.samples.count == b.samples.count && mismatches == 0, "frame \(full.index): \(mismatches) samples differ")
+      distinct.formUnion(a.samples)
+      frames += 1
+    }
+    #expect(try alone.nextFrame() == nil)
+    #expect(frames == 12 && distinct.count > 200)
+  }
+
   @Test func h264WithoutAlphaFailsLoudlyWhenAlphaIsExpected() throws {
     let dir = try temporaryFolder()
     let path = dir + "/src.mp4"
