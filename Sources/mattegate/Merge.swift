@@ -19,13 +19,7 @@ struct Merge: AsyncParsableCommand {
     let result = try RunMerger.merge(databases: databases, into: into, outputFolder: out) {
       FileHandle.standardError.write(Data($0.utf8))
     }
-    for line in result.verdictLines { print(line) }
-    for error in result.errors { printError("error: \(error)") }
-    print(result.gateSummary)
-    for reason in result.gateReasons { print("  - \(reason)") }
-    print("report: \(result.reportPath)")
-    print("results: \(result.databasePath) (run \(result.runID))")
-    if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    try report(result)
   }
 }
 

@@ -91,12 +91,18 @@ struct Run: AsyncParsableCommand {
     options.useCache = !noCache
     options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
     let result = try await RunCoordinator.run(options) { FileHandle.standardError.write(Data($0.utf8)) }
-    for line in result.verdictLines { print(line) }
-    for error in result.errors { printError("error: \(error)") }
-    print(result.gateSummary)
-    for reason in result.gateReasons { print("  - \(reason)") }
-    print("report: \(result.reportPath)")
-    print("results: \(result.databasePath) (run \(result.runID))")
-    if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    try report(result)
   }
+}
+
+/// Prints a finished run's verdict lines, errors, gate outcome, report and database, and exits
+/// with the gate's code.
+func report(_ result: RunResult) throws {
+  for line in result.verdictLines { print(line) }
+  for error in result.errors { printError("error: \(error)") }
+  print(result.gateSummary)
+  for reason in result.gateReasons { print("  - \(reason)") }
+  print("report: \(result.reportPath)")
+  print("results: \(result.databasePath) (run \(result.runID))")
+  if result.exitCode != 0 { throw ExitCode(result.exitCode) }
 }
