@@ -124,6 +124,8 @@ let package = Package(
     .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: strictSettings),
     .testTarget(
-      name: "EndToEndTests", dependencies: ["mattegate", "MediaIO", "Store"], swiftSettings: strictSettings),
+      name: "EndToEndTests",
+      dependencies: ["mattegate", "MediaIO", "Store", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strictSettings),
   ]
 )

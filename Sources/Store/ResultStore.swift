@@ -23,6 +23,9 @@ public final class ResultStore: Sendable {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
       var config = Configuration()
       config.foreignKeysEnabled = true
+      // Another process may read the file meanwhile (the sqlite3 shell, a report, a test):
+      // wait for its lock instead of failing the write.
+      config.busyMode = .timeout(30)
       queue = try DatabaseQueue(path: path, configuration: config)
       let migrator = Self.migrator
       let applied = try queue.read { try migrator.appliedIdentifiers($0) }

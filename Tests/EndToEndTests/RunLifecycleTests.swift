@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MediaIO
 import Store
 import Testing
@@ -271,7 +272,7 @@ func printedRunID(_ r: CLI.Result) throws -> String {
 /// service and once in the database, and what was stored is not computed again.
 @Suite(.serialized) struct KilledRunResumeTests {
   /// A JSON call to the reference server, through curl.
-  static func call(_ method: String, _ url: String, key: String, json: String? = nil) async throws -> (Int, Data) {
+  static func call(_ method: String, _ url: String, key: String, json: String? = nil) throws -> (Int, Data) {
     var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", "X-Api-Key: \(key)", url]
     if let json { arguments += ["-H", "Content-Type: application/json", "--data", json] }
     let r = try CLI.tool(URL(fileURLWithPath: "/usr/bin/curl"), arguments)
@@ -279,13 +280,9 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     return (Int(r.stdout[cut...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, Data(r.stdout[..<cut].utf8))
   }
 
-  /// One value of a query from the sqlite3 shell, waiting out a writer's lock.
-  static func query(_ db: String, _ sql: String) throws -> String {
-    let r = try CLI.tool(URL(fileURLWithPath: "/usr/bin/sqlite3"), ["-cmd", ".timeout 2000", db, sql])
-    return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-  }
-
-  @Test func aKilledRunResumesWithoutASecondJobOrCharge() async throws {
+  /// Synchronous on purpose: the watch-then-kill loop must not wait for a turn on the shared
+  /// task pool (other tests block it), or the child finishes between seeing the job and the kill.
+  @Test func aKilledRunResumesWithoutASecondJobOrCharge() throws {
     let key = "mg-resume-\(UUID().uuidString)"
     let clips = try CLI.tinyClipSet()
     let work = try CLI.folder()
@@ -293,10 +290,10 @@ func printedRunID(_ r: CLI.Result) throws -> String {
       key: key, storage: work + "/server", log: work + "/serve-api.log")
     defer { server.terminate() }
     let base = "http://127.0.0.1:\(port)"
-    // Every poll answers 800 ms late, so a job is in flight long enough to be killed in.
-    let (armed, _) = try await Self.call(
+    // Every poll answers 1 s late, so a job is in flight long enough to be killed in.
+    let (armed, _) = try Self.call(
       "POST", base + "/_test/faults", key: key,
-      json: #"{"fault":"delay_response","operation":"getJob","delay_ms":800,"times":1000}"#)
+      json: #"{"fault":"delay_response","operation":"getJob","delay_ms":1000,"times":1000}"#)
     #expect(armed == 201)
     let db = work + "/m.sqlite"
     let arguments = [
@@ -314,18 +311,30 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     child.standardOutput = handle
     child.standardError = handle
     try child.run()
-    // Wait for the first clip to be stored and the next job to be created but not finished.
+    // Wait for the first clip to be stored and the next job to be created but not finished,
+    // reading the database in process (read-only, waiting out the writer's locks).
     var inFlight = ""
-    for _ in 0..<1000 {
+    var reader: DatabaseQueue?
+    for _ in 0..<2000 {
       let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
       if text.contains(": scored ") {
-        inFlight = try Self.query(
-          db, "SELECT provider_job_id FROM jobs WHERE status = 'submitted' AND provider_job_id IS NOT NULL")
+        if reader == nil {
+          var configuration = Configuration()
+          configuration.readonly = true
+          configuration.busyMode = .timeout(5)
+          reader = try DatabaseQueue(path: db, configuration: configuration)
+        }
+        inFlight =
+          try reader!.read { db in
+            try String.fetchOne(
+              db, sql: "SELECT provider_job_id FROM jobs WHERE status = 'submitted' AND provider_job_id IS NOT NULL")
+          } ?? ""
         if !inFlight.isEmpty { break }
       }
       guard child.isRunning else { break }
-      try await Task.sleep(for: .milliseconds(10))
+      Thread.sleep(forTimeInterval: 0.01)
     }
+    reader = nil
     kill(child.processIdentifier, SIGKILL)
     child.waitUntilExit()
     #expect(child.terminationReason == .uncaughtSignal)
@@ -355,12 +364,12 @@ func printedRunID(_ r: CLI.Result) throws -> String {
       if let id = before.record.providerJobID { #expect(after.record.providerJobID == id) }
     }
     #expect(jobs.contains { $0.record.providerJobID == inFlight })
-    let (_, listed) = try await Self.call("GET", base + "/v1/jobs?limit=100", key: key)
+    let (_, listed) = try Self.call("GET", base + "/v1/jobs?limit=100", key: key)
     let list = try #require(try JSONSerialization.jsonObject(with: listed) as? [String: Any])
     #expect(list["total"] as? Int == 6)
     let serverIDs = Set(((list["data"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
     #expect(serverIDs == Set(jobs.compactMap(\.record.providerJobID)))
-    let (_, creditData) = try await Self.call("GET", base + "/v1/credits", key: key)
+    let (_, creditData) = try Self.call("GET", base + "/v1/credits", key: key)
     let credits = try #require(try JSONSerialization.jsonObject(with: creditData) as? [String: Any])
     // Three clips, light 1 + pro 3 credits each: charged once.
     #expect(credits["used_total"] as? Double == 12 || credits["used_total"] as? Int == 12, "\(credits)")
