@@ -2,51 +2,15 @@ import Clips
 import Foundation
 import MatteMetrics
 import MediaIO
-import Report
 import Services
 import Store
 
-/// How one clip ended.
+/// How one clip ended: what the run's progress and provenance read of it (everything else is
+/// in the database).
 struct ClipOutcome: Sendable {
-  var index: Int
-  var clip: Clip
-  var score: ClipScore?
+  /// The failure naming the clip and the cause, if the clip could not be scored.
   var error: String?
-  /// Why the clip is inconclusive (misaligned output), if it is.
-  var inconclusive: String?
-  /// How each arm lined up with the ground truth.
-  var alignment: [String: AlignmentStats] = [:]
   var serviceVersion: String?
-  var images: [String: String] = [:]
-}
-
-extension ClipOutcome {
-  /// One line per arm and kind of measure: composites, or what was measured without ground truth.
-  static func extraLines(_ extras: [ExtraMeasure], hasTruth: Bool) -> [String] {
-    var lines: [String] = []
-    if !hasTruth { lines.append("No ground truth: these measures are not ground-truth metrics and feed no verdict.") }
-    for arm in ["A", "B", "A-B"] {
-      let mine = extras.filter { $0.arm == arm }
-      guard !mine.isEmpty else { continue }
-      func values(_ measure: String, _ format: String) -> String? {
-        let parts = mine.filter { $0.measure == measure }.compactMap { e in
-          e.value.map { "\(e.region) \(String(format: format, $0))" }
-        }
-        return parts.isEmpty ? nil : parts.joined(separator: ", ")
-      }
-      var pieces: [String] = []
-      if let v = values("composite_mse", "%.3f") { pieces.append("composite MSE ×1e3: " + v) }
-      if let v = values("composite_psnr", "%.2f") { pieces.append("composite PSNR dB: " + v) }
-      if let v = values("flicker", "%.3f") { pieces.append("flicker ×1e3: " + v) }
-      if let v = values("edge_alignment", "%.3f") { pieces.append("edge alignment: " + v) }
-      if let v = values("disagreement", "%.3f") { pieces.append("disagreement ×1e3: " + v) }
-      for e in mine where e.detail != nil && (e.measure == "applied_fit" || e.measure == "aspect_class") {
-        pieces.append((e.measure == "applied_fit" ? "fit " : "aspect ") + e.detail!)
-      }
-      if !pieces.isEmpty { lines.append("\(arm): " + pieces.joined(separator: "; ")) }
-    }
-    return lines
-  }
 }
 
 /// What every clip's processing shares. All members are `Sendable`.
@@ -77,7 +41,7 @@ struct ClipContext: Sendable {
   /// outputs, stores everything and writes the review images. Never throws: a failure becomes
   /// the outcome's error, naming the clip and the file.
   func process(clip: Clip, index: Int) async -> ClipOutcome {
-    var outcome = ClipOutcome(index: index, clip: clip)
+    var outcome = ClipOutcome()
     let folder = runFolder + "/clips/" + clip.id
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -97,12 +61,11 @@ struct ClipContext: Sendable {
             "arms A and B were given different sources (sha256 \(sourceHashes["A"]!.prefix(12))… vs \(sourceHashes["B"]!.prefix(12))…): not compared"
         )
       }
-      try await scoring.run {
-        try scoreAndStore(clip: clip, index: index, outputA: outputs["A"]!, outputB: outputs["B"]!, into: &outcome)
+      _ = try await scoring.run {
+        try scoreAndStore(clip: clip, index: index, outputA: outputs["A"]!, outputB: outputs["B"]!)
       }
     } catch {
       let message = error is ProviderError ? "\(error)" : "clip '\(clip.id)': \(error)"
-      outcome.score = nil
       outcome.error = message
       progress.line("  \(message)")
       do { try save(clip: clip, index: index, score: nil, error: message) } catch {
@@ -114,25 +77,24 @@ struct ClipContext: Sendable {
   }
 
   /// Decodes both outputs and the ground truth, scores them, writes the review images and
-  /// stores the clip's rows (or its inconclusive alignment) in one transaction.
-  func scoreAndStore(clip: Clip, index: Int, outputA: String, outputB: String, into outcome: inout ClipOutcome) throws {
+  /// stores the clip's rows (or its inconclusive alignment) in one transaction. Returns the
+  /// frames scored (0 for an inconclusive clip).
+  func scoreAndStore(clip: Clip, index: Int, outputA: String, outputB: String) throws -> Int {
     progress.line("  \(clip.id): scoring")
     let score = try ClipScorer.score(
       clip: clip, in: clipSet, outputA: outputA, outputB: outputB, configA: configA, configB: configB,
       alignment: alignment)
-    outcome.alignment = score.alignment
     if let reason = score.misalignment {
-      outcome.inconclusive = "clip '\(clip.id)': \(reason)"
       try save(clip: clip, index: index, score: nil, error: nil, inconclusive: reason, alignment: score.alignment)
       progress.line("  \(clip.id): inconclusive: \(reason)")
-      return
+      return 0
     }
-    outcome.score = score
-    outcome.images = try writeReviewImages(clip: clip, score: score)
+    try writeReviewImages(clip: clip, score: score)
     try save(clip: clip, index: index, score: score, error: nil, alignment: score.alignment)
     let a = score.alignment["A"]!
     let b = score.alignment["B"]!
     progress.line("  \(clip.id): scored \(score.frames) frames (A \(a.summary); B \(b.summary))")
+    return score.frames
   }
 
   /// The output of one arm: an output this run already has (a resume), the baseline run's
@@ -170,12 +132,14 @@ struct ClipContext: Sendable {
     record.cacheKey = cacheKey
 
     // 2. Arm A of the baseline run, or 3. the cache: a job row that says where it came from.
+    // Only for a first attempt: a job interrupted or failed in this run is submitted again.
     var reuse: (path: String, sha: String, key: String, version: String?, from: String)?
-    if arm == "A", let base = baselineJobs[clip.id], base.clipSHA256 == sourceHash, let path = base.outputPath,
+    if prior == nil, arm == "A", let base = baselineJobs[clip.id], base.clipSHA256 == sourceHash,
+      let path = base.outputPath,
       Self.intact(path, sha256: base.outputSHA256)
     {
       reuse = (path, base.outputSHA256!, base.reusedFrom ?? base.idempotencyKey, base.serviceVersion, "baseline run")
-    } else if useCache,
+    } else if prior == nil, useCache,
       let hit = try store.cachedOutput(
         sourceSHA256: sourceHash, configKey: configKey, providerIdentity: provider.identity)
     {
@@ -186,7 +150,7 @@ struct ClipContext: Sendable {
           sourceSHA256: sourceHash, configKey: configKey, providerIdentity: provider.identity)
       }
     }
-    if let reuse, prior == nil {
+    if let reuse {
       record.status = "reused"
       record.reusedFrom = reuse.key
       record.outputPath = reuse.path
@@ -332,20 +296,17 @@ struct ClipContext: Sendable {
   }
 
   /// Writes the review frame's source, ground truth and both alphas as PNG (libpng).
-  private func writeReviewImages(clip: Clip, score: ClipScore) throws -> [String: String] {
-    guard let index = score.reviewFrame, let a = score.reviewA, let b = score.reviewB else { return [:] }
-    var images: [String: String] = [:]
-    let prefix = "clips/\(clip.id)/frame\(index)"
+  /// Writes the review frame's source, ground truth and both alphas as PNG (libpng), named
+  /// `clips/ID/frameN-ROLE.png` in the run folder, where the report looks for them.
+  private func writeReviewImages(clip: Clip, score: ClipScore) throws {
+    guard let index = score.reviewFrame, let a = score.reviewA, let b = score.reviewB else { return }
+    let prefix = runFolder + "/clips/\(clip.id)/frame\(index)"
     if let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), index: index) {
-      try PNGFile.write(source, to: runFolder + "/" + prefix + "-source.png")
-      images["source"] = prefix + "-source.png"
+      try PNGFile.write(source, to: prefix + "-source.png")
     }
     for (role, image) in [("truth", score.reviewTruth), ("a", a), ("b", b)] {
       guard let image else { continue }
-      let path = prefix + "-\(role).png"
-      try PNGFile.writeGray8(image.eightBit(), width: image.width, height: image.height, to: runFolder + "/" + path)
-      images[role] = path
+      try PNGFile.writeGray8(image.eightBit(), width: image.width, height: image.height, to: prefix + "-\(role).png")
     }
-    return images
   }
 }

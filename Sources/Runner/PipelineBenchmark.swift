@@ -82,12 +82,9 @@ public enum PipelineBenchmark {
         let (index, clip) = clips[next]
         let pair = outputs[clip.id]!
         group.addTask {
-          var outcome = ClipOutcome(index: index, clip: clip)
           try FileManager.default.createDirectory(
             atPath: scratch + "/clips/" + clip.id, withIntermediateDirectories: true)
-          try context.scoreAndStore(
-            clip: clip, index: index, outputA: pair["A"]!, outputB: pair["B"]!, into: &outcome)
-          return outcome.score?.frames ?? 0
+          return try context.scoreAndStore(clip: clip, index: index, outputA: pair["A"]!, outputB: pair["B"]!)
         }
         next += 1
       }

@@ -60,8 +60,8 @@ enum RunFinisher {
       outcome: outcome.summary)
 
     // The report, from the same stored rows.
-    let extras = try store.extraMeasures(runID: runID)
-    let alignment = try store.alignment(runID: runID)
+    let extras = Dictionary(grouping: try store.extraMeasures(runID: runID), by: \.clipID)
+    let alignment = Dictionary(grouping: try store.alignment(runID: runID), by: \.clipID)
     let model = ReportModel(
       runID: runID, createdAt: run.createdAt, clipsetName: run.clipsetName, clipsetSHA256: run.clipsetSHA256,
       provider: run.provider,
@@ -78,8 +78,8 @@ enum RunFinisher {
       endpoints: RunCoordinator.orderedEndpoints(records, results: results, policy: policy),
       clips: clips.map { c in
         reportRow(
-          c, values: byClip[c.clipID] ?? [:], extras: extras.filter { $0.clipID == c.clipID },
-          alignment: alignment.filter { $0.clipID == c.clipID }.map(\.record), runFolder: runFolder)
+          c, values: byClip[c.clipID] ?? [:], extras: extras[c.clipID] ?? [],
+          alignment: (alignment[c.clipID] ?? []).map(\.record), runFolder: runFolder)
       })
     try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
     let reportPath = runFolder + "/index.html"
@@ -137,11 +137,38 @@ enum RunFinisher {
       s.window = a.windowSeconds
       return "\(a.arm): \(s.summary)"
     }
-    row.extras = ClipOutcome.extraLines(
+    row.extras = extraLines(
       extras.map {
         ExtraMeasure(
           arm: $0.arm, region: $0.region, measure: $0.measure, value: $0.value, detail: $0.detail, version: $0.version)
       }, hasTruth: c.hasTruth)
     return row
+  }
+
+  /// One line per arm and kind of measure: composites, or what was measured without ground truth.
+  static func extraLines(_ extras: [ExtraMeasure], hasTruth: Bool) -> [String] {
+    var lines: [String] = []
+    if !hasTruth { lines.append("No ground truth: these measures are not ground-truth metrics and feed no verdict.") }
+    for arm in ["A", "B", "A-B"] {
+      let mine = extras.filter { $0.arm == arm }
+      guard !mine.isEmpty else { continue }
+      func values(_ measure: String, _ format: String) -> String? {
+        let parts = mine.filter { $0.measure == measure }.compactMap { e in
+          e.value.map { "\(e.region) \(String(format: format, $0))" }
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+      }
+      var pieces: [String] = []
+      if let v = values("composite_mse", "%.3f") { pieces.append("composite MSE ×1e3: " + v) }
+      if let v = values("composite_psnr", "%.2f") { pieces.append("composite PSNR dB: " + v) }
+      if let v = values("flicker", "%.3f") { pieces.append("flicker ×1e3: " + v) }
+      if let v = values("edge_alignment", "%.3f") { pieces.append("edge alignment: " + v) }
+      if let v = values("disagreement", "%.3f") { pieces.append("disagreement ×1e3: " + v) }
+      for e in mine where e.detail != nil && (e.measure == "applied_fit" || e.measure == "aspect_class") {
+        pieces.append((e.measure == "applied_fit" ? "fit " : "aspect ") + e.detail!)
+      }
+      if !pieces.isEmpty { lines.append("\(arm): " + pieces.joined(separator: "; ")) }
+    }
+    return lines
   }
 }
