@@ -133,7 +133,7 @@ public enum RunCoordinator {
       header += "; resuming: \(mine.count - todo.count) clips already stored, \(todo.count) to go"
     }
     progress.line(header)
-    for _ in 0..<(mine.count - todo.count) { progress.clipDone(failed: false) }
+    for _ in 0..<(mine.count - todo.count) { progress.clipCarriedOver() }
     for w in aspectWarnings {
       progress.line(
         "  \(w.clipID): arm \(w.arm)'s background aspect is \(w.match.match.rawValue) against the source "

@@ -16,6 +16,8 @@ public enum ProgressStyle: Sendable {
 final class RunProgress: Sendable {
   private struct State {
     var done = 0
+    /// Clips stored before this process started (a resume): done, but not part of the rate.
+    var carried = 0
     var failed = 0
     var inFlight = 0
     var started = Date()
@@ -47,6 +49,14 @@ final class RunProgress: Sendable {
 
   func jobStarted() { update { $0.inFlight += 1 } }
   func jobEnded() { update { $0.inFlight -= 1 } }
+
+  /// A clip a resumed run already has.
+  func clipCarriedOver() {
+    state.withLock { s in
+      s.done += 1
+      s.carried += 1
+    }
+  }
 
   /// A clip finished, scored or not.
   func clipDone(failed: Bool) {
@@ -88,9 +98,9 @@ final class RunProgress: Sendable {
 
   private static func summary(_ s: State, total: Int) -> String {
     var text = "\(s.done)/\(total) clips, \(s.inFlight) job\(s.inFlight == 1 ? "" : "s") in flight, \(s.failed) failed"
-    if s.done > 0 && s.done < total {
+    if s.done > s.carried && s.done < total {
       let elapsed = Date().timeIntervalSince(s.started)
-      text += ", ETA " + duration(elapsed / Double(s.done) * Double(total - s.done))
+      text += ", ETA " + duration(elapsed / Double(s.done - s.carried) * Double(total - s.done))
     } else if s.done == total {
       text += ", done in " + duration(Date().timeIntervalSince(s.started))
     }
