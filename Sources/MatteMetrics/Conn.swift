@@ -374,17 +374,27 @@ struct SegmentLevels {
 
   /// The levels of pixels x0 ..< x0 + count of row y, into `out`.
   func levels(row y: Int, from x0: Int, count: Int, into out: UnsafeMutablePointer<UInt8>) {
-    // The row's segment holding x0 (binary search), then onwards.
-    var lo = Int(rowStart[y])
-    var hi = Int(rowStart[y + 1]) - 1
-    while lo < hi {
-      let mid = (lo + hi + 1) / 2
-      if Int(start[mid]) <= x0 { lo = mid } else { hi = mid - 1 }
-    }
-    var s = lo
-    for i in 0..<count {
-      while Int(end[s]) <= x0 + i { s += 1 }
-      out[i] = level[s]
+    start.withUnsafeBufferPointer { start in
+      end.withUnsafeBufferPointer { end in
+        level.withUnsafeBufferPointer { level in
+          // The row's segment holding x0 (binary search), then a fill per segment.
+          var lo = Int(rowStart[y])
+          var hi = Int(rowStart[y + 1]) - 1
+          let x = Int32(x0)
+          while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if start[mid] <= x { lo = mid } else { hi = mid - 1 }
+          }
+          var s = lo
+          var i = 0
+          while i < count {
+            let stop = min(Int(end[s]) - x0, count)
+            (out + i).update(repeating: level[s], count: stop - i)
+            i = stop
+            s += 1
+          }
+        }
+      }
     }
   }
 

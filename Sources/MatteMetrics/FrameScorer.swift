@@ -92,6 +92,30 @@ public struct PreparedTruth: Sendable {
     self.init(matte, regions: regions, grid: grid)
   }
 
+  /// Prepares `matte` with regions derived from it, whose hair and glass regions are replaced
+  /// by a clip's own masks carried as bits of one code plane (a region-mask video's frame):
+  /// a pixel is in `hair` where `codes & hair != 0`, in `glass` where `codes & glass != 0`.
+  /// The same regions as passing both masks as `[Bool]`, in one pass.
+  public init(
+    _ matte: Matte, previous: PreparedTruth? = nil, maskCodes codes: [UInt16], hair: UInt16, glass: UInt16,
+    deriver: RegionDeriver = RegionDeriver()
+  ) {
+    precondition(codes.count == matte.pixelCount, "region mask codes differ in size")
+    let grid = BlockGrid(matte)
+    var regions = deriver.regions(
+      truth: matte, grid: grid, previous: previous.map { ($0.matte, $0.grid) }, masks: [:])
+    let (hairBit, glassBit) = (RegionKind.hair.bit, RegionKind.glass.bit)
+    regions.bits.withUnsafeMutableBufferPointer { out in
+      codes.withUnsafeBufferPointer { c in
+        for k in 0..<out.count {
+          let own = (c[k] & hair != 0 ? hairBit : 0) | (c[k] & glass != 0 ? glassBit : 0)
+          out[k] = (out[k] & ~(hairBit | glassBit)) | own
+        }
+      }
+    }
+    self.init(matte, regions: RegionMap(width: regions.width, height: regions.height, bits: regions.bits), grid: grid)
+  }
+
   /// Prepares `matte` with given regions.
   public init(_ matte: Matte, regions: RegionMap) {
     self.init(matte, regions: regions, grid: BlockGrid(matte))
@@ -162,6 +186,9 @@ public enum FrameScorer {
       dtByPattern.deallocate()
     }
     let temporal = previous != nil
+    let constants = RowKernel.Constants(
+      pMax: Double(pm), gMax: Double(gm), previousPMax: Double(pp?.maxValue ?? 1),
+      previousGMax: Double(gp?.maxValue ?? 1))
     let noCodes: [UInt16] = []
     let noBits: [UInt8] = []
     (pp?.codes ?? noCodes).withUnsafeBufferPointer { ppCodes in
@@ -180,9 +207,27 @@ public enum FrameScorer {
                         let go = Int(gMagnitude.offsets[b])
                         guard now || changed || po >= 0 || go >= 0 else { continue }
                         let xs = grid.xRange(ofColumn: b % grid.columns)
+                        let full = xs.count == stride
                         for (j, y) in grid.yRange(ofRow: b / grid.columns).enumerated() {
                           if now {
                             levels.levels(row: y, from: xs.lowerBound, count: xs.count, into: lv.baseAddress!)
+                          }
+                          let k0 = y * w + xs.lowerBound
+                          if full {
+                            // A whole row of the block: sixteen pixels in vectors.
+                            RowKernel.spatial(
+                              p: pcodes.baseAddress! + k0, g: gcodes.baseAddress! + k0,
+                              levels: now ? UnsafePointer(lv.baseAddress!) : nil,
+                              pMagnitude: po >= 0 ? pmv.baseAddress! + po + j * stride : nil,
+                              gMagnitude: go >= 0 ? gmv.baseAddress! + go + j * stride : nil,
+                              bits: nowBits.baseAddress! + k0, constants: constants, into: byPattern)
+                            if temporal && (now || changed) {
+                              RowKernel.temporal(
+                                p: pcodes.baseAddress! + k0, g: gcodes.baseAddress! + k0,
+                                previousP: ppCodes.baseAddress! + k0, previousG: gpCodes.baseAddress! + k0,
+                                bits: beforeBits.baseAddress! + k0, constants: constants, into: dtByPattern)
+                            }
+                            continue
                           }
                           for (i, x) in xs.enumerated() {
                             let k = y * w + x

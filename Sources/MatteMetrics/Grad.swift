@@ -159,58 +159,67 @@ struct SparseMagnitude: Sendable {
     let dk = Grad.derivative
     let (w, h) = (m.width, m.height)
     var next: Int32 = 0
+    // Shallow mattes (8-bit outputs) look their normalised values up: the same quotients,
+    // computed once per code instead of once per patch pixel.
+    let table: [Double]? = m.maxValue < 4096 ? (0...m.maxValue).map { (Double($0) - low) / range } : nil
     m.codes.withUnsafeBufferPointer { codes in
-      values.withUnsafeMutableBufferPointer { out in
-        patch.withUnsafeMutableBufferPointer { pb in
-          smooth.withUnsafeMutableBufferPointer { sb in
-            deriv.withUnsafeMutableBufferPointer { db in
-              for bx in 0..<grid.columns {
-                var by = 0
-                while by < grid.rows {
-                  guard active[by * grid.columns + bx] else {
-                    by += 1
-                    continue
-                  }
-                  let first = by
-                  while by < grid.rows && active[by * grid.columns + bx] { by += 1 }
-                  let xs = grid.xRange(ofColumn: bx)
-                  let y0 = first * bh
-                  let y1 = min(by * bh, h)
-                  let cw = xs.count
-                  // Normalised values with the replicate border, as `normalised` computes them.
-                  let inside = xs.lowerBound >= r && xs.upperBound + r <= w
-                  for py in 0..<(y1 - y0 + 2 * r) {
-                    let sy = min(max(y0 - r + py, 0), h - 1)
-                    let src = codes.baseAddress! + sy * w
-                    let dst = pb.baseAddress! + py * pw
-                    if inside {
-                      let from = src + (xs.lowerBound - r)
-                      for px in 0..<(cw + 2 * r) { dst[px] = (Double(from[px]) - low) / range }
-                    } else {
-                      for px in 0..<(cw + 2 * r) {
-                        let sx = min(max(xs.lowerBound - r + px, 0), w - 1)
-                        dst[px] = (Double(src[sx]) - low) / range
+      (table ?? []).withUnsafeBufferPointer { tableBuffer in
+        let normalised = table == nil ? nil : tableBuffer.baseAddress
+        values.withUnsafeMutableBufferPointer { out in
+          patch.withUnsafeMutableBufferPointer { pb in
+            smooth.withUnsafeMutableBufferPointer { sb in
+              deriv.withUnsafeMutableBufferPointer { db in
+                for bx in 0..<grid.columns {
+                  var by = 0
+                  while by < grid.rows {
+                    guard active[by * grid.columns + bx] else {
+                      by += 1
+                      continue
+                    }
+                    let first = by
+                    while by < grid.rows && active[by * grid.columns + bx] { by += 1 }
+                    let xs = grid.xRange(ofColumn: bx)
+                    let y0 = first * bh
+                    let y1 = min(by * bh, h)
+                    let cw = xs.count
+                    // Normalised values with the replicate border, as `normalised` computes them.
+                    let inside = xs.lowerBound >= r && xs.upperBound + r <= w
+                    for py in 0..<(y1 - y0 + 2 * r) {
+                      let sy = min(max(y0 - r + py, 0), h - 1)
+                      let src = codes.baseAddress! + sy * w
+                      let dst = pb.baseAddress! + py * pw
+                      if inside, let table = normalised {
+                        let from = src + (xs.lowerBound - r)
+                        for px in 0..<(cw + 2 * r) { dst[px] = table[Int(from[px])] }
+                      } else if inside {
+                        let from = src + (xs.lowerBound - r)
+                        for px in 0..<(cw + 2 * r) { dst[px] = (Double(from[px]) - low) / range }
+                      } else {
+                        for px in 0..<(cw + 2 * r) {
+                          let sx = min(max(xs.lowerBound - r + px, 0), w - 1)
+                          dst[px] = (Double(src[sx]) - low) / range
+                        }
                       }
                     }
-                  }
-                  // Row passes: taps in kernel order from 0, as `correlateRows`, four columns
-                  // at a time in registers.
-                  for py in 0..<(y1 - y0 + 2 * r) {
-                    Self.correlate(
-                      pb.baseAddress! + py * pw, count: cw, smooth: sb.baseAddress! + py * bw,
-                      derivative: db.baseAddress! + py * bw, gk: gk, dk: dk)
-                  }
-                  // Column passes (G on the row derivative, G′ on the row smoothing) and the
-                  // magnitude, as `gradientMagnitude`, into each block's own slot.
-                  for b in first..<by {
-                    offsets[b * grid.columns + bx] = next
-                    let o = out.baseAddress! + Int(next)
-                    for y in (b * bh)..<min(b * bh + bh, h) {
-                      Self.columns(
-                        smooth: sb.baseAddress! + (y - y0) * bw, derivative: db.baseAddress! + (y - y0) * bw,
-                        stride: bw, count: cw, gk: gk, dk: dk, out: o + (y - b * bh) * bw)
+                    // Row passes: taps in kernel order from 0, as `correlateRows`, four columns
+                    // at a time in registers.
+                    for py in 0..<(y1 - y0 + 2 * r) {
+                      Self.correlate(
+                        pb.baseAddress! + py * pw, count: cw, smooth: sb.baseAddress! + py * bw,
+                        derivative: db.baseAddress! + py * bw, gk: gk, dk: dk)
                     }
-                    next += Int32(Self.stride)
+                    // Column passes (G on the row derivative, G′ on the row smoothing) and the
+                    // magnitude, as `gradientMagnitude`, into each block's own slot.
+                    for b in first..<by {
+                      offsets[b * grid.columns + bx] = next
+                      let o = out.baseAddress! + Int(next)
+                      for y in (b * bh)..<min(b * bh + bh, h) {
+                        Self.columns(
+                          smooth: sb.baseAddress! + (y - y0) * bw, derivative: db.baseAddress! + (y - y0) * bw,
+                          stride: bw, count: cw, gk: gk, dk: dk, out: o + (y - b * bh) * bw)
+                      }
+                      next += Int32(Self.stride)
+                    }
                   }
                 }
               }

@@ -31,11 +31,19 @@ public enum PNGFile {
 
   /// Writes an 8-bit grayscale PNG from `samples` (one byte per pixel).
   public static func writeGray8(
-    _ samples: [UInt8], width: Int, height: Int, to path: String
+    _ samples: [UInt8], width: Int, height: Int, to path: String, compression: PNGCompression = .standard
   ) throws(MediaError) {
-    try writeRaw(
-      path: path, width: width, height: height, format: cpng_format_gray(), bytes: samples,
-      rowStride: width)
+    switch compression {
+    case .standard:
+      try writeRaw(
+        path: path, width: width, height: height, format: cpng_format_gray(), bytes: samples,
+        rowStride: width)
+    case .fast:
+      let failure = samples.withUnsafeBytes { raw in
+        writeExact(path: path, width: width, height: height, channels: 1, depth: 8, bytes: raw, fast: true)
+      }
+      if let failure { throw failure }
+    }
   }
 
   /// Writes a 16-bit grayscale PNG with every sample exactly as given (no gamma chunk);

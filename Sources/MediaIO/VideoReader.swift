@@ -236,6 +236,18 @@ public final class VideoReader: FrameSource {
   ///
   /// - Throws: `MediaError` when the data does not decode or the frame lacks a requested plane.
   public func nextFrame() throws(MediaError) -> DecodedFrame? {
+    try advance(converting: true)
+  }
+
+  /// Decodes the next frame without converting it (for seeking forward to a frame by
+  /// decoding); false at the end.
+  public func skipFrame() throws(MediaError) -> Bool {
+    try advance(converting: false) != nil
+  }
+
+  /// The next frame, converted to the reader's planes or (without `converting`) an empty
+  /// stand-in with its index and time; nil at the end.
+  private func advance(converting: Bool) throws(MediaError) -> DecodedFrame? {
     if finished { return nil }
     let eof = cffmpeg_averror_eof()
     let eagain = cffmpeg_eagain()
@@ -249,6 +261,10 @@ public final class VideoReader: FrameSource {
           ? (frameRate > 0 ? Double(nextIndex) / frameRate : Double(nextIndex))
           : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
         lastTime = max(lastTime, time)
+        guard converting else {
+          nextIndex += 1
+          return DecodedFrame(index: nextIndex - 1, time: time, rgb: nil, alpha: nil)
+        }
         let decoded = try converter.convert(
           frame.pointer, index: nextIndex, time: time, label: "frame \(nextIndex) (decoded by \(decoderName))")
         nextIndex += 1

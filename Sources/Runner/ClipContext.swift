@@ -295,18 +295,19 @@ struct ClipContext: Sendable {
       })
   }
 
-  /// Writes the review frame's source, ground truth and both alphas as PNG (libpng).
   /// Writes the review frame's source, ground truth and both alphas as PNG (libpng), named
-  /// `clips/ID/frameN-ROLE.png` in the run folder, where the report looks for them.
+  /// `clips/ID/frameN-ROLE.png` in the run folder, where the report looks for them. Fast
+  /// compression: the files are lossless either way, and the run should not wait on zlib.
   private func writeReviewImages(clip: Clip, score: ClipScore) throws {
     guard let index = score.reviewFrame, let a = score.reviewA, let b = score.reviewB else { return }
     let prefix = runFolder + "/clips/\(clip.id)/frame\(index)"
     if let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), index: index) {
-      try PNGFile.write(source, to: prefix + "-source.png")
+      try PNGFile.write(source, to: prefix + "-source.png", compression: .fast)
     }
     for (role, image) in [("truth", score.reviewTruth), ("a", a), ("b", b)] {
       guard let image else { continue }
-      try PNGFile.writeGray8(image.eightBit(), width: image.width, height: image.height, to: prefix + "-\(role).png")
+      try PNGFile.writeGray8(
+        image.eightBit(), width: image.width, height: image.height, to: prefix + "-\(role).png", compression: .fast)
     }
   }
 }

@@ -165,8 +165,7 @@ enum ClipScorer {
     var worst = -1.0
     while let g = try truth.nextFrame() {
       guard let ga = g.alpha else { break }
-      var hair: [Bool]?
-      var glass: [Bool]?
+      var maskCodes: [UInt16]?
       if let masks {
         guard let m = try masks.nextFrame(), let codes = m.alpha else {
           throw ClipScoringError(description: "\(masks.path): region masks end before frame \(g.index)")
@@ -176,14 +175,17 @@ enum ClipScorer {
             description:
               "\(masks.path): region mask frame \(m.index) is at \(m.time) s but ground truth is at \(g.time) s")
         }
-        hair = codes.samples.map { $0 & RegionMaskCodes.hair != 0 }
-        glass = codes.samples.map { $0 & RegionMaskCodes.glass != 0 }
+        maskCodes = codes.samples
       }
       let gMatte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
-      var own: [RegionKind: [Bool]] = [:]
-      own[.hair] = hair
-      own[.glass] = glass
-      let prepared = PreparedTruth(gMatte, previous: previousTruth, masks: own)
+      let prepared =
+        if let maskCodes {
+          PreparedTruth(
+            gMatte, previous: previousTruth, maskCodes: maskCodes, hair: RegionMaskCodes.hair,
+            glass: RegionMaskCodes.glass)
+        } else {
+          PreparedTruth(gMatte, previous: previousTruth)
+        }
       let before = previousTruth
       previousTruth = prepared
       let fa = try a.match(referenceTime: g.time)
@@ -261,12 +263,10 @@ enum ClipScorer {
     return score
   }
 
-  /// Decodes the source picture of frame `index`.
+  /// Decodes the source picture of frame `index` (earlier frames are decoded, not converted).
   static func sourceFrame(path: String, index: Int) throws -> RGBImage? {
     let reader = try VideoReader(path: path, rgb: true, alpha: .none)
-    while let f = try reader.nextFrame() {
-      if f.index == index { return f.rgb }
-    }
-    return nil
+    for _ in 0..<index where try !reader.skipFrame() { return nil }
+    return try reader.nextFrame()?.rgb
   }
 }

@@ -151,6 +151,25 @@ public enum PipelineBenchmark {
       ffmpegWallSeconds: ffmpegWall, peakResidentBytes: peak, workers: workers)
   }
 
+  /// The stored outputs of one clip of a run (the newest run when nil).
+  public static func outputs(database: String, runID: String?, clipID: String) throws -> (a: String, b: String) {
+    guard FileManager.default.fileExists(atPath: database) else { throw RunError("\(database): no such database") }
+    let store = try ResultStore(path: database)
+    let runs = try store.runs()
+    guard let run = runID.flatMap({ id in runs.first { $0.id == id } }) ?? (runID == nil ? runs.last : nil) else {
+      throw RunError("\(database): no run \(runID ?? "")")
+    }
+    var found: [String: String] = [:]
+    for job in try store.jobs(runID: run.id) where job.clipID == clipID && ["completed", "reused"].contains(job.status)
+    {
+      if let path = job.outputPath { found[job.arm] = path }
+    }
+    guard let a = found["A"], let b = found["B"] else {
+      throw RunError("run \(run.id) has no outputs of both arms for clip '\(clipID)'")
+    }
+    return (a, b)
+  }
+
   /// A stored config back from its canonical text (the settings the outputs were made with).
   static func config(_ text: String, name: String) throws -> ArmConfig {
     let path = NSTemporaryDirectory() + "mattegate-bench-config-\(UUID().uuidString).yaml"

@@ -125,7 +125,35 @@ struct Bench: ParsableCommand {
     @Flag(name: .customLong("skip-ffmpeg"), help: "Time mattegate's side only.")
     var skipFFmpeg = false
 
+    @Flag(
+      name: .customLong("metrics-only"),
+      help: "Time only the metric kernels, on the first clip's frames held in memory (one core).")
+    var metricsOnly = false
+
+    @Option(help: "With --metrics-only: frames of the clip to hold.")
+    var frames: Int = 12
+
+    @Option(help: "With --metrics-only: passes over those frames.")
+    var repeats: Int = 7
+
     func run() async throws {
+      if metricsOnly {
+        let clips = only.map { $0.split(separator: ",").map(String.init) } ?? []
+        guard let clip = clips.first else { throw ValidationError("--metrics-only needs --only CLIP") }
+        let outputs = try PipelineBenchmark.outputs(database: db, runID: run, clipID: clip)
+        let r = try MetricsOnlyBenchmark.run(
+          clipsetFolder: clipset, clipID: clip, outputA: outputs.a, outputB: outputs.b, frames: max(2, frames),
+          repeats: max(1, repeats))
+        func line(_ name: String, _ values: [Double]) -> String {
+          let sorted = values.sorted()
+          return String(format: "%@ %.2f ms min, %.2f ms median", name, sorted[0], sorted[sorted.count / 2])
+        }
+        print("metrics on \(clip), \(r.frames) frames in memory, \(repeats) passes, ms per frame:")
+        print(line("  truth preparation", r.truthMS))
+        print(line("  arm A            ", r.armAMS))
+        print(line("  arm B            ", r.armBMS))
+        return
+      }
       let result = try await PipelineBenchmark.run(
         clipsetFolder: clipset, database: db, runID: run,
         only: only.map { $0.split(separator: ",").map(String.init) } ?? [], workers: max(1, jobs),
