@@ -131,6 +131,11 @@ public struct PreparedTruth: Sendable {
   }
 }
 
+/// The 16×8 blocks where a prediction differs in value from its ground truth.
+public struct DifferingBlocks: Sendable {
+  let flags: [Bool]
+}
+
 /// Scores one predicted frame against ground truth.
 public enum FrameScorer {
   /// Scores `p` against `g` with the given regions (no temporal metrics).
@@ -146,6 +151,16 @@ public enum FrameScorer {
     prediction p: Matte, truth: PreparedTruth, previous: (prediction: Matte, truth: PreparedTruth)? = nil,
     motion: MotionField? = nil
   ) -> ErrorTotals {
+    scoreKeepingBlocks(prediction: p, truth: truth, previous: previous, motion: motion).totals
+  }
+
+  /// `score`, also returning the blocks where this prediction differs from its truth, which the
+  /// next frame's scoring needs for its temporal metrics: passed back as `previousBlocks` with
+  /// the same previous prediction and truth, they are not found again.
+  public static func scoreKeepingBlocks(
+    prediction p: Matte, truth: PreparedTruth, previous: (prediction: Matte, truth: PreparedTruth)? = nil,
+    previousBlocks: DifferingBlocks? = nil, motion: MotionField? = nil
+  ) -> (totals: ErrorTotals, blocks: DifferingBlocks) {
     let g = truth.matte
     ErrorMaps.checkSameSize(p, g)
     let grid = truth.grid
@@ -155,7 +170,9 @@ public enum FrameScorer {
       ErrorMaps.checkSameSize(previous.prediction, p)
       ErrorMaps.checkSameSize(previous.truth.matte, g)
     }
-    let before = previous.map { BlockGrid.differing($0.prediction, $0.truth.matte, grid: grid) }
+    let before = previous.map { previous in
+      previousBlocks.map(\.flags) ?? BlockGrid.differing(previous.prediction, previous.truth.matte, grid: grid)
+    }
     let pMagnitude = SparseMagnitude(p, grid: pGrid)
     let gMagnitude = truth.gradient
     let levels = SegmentLevels(p, g, pGrid: pGrid, gGrid: grid)
@@ -308,6 +325,6 @@ public enum FrameScorer {
         totals.record(region, .messddt, sum: motionSums[r].sum, pixels: motionSums[r].pixels)
       }
     }
-    return totals
+    return (totals, DifferingBlocks(flags: differs))
   }
 }

@@ -29,14 +29,17 @@ enum RowKernel {
 
   @inline(__always)
   static func load(_ p: UnsafePointer<UInt16>) -> Lanes {
-    let v = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt16>.self)
-    return Lanes(SIMD8<Int32>(truncatingIfNeeded: v))
+    // Lane by lane (the generic vector conversion is not specialised); this vectorises.
+    Lanes(
+      Double(p[0]), Double(p[1]), Double(p[2]), Double(p[3]), Double(p[4]), Double(p[5]), Double(p[6]),
+      Double(p[7]))
   }
 
   @inline(__always)
   static func load(_ p: UnsafePointer<UInt8>) -> Lanes {
-    let v = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt8>.self)
-    return Lanes(SIMD8<Int32>(truncatingIfNeeded: v))
+    Lanes(
+      Double(p[0]), Double(p[1]), Double(p[2]), Double(p[3]), Double(p[4]), Double(p[5]), Double(p[6]),
+      Double(p[7]))
   }
 
   @inline(__always)
@@ -47,8 +50,9 @@ enum RowKernel {
   /// Whether all sixteen bytes equal the first.
   @inline(__always)
   static func uniform(_ bits: UnsafePointer<UInt8>) -> Bool {
-    let v = UnsafeRawPointer(bits).loadUnaligned(as: SIMD16<UInt8>.self)
-    return all(v .== SIMD16<UInt8>(repeating: v[0]))
+    let splat = UInt64(bits[0]) &* 0x0101_0101_0101_0101
+    let raw = UnsafeRawPointer(bits)
+    return raw.loadUnaligned(as: UInt64.self) == splat && raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == splat
   }
 
   /// φ(code) of Conn at level l′ (`Conn.phi`): 1 − (code/max − l′/10) where

@@ -162,6 +162,7 @@ enum ClipScorer {
     // Both arms' predictions at the previous ground-truth frame, when it was scored: temporal
     // metrics compare consecutive frames only.
     var previousPredictions: (a: Matte, b: Matte)?
+    var previousBlocks: [String: DifferingBlocks] = [:]
     var worst = -1.0
     while let g = try truth.nextFrame() {
       guard let ga = g.alpha else { break }
@@ -194,6 +195,7 @@ enum ClipScorer {
       // Paired scoring: a frame counts only when both arms have it.
       guard let fa, let fb, sourceFrames == nil || source != nil else {
         previousPredictions = nil
+        previousBlocks = [:]
         continue
       }
       var mattes: [String: Matte] = [:]
@@ -223,14 +225,19 @@ enum ClipScorer {
       }
       let last = previousPredictions
       previousPredictions = mattes["A"].flatMap { ma in mattes["B"].map { (ma, $0) } }
-      let sa =
-        mattes["A"].map { m in
-          FrameScorer.score(prediction: m, truth: prepared, previous: last.flatMap { l in before.map { (l.a, $0) } })
-        } ?? ErrorTotals()
-      let sb =
-        mattes["B"].map { m in
-          FrameScorer.score(prediction: m, truth: prepared, previous: last.flatMap { l in before.map { (l.b, $0) } })
-        } ?? ErrorTotals()
+      // Each arm's differing blocks of this frame serve the next frame's temporal metrics.
+      let blocksBefore = previousBlocks
+      previousBlocks = [:]
+      func scoreArm(_ arm: String, _ previousPrediction: Matte?) -> ErrorTotals {
+        guard let m = mattes[arm] else { return ErrorTotals() }
+        let r = FrameScorer.scoreKeepingBlocks(
+          prediction: m, truth: prepared, previous: previousPrediction.flatMap { p in before.map { (p, $0) } },
+          previousBlocks: blocksBefore[arm])
+        previousBlocks[arm] = r.blocks
+        return r.totals
+      }
+      let sa = scoreArm("A", last?.a)
+      let sb = scoreArm("B", last?.b)
       score.totalsA.add(sa)
       score.totalsB.add(sb)
       score.frameRecords.append(("A", g.index, sa))

@@ -27,7 +27,8 @@ public enum MetricsOnlyBenchmark {
     let truth = try VideoReader(path: clipSet.path(of: alpha), options: luma)
     let masks = try clip.regionMasks.map { try VideoReader(path: clipSet.path(of: $0), options: luma) }
     let arms = try [outputA, outputB].map {
-      try MediaInput.open($0, options: ReadOptions(rgb: .none, alpha: .alphaChannel), sourceSize: truth.size, allowScaling: false)
+      try MediaInput.open(
+        $0, options: ReadOptions(rgb: .none, alpha: .alphaChannel), sourceSize: truth.size, allowScaling: false)
     }
     var frames: [(g: Matte, codes: [UInt16]?, a: Matte, b: Matte)] = []
     func matte(_ image: GrayImage) -> Matte {
@@ -43,6 +44,7 @@ public enum MetricsOnlyBenchmark {
     for _ in 0..<repeats {
       var (t, ta, tb) = (0.0, 0.0, 0.0)
       var previous: (truth: PreparedTruth, a: Matte, b: Matte)?
+      var blocks: (a: DifferingBlocks, b: DifferingBlocks)?
       for f in frames {
         let start = DispatchTime.now().uptimeNanoseconds
         let prepared =
@@ -54,12 +56,15 @@ public enum MetricsOnlyBenchmark {
             PreparedTruth(f.g, previous: previous?.truth)
           }
         let afterTruth = DispatchTime.now().uptimeNanoseconds
-        let sa = FrameScorer.score(prediction: f.a, truth: prepared, previous: previous.map { ($0.a, $0.truth) })
+        let sa = FrameScorer.scoreKeepingBlocks(
+          prediction: f.a, truth: prepared, previous: previous.map { ($0.a, $0.truth) }, previousBlocks: blocks?.a)
         let afterA = DispatchTime.now().uptimeNanoseconds
-        let sb = FrameScorer.score(prediction: f.b, truth: prepared, previous: previous.map { ($0.b, $0.truth) })
+        let sb = FrameScorer.scoreKeepingBlocks(
+          prediction: f.b, truth: prepared, previous: previous.map { ($0.b, $0.truth) }, previousBlocks: blocks?.b)
         let afterB = DispatchTime.now().uptimeNanoseconds
         // Keep the results alive, so the work cannot be dropped.
-        if sa.sum(.frame, .sad).isNaN || sb.sum(.frame, .sad).isNaN { throw RunError("NaN SAD") }
+        if sa.totals.sum(.frame, .sad).isNaN || sb.totals.sum(.frame, .sad).isNaN { throw RunError("NaN SAD") }
+        blocks = (sa.blocks, sb.blocks)
         t += Double(afterTruth - start)
         ta += Double(afterA - afterTruth)
         tb += Double(afterB - afterA)

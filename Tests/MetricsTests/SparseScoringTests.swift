@@ -135,4 +135,40 @@ import Testing
       #expect(got.supports() == RegionKind.allCases.map { got.support($0) })
     }
   }
+
+  /// Own masks carried as bits of one code plane give the same regions as the same masks
+  /// passed as `[Bool]`.
+  @Test func maskCodesGiveTheRegionsOfBoolMasks() {
+    var rng = SplitMix64(seed: 11)
+    for (i, c) in Self.cases.enumerated() {
+      let (_, g0) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i))
+      let (_, g1) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i) + 3)
+      // Codes with the hair bit (64), the glass bit (128), both, neither, and an unrelated bit.
+      let codes = (0..<(c.w * c.h)).map { _ in UInt16([0, 64, 128, 192, 32, 96][Int(rng.uniform(0, 6))]) }
+      let before = PreparedTruth(g0)
+      let viaCodes = PreparedTruth(g1, previous: before, maskCodes: codes, hair: 64, glass: 128)
+      let viaBools = PreparedTruth(
+        g1, previous: before, masks: [.hair: codes.map { $0 & 64 != 0 }, .glass: codes.map { $0 & 128 != 0 }])
+      #expect(viaCodes.regions == viaBools.regions, "\(c)")
+      #expect(viaCodes.support == viaBools.support, "\(c)")
+      #expect(viaCodes.regions.support(.hair) == codes.filter { $0 & 64 != 0 }.count)
+    }
+  }
+
+  /// Passing the previous frame's differing blocks back changes nothing in the totals.
+  @Test func keptBlocksGiveTheSameTotals() {
+    for (i, c) in Self.cases.enumerated() {
+      let (p0, g0) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i))
+      let (p1, g1) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i) + 50)
+      let truth0 = PreparedTruth(g0)
+      let truth1 = PreparedTruth(g1, previous: truth0)
+      let first = FrameScorer.scoreKeepingBlocks(prediction: p0, truth: truth0)
+      let kept = FrameScorer.scoreKeepingBlocks(
+        prediction: p1, truth: truth1, previous: (p0, truth0), previousBlocks: first.blocks)
+      let fresh = FrameScorer.score(prediction: p1, truth: truth1, previous: (p0, truth0))
+      #expect(first.totals == FrameScorer.score(prediction: p0, truth: truth0))
+      #expect(kept.totals == fresh, "\(c)")
+      if i == 0 { #expect(kept.totals.sum(.frame, .dtssd) > 0, "the first case has temporal error to find") }
+    }
+  }
 }
