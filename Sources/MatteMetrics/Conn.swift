@@ -179,54 +179,55 @@ struct SegmentLevels {
     let nonFlat = flat.reduce(0) { $0 + ($1 ? 0 : 1) }
     let capacity = nonFlat * BlockGrid.blockWidth * BlockGrid.blockHeight + pGrid.count * BlockGrid.blockHeight + height
     var count = 0
-    var st = [Int32](repeating: 0, count: capacity)
-    var en = [Int32](repeating: 0, count: capacity)
-    var qs = [UInt8](repeating: 0, count: capacity)
+    // Uninitialised scratch (only the first `count` entries are ever written or read): the
+    // worst case is megabytes a frame, not worth zeroing.
+    let st = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+    let en = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+    let qs = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    defer {
+      st.deallocate()
+      en.deallocate()
+      qs.deallocate()
+    }
     p.codes.withUnsafeBufferPointer { pc in
       g.codes.withUnsafeBufferPointer { gc in
         qp.withUnsafeBufferPointer { tp in
           qg.withUnsafeBufferPointer { tg in
-            st.withUnsafeMutableBufferPointer { st in
-              en.withUnsafeMutableBufferPointer { en in
-                qs.withUnsafeMutableBufferPointer { qs in
-                  for y in 0..<height {
-                    rowStart.append(Int32(count))
-                    let pr = pc.baseAddress! + y * w
-                    let gr = gc.baseAddress! + y * w
-                    let base = (y / BlockGrid.blockHeight) * pGrid.columns
-                    var current: UInt8 = 255
-                    for bx in 0..<pGrid.columns {
-                      let x0 = bx * BlockGrid.blockWidth
-                      let x1 = min(x0 + BlockGrid.blockWidth, w)
-                      // A flat block extends or starts one segment; others go pixel by pixel.
-                      let step = flat[base + bx] ? x1 - x0 : 1
-                      var x = x0
-                      while x < x1 {
-                        let v = min(tp[Int(pr[x])], tg[Int(gr[x])])
-                        if v == current {
-                          en[count - 1] = Int32(x + step)
-                        } else {
-                          st[count] = Int32(x)
-                          en[count] = Int32(x + step)
-                          qs[count] = v
-                          count += 1
-                          current = v
-                        }
-                        x += step
-                      }
-                    }
+            for y in 0..<height {
+              rowStart.append(Int32(count))
+              let pr = pc.baseAddress! + y * w
+              let gr = gc.baseAddress! + y * w
+              let base = (y / BlockGrid.blockHeight) * pGrid.columns
+              var current: UInt8 = 255
+              for bx in 0..<pGrid.columns {
+                let x0 = bx * BlockGrid.blockWidth
+                let x1 = min(x0 + BlockGrid.blockWidth, w)
+                // A flat block extends or starts one segment; others go pixel by pixel.
+                let step = flat[base + bx] ? x1 - x0 : 1
+                var x = x0
+                while x < x1 {
+                  let v = min(tp[Int(pr[x])], tg[Int(gr[x])])
+                  if v == current {
+                    en[count - 1] = Int32(x + step)
+                  } else {
+                    st[count] = Int32(x)
+                    en[count] = Int32(x + step)
+                    qs[count] = v
+                    count += 1
+                    current = v
                   }
-                  rowStart.append(Int32(count))
+                  x += step
                 }
               }
             }
+            rowStart.append(Int32(count))
           }
         }
       }
     }
-    start = Array(st.prefix(count))
-    end = Array(en.prefix(count))
-    q = Array(qs.prefix(count))
+    start = Array(UnsafeBufferPointer(start: st, count: count))
+    end = Array(UnsafeBufferPointer(start: en, count: count))
+    q = Array(UnsafeBufferPointer(start: qs, count: count))
     level = computeLevels()
   }
 

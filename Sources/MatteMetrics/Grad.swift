@@ -142,7 +142,11 @@ struct SparseMagnitude: Sendable {
     let active = grid.gradientActive()
     let activeCount = active.reduce(0) { $0 + ($1 ? 1 : 0) }
     guard activeCount > 0 else { return }
-    values = [Double](repeating: 0, count: activeCount * Self.stride)
+    // Every slot is written below (a block cut by the frame's edge is zeroed first), so the
+    // megabytes are not zeroed up front.
+    values = [Double](unsafeUninitializedCapacity: activeCount * Self.stride) { _, count in
+      count = activeCount * Self.stride
+    }
     let low = Double(lo)
     let range = Double(hi) - low
     let r = Grad.halfSize
@@ -213,6 +217,7 @@ struct SparseMagnitude: Sendable {
                     for b in first..<by {
                       offsets[b * grid.columns + bx] = next
                       let o = out.baseAddress! + Int(next)
+                      if cw < bw || b * bh + bh > h { o.update(repeating: 0, count: Self.stride) }
                       for y in (b * bh)..<min(b * bh + bh, h) {
                         Self.columns(
                           smooth: sb.baseAddress! + (y - y0) * bw, derivative: db.baseAddress! + (y - y0) * bw,
