@@ -228,16 +228,23 @@ enum ClipScorer {
       // Each arm's differing blocks of this frame serve the next frame's temporal metrics.
       let blocksBefore = previousBlocks
       previousBlocks = [:]
-      func scoreArm(_ arm: String, _ previousPrediction: Matte?) -> ErrorTotals {
-        guard let m = mattes[arm] else { return ErrorTotals() }
-        let r = FrameScorer.scoreKeepingBlocks(
-          prediction: m, truth: prepared, previous: previousPrediction.flatMap { p in before.map { (p, $0) } },
-          previousBlocks: blocksBefore[arm])
-        previousBlocks[arm] = r.blocks
-        return r.totals
+      let inputs = [("A", last?.a), ("B", last?.b)].map { arm, previousPrediction in
+        (
+          matte: mattes[arm], previous: previousPrediction.flatMap { p in before.map { (p, $0) } },
+          blocks: blocksBefore[arm]
+        )
       }
-      let sa = scoreArm("A", last?.a)
-      let sb = scoreArm("B", last?.b)
+      // The arms are independent given the prepared truth: both at once, so that a clip
+      // scored alone (the last of a run) still uses two cores.
+      let results = Parallel.map(inputs) { input in
+        input.matte.map { m in
+          FrameScorer.scoreKeepingBlocks(
+            prediction: m, truth: prepared, previous: input.previous, previousBlocks: input.blocks)
+        }
+      }
+      for (arm, r) in zip(["A", "B"], results) { previousBlocks[arm] = r?.blocks }
+      let sa = results[0]?.totals ?? ErrorTotals()
+      let sb = results[1]?.totals ?? ErrorTotals()
       score.totalsA.add(sa)
       score.totalsB.add(sb)
       score.frameRecords.append(("A", g.index, sa))
