@@ -12,7 +12,8 @@ import Glibc
 
 /// `mattegate bench pipeline`: everything a run does after the jobs (decoding A, B and the
 /// ground truth, every metric, the review images, storing the rows) for a stored run whose
-/// outputs exist, against the ffmpeg CLI only decoding the same streams, in one invocation.
+/// outputs exist, against the ffmpeg CLI only decoding the same streams (before and after
+/// mattegate's side, averaged), in one invocation.
 public enum PipelineBenchmark {
   public struct Result: Sendable {
     public var clips: Int
@@ -20,7 +21,8 @@ public enum PipelineBenchmark {
     /// Wall time of mattegate's side.
     public var oursSeconds: Double
     /// ffmpeg's side: the busiest worker's summed decoding loops (`-benchmark` rtime, without
-    /// process start-up), and the wall time of the whole side.
+    /// process start-up), and the wall time of the whole side; each the mean of a pass before
+    /// mattegate's side and one after.
     public var ffmpegSeconds: Double?
     public var ffmpegWallSeconds: Double?
     /// Peak resident memory of this process after mattegate's side, in bytes.
@@ -61,6 +63,35 @@ public enum PipelineBenchmark {
     let configA = try config(run.configAText, name: run.configAName)
     let configB = try config(run.configBText, name: run.configBName)
 
+    // ffmpeg's side: the streams mattegate decodes (A, B, ground-truth alpha and region masks),
+    // each with `ffmpeg -benchmark -f null`, the same number of clips at once; once before
+    // mattegate's side and once after.
+    var ffmpegPlan: [[[String]]]?
+    var cleanups: [() -> Void] = []
+    defer { for cleanup in cleanups { cleanup() } }
+    var ffmpegBefore: (busiest: Double, wall: Double)?
+    if !skipFFmpeg {
+      var planned: [[[String]]] = []
+      for (_, clip) in clips {
+        var perClip: [[String]] = []
+        var streams = [outputs[clip.id]!["A"]!, outputs[clip.id]!["B"]!, clipSet.path(of: clip.alpha!)]
+        if let masks = clip.regionMasks { streams.append(clipSet.path(of: masks)) }
+        for path in streams {
+          let probe = try MediaInput.open(path, options: ReadOptions(rgb: .none))
+          let (arguments, cleanup) = try DecodeBenchmark.ffmpegArguments(
+            for: path, format: probe.formatDescription, colorToo: false)
+          perClip.append(arguments)
+          cleanups.append(cleanup)
+        }
+        planned.append(perClip)
+      }
+      ffmpegPlan = planned
+      let before = try await ffmpegSide(planned, workers: workers)
+      output(
+        String(format: "ffmpeg, before: busiest worker %.2f s of decoding, %.2f s wall\n", before.busiest, before.wall))
+      ffmpegBefore = before
+    }
+
     // mattegate's side, into a scratch database and folder, as a run would.
     let scratch = NSTemporaryDirectory() + "mattegate-bench-pipeline-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -98,57 +129,50 @@ public enum PipelineBenchmark {
     let peak = peakResidentBytes()
     output(String(format: "mattegate: %.2f s, peak RSS %.0f MiB\n", ours, Double(peak) / 1_048_576))
 
-    // ffmpeg's side: the streams mattegate decoded (A, B, ground-truth alpha and region masks),
-    // each with `ffmpeg -benchmark -f null`, the same number of clips at once.
+    // ffmpeg's side again: with the pass before ours, a machine that speeds up or slows down
+    // during the benchmark weighs on both sides alike.
     var ffmpegBusiest: Double?
     var ffmpegWall: Double?
-    if !skipFFmpeg {
-      var planned: [[[String]]] = []
-      var cleanups: [() -> Void] = []
-      for (_, clip) in clips {
-        var perClip: [[String]] = []
-        var streams = [outputs[clip.id]!["A"]!, outputs[clip.id]!["B"]!, clipSet.path(of: clip.alpha!)]
-        if let masks = clip.regionMasks { streams.append(clipSet.path(of: masks)) }
-        for path in streams {
-          let probe = try MediaInput.open(path, options: ReadOptions(rgb: .none))
-          let (arguments, cleanup) = try DecodeBenchmark.ffmpegArguments(
-            for: path, format: probe.formatDescription, colorToo: false)
-          perClip.append(arguments)
-          cleanups.append(cleanup)
-        }
-        planned.append(perClip)
-      }
-      let commands = planned
-      defer { for cleanup in cleanups { cleanup() } }
-      let queue = TicketCounter()
-      let wallStart = DispatchTime.now().uptimeNanoseconds
-      // Each worker takes the next clip's streams until none is left; it returns its summed
-      // decoding time, or the command that failed.
-      let perWorker = await withTaskGroup(of: (Double, String?).self) { group in
-        for _ in 0..<workers {
-          group.addTask {
-            var total = 0.0
-            while case let i = queue.next(), i < commands.count {
-              for arguments in commands[i] {
-                guard let t = DecodeBenchmark.runFFmpeg(arguments) else {
-                  return (total, (["ffmpeg"] + arguments).joined(separator: " "))
-                }
-                total += t
-              }
-            }
-            return (total, nil)
-          }
-        }
-        return await group.reduce(into: []) { $0.append($1) }
-      }
-      if let command = perWorker.compactMap(\.1).first { throw RunError("ffmpeg failed: \(command)") }
-      ffmpegWall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
-      ffmpegBusiest = perWorker.map(\.0).max()
-      output(String(format: "ffmpeg: busiest worker %.2f s of decoding, %.2f s wall\n", ffmpegBusiest!, ffmpegWall!))
+    if let plan = ffmpegPlan, let before = ffmpegBefore {
+      let after = try await ffmpegSide(plan, workers: workers)
+      output(
+        String(format: "ffmpeg, after: busiest worker %.2f s of decoding, %.2f s wall\n", after.busiest, after.wall))
+      ffmpegBusiest = (before.busiest + after.busiest) / 2
+      ffmpegWall = (before.wall + after.wall) / 2
     }
     return Result(
       clips: clips.count, frames: frames, oursSeconds: ours, ffmpegSeconds: ffmpegBusiest,
       ffmpegWallSeconds: ffmpegWall, peakResidentBytes: peak, workers: workers)
+  }
+
+  /// Runs the planned ffmpeg commands (per clip, its streams in turn) with `workers` clips at
+  /// once; returns the busiest worker's summed decoding time (ffmpeg's own rtime) and the wall
+  /// time.
+  static func ffmpegSide(_ commands: [[[String]]], workers: Int) async throws -> (busiest: Double, wall: Double) {
+    let queue = TicketCounter()
+    let wallStart = DispatchTime.now().uptimeNanoseconds
+    // Each worker takes the next clip's streams until none is left; it returns its summed
+    // decoding time, or the command that failed.
+    let perWorker = await withTaskGroup(of: (Double, String?).self) { group in
+      for _ in 0..<workers {
+        group.addTask {
+          var total = 0.0
+          while case let i = queue.next(), i < commands.count {
+            for arguments in commands[i] {
+              guard let t = DecodeBenchmark.runFFmpeg(arguments) else {
+                return (total, (["ffmpeg"] + arguments).joined(separator: " "))
+              }
+              total += t
+            }
+          }
+          return (total, nil)
+        }
+      }
+      return await group.reduce(into: []) { $0.append($1) }
+    }
+    if let command = perWorker.compactMap(\.1).first { throw RunError("ffmpeg failed: \(command)") }
+    let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+    return (perWorker.map(\.0).max() ?? 0, wall)
   }
 
   /// The stored outputs of one clip of a run (the newest run when nil).

@@ -103,7 +103,9 @@ struct Bench: ParsableCommand {
         Takes a stored run whose outputs exist (make one with `mattegate run`), scores every clip \
         again into a scratch database with --jobs clips at once, as a run does, then times the \
         ffmpeg CLI decoding the same streams (both outputs, ground-truth alpha and region masks; \
-        libvpx-vp9 for VP9 with alpha) with as many clips at once. Prints both times, their ratio \
+        libvpx-vp9 for VP9 with alpha) with as many clips at once, once before and once after \
+        mattegate's side (their mean counts, so drift in the machine's speed weighs on both \
+        sides). Prints both times, their ratio \
         and this process's peak resident memory. Build with `swift build -c release`.
         """)
 
