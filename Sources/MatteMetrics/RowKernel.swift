@@ -63,7 +63,7 @@ enum RowKernel {
     return Lanes(repeating: 1).replacing(with: 1 - (value - level / 10), where: reached)
   }
 
-  /// Absolute, squared, gradient and connectivity error of the half-row at `o` (0 or 8).
+  /// Absolute, squared, gradient and connectivity error of the eight pixels at the pointers.
   @inline(__always)
   static func terms(
     p: UnsafePointer<UInt16>, g: UnsafePointer<UInt16>, levels: UnsafePointer<UInt8>?,
