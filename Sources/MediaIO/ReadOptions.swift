@@ -54,10 +54,15 @@ public struct ReadOptions: Sendable, Equatable {
   public var sequenceFrameRate: Double
   /// Apply the container's rotation metadata (display matrix), as players do.
   public var applyRotation: Bool
+  /// Decoder threads: 0 lets FFmpeg use every core (as the ffmpeg CLI does); 1 decodes on the
+  /// calling thread, which costs less CPU when every core already has a clip to work on.
+  /// Decoders are bit-exact whatever the count.
+  public var decoderThreads: Int
 
   public init(
     rgb: RGBDepth = .eight, alpha: AlphaSource = .none, association: AlphaAssociation = .straight,
-    targetSize: PixelSize? = nil, sequenceFrameRate: Double = 25, applyRotation: Bool = true
+    targetSize: PixelSize? = nil, sequenceFrameRate: Double = 25, applyRotation: Bool = true,
+    decoderThreads: Int = 0
   ) {
     self.rgb = rgb
     self.alpha = alpha
@@ -65,6 +70,7 @@ public struct ReadOptions: Sendable, Equatable {
     self.targetSize = targetSize
     self.sequenceFrameRate = sequenceFrameRate
     self.applyRotation = applyRotation
+    self.decoderThreads = max(0, decoderThreads)
   }
 }
 

@@ -49,6 +49,11 @@ public final class VideoReader: FrameSource {
   private var lastTime = -Double.infinity
   private var draining = false
   private var finished = false
+  /// While set, packets presented before this timestamp (stream time base) are decoded only
+  /// if other frames refer to them (`AVDISCARD_NONREF`).
+  private var discardBefore: Int64?
+  /// Whether any packet was sent with non-reference frames discarded.
+  private var discardedSome = false
   private var nextIndex = 0
 
   /// Opens `path` with the older two-flag interface.
@@ -132,8 +137,8 @@ public final class VideoReader: FrameSource {
     codec = try CodecContextOwner(codec: decoder, path: path)
     r = avcodec_parameters_to_context(codec.pointer, par)
     guard r >= 0 else { throw MediaError.ffmpeg(r, "copying codec parameters", path: path) }
-    // Decoders are bit-exact whatever the thread count; use every core, as ffmpeg does.
-    codec.pointer.pointee.thread_count = 0
+    // Decoders are bit-exact whatever the thread count; every core by default, as ffmpeg does.
+    codec.pointer.pointee.thread_count = Int32(options.decoderThreads)
     r = avcodec_open2(codec.pointer, decoder, nil)
     guard r >= 0 else { throw MediaError.ffmpeg(r, "opening decoder \(decoderName)", path: path) }
     let w = Int(codec.pointer.pointee.width)
@@ -188,7 +193,8 @@ public final class VideoReader: FrameSource {
         path: path,
         reason: "contains no decodable video frames (\(containerName), \(decoderName)): empty, truncated or corrupt")
     }
-    if declaredFrames > 0 && nextIndex + 1 < declaredFrames {
+    // Frames discarded on purpose (`frame(at:tolerance:)`) are not counted.
+    if declaredFrames > 0 && nextIndex + 1 < declaredFrames && !discardedSome {
       throw MediaError(
         path: path,
         reason:
@@ -197,7 +203,7 @@ public final class VideoReader: FrameSource {
     }
     // Frames may be missing on purpose (variable frame rate), but the last one must reach the
     // declared end: otherwise the file was cut short.
-    if declaredDuration > 0 && frameRate > 0 && lastTime + 2.5 / frameRate < declaredDuration {
+    if declaredDuration > 0 && frameRate > 0 && lastTime + 2.5 / frameRate < declaredDuration && !discardedSome {
       throw MediaError(
         path: path,
         reason:
@@ -236,18 +242,33 @@ public final class VideoReader: FrameSource {
   ///
   /// - Throws: `MediaError` when the data does not decode or the frame lacks a requested plane.
   public func nextFrame() throws(MediaError) -> DecodedFrame? {
-    try advance(converting: true)
+    try advance(converting: true, convertingFrom: nil)
   }
 
-  /// Decodes the next frame without converting it (for seeking forward to a frame by
-  /// decoding); false at the end.
-  public func skipFrame() throws(MediaError) -> Bool {
-    try advance(converting: false) != nil
+  /// The first frame presented at `time` − `tolerance` or later (seconds), converted; nil if
+  /// the stream ends before. Frames before it are decoded only as far as later frames need
+  /// them: non-reference frames are discarded unseen, and the others are not converted.
+  /// Meant for a reader opened with `decoderThreads: 1`, whose packets are decoded in turn.
+  /// Discarded frames are not counted: afterwards, frame indices count decoded frames only.
+  public func frame(at time: Double, tolerance: Double) throws(MediaError) -> DecodedFrame? {
+    let earliest = time - tolerance
+    if timeBase.num > 0 && timeBase.den > 0 {
+      discardBefore = Int64((earliest * Double(timeBase.den) / Double(timeBase.num)).rounded(.down))
+    }
+    defer {
+      discardBefore = nil
+      codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
+    }
+    while let f = try advance(converting: false, convertingFrom: earliest) {
+      if f.time >= earliest { return f }
+    }
+    return nil
   }
 
-  /// The next frame, converted to the reader's planes or (without `converting`) an empty
-  /// stand-in with its index and time; nil at the end.
-  private func advance(converting: Bool) throws(MediaError) -> DecodedFrame? {
+  /// The next frame, converted to the reader's planes or (without `converting`, unless it is
+  /// presented at `convertingFrom` seconds or later) an empty stand-in with its index and time;
+  /// nil at the end.
+  private func advance(converting: Bool, convertingFrom: Double?) throws(MediaError) -> DecodedFrame? {
     if finished { return nil }
     let eof = cffmpeg_averror_eof()
     let eagain = cffmpeg_eagain()
@@ -261,7 +282,7 @@ public final class VideoReader: FrameSource {
           ? (frameRate > 0 ? Double(nextIndex) / frameRate : Double(nextIndex))
           : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
         lastTime = max(lastTime, time)
-        guard converting else {
+        guard converting || convertingFrom.map({ time >= $0 }) == true else {
           nextIndex += 1
           return DecodedFrame(index: nextIndex - 1, time: time, rgb: nil, alpha: nil)
         }
@@ -293,6 +314,12 @@ public final class VideoReader: FrameSource {
       }
       defer { av_packet_unref(packet.pointer) }
       if packet.pointer.pointee.stream_index != streamIndex { continue }
+      if let limit = discardBefore {
+        let pts = packet.pointer.pointee.pts
+        let discard = pts != cffmpeg_nopts_value() && pts < limit
+        discardedSome = discardedSome || discard
+        codec.pointer.pointee.skip_frame = discard ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+      }
       let s = avcodec_send_packet(codec.pointer, alphaOnly ? try alphaBitstream() : packet.pointer)
       if s < 0 && s != eagain {
         throw MediaError.ffmpeg(s, "decoding packet after frame \(nextIndex)", path: path)

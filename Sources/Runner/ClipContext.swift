@@ -301,7 +301,9 @@ struct ClipContext: Sendable {
   private func writeReviewImages(clip: Clip, score: ClipScore) throws {
     guard let index = score.reviewFrame, let a = score.reviewA, let b = score.reviewB else { return }
     let prefix = runFolder + "/clips/\(clip.id)/frame\(index)"
-    if let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), index: index) {
+    if let time = score.reviewTime,
+      let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), time: time)
+    {
       try PNGFile.write(source, to: prefix + "-source.png", compression: .fast)
     }
     for (role, image) in [("truth", score.reviewTruth), ("a", a), ("b", b)] {

@@ -11,6 +11,8 @@ struct ClipScore: Sendable {
   var frames = 0
   var frameRecords: [(arm: String, frame: Int, totals: ErrorTotals)] = []
   var reviewFrame: Int?
+  /// Presentation time of the review frame, in seconds (finds its source picture).
+  var reviewTime: Double?
   var reviewTruth: GrayImage?
   var reviewA: GrayImage?
   var reviewB: GrayImage?
@@ -253,6 +255,7 @@ enum ClipScorer {
       if difficulty > worst, case .alpha(let pa) = fa, case .alpha(let pb) = fb {
         worst = difficulty
         score.reviewFrame = g.index
+        score.reviewTime = g.time
         score.reviewTruth = ga
         score.reviewA = pa
         score.reviewB = pb
@@ -277,10 +280,11 @@ enum ClipScorer {
     return score
   }
 
-  /// Decodes the source picture of frame `index` (earlier frames are decoded, not converted).
-  static func sourceFrame(path: String, index: Int) throws -> RGBImage? {
-    let reader = try VideoReader(path: path, rgb: true, alpha: .none)
-    for _ in 0..<index where try !reader.skipFrame() { return nil }
-    return try reader.nextFrame()?.rgb
+  /// Decodes the source picture presented at `time` (within half a frame): earlier frames are
+  /// decoded only as far as it refers to them, on one thread.
+  static func sourceFrame(path: String, time: Double) throws -> RGBImage? {
+    let reader = try VideoReader(path: path, options: ReadOptions(rgb: .eight, decoderThreads: 1))
+    let tolerance = reader.frameRate > 0 ? 0.5 / reader.frameRate : 0.02
+    return try reader.frame(at: time, tolerance: tolerance)?.rgb
   }
 }

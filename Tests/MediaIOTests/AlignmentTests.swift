@@ -122,6 +122,26 @@ func align(
     return p
   }
 
+  /// A frame reached by time, with non-reference frames before it discarded, is the very
+  /// picture a full decode shows at that time (H.264 with B-frames, so some are discarded).
+  @Test func frameAtTimeEqualsTheFullDecodeAtThatTime() throws {
+    let dir = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let bframes = try output(dir, "b.mp4", ["-c:v", "libx264", "-bf", "3", "-g", "25", "-crf", "30"])
+    let full = try VideoReader(path: bframes, options: ReadOptions(rgb: .eight, decoderThreads: 1))
+    var pictures: [(time: Double, rgb: RGBImage)] = []
+    while let f = try full.nextFrame() { pictures.append((f.time, f.rgb!)) }
+    #expect(pictures.count == 25)
+    for index in [0, 1, 7, 13, 22, 24] {
+      let reader = try VideoReader(path: bframes, options: ReadOptions(rgb: .eight, decoderThreads: 1))
+      let f = try #require(try reader.frame(at: pictures[index].time, tolerance: 0.02))
+      #expect(abs(f.time - pictures[index].time) < 1e-9, "frame \(index)")
+      #expect(f.rgb == pictures[index].rgb, "frame \(index)")
+    }
+    let past = try VideoReader(path: bframes, options: ReadOptions(rgb: .eight, decoderThreads: 1))
+    #expect(try past.frame(at: 5, tolerance: 0.02) == nil)
+  }
+
   @Test func bFramesVFRDropsAndRateChangesFromRealContainers() throws {
     let dir = try temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: dir) }
