@@ -243,29 +243,103 @@ struct SegmentLevels {
     (0...m).map { UInt8(min(10 * $0 / m, 10)) }
   }
 
-  /// Union–find per threshold over the segments that reach it (a shrinking list, since
-  /// {q ≥ i + 1} ⊆ {q ≥ i}); the root of a component is its lowest segment index, which is
-  /// also its first pixel in raster order, so ties go to the lower root.
+  /// One union–find over the segments, thresholds taken from 10 down to 1: {q ≥ i} only grows
+  /// as i falls, so its components only merge. At threshold i the segments with q = i join,
+  /// and so does every adjacency (neighbours in a row, overlapping columns in adjacent rows)
+  /// whose weaker end has q = i; then every segment of {q ≥ i} outside the largest component
+  /// takes level i − 1 (a later, lower threshold overwrites it, so the first threshold at which
+  /// the segment is outside counts). A segment inside at every threshold it reaches keeps
+  /// l′ = q. Roots are the lowest segment index of a component, which is also its first pixel
+  /// in raster order, so ties go to the lower root. Each component keeps a list of its
+  /// segments, so a threshold visits the components' roots and the segments outside the
+  /// largest one, not the largest one itself.
   private func computeLevels() -> [UInt8] {
     let n = start.count
-    var out = [UInt8](repeating: 255, count: n)
-    guard n > 0 else { return out }
-    // Scratch for the union–find over runs, the shrinking list and each segment's row.
+    guard n > 0 else { return [] }
+    var out = q
+    // Adjacencies (at most one per segment in its row and two per segment across rows),
+    // bucketed by the weaker end's q (1…10; q = 0 never joins a set).
+    let capacity = 3 * n
+    let edgeA = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+    let edgeB = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+    let weight = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    let sortedA = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+    let sortedB = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+    // Union–find with, per component, its segments as a linked list (next, tail).
     let parent = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     let size = UnsafeMutablePointer<Int>.allocate(capacity: n)
-    let active = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-    let row = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-    // Per run (at most one per segment): columns and row; per list entry, its run.
-    let runX0 = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-    let runX1 = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-    let runRow = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-    let runOf = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let next = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let tail = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    // Roots of the current components, and each root's place in that list.
+    let roots = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let place = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let bySet = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     defer {
-      for p in [parent, active, row, runX0, runX1, runRow, runOf] { p.deallocate() }
+      for p in [edgeA, edgeB, sortedA, sortedB, parent, next, tail, roots, place, bySet] { p.deallocate() }
+      weight.deallocate()
       size.deallocate()
     }
-    for y in 0..<height {
-      for s in Int(rowStart[y])..<Int(rowStart[y + 1]) { row[s] = Int32(y) }
+    var edges = 0
+    var segCount = [Int](repeating: 0, count: 11)
+    start.withUnsafeBufferPointer { start in
+      end.withUnsafeBufferPointer { end in
+        q.withUnsafeBufferPointer { q in
+          @inline(__always) func edge(_ a: Int, _ b: Int) {
+            let w = min(q[a], q[b])
+            if w > 0 {
+              edgeA[edges] = Int32(a)
+              edgeB[edges] = Int32(b)
+              weight[edges] = w
+              edges += 1
+            }
+          }
+          for y in 0..<height {
+            let first = Int(rowStart[y])
+            let last = Int(rowStart[y + 1])
+            if last - first > 1 { for s in first..<(last - 1) { edge(s, s + 1) } }
+            guard y > 0 else { continue }
+            // Segments of the row above whose columns overlap.
+            var u = Int(rowStart[y - 1])
+            var c = first
+            while u < first && c < last {
+              if start[u] < end[c] && start[c] < end[u] { edge(u, c) }
+              if end[u] <= end[c] { u += 1 } else { c += 1 }
+            }
+          }
+          for s in 0..<n {
+            segCount[Int(q[s])] += 1
+            parent[s] = Int32(s)
+            size[s] = Int(end[s] - start[s])
+            next[s] = -1
+            tail[s] = Int32(s)
+          }
+        }
+      }
+    }
+    // Counting sort of the edges by weight; segments by descending q (q = 10 first).
+    var edgeStart = [Int](repeating: 0, count: 12)
+    for j in 0..<edges { edgeStart[Int(weight[j]) + 1] += 1 }
+    for i in 1..<12 { edgeStart[i] += edgeStart[i - 1] }
+    var edgeFill = edgeStart
+    for j in 0..<edges {
+      let w = Int(weight[j])
+      sortedA[edgeFill[w]] = edgeA[j]
+      sortedB[edgeFill[w]] = edgeB[j]
+      edgeFill[w] += 1
+    }
+    var segFill = [Int](repeating: 0, count: 11)
+    var running = 0
+    for v in stride(from: 10, through: 0, by: -1) {
+      segFill[v] = running
+      running += segCount[v]
+    }
+    let firstOfQ = segFill
+    q.withUnsafeBufferPointer { q in
+      for s in 0..<n {
+        let v = Int(q[s])
+        bySet[segFill[v]] = Int32(s)
+        segFill[v] += 1
+      }
     }
     @inline(__always) func find(_ x: Int32) -> Int32 {
       var x = x
@@ -276,96 +350,47 @@ struct SegmentLevels {
       }
       return x
     }
-    @inline(__always) func union(_ a: Int32, _ b: Int32) {
-      let ra = find(a)
-      let rb = find(b)
-      if ra != rb { parent[Int(max(ra, rb))] = min(ra, rb) }
-    }
-    start.withUnsafeBufferPointer { start in
-      end.withUnsafeBufferPointer { end in
-        q.withUnsafeBufferPointer { q in
-          out.withUnsafeMutableBufferPointer { level in
-            // Segments with q ≥ i, ascending; those of q = 0 leave at level 0 (outside Ω_1).
-            var count = 0
-            for s in 0..<n {
-              if q[s] >= 1 {
-                active[count] = Int32(s)
-                count += 1
-              } else {
-                level[s] = 0
-              }
-            }
-            for i in 1...10 {
-              let t = UInt8(i)
-              if i > 1 {
-                // Segments below this threshold leave the list; unassigned ones leave Ω here.
-                var kept = 0
-                for j in 0..<count {
-                  let s = active[j]
-                  if q[Int(s)] < t {
-                    if level[Int(s)] == 255 { level[Int(s)] = UInt8(i - 1) }
-                  } else {
-                    active[kept] = s
-                    kept += 1
-                  }
-                }
-                count = kept
-              }
-              guard count > 0 else { break }
-              // Runs: maximal sequences of list entries that are consecutive segments of one
-              // row (the pixels of {q ≥ i} along a row). Components are unions of runs.
-              var runs = 0
-              for j in 0..<count {
-                let s = active[j]
-                if j == 0 || s != active[j - 1] + 1 || row[Int(s)] != row[Int(active[j - 1])] {
-                  runX0[runs] = start[Int(s)]
-                  runRow[runs] = row[Int(s)]
-                  parent[runs] = Int32(runs)
-                  runs += 1
-                }
-                runX1[runs - 1] = end[Int(s)]
-                runOf[j] = Int32(runs - 1)
-              }
-              // Runs of adjacent rows whose columns overlap are 4-connected.
-              var previous = 0..<0
-              var k = 0
-              while k < runs {
-                let y = runRow[k]
-                var e = k + 1
-                while e < runs && runRow[e] == y { e += 1 }
-                if !previous.isEmpty && runRow[previous.lowerBound] == y - 1 {
-                  var u = previous.lowerBound
-                  var c = k
-                  while u < previous.upperBound && c < e {
-                    if runX0[u] < runX1[c] && runX0[c] < runX1[u] { union(Int32(u), Int32(c)) }
-                    if runX1[u] <= runX1[c] { u += 1 } else { c += 1 }
-                  }
-                }
-                previous = k..<e
-                k = e
-              }
-              // Parents always have lower indices than their children (unions link the higher
-              // root under the lower one, path halving only shortens), so one ascending pass
-              // finds every root: a parent's root is known before its children ask. Run order
-              // is raster order of first pixels, so ties keep the lower root.
-              var bestRoot: Int32 = -1
-              var bestSize = 0
-              for r in 0..<runs {
-                let up = Int(parent[r])
-                if up == r { size[r] = 0 } else { parent[r] = parent[up] }
-                size[Int(parent[r])] += Int(runX1[r] - runX0[r])
-              }
-              for r in 0..<runs where parent[r] == Int32(r) && size[r] > bestSize {
-                bestSize = size[r]
-                bestRoot = Int32(r)
-              }
-              // Outside Ω_i in a smaller component (those below the threshold left above).
-              for j in 0..<count {
-                let s = Int(active[j])
-                if level[s] == 255 && parent[Int(runOf[j])] != bestRoot { level[s] = UInt8(i - 1) }
-              }
-            }
-            for s in 0..<n where level[s] == 255 { level[s] = 10 }
+    var rootCount = 0
+    out.withUnsafeMutableBufferPointer { level in
+      for i in stride(from: 10, through: 1, by: -1) {
+        // The segments of q = i join as components of their own.
+        for j in firstOfQ[i]..<(firstOfQ[i] + segCount[i]) {
+          let s = bySet[j]
+          roots[rootCount] = s
+          place[Int(s)] = Int32(rootCount)
+          rootCount += 1
+        }
+        for j in edgeStart[i]..<edgeStart[i + 1] {
+          let ra = find(sortedA[j])
+          let rb = find(sortedB[j])
+          guard ra != rb else { continue }
+          let (lo, hi) = ra < rb ? (ra, rb) : (rb, ra)
+          parent[Int(hi)] = lo
+          size[Int(lo)] += size[Int(hi)]
+          next[Int(tail[Int(lo)])] = hi
+          tail[Int(lo)] = tail[Int(hi)]
+          // hi is no longer a root: the last root takes its place.
+          let k = Int(place[Int(hi)])
+          rootCount -= 1
+          roots[k] = roots[rootCount]
+          place[Int(roots[k])] = Int32(k)
+        }
+        guard rootCount > 0 else { continue }
+        var best: Int32 = -1
+        var bestSize = 0
+        for k in 0..<rootCount {
+          let r = roots[k]
+          if size[Int(r)] > bestSize || (size[Int(r)] == bestSize && r < best) {
+            best = r
+            bestSize = size[Int(r)]
+          }
+        }
+        // Every other component is outside Ω_i.
+        for k in 0..<rootCount where roots[k] != best {
+          var s = roots[k]
+          while s >= 0 {
+            level[Int(s)] = UInt8(i - 1)
+            s = next[Int(s)]
           }
         }
       }
