@@ -8,7 +8,10 @@ import MatteMetrics
 import MediaIO
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 import Services
+import Synchronization
+import UnixSignals
 
 /// Options of `mattegate serve-api`.
 public struct ReferenceServerOptions: Sendable {
@@ -50,7 +53,8 @@ struct APIContext: RequestContext {
 public enum ReferenceServer {
   /// Serves until the task is cancelled. `onListening` gets the bound port.
   public static func run(
-    _ options: ReferenceServerOptions, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    _ options: ReferenceServerOptions, stopper: ReferenceServerStopper? = nil,
+    onListening: @escaping @Sendable (Int) -> Void = { _ in }
   ) async throws {
     guard isLoopback(options.host) else {
       throw ServerError("serve-api binds loopback only (127.0.0.1, ::1 or localhost), not '\(options.host)'")
@@ -78,7 +82,12 @@ public enum ReferenceServer {
         onListening(port)
       },
       logger: logger)
-    try await app.run()
+    // SIGTERM and SIGINT, or the stopper, shut down gracefully: open connections are finished.
+    // (Cancelling the serving task instead can trap in NIO on a connection accepted but not
+    // yet served.)
+    let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    await stopper?.attach(group)
+    try await group.run()
   }
 
   static func isLoopback(_ host: String) -> Bool {
@@ -481,5 +490,38 @@ enum Fetcher {
     } catch {
       return nil
     }
+  }
+}
+
+/// Stops a running reference server the graceful way: it stops accepting, finishes what is
+/// open, and `run` returns. `stop()` may come before the server has started; it then stops as
+/// soon as it does.
+///
+/// `Sendable`: its state sits behind a `Mutex`.
+public final class ReferenceServerStopper: Sendable {
+  private struct State {
+    var group: ServiceGroup?
+    var requested = false
+  }
+
+  private let state = Mutex(State())
+
+  public init() {}
+
+  /// Asks the server to shut down; returns at once.
+  public func stop() {
+    let group = state.withLock { s -> ServiceGroup? in
+      s.requested = true
+      return s.group
+    }
+    if let group { Task { await group.triggerGracefulShutdown() } }
+  }
+
+  func attach(_ group: ServiceGroup) async {
+    let requested = state.withLock { s -> Bool in
+      s.group = group
+      return s.requested
+    }
+    if requested { Task { await group.triggerGracefulShutdown() } }
   }
 }

@@ -15,6 +15,7 @@ struct LiveServer {
   static let apiKey = "test-key-3f9a"
   let port: Int
   let task: Task<Void, any Error>
+  let stopper: ReferenceServerStopper
   let folder: String
 
   var base: String { "http://127.0.0.1:\(port)" }
@@ -24,14 +25,17 @@ struct LiveServer {
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     var options = ReferenceServerOptions(port: 0, apiKey: apiKey, storage: folder + "/server")
     options.webhookSecret = webhookSecret
-    let task = Task { try await ReferenceServer.run(options) { continuation.yield($0) } }
+    let stopper = ReferenceServerStopper()
+    let task = Task { try await ReferenceServer.run(options, stopper: stopper) { continuation.yield($0) } }
     var iterator = ports.makeAsyncIterator()
     guard let port = await iterator.next() else { throw ProviderSetupError("the server did not start") }
-    return LiveServer(port: port, task: task, folder: folder)
+    return LiveServer(port: port, task: task, stopper: stopper, folder: folder)
   }
 
+  /// Shuts the server down gracefully (cancelling its task could trap in NIO on a connection
+  /// accepted but not yet served) and removes its storage.
   func stop() {
-    task.cancel()
+    stopper.stop()
     try? FileManager.default.removeItem(atPath: folder)
   }
 
