@@ -95,25 +95,17 @@ public struct PreparedTruth: Sendable {
   /// Prepares `matte` with regions derived from it, whose hair and glass regions are replaced
   /// by a clip's own masks carried as bits of one code plane (a region-mask video's frame):
   /// a pixel is in `hair` where `codes & hair != 0`, in `glass` where `codes & glass != 0`.
-  /// The same regions as passing both masks as `[Bool]`, in one pass.
+  /// The same regions as passing both masks as `[Bool]`, in one pass. Without codes, every
+  /// region is derived.
   public init(
-    _ matte: Matte, previous: PreparedTruth? = nil, maskCodes codes: [UInt16], hair: UInt16, glass: UInt16,
+    _ matte: Matte, previous: PreparedTruth? = nil, maskCodes codes: [UInt16]?, hair: UInt16, glass: UInt16,
     deriver: RegionDeriver = RegionDeriver()
   ) {
-    precondition(codes.count == matte.pixelCount, "region mask codes differ in size")
     let grid = BlockGrid(matte)
-    var regions = deriver.regions(
-      truth: matte, grid: grid, previous: previous.map { ($0.matte, $0.grid) }, masks: [:])
-    let (hairBit, glassBit) = (RegionKind.hair.bit, RegionKind.glass.bit)
-    regions.bits.withUnsafeMutableBufferPointer { out in
-      codes.withUnsafeBufferPointer { c in
-        for k in 0..<out.count {
-          let own = (c[k] & hair != 0 ? hairBit : 0) | (c[k] & glass != 0 ? glassBit : 0)
-          out[k] = (out[k] & ~(hairBit | glassBit)) | own
-        }
-      }
-    }
-    self.init(matte, regions: RegionMap(width: regions.width, height: regions.height, bits: regions.bits), grid: grid)
+    let regions = deriver.regions(
+      truth: matte, grid: grid, previous: previous.map { ($0.matte, $0.grid) }, masks: [:],
+      maskCodes: codes.map { ($0, hair, glass) })
+    self.init(matte, regions: regions, grid: grid)
   }
 
   /// Prepares `matte` with given regions.

@@ -155,9 +155,12 @@ public struct RegionDeriver: Sendable {
   /// glass = plateau opened, motion = changed dilated (square windows, in-frame part).
   ///
   /// `masks` are a clip's own masks (transition, hair, glass or motion); each replaces the
-  /// derived region (a derived hair region leaves out an own glass mask's pixels).
+  /// derived region (a derived hair region leaves out an own glass mask's pixels). `maskCodes`
+  /// carries own hair and glass masks as bits of one code plane instead, replacing both derived
+  /// regions in one pass (`masks` must then be empty).
   func regions(
-    truth: Matte, grid: BlockGrid, previous: (matte: Matte, grid: BlockGrid)?, masks: [RegionKind: [Bool]]
+    truth: Matte, grid: BlockGrid, previous: (matte: Matte, grid: BlockGrid)?, masks: [RegionKind: [Bool]],
+    maskCodes: (codes: [UInt16], hair: UInt16, glass: UInt16)? = nil
   ) -> RegionMap {
     let w = truth.width
     let h = truth.height
@@ -254,6 +257,21 @@ public struct RegionDeriver: Sendable {
           }
         }
       }
+    }
+    if let maskCodes {
+      precondition(masks.isEmpty, "own masks come either as codes or as [Bool], not both")
+      precondition(maskCodes.codes.count == n, "region mask codes differ in size")
+      let (hairBit, glassBit) = (RegionKind.hair.bit, RegionKind.glass.bit)
+      let (hairCode, glassCode) = (maskCodes.hair, maskCodes.glass)
+      bits.withUnsafeMutableBufferPointer { out in
+        maskCodes.codes.withUnsafeBufferPointer { c in
+          for k in 0..<n {
+            let own = (c[k] & hairCode != 0 ? hairBit : 0) | (c[k] & glassCode != 0 ? glassBit : 0)
+            out[k] = (out[k] & ~(hairBit | glassBit)) | own
+          }
+        }
+      }
+      return RegionMap(width: w, height: h, bits: bits)
     }
     guard !masks.isEmpty else {
       return RegionMap(

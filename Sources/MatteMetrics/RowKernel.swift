@@ -6,7 +6,6 @@
 /// are wide) adds its four sums once, other rows add pixel by pixel.
 enum RowKernel {
   typealias Lanes = SIMD8<Double>
-  static let width = 16
 
   struct Constants {
     /// Maximum codes of the prediction and truth (and of the previous frame's), as doubles.

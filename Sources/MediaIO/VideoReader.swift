@@ -242,7 +242,7 @@ public final class VideoReader: FrameSource {
   ///
   /// - Throws: `MediaError` when the data does not decode or the frame lacks a requested plane.
   public func nextFrame() throws(MediaError) -> DecodedFrame? {
-    try advance(converting: true, convertingFrom: nil)
+    try advance(convertingFrom: -.infinity)
   }
 
   /// The first frame presented at `time` − `tolerance` or later (seconds), converted; nil if
@@ -259,16 +259,15 @@ public final class VideoReader: FrameSource {
       discardBefore = nil
       codec.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
     }
-    while let f = try advance(converting: false, convertingFrom: earliest) {
+    while let f = try advance(convertingFrom: earliest) {
       if f.time >= earliest { return f }
     }
     return nil
   }
 
-  /// The next frame, converted to the reader's planes or (without `converting`, unless it is
-  /// presented at `convertingFrom` seconds or later) an empty stand-in with its index and time;
-  /// nil at the end.
-  private func advance(converting: Bool, convertingFrom: Double?) throws(MediaError) -> DecodedFrame? {
+  /// The next frame: converted to the reader's planes when it is presented at `convertingFrom`
+  /// seconds or later, otherwise an empty stand-in with its index and time; nil at the end.
+  private func advance(convertingFrom: Double) throws(MediaError) -> DecodedFrame? {
     if finished { return nil }
     let eof = cffmpeg_averror_eof()
     let eagain = cffmpeg_eagain()
@@ -282,7 +281,7 @@ public final class VideoReader: FrameSource {
           ? (frameRate > 0 ? Double(nextIndex) / frameRate : Double(nextIndex))
           : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
         lastTime = max(lastTime, time)
-        guard converting || convertingFrom.map({ time >= $0 }) == true else {
+        guard time >= convertingFrom else {
           nextIndex += 1
           return DecodedFrame(index: nextIndex - 1, time: time, rgb: nil, alpha: nil)
         }

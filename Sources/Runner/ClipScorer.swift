@@ -161,10 +161,10 @@ enum ClipScorer {
     let b = aligner(readers["B"]!)
     var score = ClipScore()
     var previousTruth: PreparedTruth?
-    // Both arms' predictions at the previous ground-truth frame, when it was scored: temporal
-    // metrics compare consecutive frames only.
-    var previousPredictions: (a: Matte, b: Matte)?
-    var previousBlocks: [String: DifferingBlocks] = [:]
+    // Both arms' predictions at the previous ground-truth frame, with the blocks where each
+    // differed from it, when that frame was scored on both: temporal metrics compare
+    // consecutive frames only.
+    var previousArms: [String: (matte: Matte, blocks: DifferingBlocks)] = [:]
     var worst = -1.0
     while let g = try truth.nextFrame() {
       guard let ga = g.alpha else { break }
@@ -181,14 +181,9 @@ enum ClipScorer {
         maskCodes = codes.samples
       }
       let gMatte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
-      let prepared =
-        if let maskCodes {
-          PreparedTruth(
-            gMatte, previous: previousTruth, maskCodes: maskCodes, hair: RegionMaskCodes.hair,
-            glass: RegionMaskCodes.glass)
-        } else {
-          PreparedTruth(gMatte, previous: previousTruth)
-        }
+      let prepared = PreparedTruth(
+        gMatte, previous: previousTruth, maskCodes: maskCodes, hair: RegionMaskCodes.hair,
+        glass: RegionMaskCodes.glass)
       let before = previousTruth
       previousTruth = prepared
       let fa = try a.match(referenceTime: g.time)
@@ -196,8 +191,7 @@ enum ClipScorer {
       let source = try sourceFrames?.match(referenceTime: g.time)
       // Paired scoring: a frame counts only when both arms have it.
       guard let fa, let fb, sourceFrames == nil || source != nil else {
-        previousPredictions = nil
-        previousBlocks = [:]
+        previousArms = [:]
         continue
       }
       var mattes: [String: Matte] = [:]
@@ -225,15 +219,10 @@ enum ClipScorer {
           composites[arm] = acc
         }
       }
-      let last = previousPredictions
-      previousPredictions = mattes["A"].flatMap { ma in mattes["B"].map { (ma, $0) } }
-      // Each arm's differing blocks of this frame serve the next frame's temporal metrics.
-      let blocksBefore = previousBlocks
-      previousBlocks = [:]
-      let inputs = [("A", last?.a), ("B", last?.b)].map { arm, previousPrediction in
+      let inputs = ["A", "B"].map { arm in
         (
-          matte: mattes[arm], previous: previousPrediction.flatMap { p in before.map { (p, $0) } },
-          blocks: blocksBefore[arm]
+          matte: mattes[arm], previous: previousArms[arm].flatMap { p in before.map { (p.matte, $0) } },
+          blocks: previousArms[arm]?.blocks
         )
       }
       // The arms are independent given the prepared truth: both at once, so that a clip
@@ -244,7 +233,10 @@ enum ClipScorer {
             prediction: m, truth: prepared, previous: input.previous, previousBlocks: input.blocks)
         }
       }
-      for (arm, r) in zip(["A", "B"], results) { previousBlocks[arm] = r?.blocks }
+      previousArms = [:]
+      if let ma = mattes["A"], let mb = mattes["B"], let ra = results[0], let rb = results[1] {
+        previousArms = ["A": (ma, ra.blocks), "B": (mb, rb.blocks)]
+      }
       let sa = results[0]?.totals ?? ErrorTotals()
       let sb = results[1]?.totals ?? ErrorTotals()
       score.totalsA.add(sa)

@@ -2,6 +2,7 @@ import Clips
 import Foundation
 import MatteMetrics
 import MediaIO
+import Store
 
 /// `mattegate bench pipeline --metrics-only`: the metric kernels alone on one clip's real
 /// frames, held in memory, so that kernel changes can be timed on real content (hair, glass)
@@ -16,12 +17,19 @@ public enum MetricsOnlyBenchmark {
     public var armBMS: [Double]
   }
 
+  /// - Parameters:
+  ///   - database: the run's database; the clip's stored outputs of both arms are scored.
+  ///   - runID: the run, or the newest on this clip set when nil.
   public static func run(
-    clipsetFolder: String, clipID: String, outputA: String, outputB: String, frames limit: Int, repeats: Int
+    clipsetFolder: String, database: String, runID: String?, clipID: String, frames limit: Int, repeats: Int
   ) throws -> Result {
     let clipSet = try ClipSet.load(folder: clipsetFolder, verifyHashes: false)
     guard let clip = clipSet.clips.first(where: { $0.id == clipID }), let alpha = clip.alpha else {
       throw RunError("clip set \(clipSet.name): no clip '\(clipID)' with ground truth")
+    }
+    let (run, stored) = try PipelineBenchmark.storedOutputs(database: database, runID: runID, clipSet: clipSet)
+    guard let outputA = stored[clipID]?["A"], let outputB = stored[clipID]?["B"] else {
+      throw RunError("run \(run.id) has no outputs of both arms for clip '\(clipID)'")
     }
     let luma = ReadOptions(rgb: .none, alpha: .luma)
     let truth = try VideoReader(path: clipSet.path(of: alpha), options: luma)
@@ -47,14 +55,9 @@ public enum MetricsOnlyBenchmark {
       var blocks: (a: DifferingBlocks, b: DifferingBlocks)?
       for f in frames {
         let start = DispatchTime.now().uptimeNanoseconds
-        let prepared =
-          if let codes = f.codes {
-            PreparedTruth(
-              f.g, previous: previous?.truth, maskCodes: codes, hair: RegionMaskCodes.hair,
-              glass: RegionMaskCodes.glass)
-          } else {
-            PreparedTruth(f.g, previous: previous?.truth)
-          }
+        let prepared = PreparedTruth(
+          f.g, previous: previous?.truth, maskCodes: f.codes, hair: RegionMaskCodes.hair,
+          glass: RegionMaskCodes.glass)
         let afterTruth = DispatchTime.now().uptimeNanoseconds
         let sa = FrameScorer.scoreKeepingBlocks(
           prediction: f.a, truth: prepared, previous: previous.map { ($0.a, $0.truth) }, previousBlocks: blocks?.a)

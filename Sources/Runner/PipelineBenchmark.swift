@@ -42,19 +42,7 @@ public enum PipelineBenchmark {
   ) async throws -> Result {
     // The run already checked every pinned file; the manifest's hash ties the run to the set.
     let clipSet = try ClipSet.load(folder: clipsetFolder, verifyHashes: false)
-    guard FileManager.default.fileExists(atPath: database) else { throw RunError("\(database): no such database") }
-    let store = try ResultStore(path: database)
-    let runs = try store.runs().filter { $0.clipsetSHA256 == clipSet.manifestSHA256 }
-    guard let run = runID.flatMap({ id in runs.first { $0.id == id } }) ?? (runID == nil ? runs.last : nil) else {
-      throw RunError(
-        "\(database): no run \(runID.map { "\($0) " } ?? "")on clip set \(clipSet.name); make one with mattegate run first"
-      )
-    }
-    var found: [String: [String: String]] = [:]
-    for job in try store.jobs(runID: run.id) where ["completed", "reused"].contains(job.status) {
-      if let path = job.outputPath { found[job.clipID, default: [:]][job.arm] = path }
-    }
-    let outputs = found
+    let (run, outputs) = try storedOutputs(database: database, runID: runID, clipSet: clipSet)
     let clips = clipSet.clips.enumerated().filter { item in
       (only.isEmpty || only.contains(item.element.id)) && outputs[item.element.id]?.count == 2
         && item.element.alpha != nil
@@ -175,23 +163,24 @@ public enum PipelineBenchmark {
     return (perWorker.map(\.0).max() ?? 0, wall)
   }
 
-  /// The stored outputs of one clip of a run (the newest run when nil).
-  public static func outputs(database: String, runID: String?, clipID: String) throws -> (a: String, b: String) {
+  /// A stored run on `clipSet` (the newest when `runID` is nil) and its completed or reused
+  /// outputs, per clip and arm.
+  static func storedOutputs(
+    database: String, runID: String?, clipSet: ClipSet
+  ) throws -> (run: RunRecord, outputs: [String: [String: String]]) {
     guard FileManager.default.fileExists(atPath: database) else { throw RunError("\(database): no such database") }
     let store = try ResultStore(path: database)
-    let runs = try store.runs()
+    let runs = try store.runs().filter { $0.clipsetSHA256 == clipSet.manifestSHA256 }
     guard let run = runID.flatMap({ id in runs.first { $0.id == id } }) ?? (runID == nil ? runs.last : nil) else {
-      throw RunError("\(database): no run \(runID ?? "")")
+      throw RunError(
+        "\(database): no run \(runID.map { "\($0) " } ?? "")on clip set \(clipSet.name); make one with mattegate run first"
+      )
     }
-    var found: [String: String] = [:]
-    for job in try store.jobs(runID: run.id) where job.clipID == clipID && ["completed", "reused"].contains(job.status)
-    {
-      if let path = job.outputPath { found[job.arm] = path }
+    var outputs: [String: [String: String]] = [:]
+    for job in try store.jobs(runID: run.id) where ["completed", "reused"].contains(job.status) {
+      if let path = job.outputPath { outputs[job.clipID, default: [:]][job.arm] = path }
     }
-    guard let a = found["A"], let b = found["B"] else {
-      throw RunError("run \(run.id) has no outputs of both arms for clip '\(clipID)'")
-    }
-    return (a, b)
+    return (run, outputs)
   }
 
   /// A stored config back from its canonical text (the settings the outputs were made with).

@@ -142,9 +142,8 @@ struct Bench: ParsableCommand {
       if metricsOnly {
         let clips = only.map { $0.split(separator: ",").map(String.init) } ?? []
         guard let clip = clips.first else { throw ValidationError("--metrics-only needs --only CLIP") }
-        let outputs = try PipelineBenchmark.outputs(database: db, runID: run, clipID: clip)
         let r = try MetricsOnlyBenchmark.run(
-          clipsetFolder: clipset, clipID: clip, outputA: outputs.a, outputB: outputs.b, frames: max(2, frames),
+          clipsetFolder: clipset, database: db, runID: run, clipID: clip, frames: max(2, frames),
           repeats: max(1, repeats))
         func line(_ name: String, _ values: [Double]) -> String {
           let sorted = values.sorted()

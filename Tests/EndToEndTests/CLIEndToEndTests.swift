@@ -5,6 +5,11 @@ import Testing
 
 /// Runs the built `mattegate` executable as a user would.
 struct CLI {
+  /// An exec provider's command (without its `{output}`): the ffmpeg CLI keying the tiny clip
+  /// set's green backdrop into VP9 with alpha.
+  static let colorKey =
+    "ffmpeg -v error -y -i {input} -vf colorkey=0x50a078:0.2:0.1,format=yuva420p -c:v libvpx-vp9 -metadata:s:v:0 alpha_mode=1"
+
   struct Result {
     var status: Int32
     var stdout: String
@@ -300,8 +305,7 @@ struct CLI {
   @Test func aFailingClipIsRecordedAndTheOthersKeepTheirResults() throws {
     let clips = try CLI.tinyClipSet()
     let dir = try CLI.folder()
-    let key =
-      "ffmpeg -v error -y -i {input} -vf colorkey=0x50a078:0.2:0.1,format=yuva420p -c:v libvpx-vp9 -metadata:s:v:0 alpha_mode=1 {output}"
+    let key = CLI.colorKey + " {output}"
     let a = dir + "/a.yaml"
     try """
     name: ffmpeg-key

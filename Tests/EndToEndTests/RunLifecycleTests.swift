@@ -77,8 +77,7 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     let dir = try CLI.folder()
     let calls = dir + "/calls.txt"
     let count = "echo x >> '\(calls)'"
-    let key =
-      "ffmpeg -v error -y -i {input} -vf colorkey=0x50a078:0.2:0.1,format=yuva420p -c:v libvpx-vp9 -metadata:s:v:0 alpha_mode=1 {output}"
+    let key = CLI.colorKey + " {output}"
     try "name: key\nmodel: key\noutput_format: webm\nexec:\n  command: >-\n    \(count); \(key)\n".write(
       toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
     try """
@@ -387,8 +386,7 @@ func printedRunID(_ r: CLI.Result) throws -> String {
 /// One clip's undecodable or misaligned output is recorded with its reason; the other clips
 /// keep their results and the exit code follows DESIGN.md (1 for an error, 3 for inconclusive).
 @Suite(.serialized) struct OneBadClipTests {
-  static let key =
-    "ffmpeg -v error -y -i {input} -vf colorkey=0x50a078:0.2:0.1,format=yuva420p -c:v libvpx-vp9 -metadata:s:v:0 alpha_mode=1"
+  static let key = CLI.colorKey
 
   func run(clips: String, dir: String, glassCommand: String) throws -> (CLI.Result, ResultStore, String) {
     try "name: key\nmodel: key\noutput_format: webm\nexec:\n  command: >-\n    \(Self.key) {output}\n".write(
