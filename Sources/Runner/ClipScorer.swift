@@ -178,6 +178,12 @@ enum ClipScorer {
             description:
               "\(masks.path): region mask frame \(m.index) is at \(m.time) s but ground truth is at \(g.time) s")
         }
+        guard codes.width == ga.width && codes.height == ga.height else {
+          throw ClipScoringError(
+            description:
+              "\(masks.path): region masks are \(codes.width)x\(codes.height) but ground truth is \(ga.width)x\(ga.height)"
+          )
+        }
         maskCodes = codes.samples
       }
       let gMatte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)

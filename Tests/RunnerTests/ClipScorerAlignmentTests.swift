@@ -85,4 +85,20 @@ import Testing
       alignment: AlignmentPolicy())
     #expect(score.misalignment == nil && score.frames == 8)
   }
+
+  @Test func regionMasksOfAnotherSizeAreAnErrorNamingTheFileAndBothSizes() throws {
+    let (set, clip, exact, dir) = try fixture()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let masks = set.path(of: try #require(clip.regionMasks))
+    let small = dir + "/small-masks.mkv"
+    try FFmpegCLI.run(["-i", masks, "-vf", "scale=32:18:flags=neighbor", "-c:v", "ffv1", small])
+    try FileManager.default.removeItem(atPath: masks)
+    try FileManager.default.moveItem(atPath: small, toPath: masks)
+    let c = try config(dir)
+    let error = #expect(throws: ClipScoringError.self) {
+      _ = try ClipScorer.score(
+        clip: clip, in: set, outputA: exact, outputB: exact, configA: c, configB: c, alignment: AlignmentPolicy())
+    }
+    #expect(error?.description == "\(masks): region masks are 32x18 but ground truth is 64x36")
+  }
 }
