@@ -23,6 +23,33 @@ public enum Grad {
     return d.map { $0 / norm }
   }()
 
+  /// The smoothing factor folded on its symmetry, G[4 − k] for k = 0…4 (G is even).
+  /// Lanes 5…7 are unused.
+  static let foldedGaussian = SIMD8<Double>((0..<8).map { $0 <= halfSize ? gaussian[halfSize - $0] : 0 })
+  /// The derivative factor folded on its antisymmetry, G′[k] for k = 0…3 (G′ is odd, G′[4] = 0).
+  static let foldedDerivative = SIMD4<Double>(derivative[0..<halfSize])
+
+  /// Σ_t G[t]·v[t] over nine taps, summed as G[4]·v₄ + G[3]·(v₃ + v₅) + … + G[0]·(v₀ + v₈): half
+  /// the products of the plain sum. Every path (dense, sparse, vector, scalar) uses this order,
+  /// so their values are identical.
+  @inline(__always)
+  static func smoothed<V: GradLanes>(_ v: (Int) -> V, _ g: SIMD8<Double>) -> V {
+    var s = v(4).scaled(by: g[0])
+    s = s + (v(3) + v(5)).scaled(by: g[1])
+    s = s + (v(2) + v(6)).scaled(by: g[2])
+    s = s + (v(1) + v(7)).scaled(by: g[3])
+    return s + (v(0) + v(8)).scaled(by: g[4])
+  }
+
+  /// Σ_t G′[t]·v[t] over nine taps, summed as G′[0]·(v₀ − v₈) + … + G′[3]·(v₃ − v₅).
+  @inline(__always)
+  static func differentiated<V: GradLanes>(_ v: (Int) -> V, _ d: SIMD4<Double>) -> V {
+    var s = (v(0) - v(8)).scaled(by: d[0])
+    s = s + (v(1) - v(7)).scaled(by: d[1])
+    s = s + (v(2) - v(6)).scaled(by: d[2])
+    return s + (v(3) - v(5)).scaled(by: d[3])
+  }
+
   /// The min–max normalised values of a matte; all zeros when max == min.
   public static func normalised(_ m: Matte) -> [Double] {
     guard let lo = m.codes.min(), let hi = m.codes.max(), hi > lo else {
@@ -35,36 +62,21 @@ public enum Grad {
 
   /// |∇x| per pixel for a plane already normalised.
   public static func gradientMagnitude(_ x: [Double], width: Int, height: Int) -> [Double] {
-    let smoothX = correlateRows(x, width: width, height: height, kernel: gaussian)
-    let derivX = correlateRows(x, width: width, height: height, kernel: derivative)
-    // k_x = G(y)·G′(x): derivative along rows, smoothing along columns; k_y = k_xᵀ. Both column
-    // passes run a row at a time into two row buffers, and the magnitude is taken right away.
+    let (smoothX, derivX) = rowPasses(x, width: width, height: height)
+    // k_x = G(y)·G′(x): derivative along rows, smoothing along columns; k_y = k_xᵀ. The column
+    // passes run a row at a time, and the magnitude is taken right away.
     let r = halfSize
-    var gx = [Double](repeating: 0, count: width)
-    var gy = [Double](repeating: 0, count: width)
     return [Double](unsafeUninitializedCapacity: x.count) { out, count in
       count = x.count
       smoothX.withUnsafeBufferPointer { sx in
         derivX.withUnsafeBufferPointer { dx in
-          gx.withUnsafeMutableBufferPointer { gxb in
-            gy.withUnsafeMutableBufferPointer { gyb in
-              for y in 0..<height {
-                gxb.update(repeating: 0)
-                gyb.update(repeating: 0)
-                for t in 0..<gaussian.count {
-                  let yy = min(max(y + t - r, 0), height - 1)
-                  let wg = gaussian[t]
-                  let wd = derivative[t]
-                  let drow = dx.baseAddress! + yy * width
-                  let srow = sx.baseAddress! + yy * width
-                  for col in 0..<width {
-                    gxb[col] += wg * drow[col]
-                    gyb[col] += wd * srow[col]
-                  }
-                }
-                let o = out.baseAddress! + y * width
-                for col in 0..<width { o[col] = (gxb[col] * gxb[col] + gyb[col] * gyb[col]).squareRoot() }
-              }
+          for y in 0..<height {
+            let rows = (0...(2 * r)).map { min(max(y + $0 - r, 0), height - 1) * width }
+            let o = out.baseAddress! + y * width
+            for col in 0..<width {
+              let gx = smoothed({ dx[rows[$0] + col] }, foldedGaussian)
+              let gy = differentiated({ sx[rows[$0] + col] }, foldedDerivative)
+              o[col] = (gx * gx + gy * gy).squareRoot()
             }
           }
         }
@@ -89,39 +101,40 @@ public enum Grad {
     return out
   }
 
-  /// Correlation along rows with a replicate border. Interior pixels skip the clamping; every
-  /// pixel sums its taps in kernel order from 0.0, so results do not depend on the fast path.
-  static func correlateRows(_ x: [Double], width: Int, height: Int, kernel: [Double]) -> [Double] {
-    let r = kernel.count / 2
-    let n = kernel.count
-    return [Double](unsafeUninitializedCapacity: x.count) { out, count in
-      count = x.count
-      x.withUnsafeBufferPointer { src in
-        kernel.withUnsafeBufferPointer { k in
-          for y in 0..<height {
-            let row = src.baseAddress! + y * width
-            let o = out.baseAddress! + y * width
-            // Interior: one tap at a time across the row (vectorises); border: clamped taps.
-            let lo = min(r, width)
-            let hi = max(lo, width - r)
-            if hi > lo {
-              (o + lo).initialize(repeating: 0, count: hi - lo)
-              for t in 0..<n {
-                let w = k[t]
-                let shifted = row + (t - r)
-                for col in lo..<hi { o[col] += w * shifted[col] }
-              }
-            }
-            for col in Array(0..<lo) + Array(hi..<width) {
-              var s = 0.0
-              for t in 0..<n { s += k[t] * row[min(max(col + t - r, 0), width - 1)] }
-              o[col] = s
-            }
-          }
+  /// The row passes with a replicate border: G and G′ along each row, folded sums
+  /// (`smoothed`, `differentiated`) for every pixel, so results do not depend on the path.
+  static func rowPasses(_ x: [Double], width: Int, height: Int) -> (smooth: [Double], derivative: [Double]) {
+    let r = halfSize
+    var smooth = [Double](repeating: 0, count: x.count)
+    var derivative = [Double](repeating: 0, count: x.count)
+    var window = [Double](repeating: 0, count: 2 * r + 1)
+    x.withUnsafeBufferPointer { src in
+      for y in 0..<height {
+        let row = src.baseAddress! + y * width
+        for col in 0..<width {
+          for t in 0...(2 * r) { window[t] = row[min(max(col + t - r, 0), width - 1)] }
+          smooth[y * width + col] = smoothed({ window[$0] }, foldedGaussian)
+          derivative[y * width + col] = differentiated({ window[$0] }, foldedDerivative)
         }
       }
     }
+    return (smooth, derivative)
   }
+}
+
+/// What the folded sums of `Grad` work on: one value, or a vector of them.
+protocol GradLanes {
+  static func + (lhs: Self, rhs: Self) -> Self
+  static func - (lhs: Self, rhs: Self) -> Self
+  func scaled(by k: Double) -> Self
+}
+
+extension Double: GradLanes {
+  @inline(__always) func scaled(by k: Double) -> Double { k * self }
+}
+
+extension SIMD4: GradLanes where Scalar == Double {
+  @inline(__always) func scaled(by k: Double) -> SIMD4<Double> { k * self }
 }
 
 /// |∇x̂| of a frame on the blocks where it can be non-zero (`BlockGrid.gradientActive`), and 0
@@ -159,8 +172,8 @@ struct SparseMagnitude: Sendable {
     var patch = [Double](repeating: 0, count: pw * ph)
     var smooth = [Double](repeating: 0, count: bw * ph)
     var deriv = [Double](repeating: 0, count: bw * ph)
-    let gk = Grad.gaussian
-    let dk = Grad.derivative
+    let g = Grad.foldedGaussian
+    let d = Grad.foldedDerivative
     let (w, h) = (m.width, m.height)
     var next: Int32 = 0
     // Shallow mattes (8-bit outputs) look their normalised values up: the same quotients,
@@ -205,12 +218,12 @@ struct SparseMagnitude: Sendable {
                         }
                       }
                     }
-                    // Row passes: taps in kernel order from 0, as `correlateRows`, four columns
-                    // at a time in registers.
+                    // Row passes, folded as `Grad.rowPasses` sums them, four columns at a time
+                    // in registers.
                     for py in 0..<(y1 - y0 + 2 * r) {
                       Self.correlate(
                         pb.baseAddress! + py * pw, count: cw, smooth: sb.baseAddress! + py * bw,
-                        derivative: db.baseAddress! + py * bw, gk: gk, dk: dk)
+                        derivative: db.baseAddress! + py * bw, g: g, d: d)
                     }
                     // Column passes (G on the row derivative, G′ on the row smoothing) and the
                     // magnitude, as `gradientMagnitude`, into each block's own slot.
@@ -221,7 +234,7 @@ struct SparseMagnitude: Sendable {
                       for y in (b * bh)..<min(b * bh + bh, h) {
                         Self.columns(
                           smooth: sb.baseAddress! + (y - y0) * bw, derivative: db.baseAddress! + (y - y0) * bw,
-                          stride: bw, count: cw, gk: gk, dk: dk, out: o + (y - b * bh) * bw)
+                          stride: bw, count: cw, g: g, d: d, out: o + (y - b * bh) * bw)
                       }
                       next += Int32(Self.stride)
                     }
@@ -235,64 +248,43 @@ struct SparseMagnitude: Sendable {
     }
   }
 
-  /// smooth[c] = Σ_t gk[t]·x[c + t], derivative[c] = Σ_t dk[t]·x[c + t], t in kernel order.
+  /// smooth[c] = G·x[c…c + 8], derivative[c] = G′·x[c…c + 8], as `Grad.rowPasses` sums them.
   @inline(__always)
   static func correlate(
     _ x: UnsafePointer<Double>, count: Int, smooth: UnsafeMutablePointer<Double>,
-    derivative: UnsafeMutablePointer<Double>, gk: [Double], dk: [Double]
+    derivative: UnsafeMutablePointer<Double>, g: SIMD8<Double>, d: SIMD4<Double>
   ) {
     var c = 0
     while c + 4 <= count {
-      var s = SIMD4<Double>(repeating: 0)
-      var d = SIMD4<Double>(repeating: 0)
-      for t in 0..<gk.count {
-        let v = UnsafeRawPointer(x + c + t).loadUnaligned(as: SIMD4<Double>.self)
-        s += gk[t] * v
-        d += dk[t] * v
-      }
-      UnsafeMutableRawPointer(smooth + c).storeBytes(of: s, as: SIMD4<Double>.self)
-      UnsafeMutableRawPointer(derivative + c).storeBytes(of: d, as: SIMD4<Double>.self)
+      let v = { (t: Int) in UnsafeRawPointer(x + c + t).loadUnaligned(as: SIMD4<Double>.self) }
+      UnsafeMutableRawPointer(smooth + c).storeBytes(of: Grad.smoothed(v, g), as: SIMD4<Double>.self)
+      UnsafeMutableRawPointer(derivative + c).storeBytes(of: Grad.differentiated(v, d), as: SIMD4<Double>.self)
       c += 4
     }
     while c < count {
-      var s = 0.0
-      var d = 0.0
-      for t in 0..<gk.count {
-        s += gk[t] * x[c + t]
-        d += dk[t] * x[c + t]
-      }
-      smooth[c] = s
-      derivative[c] = d
+      smooth[c] = Grad.smoothed({ x[c + $0] }, g)
+      derivative[c] = Grad.differentiated({ x[c + $0] }, d)
       c += 1
     }
   }
 
-  /// out[c] = √(gx² + gy²) with gx = Σ_t gk[t]·derivative[c + t·stride] and
-  /// gy = Σ_t dk[t]·smooth[c + t·stride], t in kernel order.
+  /// out[c] = √(gx² + gy²) with gx = G·derivative and gy = G′·smooth down the column (rows
+  /// `stride` apart), as `Grad.gradientMagnitude` sums them.
   @inline(__always)
   static func columns(
-    smooth: UnsafePointer<Double>, derivative: UnsafePointer<Double>, stride: Int, count: Int, gk: [Double],
-    dk: [Double], out: UnsafeMutablePointer<Double>
+    smooth: UnsafePointer<Double>, derivative: UnsafePointer<Double>, stride: Int, count: Int,
+    g: SIMD8<Double>, d: SIMD4<Double>, out: UnsafeMutablePointer<Double>
   ) {
     var c = 0
     while c + 4 <= count {
-      var gx = SIMD4<Double>(repeating: 0)
-      var gy = SIMD4<Double>(repeating: 0)
-      for t in 0..<gk.count {
-        gx += gk[t] * UnsafeRawPointer(derivative + c + t * stride).loadUnaligned(as: SIMD4<Double>.self)
-        gy += dk[t] * UnsafeRawPointer(smooth + c + t * stride).loadUnaligned(as: SIMD4<Double>.self)
-      }
-      let m = (gx * gx + gy * gy).squareRoot()
-      UnsafeMutableRawPointer(out + c).storeBytes(of: m, as: SIMD4<Double>.self)
+      let gx = Grad.smoothed({ UnsafeRawPointer(derivative + c + $0 * stride).loadUnaligned(as: SIMD4<Double>.self) }, g)
+      let gy = Grad.differentiated({ UnsafeRawPointer(smooth + c + $0 * stride).loadUnaligned(as: SIMD4<Double>.self) }, d)
+      UnsafeMutableRawPointer(out + c).storeBytes(of: (gx * gx + gy * gy).squareRoot(), as: SIMD4<Double>.self)
       c += 4
     }
     while c < count {
-      var gx = 0.0
-      var gy = 0.0
-      for t in 0..<gk.count {
-        gx += gk[t] * derivative[c + t * stride]
-        gy += dk[t] * smooth[c + t * stride]
-      }
+      let gx = Grad.smoothed({ derivative[c + $0 * stride] }, g)
+      let gy = Grad.differentiated({ smooth[c + $0 * stride] }, d)
       out[c] = (gx * gx + gy * gy).squareRoot()
       c += 1
     }
