@@ -277,8 +277,11 @@ struct SparseMagnitude: Sendable {
   ) {
     var c = 0
     while c + 4 <= count {
-      let gx = Grad.smoothed({ UnsafeRawPointer(derivative + c + $0 * stride).loadUnaligned(as: SIMD4<Double>.self) }, g)
-      let gy = Grad.differentiated({ UnsafeRawPointer(smooth + c + $0 * stride).loadUnaligned(as: SIMD4<Double>.self) }, d)
+      let row = { (plane: UnsafePointer<Double>, t: Int) in
+        UnsafeRawPointer(plane + c + t * stride).loadUnaligned(as: SIMD4<Double>.self)
+      }
+      let gx = Grad.smoothed({ row(derivative, $0) }, g)
+      let gy = Grad.differentiated({ row(smooth, $0) }, d)
       UnsafeMutableRawPointer(out + c).storeBytes(of: (gx * gx + gy * gy).squareRoot(), as: SIMD4<Double>.self)
       c += 4
     }

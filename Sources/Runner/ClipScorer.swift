@@ -102,6 +102,20 @@ struct ClipScoringError: Error, CustomStringConvertible {
 /// Holds one frame of each stream at a time (plus one look-ahead frame per arm and the
 /// previous ground truth), so memory does not grow with clip length.
 enum ClipScorer {
+  /// A ground-truth frame decoded and prepared for scoring.
+  struct TruthFrame: Sendable {
+    var index: Int
+    var time: Double
+    var image: GrayImage
+    var prepared: PreparedTruth
+  }
+
+  /// What one of a frame's concurrent pieces of work gives: an arm's scores, or the next truth.
+  enum FramePiece: Sendable {
+    case arm((totals: ErrorTotals, blocks: DifferingBlocks)?)
+    case truth(Result<TruthFrame?, any Error>)
+  }
+
   static func score(
     clip: Clip, in set: ClipSet, outputA: String, outputB: String, configA: ArmConfig, configB: ArmConfig,
     alignment policy: AlignmentPolicy
@@ -166,8 +180,12 @@ enum ClipScorer {
     // consecutive frames only.
     var previousArms: [String: (matte: Matte, blocks: DifferingBlocks)] = [:]
     var worst = -1.0
-    while let g = try truth.nextFrame() {
-      guard let ga = g.alpha else { break }
+    // The next ground-truth frame, decoded and prepared (regions, blocks, gradient); it is made
+    // while the arms of the frame before it are scored.
+    let streams = Unchecked((truth: truth, masks: masks))
+    @Sendable func nextTruth(after previous: PreparedTruth?) throws -> TruthFrame? {
+      let (truth, masks) = streams.value
+      guard let g = try truth.nextFrame(), let ga = g.alpha else { return nil }
       var maskCodes: [UInt16]?
       if let masks {
         guard let m = try masks.nextFrame(), let codes = m.alpha else {
@@ -186,24 +204,30 @@ enum ClipScorer {
         }
         maskCodes = codes.samples
       }
-      let gMatte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
+      let matte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
       let prepared = PreparedTruth(
-        gMatte, previous: previousTruth, maskCodes: maskCodes, hair: RegionMaskCodes.hair,
-        glass: RegionMaskCodes.glass)
+        matte, previous: previous, maskCodes: maskCodes, hair: RegionMaskCodes.hair, glass: RegionMaskCodes.glass)
+      return TruthFrame(index: g.index, time: g.time, image: ga, prepared: prepared)
+    }
+    var upcoming = try nextTruth(after: nil)
+    while let current = upcoming {
+      let prepared = current.prepared
+      let gMatte = prepared.matte
       let before = previousTruth
       previousTruth = prepared
-      let fa = try a.match(referenceTime: g.time)
-      let fb = try b.match(referenceTime: g.time)
-      let source = try sourceFrames?.match(referenceTime: g.time)
+      let fa = try a.match(referenceTime: current.time)
+      let fb = try b.match(referenceTime: current.time)
+      let source = try sourceFrames?.match(referenceTime: current.time)
       // Paired scoring: a frame counts only when both arms have it.
       guard let fa, let fb, sourceFrames == nil || source != nil else {
         previousArms = [:]
+        upcoming = try nextTruth(after: prepared)
         continue
       }
       var mattes: [String: Matte] = [:]
       // The source as values, once per frame for however many composite arms.
       let sourcePicture = source.map { RGBPicture(width: $0.width, height: $0.height, bytes: $0.pixels) }
-      let platePicture = try plate?.values(at: g.index)
+      let platePicture = try plate?.values(at: current.index)
       for (arm, frame) in [("A", fa), ("B", fb)] {
         switch frame {
         case .alpha(let p):
@@ -231,14 +255,22 @@ enum ClipScorer {
           blocks: previousArms[arm]?.blocks
         )
       }
-      // The arms are independent given the prepared truth: both at once, so that a clip
-      // scored alone (the last of a run) still uses two cores.
-      let results = Parallel.map(inputs) { input in
-        input.matte.map { m in
-          FrameScorer.scoreKeepingBlocks(
-            prediction: m, truth: prepared, previous: input.previous, previousBlocks: input.blocks)
-        }
+      // The arms are independent given the prepared truth, and the next frame's truth depends
+      // on neither: all three at once, so that a clip scored alone (the last of a run) still
+      // uses two cores and decoding the truth overlaps scoring.
+      let pieces = Parallel.map([0, 1, 2]) { i -> FramePiece in
+        guard i < 2 else { return .truth(Result { try nextTruth(after: prepared) }) }
+        let input = inputs[i]
+        return .arm(
+          input.matte.map { m in
+            FrameScorer.scoreKeepingBlocks(
+              prediction: m, truth: prepared, previous: input.previous, previousBlocks: input.blocks)
+          })
       }
+      guard case .arm(let resultA) = pieces[0], case .arm(let resultB) = pieces[1], case .truth(let next) = pieces[2]
+      else { preconditionFailure("Parallel.map keeps the order of its pieces") }
+      upcoming = try next.get()
+      let results = [resultA, resultB]
       previousArms = [:]
       if let ma = mattes["A"], let mb = mattes["B"], let ra = results[0], let rb = results[1] {
         previousArms = ["A": (ma, ra.blocks), "B": (mb, rb.blocks)]
@@ -247,14 +279,14 @@ enum ClipScorer {
       let sb = results[1]?.totals ?? ErrorTotals()
       score.totalsA.add(sa)
       score.totalsB.add(sb)
-      score.frameRecords.append(("A", g.index, sa))
-      score.frameRecords.append(("B", g.index, sb))
+      score.frameRecords.append(("A", current.index, sa))
+      score.frameRecords.append(("B", current.index, sb))
       let difficulty = sa.sum(.transition, .sad) + sb.sum(.transition, .sad)
       if difficulty > worst, case .alpha(let pa) = fa, case .alpha(let pb) = fb {
         worst = difficulty
-        score.reviewFrame = g.index
-        score.reviewTime = g.time
-        score.reviewTruth = ga
+        score.reviewFrame = current.index
+        score.reviewTime = current.time
+        score.reviewTruth = current.image
         score.reviewA = pa
         score.reviewB = pb
       }

@@ -15,3 +15,10 @@ enum Parallel {
     return results.withLock { $0.map { $0! } }
   }
 }
+
+/// A value handed to concurrent work although its type is not `Sendable`: for objects (such as
+/// decoders) that only one piece of work uses at a time, which the caller guarantees.
+struct Unchecked<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
+}
