@@ -9,20 +9,13 @@ public enum GateFile {
   public static func load(_ path: String) throws(ConfigError) -> GatePolicy {
     let doc = try YAMLMap.load(path)
     try doc.rejectUnknownKeys([
-      "primaries", "margin", "noise", "worst_clip_margin", "min_clips", "description", "alignment",
+      "primaries", "margin", "margins", "noise", "alpha", "worst_clip_margin", "min_clips", "description", "alignment",
     ])
     var policy = GatePolicy.standard
     if let list = try doc.stringList("primaries") {
       var primaries: [Endpoint] = []
       for item in list {
-        let parts = item.split(separator: "/").map(String.init)
-        guard parts.count == 2, RegionKind(rawValue: parts[0]) != nil, MetricKind(rawValue: parts[1]) != nil else {
-          throw doc.error(
-            line: doc.line(of: "primaries"), field: "primaries",
-            "'\(item)' is not region/metric with region in \(RegionKind.allCases.map(\.rawValue).joined(separator: ", ")) and metric in \(MetricKind.allCases.map(\.rawValue).joined(separator: ", "))"
-          )
-        }
-        primaries.append(Endpoint(region: parts[0], metric: parts[1]))
+        primaries.append(try endpoint(item, in: doc, field: "primaries"))
       }
       guard !primaries.isEmpty else {
         throw doc.error(line: doc.line(of: "primaries"), field: "primaries", "must name at least one endpoint")
@@ -41,6 +34,22 @@ public enum GateFile {
       }
       policy.noise = v
     }
+    if let section = try doc.map("margins") {
+      for key in section.keys {
+        let e = try endpoint(key, in: doc, field: "margins")
+        guard let v = try section.double(key), v > 0, v < 1 else {
+          throw section.error(
+            line: section.line(of: key), field: "margins.\(key)", "must be in (0, 1), e.g. 0.08 for 8%")
+        }
+        policy.margins[e] = v
+      }
+    }
+    if let v = try doc.double("alpha") {
+      guard v > 0, v <= 0.2 else {
+        throw doc.error(line: doc.line(of: "alpha"), field: "alpha", "must be in (0, 0.2], e.g. 0.05")
+      }
+      policy.alpha = v
+    }
     if let v = try doc.double("worst_clip_margin") {
       guard v > 0 else {
         throw doc.error(line: doc.line(of: "worst_clip_margin"), field: "worst_clip_margin", "must be positive")
@@ -52,6 +61,18 @@ public enum GateFile {
       policy.minClips = v
     }
     return policy
+  }
+
+  /// A `region/metric` endpoint, or an error naming the field and what is allowed.
+  static func endpoint(_ item: String, in doc: YAMLMap, field: String) throws(ConfigError) -> Endpoint {
+    let parts = item.split(separator: "/").map(String.init)
+    guard parts.count == 2, RegionKind(rawValue: parts[0]) != nil, MetricKind(rawValue: parts[1]) != nil else {
+      throw doc.error(
+        line: doc.line(of: field), field: field,
+        "'\(item)' is not region/metric with region in \(RegionKind.allCases.map(\.rawValue).joined(separator: ", ")) and metric in \(MetricKind.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
+    }
+    return Endpoint(region: parts[0], metric: parts[1])
   }
 
   /// Reads the `alignment:` section (window, max_dropped_fraction, max_duplicated_fraction);

@@ -25,7 +25,7 @@ public enum RunCoordinator {
     // Validate everything before anything is submitted.
     let configA = try ArmConfig.load(options.configAPath)
     let configB = try ArmConfig.load(options.configBPath)
-    let policy = try options.gatePath.map { path throws(ConfigError) in try GateFile.load(path) } ?? .standard
+    var policy = try options.gatePath.map { path throws(ConfigError) in try GateFile.load(path) } ?? .standard
     let alignmentPolicy =
       try options.gatePath.map { path throws(ConfigError) in try GateFile.alignment(path) } ?? AlignmentPolicy()
     let provider: any Provider
@@ -63,11 +63,14 @@ public enum RunCoordinator {
       "A": configKey(configA, backgroundSHA256: backgroundSHA256["A"]),
       "B": configKey(configB, backgroundSHA256: backgroundSHA256["B"]),
     ]
+    let store = try ResultStore(path: options.databasePath)
+    // Noise bands measured by `mattegate calibrate` for arm A on this clip set and provider.
+    let calibration = try store.calibration(
+      clipsetSHA256: clipSet.manifestSHA256, configHash: configKeys["A"]!, providerIdentity: provider.identity)
+    for c in calibration { policy.noiseBands[Endpoint(region: c.region, metric: c.metric)] = c.noise }
     let identity = RunIdentity(
       clipsetSHA256: clipSet.manifestSHA256, configAKey: configKeys["A"]!, configBKey: configKeys["B"]!,
       providerIdentity: provider.identity, gateText: policy.canonicalText, seed: options.seed)
-
-    let store = try ResultStore(path: options.databasePath)
     try store.registerMetricVersions(MetricKind.allCases.map { ($0.versionTag, $0.rawValue, $0.version) })
 
     // A new run, or the stored one to finish: the same identity, or a refusal saying what differs.
@@ -133,6 +136,12 @@ public enum RunCoordinator {
       header += "; resuming: \(mine.count - todo.count) clips already stored, \(todo.count) to go"
     }
     progress.line(header)
+    if let source = calibration.first {
+      let widest = calibration.max { $0.noise < $1.noise }!
+      progress.line(
+        "noise bands from A/A calibration run \(source.runID): \(calibration.count) endpoints, widest \(widest.region)/\(widest.metric) \(String(format: "%.2f%%", widest.noise * 100))"
+      )
+    }
     for _ in 0..<(mine.count - todo.count) { progress.clipCarriedOver() }
     for w in aspectWarnings {
       progress.line(

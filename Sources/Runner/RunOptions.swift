@@ -56,6 +56,8 @@ public struct RunResult: Sendable {
   public var databasePath: String
   /// Per-clip failures, each naming the clip and the file.
   public var errors: [String]
+  /// JUnit XML, Markdown summary and JSON written beside the report.
+  public var ciFiles: [String] = []
 }
 
 /// A run-level error: bad input before anything was submitted.

@@ -71,6 +71,7 @@ extension ResultStore {
     r.shard = row["shard"]
     r.mergedFrom = row["merged_from"]
     r.baselineRun = row["baseline_run"]
+    r.gateReasons = row["gate_reasons"]
     return r
   }
 
@@ -135,12 +136,22 @@ extension ResultStore {
       try Row.fetchAll(
         db, sql: "SELECT * FROM comparisons WHERE run_id = ? ORDER BY region, metric", arguments: [runID]
       ).map { row in
-        ComparisonRecord(
+        var c = ComparisonRecord(
           region: row["region"], metric: row["metric"], isPrimary: row["is_primary"], clips: row["clips"],
           estimatePercent: row["estimate_pct"], ciLowPercent: row["ci_low_pct"], ciHighPercent: row["ci_high_pct"],
           ciLevel: row["ci_level"], pValue: row["p_value"], hodgesLehmannPercent: row["hl_pct"], wins: row["wins"],
           ties: row["ties"], losses: row["losses"], marginPercent: row["margin_pct"], noisePercent: row["noise_pct"],
           verdict: row["verdict"], note: row["note"], metricVersion: row["metric_version"])
+        c.adjustedP = row["adjusted_p"]
+        c.wilcoxonP = row["wilcoxon_p"]
+        c.intervalMethod = row["interval_method"]
+        c.detectablePercent = row["detectable_pct"]
+        c.alpha = row["alpha"]
+        c.ci90LowPercent = row["ci90_low_pct"]
+        c.ci90HighPercent = row["ci90_high_pct"]
+        c.worstClip = row["worst_clip"]
+        c.worstClipPercent = row["worst_clip_pct"]
+        return c
       }
     }
   }
@@ -238,6 +249,69 @@ extension ResultStore {
       )
     } catch let error as DatabaseError {
       throw StoreError(path: path, reason: "database error: \(error.message ?? "\(error)")")
+    }
+  }
+}
+
+/// A noise band measured by A/A calibration for one endpoint.
+public struct CalibrationRecord: Sendable, Equatable {
+  public var region: String
+  public var metric: String
+  /// Relative noise band δ_noise (0.01 = 1%).
+  public var noise: Double
+  public var clips: Int
+  public var runID: String
+
+  public init(region: String, metric: String, noise: Double, clips: Int, runID: String) {
+    self.region = region
+    self.metric = metric
+    self.noise = noise
+    self.clips = clips
+    self.runID = runID
+  }
+}
+
+extension ResultStore {
+  /// Stores the noise bands of an A/A calibration, replacing earlier ones for the same clip
+  /// set, config and provider.
+  public func saveCalibration(
+    clipsetSHA256: String, configHash: String, providerIdentity: String, _ records: [CalibrationRecord]
+  ) throws {
+    try write { db in
+      try db.execute(
+        sql: "DELETE FROM calibrations WHERE clipset_sha256 = ? AND config_hash = ? AND provider_identity = ?",
+        arguments: [clipsetSHA256, configHash, providerIdentity])
+      let now = ISO8601DateFormatter().string(from: Date())
+      for r in records {
+        try db.execute(
+          sql: """
+            INSERT INTO calibrations (clipset_sha256, config_hash, provider_identity, region, metric, noise, clips,
+              run_id, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+          arguments: [
+            clipsetSHA256, configHash, providerIdentity, r.region, r.metric, r.noise, r.clips, r.runID, now,
+          ])
+      }
+    }
+  }
+
+  /// The stored noise bands for a clip set, config (arm A's) and provider.
+  public func calibration(
+    clipsetSHA256: String, configHash: String, providerIdentity: String
+  ) throws -> [CalibrationRecord] {
+    try read { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT region, metric, noise, clips, run_id FROM calibrations
+          WHERE clipset_sha256 = ? AND config_hash = ? AND provider_identity = ? ORDER BY region, metric
+          """,
+        arguments: [clipsetSHA256, configHash, providerIdentity]
+      ).map {
+        CalibrationRecord(
+          region: $0["region"], metric: $0["metric"], noise: $0["noise"], clips: $0["clips"], runID: $0["run_id"])
+      }
     }
   }
 }

@@ -293,6 +293,31 @@ public final class ResultStore: Sendable {
             FROM comparisons c JOIN runs r ON r.id = c.run_id;
           """)
     }
+    m.registerMigration("v7-verdict-details-calibration") { db in
+      // The rest of each comparison's statistics, and the noise bands A/A calibration measured.
+      for column in [
+        "adjusted_p REAL", "wilcoxon_p REAL", "interval_method TEXT", "detectable_pct REAL", "alpha REAL",
+        "ci90_low_pct REAL", "ci90_high_pct REAL", "worst_clip TEXT", "worst_clip_pct REAL",
+      ] {
+        try db.execute(sql: "ALTER TABLE comparisons ADD COLUMN \(column)")
+      }
+      try db.execute(sql: "ALTER TABLE runs ADD COLUMN gate_reasons TEXT")
+      try db.execute(
+        sql: """
+          CREATE TABLE calibrations (
+            clipset_sha256 TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            provider_identity TEXT NOT NULL,
+            region TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            noise REAL NOT NULL,
+            clips INTEGER NOT NULL,
+            run_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (clipset_sha256, config_hash, provider_identity, region, metric)
+          ) WITHOUT ROWID;
+          """)
+    }
     return m
   }
 
@@ -365,11 +390,11 @@ public final class ResultStore: Sendable {
   }
 
   /// Marks a run finished with its exit code and one-line outcome.
-  public func finishRun(id: String, status: String, exitCode: Int, outcome: String) throws {
+  public func finishRun(id: String, status: String, exitCode: Int, outcome: String, reasons: [String] = []) throws {
     try write { db in
       try db.execute(
-        sql: "UPDATE runs SET status = ?, exit_code = ?, outcome = ?, finished_at = ? WHERE id = ?",
-        arguments: [status, exitCode, outcome, Date(), id])
+        sql: "UPDATE runs SET status = ?, exit_code = ?, outcome = ?, gate_reasons = ?, finished_at = ? WHERE id = ?",
+        arguments: [status, exitCode, outcome, reasons.joined(separator: "\n"), Date(), id])
     }
   }
 
@@ -483,14 +508,17 @@ public final class ResultStore: Sendable {
         sql: """
           INSERT OR REPLACE INTO comparisons (run_id, region, metric, is_primary, clips, estimate_pct,
             ci_low_pct, ci_high_pct, ci_level, p_value, hl_pct, wins, ties, losses, margin_pct,
-            noise_pct, verdict, note, metric_version)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            noise_pct, verdict, note, metric_version, adjusted_p, wilcoxon_p, interval_method,
+            detectable_pct, alpha, ci90_low_pct, ci90_high_pct, worst_clip, worst_clip_pct)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """)
       for c in comparisons {
         try statement.execute(arguments: [
           runID, c.region, c.metric, c.isPrimary, c.clips, c.estimatePercent, c.ciLowPercent,
           c.ciHighPercent, c.ciLevel, c.pValue, c.hodgesLehmannPercent, c.wins, c.ties, c.losses,
-          c.marginPercent, c.noisePercent, c.verdict, c.note, c.metricVersion,
+          c.marginPercent, c.noisePercent, c.verdict, c.note, c.metricVersion, c.adjustedP, c.wilcoxonP,
+          c.intervalMethod, c.detectablePercent, c.alpha, c.ci90LowPercent, c.ci90HighPercent, c.worstClip,
+          c.worstClipPercent,
         ])
       }
     }

@@ -16,22 +16,41 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
 /// The gate policy (`gate.yaml`): primary endpoints and margins.
 public struct GatePolicy: Sendable, Equatable {
   public var primaries: [Endpoint]
-  /// Relative non-inferiority margin δ (0.05 = 5%).
+  /// Relative non-inferiority margin δ (0.05 = 5%), for endpoints without their own.
   public var margin: Double
-  /// Noise band δ_noise ≤ δ, from A/A calibration.
+  /// Margins of particular endpoints (`margins:` in gate.yaml).
+  public var margins: [Endpoint: Double] = [:]
+  /// Noise band δ_noise ≤ δ for endpoints without a measured one.
   public var noise: Double
+  /// Noise bands measured by A/A calibration (`mattegate calibrate`), per endpoint.
+  public var noiseBands: [Endpoint: Double] = [:]
+  /// Two-sided level of the significance claims: 95% intervals at 0.05, 90% for the
+  /// equivalence and non-inferiority tests, Holm and Benjamini–Hochberg at α.
+  public var alpha: Double = 0.05
   /// A single clip worse than this on a primary endpoint blocks the rollout (0.25 = +25%).
   public var worstClipMargin: Double
   /// Minimum clips with support per region (never below 6).
   public var minClips: Int
 
-  public init(primaries: [Endpoint], margin: Double, noise: Double, worstClipMargin: Double, minClips: Int) {
+  public init(
+    primaries: [Endpoint], margin: Double, noise: Double, worstClipMargin: Double, minClips: Int,
+    alpha: Double = 0.05, margins: [Endpoint: Double] = [:]
+  ) {
     self.primaries = primaries
     self.margin = margin
     self.noise = noise
     self.worstClipMargin = worstClipMargin
     self.minClips = minClips
+    self.alpha = alpha
+    self.margins = margins
   }
+
+  /// The margin δ of an endpoint.
+  public func margin(of endpoint: Endpoint) -> Double { margins[endpoint] ?? margin }
+
+  /// The noise band of an endpoint: the measured one when calibrated, else the file's; never
+  /// above the endpoint's margin.
+  public func noise(of endpoint: Endpoint) -> Double { min(noiseBands[endpoint] ?? noise, margin(of: endpoint)) }
 
   /// The policy used without `--gate`; `configs/gate.yaml` spells the same values out.
   public static let standard = GatePolicy(
@@ -46,11 +65,19 @@ public struct GatePolicy: Sendable, Equatable {
 
   /// The policy as text, stored with each run.
   public var canonicalText: String {
-    "primaries=\(primaries.map(\.description).joined(separator: ","))\nmargin=\(margin)\nnoise=\(noise)\nworst_clip_margin=\(worstClipMargin)\nmin_clips=\(minClips)"
+    func list(_ values: [Endpoint: Double]) -> String {
+      values.sorted { $0.key.description < $1.key.description }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+    return [
+      "primaries=\(primaries.map(\.description).joined(separator: ","))", "margin=\(margin)",
+      "margins=\(list(margins))", "noise=\(noise)", "noise_bands=\(list(noiseBands))", "alpha=\(alpha)",
+      "worst_clip_margin=\(worstClipMargin)", "min_clips=\(minClips)",
+    ].joined(separator: "\n")
   }
 
   /// The policy back from its stored `canonicalText` (a merged or resumed run decides by the
-  /// policy its runs were made with); `nil` when the text is not one.
+  /// policy its runs were made with); `nil` when the text is not one. Text stored before
+  /// `alpha`, `margins` and `noise_bands` existed reads with their defaults.
   public init?(canonicalText text: String) {
     var fields: [String: String] = [:]
     for line in text.split(separator: "\n") {
@@ -61,13 +88,31 @@ public struct GatePolicy: Sendable, Equatable {
       let noise = fields["noise"].flatMap(Double.init), let worst = fields["worst_clip_margin"].flatMap(Double.init),
       let minClips = fields["min_clips"].flatMap(Int.init)
     else { return nil }
+    func endpoint(_ text: Substring) -> Endpoint? {
+      let parts = text.split(separator: "/")
+      return parts.count == 2 ? Endpoint(region: String(parts[0]), metric: String(parts[1])) : nil
+    }
+    func values(_ key: String) -> [Endpoint: Double]? {
+      var out: [Endpoint: Double] = [:]
+      for item in (fields[key] ?? "").split(separator: ",") {
+        let pair = item.split(separator: "=")
+        guard pair.count == 2, let e = endpoint(pair[0]), let v = Double(pair[1]) else { return nil }
+        out[e] = v
+      }
+      return out
+    }
     var primaries: [Endpoint] = []
     for item in list.split(separator: ",") {
-      let parts = item.split(separator: "/")
-      guard parts.count == 2 else { return nil }
-      primaries.append(Endpoint(region: String(parts[0]), metric: String(parts[1])))
+      guard let e = endpoint(item) else { return nil }
+      primaries.append(e)
     }
-    self.init(primaries: primaries, margin: margin, noise: noise, worstClipMargin: worst, minClips: minClips)
+    guard let margins = values("margins"), let bands = values("noise_bands") else { return nil }
+    let alpha = fields["alpha"].map { Double($0) } ?? 0.05
+    guard let alpha else { return nil }
+    self.init(
+      primaries: primaries, margin: margin, noise: noise, worstClipMargin: worst, minClips: minClips, alpha: alpha,
+      margins: margins)
+    noiseBands = bands
   }
 }
 
@@ -82,6 +127,16 @@ public struct GateOutcome: Sendable, Equatable {
   public var exitCode: Int32
   /// Why, one line per reason.
   public var reasons: [String]
+
+  /// The status an exit code stands for.
+  public static func status(exitCode: Int32) -> Status {
+    switch exitCode {
+    case 0: .passed
+    case 2: .regression
+    case 3: .inconclusive
+    default: .error
+    }
+  }
 
   /// A one-line summary.
   public var summary: String {

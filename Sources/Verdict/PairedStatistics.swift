@@ -34,6 +34,16 @@ public struct PairedResult: Sendable, Equatable {
   public var ci90: ClosedRange<Double>?
   /// Two-sided exact sign-flip permutation p (Monte Carlo above 20 clips).
   public var pValue: Double?
+  /// The p-value adjusted across its family: Holm over the primary endpoints, Benjamini–Hochberg
+  /// (a q-value) over the secondary ones (`PairedStatistics.adjust`).
+  public var adjustedP: Double?
+  /// Two-sided exact Wilcoxon signed-rank p on the log-ratios: the robustness check.
+  public var wilcoxonP: Double?
+  /// How the intervals were made: "t" (fewer than 15 clips) or "BCa bootstrap".
+  public var intervalMethod: String?
+  /// The smallest change (as a log-ratio) this many clips detect with 80% power at this
+  /// spread of log-ratios: d_z(n, α) · sd(y).
+  public var detectableLogRatio: Double?
   /// Hodges–Lehmann estimate (median of Walsh averages) of the log-ratio.
   public var hodgesLehmann: Double?
   public var wins: Int
@@ -54,14 +64,21 @@ public enum PairedStatistics {
   public static let epsilon = 1e-9
   /// Below this many clips the sign-flip test cannot reach α = 0.05 (2/2⁵ > 0.05).
   public static let minimumAttainableClips = 6
+  /// From this many clips on, intervals come from the BCa bootstrap; below, from the t
+  /// distribution (bootstrap intervals under-cover at small n).
+  public static let bootstrapClips = 15
+  public static let bootstrapResamples = 10_000
 
   /// Analyses paired values against a relative margin `margin` (δ) and noise band `noise`.
   ///
   /// - Parameters:
   ///   - minClips: fewer clips than this (never fewer than 6) gives "Inconclusive: insufficient clips".
-  ///   - seed: seeds the Monte Carlo sign flips used above 20 clips.
+  ///   - alpha: the two-sided level of the significance claims (intervals at 1 − α, and at
+  ///     1 − 2α for equivalence and non-inferiority).
+  ///   - seed: seeds the Monte Carlo sign flips used above 20 clips and the bootstrap.
   public static func analyse(
-    _ observations: [PairedObservation], margin: Double, noise: Double, minClips: Int = 6, seed: UInt64 = 1
+    _ observations: [PairedObservation], margin: Double, noise: Double, minClips: Int = 6, alpha: Double = 0.05,
+    seed: UInt64 = 1
   ) -> PairedResult {
     let y = observations.map { log(($0.b + epsilon) / ($0.a + epsilon)) }
     let noiseLog = log(1 + noise)
@@ -70,7 +87,8 @@ public enum PairedStatistics {
     let losses = y.filter { $0 >= tieBand }.count
     var result = PairedResult(
       n: y.count, logRatios: y, clipIDs: observations.map(\.clipID), meanLogRatio: nil, ci95: nil,
-      ci90: nil, pValue: nil, hodgesLehmann: nil, wins: wins, ties: y.count - wins - losses,
+      ci90: nil, pValue: nil, adjustedP: nil, wilcoxonP: nil, intervalMethod: nil, detectableLogRatio: nil,
+      hodgesLehmann: nil, wins: wins, ties: y.count - wins - losses,
       losses: losses, label: .inconclusive, nonInferior: false, note: nil)
     guard !y.isEmpty else {
       result.note = "no clips with support in this region"
@@ -80,20 +98,34 @@ public enum PairedStatistics {
     let mean = y.reduce(0, +) / n
     result.meanLogRatio = mean
     result.hodgesLehmann = hodgesLehmann(y)
-    let needed = max(minClips, minimumAttainableClips)
+    // The smallest two-sided sign-flip p is 2/2ⁿ: below this many clips α cannot be reached.
+    let needed = max(minClips, minimumAttainableClips, Int(log2(2 / alpha).rounded(.up)))
+    let variance = y.count > 1 ? y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1) : 0
+    result.detectableLogRatio = DetectableEffect.standardized(clips: y.count, alpha: alpha).map {
+      $0 * variance.squareRoot()
+    }
     guard y.count >= needed else {
       result.note = "insufficient clips: \(count(y.count, "clip")) with support, \(needed) needed"
       return result
     }
-    let variance = y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
-    let se = (variance / n).squareRoot()
-    let t95 = StudentT.quantile(0.975, df: n - 1)
-    let t90 = StudentT.quantile(0.95, df: n - 1)
-    let ci95 = (mean - t95 * se)...(mean + t95 * se)
-    let ci90 = (mean - t90 * se)...(mean + t90 * se)
-    result.ci95 = ci95
-    result.ci90 = ci90
+    if y.count < bootstrapClips {
+      let se = (variance / n).squareRoot()
+      let tWide = StudentT.quantile(1 - alpha / 2, df: n - 1)
+      let tNarrow = StudentT.quantile(1 - alpha, df: n - 1)
+      result.ci95 = (mean - tWide * se)...(mean + tWide * se)
+      result.ci90 = (mean - tNarrow * se)...(mean + tNarrow * se)
+      result.intervalMethod = "t"
+    } else {
+      let intervals = BCaBootstrap.intervals(
+        y, levels: [1 - alpha, 1 - 2 * alpha], resamples: bootstrapResamples, seed: seed ^ 0xB007
+      ) { $0.reduce(0, +) / Double($0.count) }
+      result.ci95 = intervals?[0]
+      result.ci90 = intervals?[1]
+      result.intervalMethod = "BCa bootstrap"
+    }
+    guard let ci95 = result.ci95, let ci90 = result.ci90 else { return result }
     result.pValue = signFlipPValue(y, seed: seed)
+    result.wilcoxonP = WilcoxonSignedRank.test(y)?.pValue ?? 1
     let marginLog = log(1 + margin)
     result.nonInferior = ci90.upperBound < marginLog
     if ci95.lowerBound > 0 && mean > noiseLog {
@@ -106,9 +138,33 @@ public enum PairedStatistics {
       result.label = .nonInferior
     } else {
       result.label = .inconclusive
-      result.note = "the 90% interval reaches past the ±\(formatPercent(margin)) margin"
+      result.note =
+        "the \(formatPercent(1 - 2 * alpha, digits: 2)) interval reaches past the ±\(formatPercent(margin)) margin"
     }
     return result
+  }
+
+  /// Adjusts the p-values of a family of endpoints (Holm over `primaries`, Benjamini–Hochberg
+  /// over the rest) and withdraws an "Improved" or "Regressed" label whose adjusted p is above
+  /// α: after the adjustment the change is not significant, so the endpoint is inconclusive.
+  public static func adjust(_ results: inout [Endpoint: PairedResult], primaries: [Endpoint], alpha: Double = 0.05) {
+    let tested = results.filter { $0.value.pValue != nil }.keys.sorted { $0.description < $1.description }
+    for (family, adjust) in [
+      (tested.filter { primaries.contains($0) }, Multiplicity.holm),
+      (tested.filter { !primaries.contains($0) }, Multiplicity.benjaminiHochberg),
+    ] {
+      let adjusted = adjust(family.map { results[$0]!.pValue! })
+      for (endpoint, q) in zip(family, adjusted) {
+        results[endpoint]!.adjustedP = q
+        let label = results[endpoint]!.label
+        if (label == .regressed || label == .improved) && q > alpha {
+          let name = primaries.contains(endpoint) ? "Holm-adjusted p" : "Benjamini–Hochberg q"
+          results[endpoint]!.label = .inconclusive
+          results[endpoint]!.note =
+            "\(label.rawValue.lowercased()) before adjusting for multiple endpoints, but the \(name) is \(String(format: "%.3g", q)) > α = \(String(format: "%.3g", alpha))"
+        }
+      }
+    }
   }
 
   /// Two-sided sign-flip permutation p-value of the mean: exact (all 2ⁿ patterns) for n ≤ 20,
@@ -158,7 +214,7 @@ public enum PairedStatistics {
     return m % 2 == 1 ? walsh[m / 2] : (walsh[m / 2 - 1] + walsh[m / 2]) / 2
   }
 
-  static func formatPercent(_ fraction: Double) -> String {
-    String(format: "%.3g%%", fraction * 100)
+  static func formatPercent(_ fraction: Double, digits: Int = 3) -> String {
+    String(format: "%.\(digits)g%%", fraction * 100)
   }
 }

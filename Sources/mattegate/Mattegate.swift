@@ -15,7 +15,8 @@ struct Mattegate: AsyncParsableCommand {
       """,
     version: harnessVersion,
     subcommands: [
-      Synth.self, ClipSetCommand.self, Run.self, Merge.self, History.self, Extract.self, Score.self, Bench.self,
+      Synth.self, ClipSetCommand.self, Run.self, Calibrate.self, ReportCommand.self, Merge.self, History.self,
+      Extract.self, Score.self, Bench.self,
       ServeAPI.self,
     ]
   )

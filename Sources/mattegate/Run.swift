@@ -103,6 +103,7 @@ func report(_ result: RunResult) throws {
   print(result.gateSummary)
   for reason in result.gateReasons { print("  - \(reason)") }
   print("report: \(result.reportPath)")
+  if !result.ciFiles.isEmpty { print("for CI: \(result.ciFiles.joined(separator: ", "))") }
   print("results: \(result.databasePath) (run \(result.runID))")
   if result.exitCode != 0 { throw ExitCode(result.exitCode) }
 }

@@ -1,0 +1,314 @@
+public import Foundation
+
+/// Everything CI reads about a run's verdict: the gate, every endpoint's statistics and the clips
+/// that could not be scored. Built from SQLite, so `run` and `report` give the same files.
+public struct VerdictDocument: Sendable {
+  public struct Endpoint: Sendable {
+    public var region: String
+    public var metric: String
+    public var isPrimary: Bool
+    public var clips: Int
+    public var estimatePercent: Double?
+    public var ciLowPercent: Double?
+    public var ciHighPercent: Double?
+    public var ciLevel: Double
+    public var ci90LowPercent: Double?
+    public var ci90HighPercent: Double?
+    public var intervalMethod: String?
+    public var pValue: Double?
+    /// Holm-adjusted p (primary) or Benjamini–Hochberg q (secondary).
+    public var adjustedP: Double?
+    public var wilcoxonP: Double?
+    public var hodgesLehmannPercent: Double?
+    public var wins: Int
+    public var ties: Int
+    public var losses: Int
+    public var marginPercent: Double
+    public var noisePercent: Double
+    public var detectablePercent: Double?
+    public var worstClip: String?
+    public var worstClipPercent: Double?
+    public var verdict: String
+    public var note: String?
+
+    public init(
+      region: String, metric: String, isPrimary: Bool, clips: Int, verdict: String, ciLevel: Double,
+      marginPercent: Double, noisePercent: Double, wins: Int, ties: Int, losses: Int
+    ) {
+      self.region = region
+      self.metric = metric
+      self.isPrimary = isPrimary
+      self.clips = clips
+      self.verdict = verdict
+      self.ciLevel = ciLevel
+      self.marginPercent = marginPercent
+      self.noisePercent = noisePercent
+      self.wins = wins
+      self.ties = ties
+      self.losses = losses
+    }
+
+    public var name: String { "\(region)/\(metric)" }
+  }
+
+  /// A clip that was not scored: failed (an error) or inconclusive (misaligned).
+  public struct ClipProblem: Sendable {
+    public var clipID: String
+    public var status: String
+    public var message: String
+
+    public init(clipID: String, status: String, message: String) {
+      self.clipID = clipID
+      self.status = status
+      self.message = message
+    }
+  }
+
+  public var runID: String
+  public var createdAt: Date
+  public var clipset: String
+  public var clipsetSHA256: String
+  public var provider: String
+  public var configA: String
+  public var configB: String
+  public var configAHash: String
+  public var configBHash: String
+  public var gateStatus: String
+  public var gateSummary: String
+  public var gateReasons: [String]
+  public var exitCode: Int32
+  public var alpha: Double
+  public var worstClipMarginPercent: Double
+  public var clipsScored: Int
+  public var endpoints: [Endpoint]
+  public var problems: [ClipProblem]
+  /// The HTML report, relative to where the CI files are written.
+  public var reportPath: String?
+
+  public init(
+    runID: String, createdAt: Date, clipset: String, clipsetSHA256: String, provider: String, configA: String,
+    configB: String, configAHash: String, configBHash: String, gateStatus: String, gateSummary: String,
+    gateReasons: [String], exitCode: Int32, alpha: Double, worstClipMarginPercent: Double, clipsScored: Int,
+    endpoints: [Endpoint], problems: [ClipProblem], reportPath: String?
+  ) {
+    self.runID = runID
+    self.createdAt = createdAt
+    self.clipset = clipset
+    self.clipsetSHA256 = clipsetSHA256
+    self.provider = provider
+    self.configA = configA
+    self.configB = configB
+    self.configAHash = configAHash
+    self.configBHash = configBHash
+    self.gateStatus = gateStatus
+    self.gateSummary = gateSummary
+    self.gateReasons = gateReasons
+    self.exitCode = exitCode
+    self.alpha = alpha
+    self.worstClipMarginPercent = worstClipMarginPercent
+    self.clipsScored = clipsScored
+    self.endpoints = endpoints
+    self.problems = problems
+    self.reportPath = reportPath
+  }
+
+  var primaries: [Endpoint] { endpoints.filter(\.isPrimary) }
+
+  /// Why a primary endpoint fails the gate: regressed, or a clip past the worst-clip margin.
+  func failure(of e: Endpoint) -> String? {
+    var parts: [String] = []
+    if e.verdict == "Regressed" {
+      parts.append("regressed: B/A \(signed(e.estimatePercent)), \(interval(e)), Holm p \(pText(e.adjustedP))")
+    }
+    if let worst = e.worstClipPercent, worst > worstClipMarginPercent, let clip = e.worstClip {
+      parts.append(
+        "worst-clip guard: clip '\(clip)' \(signed(worst)) exceeds +\(String(format: "%.0f", worstClipMarginPercent))%")
+    }
+    return parts.isEmpty ? nil : parts.joined(separator: "; ")
+  }
+}
+
+/// The outputs CI reads: JUnit XML, a Markdown summary and JSON with every number.
+public enum CIOutputs {
+  /// JUnit XML: a test case per primary endpoint (a failure when it regressed or tripped the
+  /// worst-clip guard, skipped when inconclusive) and one per clip that could not be scored (an
+  /// error).
+  public static func junit(_ doc: VerdictDocument) -> String {
+    let failures = doc.primaries.filter { doc.failure(of: $0) != nil }.count
+    let skipped = doc.primaries.filter { doc.failure(of: $0) == nil && !passes($0) }.count
+    let errors = doc.problems.count
+    let tests = doc.primaries.count + errors
+    var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    x +=
+      "<testsuites name=\"mattegate\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\">\n"
+    x +=
+      "  <testsuite name=\"\(xml("mattegate \(doc.configB) vs \(doc.configA) on \(doc.clipset)"))\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" timestamp=\"\(ISO8601DateFormatter().string(from: doc.createdAt))\">\n"
+    x += "    <properties>\n"
+    for (k, v) in [
+      ("run", doc.runID), ("gate", doc.gateStatus), ("exit_code", String(doc.exitCode)), ("provider", doc.provider),
+      ("config_a", doc.configA), ("config_b", doc.configB), ("clipset_sha256", doc.clipsetSHA256),
+    ] {
+      x += "      <property name=\"\(k)\" value=\"\(xml(v))\"/>\n"
+    }
+    x += "    </properties>\n"
+    for e in doc.primaries {
+      x += "    <testcase classname=\"mattegate.endpoint\" name=\"\(xml(e.name))\">\n"
+      if let why = doc.failure(of: e) {
+        x += "      <failure message=\"\(xml(why))\" type=\"regression\"/>\n"
+      } else if !passes(e) {
+        x += "      <skipped message=\"\(xml(inconclusiveText(e)))\"/>\n"
+      }
+      x += "      <system-out>\(xml(line(e)))</system-out>\n"
+      x += "    </testcase>\n"
+    }
+    for p in doc.problems {
+      x += "    <testcase classname=\"mattegate.clip\" name=\"\(xml(p.clipID))\">\n"
+      x += "      <error message=\"\(xml(p.message))\" type=\"\(xml(p.status))\"/>\n"
+      x += "    </testcase>\n"
+    }
+    x += "    <system-out>\(xml(([doc.gateSummary] + doc.gateReasons).joined(separator: "\n")))</system-out>\n"
+    x += "  </testsuite>\n</testsuites>\n"
+    return x
+  }
+
+  /// A Markdown summary for a pull-request comment or a job summary.
+  public static func markdown(_ doc: VerdictDocument) -> String {
+    let badge =
+      switch doc.gateStatus {
+      case "passed": "✅ PASS"
+      case "regression": "❌ REGRESSION"
+      case "inconclusive": "⚠️ INCONCLUSIVE"
+      default: "🛑 ERROR"
+      }
+    var m = "## mattegate: \(badge) (exit \(doc.exitCode))\n\n"
+    m += "**\(md(doc.configB))** (B) against **\(md(doc.configA))** (A) on clip set `\(md(doc.clipset))`, "
+    m += "\(doc.clipsScored) clips scored, provider `\(md(doc.provider))`, run `\(md(doc.runID))`.\n\n"
+    m += "\(md(doc.gateSummary))\n"
+    for r in doc.gateReasons { m += "- \(md(r))\n" }
+    m += "\n### Primary endpoints\n\n"
+    m += table(doc.primaries, doc: doc)
+    let secondary = doc.endpoints.filter { !$0.isPrimary && $0.clips > 0 }
+    if !secondary.isEmpty {
+      m +=
+        "\n<details><summary>Secondary endpoints (\(secondary.count), Benjamini–Hochberg q, non-blocking)</summary>\n\n"
+      m += table(secondary, doc: doc)
+      m += "\n</details>\n"
+    }
+    if !doc.problems.isEmpty {
+      m += "\n### Clips not scored\n\n"
+      for p in doc.problems { m += "- `\(md(p.clipID))` (\(md(p.status))): \(md(p.message))\n" }
+    }
+    m += "\nB/A is the geometric mean of the per-clip ratios of B's error to A's (negative is an improvement); "
+    m += "intervals are \(String(format: "%.0f", (1 - doc.alpha) * 100))% (t below 15 clips, BCa bootstrap from 15). "
+    m +=
+      "Non-inferiority uses the \(String(format: "%.0f", (1 - 2 * doc.alpha) * 100))% interval against each margin.\n"
+    if let report = doc.reportPath { m += "\nFull report: `\(md(report))`\n" }
+    return m
+  }
+
+  static func table(_ endpoints: [VerdictDocument.Endpoint], doc: VerdictDocument) -> String {
+    var t = "| endpoint | clips | B/A | interval | p (adj.) | W/T/L | margin | verdict |\n"
+    t += "|---|---:|---:|---|---:|---|---:|---|\n"
+    for e in endpoints {
+      var verdict = e.verdict
+      if e.verdict == "Inconclusive", let d = e.detectablePercent {
+        verdict += " (detectable ±\(String(format: "%.1f", abs(d)))%)"
+      }
+      if let failure = doc.failure(of: e), e.isPrimary, e.verdict != "Regressed" { verdict += "; " + failure }
+      t +=
+        "| \(md(e.name)) | \(e.clips) | \(signed(e.estimatePercent)) | \(interval(e)) | \(pText(e.adjustedP)) | \(e.wins)/\(e.ties)/\(e.losses) | ±\(String(format: "%.1f", e.marginPercent))% | \(md(verdict)) |\n"
+    }
+    return t
+  }
+
+  /// JSON with every number (null where a value does not exist), keys sorted.
+  public static func json(_ doc: VerdictDocument) throws -> String {
+    func number(_ v: Double?) -> Any { v.map { $0.isFinite ? $0 : NSNull() as Any } ?? NSNull() }
+    let endpoints: [[String: Any]] = doc.endpoints.map { e in
+      [
+        "region": e.region, "metric": e.metric, "primary": e.isPrimary, "clips": e.clips,
+        "estimate_pct": number(e.estimatePercent), "ci_low_pct": number(e.ciLowPercent),
+        "ci_high_pct": number(e.ciHighPercent), "ci_level": e.ciLevel, "ci90_low_pct": number(e.ci90LowPercent),
+        "ci90_high_pct": number(e.ci90HighPercent), "interval_method": e.intervalMethod ?? NSNull(),
+        "p_value": number(e.pValue), "adjusted_p": number(e.adjustedP),
+        "adjustment": e.isPrimary ? "holm" : "benjamini-hochberg", "wilcoxon_p": number(e.wilcoxonP),
+        "hodges_lehmann_pct": number(e.hodgesLehmannPercent), "wins": e.wins, "ties": e.ties, "losses": e.losses,
+        "margin_pct": e.marginPercent, "noise_pct": e.noisePercent, "detectable_pct": number(e.detectablePercent),
+        "worst_clip": e.worstClip ?? NSNull(), "worst_clip_pct": number(e.worstClipPercent), "verdict": e.verdict,
+        "note": e.note ?? NSNull(), "gate_failure": doc.failure(of: e).map { $0 as Any } ?? NSNull(),
+      ]
+    }
+    let object: [String: Any] = [
+      "run": doc.runID, "created_at": ISO8601DateFormatter().string(from: doc.createdAt), "clipset": doc.clipset,
+      "clipset_sha256": doc.clipsetSHA256, "provider": doc.provider,
+      "config_a": ["name": doc.configA, "hash": doc.configAHash],
+      "config_b": ["name": doc.configB, "hash": doc.configBHash],
+      "gate": [
+        "status": doc.gateStatus, "summary": doc.gateSummary, "reasons": doc.gateReasons,
+        "exit_code": Int(doc.exitCode),
+        "alpha": doc.alpha, "worst_clip_margin_pct": doc.worstClipMarginPercent,
+      ],
+      "clips_scored": doc.clipsScored, "endpoints": endpoints,
+      "clips_not_scored": doc.problems.map { ["clip": $0.clipID, "status": $0.status, "message": $0.message] },
+      "report": doc.reportPath ?? NSNull(),
+    ]
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    return String(decoding: data, as: UTF8.self) + "\n"
+  }
+
+  static func passes(_ e: VerdictDocument.Endpoint) -> Bool {
+    ["Improved", "Equivalent", "Non-inferior"].contains(e.verdict)
+  }
+
+  static func inconclusiveText(_ e: VerdictDocument.Endpoint) -> String {
+    var t = "inconclusive: \(e.note ?? "non-inferiority not shown")"
+    if let d = e.detectablePercent {
+      t += "; smallest detectable change with \(e.clips) clips ±\(String(format: "%.1f", abs(d)))%"
+    }
+    return t
+  }
+
+  static func line(_ e: VerdictDocument.Endpoint) -> String {
+    "\(e.name): B/A \(signed(e.estimatePercent)) \(interval(e)), p \(pText(e.pValue)), adjusted \(pText(e.adjustedP)), Wilcoxon \(pText(e.wilcoxonP)), W/T/L \(e.wins)/\(e.ties)/\(e.losses), \(e.clips) clips: \(e.verdict)"
+  }
+
+  static func xml(_ s: String) -> String {
+    var out = ""
+    for c in s.unicodeScalars {
+      switch c {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&apos;"
+      case "\n": out += "&#10;"
+      default:
+        // Characters XML 1.0 cannot carry at all.
+        if c.value < 0x20 && c != "\t" && c != "\r" { out += "?" } else { out.unicodeScalars.append(c) }
+      }
+    }
+    return out
+  }
+
+  /// Markdown text with what could start markup or break a table escaped.
+  static func md(_ s: String) -> String {
+    var out = ""
+    for c in s {
+      if "\\`*_{}[]<>()#+!|~".contains(c) { out.append("\\") }
+      out.append(c == "\n" ? " " : c)
+    }
+    return out
+  }
+}
+
+func signed(_ v: Double?) -> String { v.map { String(format: "%+.1f%%", $0) } ?? "–" }
+
+func pText(_ p: Double?) -> String {
+  guard let p else { return "–" }
+  return p < 0.001 ? String(format: "%.1e", p) : String(format: "%.3f", p)
+}
+
+func interval(_ e: VerdictDocument.Endpoint) -> String {
+  guard let lo = e.ciLowPercent, let hi = e.ciHighPercent else { return "–" }
+  return String(format: "[%+.1f%%, %+.1f%%]", lo, hi)
+}

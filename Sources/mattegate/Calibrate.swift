@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Runner
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Calibrate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a config against itself (A/A), measure the noise band of every endpoint and store it.",
+    discussion: """
+      Every clip is submitted twice (the output cache is not used). Later runs with the same config as A, \
+      clip set and provider use the stored bands as δ_noise: a change inside the band is a tie, never a \
+      regression or an improvement. A deterministic provider gives zero bands.
+      """)
+
+  @Option(help: "Clip set folder (holding clipset.yaml).")
+  var clipset: String
+
+  @Option(help: "The config to calibrate (today's default, arm A of later runs).")
+  var config: String
+
+  @Option(help: "Provider: local (embedded engine), http (job API) or exec (a command per clip).")
+  var provider: String = "local"
+
+  @Option(help: "Base URL of the job API, for --provider http.")
+  var apiURL: String?
+
+  @Option(help: "Gate policy (gate.yaml).")
+  var gate: String?
+
+  @Option(help: "SQLite database for results and bands.")
+  var db: String = "reports/mattegate.sqlite"
+
+  @Option(help: "Folder for reports.")
+  var out: String = "reports"
+
+  @Option(help: "Clips processed at once.")
+  var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  func run() async throws {
+    var options = RunOptions(
+      clipsetFolder: clipset, configAPath: config, configBPath: config, gatePath: gate, databasePath: db,
+      outputFolder: out, provider: provider, jobs: jobs, seed: 1)
+    options.apiURL = apiURL
+    options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
+    let result = try await Calibration.run(options) { FileHandle.standardError.write(Data($0.utf8)) }
+    for error in result.run.errors { printError("error: \(error)") }
+    print(
+      "A/A calibration of \(config), run \(result.run.runID): noise band per endpoint (upper 95% bound of |mean log-ratio|)"
+    )
+    for band in result.bands {
+      print(
+        "  \(band.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%6.2f%%", band.noise * 100))  (\(band.clips) clips, mean \(String(format: "%+.3f%%", (exp(band.meanLogRatio) - 1) * 100)))"
+      )
+    }
+    print("stored in \(db); runs with this config as A on this clip set and provider use these bands")
+    if !result.run.errors.isEmpty { throw ExitCode(1) }
+  }
+}
