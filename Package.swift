@@ -95,7 +95,7 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
     .testTarget(
       name: "RunnerTests",
-      dependencies: ["Runner", "Clips", "Engine", "MediaIO", "Services", "TestSupport"],
+      dependencies: ["Runner", "Clips", "Engine", "MediaIO", "Services", "Verdict", "TestSupport"],
       swiftSettings: strictSettings
     ),
     .testTarget(

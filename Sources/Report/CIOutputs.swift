@@ -290,11 +290,11 @@ public enum CIOutputs {
     return out
   }
 
-  /// Markdown text with what could start markup or break a table escaped.
+  /// Markdown text with what could start inline markup, HTML or break a table escaped.
   static func md(_ s: String) -> String {
     var out = ""
     for c in s {
-      if "\\`*_{}[]<>()#+!|~".contains(c) { out.append("\\") }
+      if "\\`*_[]<>|~".contains(c) { out.append("\\") }
       out.append(c == "\n" ? " " : c)
     }
     return out

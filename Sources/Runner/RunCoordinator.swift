@@ -254,13 +254,21 @@ public enum RunCoordinator {
           PairedResult.percent(ci.upperBound))
       }
       if let p = r.pValue { line += String(format: "  p=%.3g", p) }
+      if let q = r.adjustedP {
+        line += String(format: " (%@ %.3g)", policy.primaries.contains(endpoint) ? "Holm" : "BH", q)
+      }
       line += "  \(r.label.rawValue)"
       if policy.primaries.contains(endpoint) {
         line += r.nonInferior ? " (non-inferior)" : ""
       } else {
         line += " (not a primary)"
       }
-      if let note = r.note, r.label == .inconclusive { line += ": \(note)" }
+      if r.label == .inconclusive {
+        if let note = r.note { line += ": \(note)" }
+        if let d = r.detectableLogRatio {
+          line += String(format: "; smallest detectable change with %d clips ±%.1f%%", r.n, PairedResult.percent(d))
+        }
+      }
       return line
     }
   }

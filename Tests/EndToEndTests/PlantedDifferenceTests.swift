@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+/// End to end with differences planted on purpose: arm A is the ground truth itself and arm B
+/// the ground truth degraded in one kind of region only, both written by the ffmpeg CLI through
+/// the exec provider (losslessly, so the arms agree exactly wherever nothing was planted). The
+/// verdict must blame exactly the regions that were degraded.
+@Suite(.serialized) struct PlantedDifferenceTests {
+  /// Eight small clips of hair, glass and motion (region codes: 32 motion, 64 hair, 128 glass).
+  static let clips: String = {
+    let dir = (try! CLI.folder()) + "/demo"
+    let r = try! CLI.run(["synth", "--preset", "demo", "--out", dir, "--size", "96x54", "--frames", "6"])
+    precondition(r.status == 0, "synth failed: \(r.stderr)")
+    return dir
+  }()
+
+  static let encode = "-c:v libvpx-vp9 -lossless 1 -metadata:s:v:0 alpha_mode=1 {output}"
+
+  /// A config whose output's alpha is the clip's ground truth passed through `filter`, which
+  /// reads the 8-bit truth as [a] and [b] and the region codes as [r], and writes [o].
+  static func config(_ name: String, filter: String, in dir: String, frameCount: Bool = false) throws -> String {
+    let path = dir + "/\(name).yaml"
+    let count =
+      frameCount
+      ? #"n=$(ffprobe -v error -count_frames -select_streams v -show_entries stream=nb_read_frames -of csv=p=0 "$d/alpha.mkv");"#
+      : ""
+    try """
+    name: \(name)
+    model: planted-\(name)
+    output_format: webm
+    exec:
+      command: >-
+        d=$(dirname {input}); \(count)
+        ffmpeg -v error -y -i "$d/alpha.mkv" -i "$d/regions.mkv" -i {input}
+        -filter_complex "[0:v]format=gray,split[a][b];[1:v]null[r];\(filter);[2:v]format=yuv420p[c];[c][o]alphamerge,format=yuva420p"
+        \((frameCount ? #"-frames:v "$n" "# : "") + encode)
+    """.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  /// The configs and a gate whose primaries are the hair, glass and motion endpoints.
+  static func setUp() throws -> (dir: String, exact: String, hair: String, motion: String, gate: String) {
+    let dir = try CLI.folder()
+    let exact = try config("exact", filter: "[b]nullsink;[r]nullsink;[a]null[o]", in: dir)
+    // Hair strands blurred where the code is hair alone (64).
+    let hair = try config(
+      "hair-blurred",
+      filter: "[b]boxblur=2:2[bl];[r]geq=lum='255*eq(lum(X,Y),64)'[m];[a][bl][m]maskedmerge[o]", in: dir)
+    // One frame of lag where the code is motion alone (32), kept 6 pixels away from hair and glass
+    // so that Grad's 9×9 neighbourhood there sees nothing planted.
+    let motion = try config(
+      "motion-lagged",
+      filter:
+        "[b]tpad=start=1:start_mode=clone[lag];[r]split[r1][r2];[r1]geq=lum='255*eq(lum(X,Y),32)'[mo];"
+        + "[r2]geq=lum='255*gt(lum(X,Y),32)',dilation,dilation,dilation,dilation,dilation,dilation[near];"
+        + "[mo][near]blend=all_expr='A*(1-B/255)'[m];[a][lag][m]maskedmerge[o]",
+      in: dir, frameCount: true)
+    let gate = dir + "/gate.yaml"
+    try "primaries: [hair/Grad, hair/MSE, glass/MSE, motion/MAD, motion/dtSSD]\n"
+      .write(toFile: gate, atomically: true, encoding: .utf8)
+    return (dir, exact, hair, motion, gate)
+  }
+
+  /// Runs A against B and returns the exit status and the verdict JSON's primary endpoints.
+  static func run(
+    _ a: String, _ b: String, gate: String, dir: String
+  ) throws -> (status: Int32, verdicts: [String: String], json: [String: Any]) {
+    let db = dir + "/m.sqlite"
+    let r = try CLI.run([
+      "run", "--clipset", clips, "--a", a, "--b", b, "--provider", "exec", "--gate", gate, "--db", db, "--out",
+      dir + "/reports",
+    ])
+    let line = try #require(
+      r.stdout.split(separator: "\n").first { $0.hasPrefix("for CI: ") }, "\(r.stdout)\n\(r.stderr)")
+    let json = try #require(line.dropFirst(8).split(separator: ", ").first { $0.hasSuffix("verdict.json") })
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: String(json)))) as? [String: Any])
+    var verdicts: [String: String] = [:]
+    for e in object["endpoints"] as? [[String: Any]] ?? [] where e["primary"] as? Bool == true {
+      verdicts["\(e["region"]!)/\(e["metric"]!)"] = e["verdict"] as? String
+    }
+    return (r.status, verdicts, object)
+  }
+
+  @Test func hairBlurredRegressesHairOnly() throws {
+    let s = try Self.setUp()
+    let r = try Self.run(s.exact, s.hair, gate: s.gate, dir: s.dir)
+    #expect(r.status == 2)
+    #expect(r.verdicts["hair/Grad"] == "Regressed")
+    #expect(r.verdicts["hair/MSE"] == "Regressed")
+    for other in ["glass/MSE", "motion/MAD", "motion/dtSSD"] {
+      #expect(r.verdicts[other] != nil && r.verdicts[other] != "Regressed", "\(other): \(r.verdicts[other] ?? "none")")
+    }
+    #expect(r.verdicts["glass/MSE"] == "Equivalent")  // nothing planted there: identical errors
+  }
+
+  @Test func motionLaggedRegressesMotionOnly() throws {
+    let s = try Self.setUp()
+    let r = try Self.run(s.exact, s.motion, gate: s.gate, dir: s.dir)
+    #expect(r.status == 2)
+    #expect(r.verdicts["motion/MAD"] == "Regressed")
+    #expect(r.verdicts["motion/dtSSD"] == "Regressed")
+    for other in ["hair/Grad", "hair/MSE", "glass/MSE"] {
+      #expect(r.verdicts[other] == "Equivalent", "\(other): \(r.verdicts[other] ?? "none")")
+    }
+  }
+
+  @Test func aAgainstItselfPassesAndCalibratesToAZeroBand() throws {
+    let s = try Self.setUp()
+    let r = try Self.run(s.exact, s.exact, gate: s.gate, dir: s.dir)
+    #expect(r.status == 0)
+    #expect(Set(r.verdicts.values) == ["Equivalent"])
+    // A/A calibration of a deterministic provider: every band is zero, stored, and used.
+    let db = s.dir + "/m.sqlite"
+    let c = try CLI.run([
+      "calibrate", "--clipset", Self.clips, "--config", s.exact, "--provider", "exec", "--gate", s.gate, "--db", db,
+      "--out", s.dir + "/reports",
+    ])
+    #expect(c.status == 0, "\(c.stderr)")
+    #expect(c.stdout.contains("hair/Grad") && c.stdout.contains("0.00%"))
+    let bands = try CLI.tool(
+      URL(fileURLWithPath: "/usr/bin/sqlite3"), [db, "SELECT COUNT(*) >= 25, MAX(noise), MIN(clips) FROM calibrations"])
+    #expect(bands.stdout.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("1|0.0|8"), "\(bands.stdout)")
+    let next = try CLI.run([
+      "run", "--clipset", Self.clips, "--a", s.exact, "--b", s.hair, "--provider", "exec", "--gate", s.gate, "--db",
+      db, "--out", s.dir + "/reports",
+    ])
+    #expect(next.stderr.contains("noise bands from A/A calibration run"), "\(next.stderr)")
+    #expect(next.status == 2)
+  }
+}

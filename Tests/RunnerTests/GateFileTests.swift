@@ -1,0 +1,87 @@
+import Clips
+import Foundation
+import Testing
+
+@testable import Runner
+@testable import Verdict
+
+@Suite struct GateFileTests {
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+  func write(_ text: String) throws -> String {
+    let path = NSTemporaryDirectory() + "gate-\(UUID().uuidString).yaml"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  @Test func theShippedGateIsTheDefault() throws {
+    let shipped = try GateFile.load(Self.repository + "/configs/gate.yaml")
+    #expect(shipped == GatePolicy.standard)
+    #expect(shipped.alpha == 0.05)
+  }
+
+  @Test func aUsersFileOverridesTheDefault() throws {
+    let path = try write(
+      """
+      primaries: [hair/Grad, motion/dtSSD]
+      margin: 0.04
+      margins:
+        hair/Grad: 0.08
+      alpha: 0.01
+      worst_clip_margin: 0.5
+      min_clips: 10
+      """)
+    let p = try GateFile.load(path)
+    #expect(p.primaries == [Endpoint(region: "hair", metric: "Grad"), Endpoint(region: "motion", metric: "dtSSD")])
+    #expect(p.margin(of: Endpoint(region: "hair", metric: "Grad")) == 0.08)
+    #expect(p.margin(of: Endpoint(region: "motion", metric: "dtSSD")) == 0.04)
+    #expect(p.alpha == 0.01 && p.worstClipMargin == 0.5 && p.minClips == 10)
+    // The stored text gives the same policy back, with measured noise bands too.
+    var withBands = p
+    withBands.noiseBands = [
+      Endpoint(region: "hair", metric: "Grad"): 0.02, Endpoint(region: "frame", metric: "MSE"): 0.3,
+    ]
+    let back = try #require(GatePolicy(canonicalText: withBands.canonicalText))
+    #expect(back == withBands)
+    // A band is used as measured, but never above the endpoint's margin.
+    #expect(back.noise(of: Endpoint(region: "hair", metric: "Grad")) == 0.02)
+    #expect(back.noise(of: Endpoint(region: "frame", metric: "MSE")) == 0.04)
+    // Text stored before alpha, margins and bands existed still reads.
+    let old = "primaries=hair/Grad\nmargin=0.05\nnoise=0.0\nworst_clip_margin=0.25\nmin_clips=6"
+    #expect(GatePolicy(canonicalText: old)?.alpha == 0.05)
+  }
+
+  @Test func unknownKeysAndBadValuesAreErrorsNamingTheFileAndField() throws {
+    let unknown = try write("primaries: [hair/Grad]\nmargn: 0.05\n")
+    #expect {
+      _ = try GateFile.load(unknown)
+    } throws: { error in
+      let e = error as? ConfigError
+      return e?.file == unknown && "\(error)".contains("margn")
+    }
+    let badMargin = try write("margins:\n  hair/Gradient: 0.1\n")
+    #expect {
+      _ = try GateFile.load(badMargin)
+    } throws: { error in
+      (error as? ConfigError)?.field == "margins" && "\(error)".contains("hair/Gradient")
+    }
+    let badAlpha = try write("alpha: 0.5\n")
+    #expect {
+      _ = try GateFile.load(badAlpha)
+    } throws: { error in
+      (error as? ConfigError)?.field == "alpha"
+    }
+  }
+
+  @Test func alphaSetsTheClipsASignFlipTestNeeds() {
+    // The smallest two-sided sign-flip p is 2/2ⁿ: 7 clips give 1/64 > 0.01, 8 give 1/128.
+    let seven = (0..<7).map { PairedObservation(clipID: "c\($0)", a: 1, b: 2) }
+    let r7 = PairedStatistics.analyse(seven, margin: 0.05, noise: 0, alpha: 0.01)
+    #expect(r7.note?.contains("insufficient clips: 7 clips with support, 8 needed") == true)
+    let r8 = PairedStatistics.analyse(
+      seven + [PairedObservation(clipID: "c7", a: 1, b: 2)], margin: 0.05, noise: 0, alpha: 0.01)
+    #expect(r8.label == .regressed)
+    #expect(r8.pValue == 2.0 / 256)
+  }
+}
