@@ -110,6 +110,11 @@ import Testing
     let r = try Self.run(s.exact, s.exact, gate: s.gate, dir: s.dir)
     #expect(r.status == 0)
     #expect(Set(r.verdicts.values) == ["Equivalent"])
+    // `report` renders the same CI files again from SQLite, with the same exit code.
+    let runID = try #require(r.json["run"] as? String)
+    let junit = try CLI.run(["report", runID, "--format", "junit", "--db", s.dir + "/m.sqlite"])
+    #expect(junit.status == 0)
+    #expect(junit.stdout == (try String(contentsOfFile: s.dir + "/reports/\(runID)/junit.xml", encoding: .utf8)))
     // A/A calibration of a deterministic provider: every band is zero, stored, and used.
     let db = s.dir + "/m.sqlite"
     let c = try CLI.run([
@@ -127,5 +132,31 @@ import Testing
     ])
     #expect(next.stderr.contains("noise bands from A/A calibration run"), "\(next.stderr)")
     #expect(next.status == 2)
+    let stored = try CLI.tool(
+      URL(fileURLWithPath: "/usr/bin/sqlite3"), [db, "SELECT gate_text FROM runs ORDER BY created_at DESC LIMIT 1"])
+    #expect(
+      stored.stdout.contains("noise_bands=frame/Conn=0.0,") && stored.stdout.contains(",hair/Grad=0.0,"),
+      "\(stored.stdout)")
+  }
+
+  @Test func calibrationMeasuresTheBandOfANoisyProvider() throws {
+    let s = try Self.setUp()
+    // Fresh random noise on the alpha at every submission: A against itself differs.
+    let noisy = try Self.config(
+      "noisy",
+      filter:
+        #"[b]nullsink;[r]nullsink;[a]noise=alls=6:allf=u:all_seed=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')[o]"#,
+      in: s.dir)
+    let db = s.dir + "/m.sqlite"
+    let c = try CLI.run([
+      "calibrate", "--clipset", Self.clips, "--config", noisy, "--provider", "exec", "--gate", s.gate, "--db", db,
+      "--out", s.dir + "/reports",
+    ])
+    #expect(c.status == 0, "\(c.stderr)")
+    let band = try CLI.tool(
+      URL(fileURLWithPath: "/usr/bin/sqlite3"),
+      [db, "SELECT noise FROM calibrations WHERE region = 'frame' AND metric = 'MSE'"])
+    let value = try #require(Double(band.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(band.stdout)")
+    #expect(value > 0.0005 && value < 1, "frame/MSE band \(value)")
   }
 }

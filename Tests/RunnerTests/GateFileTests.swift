@@ -74,6 +74,15 @@ import Testing
     }
   }
 
+  @Test func aNoiseBandMakesSmallChangesTies() {
+    // Eight clips 2% worse: significant against a zero band, a tie inside a 3% band.
+    let obs = (0..<8).map { PairedObservation(clipID: "c\($0)", a: 1, b: 1.02) }
+    let strict = PairedStatistics.analyse(obs, margin: 0.05, noise: 0)
+    #expect(strict.label == .regressed && strict.losses == 8)
+    let banded = PairedStatistics.analyse(obs, margin: 0.05, noise: 0.03)
+    #expect(banded.label != .regressed && banded.ties == 8)
+  }
+
   @Test func alphaSetsTheClipsASignFlipTestNeeds() {
     // The smallest two-sided sign-flip p is 2/2ⁿ: 7 clips give 1/64 > 0.01, 8 give 1/128.
     let seven = (0..<7).map { PairedObservation(clipID: "c\($0)", a: 1, b: 2) }
