@@ -234,8 +234,15 @@ public enum RunCoordinator {
         ci95Percent: c.ciLowPercent.flatMap { lo in c.ciHighPercent.map { lo...$0 } },
         ci90Percent: r?.ci90.map { PairedResult.percent($0.lowerBound)...PairedResult.percent($0.upperBound) },
         pValue: c.pValue, hodgesLehmannPercent: c.hodgesLehmannPercent, wins: c.wins, ties: c.ties,
-        losses: c.losses, verdict: c.verdict, note: c.note)
+        losses: c.losses, verdict: c.verdict, note: detectableNote(c))
     }
+  }
+
+  /// An endpoint's note, with the smallest change its clips could detect when it is inconclusive.
+  static func detectableNote(_ c: ComparisonRecord) -> String? {
+    guard c.verdict == VerdictLabel.inconclusive.rawValue, let d = c.detectablePercent else { return c.note }
+    let detectable = String(format: "smallest detectable change with %d clips ±%.1f%%", c.clips, d)
+    return c.note.map { "\($0); \(detectable)" } ?? detectable
   }
 
   /// One line per region, for its primary endpoint (or MSE when the gate names none).
