@@ -199,20 +199,6 @@ public struct FrameMetricRecord: Sendable, Equatable {
   public var pixels: Int
   /// The metric definition's version tag, e.g. 'Grad/1'.
   public var metricVersion: String
-  /// Holm-adjusted p (primary endpoints) or Benjamini–Hochberg q (secondary ones).
-  public var adjustedP: Double?
-  public var wilcoxonP: Double?
-  /// "t" or "BCa bootstrap".
-  public var intervalMethod: String?
-  /// The smallest change these clips detect with 80% power, in percent.
-  public var detectablePercent: Double?
-  public var alpha: Double?
-  /// The 1 − 2α interval (90% at α = 0.05) of the equivalence and non-inferiority tests.
-  public var ci90LowPercent: Double?
-  public var ci90HighPercent: Double?
-  /// The clip with the largest B/A ratio, and that ratio as a percent change.
-  public var worstClip: String?
-  public var worstClipPercent: Double?
 
   public init(
     clipID: String, arm: String, frame: Int, region: String, metric: String, errorSum: Double, pixels: Int,
@@ -241,20 +227,6 @@ public struct ClipMetricRecord: Sendable, Equatable {
   public var frames: Int
   /// The metric definition's version tag, e.g. 'Grad/1'.
   public var metricVersion: String
-  /// Holm-adjusted p (primary endpoints) or Benjamini–Hochberg q (secondary ones).
-  public var adjustedP: Double?
-  public var wilcoxonP: Double?
-  /// "t" or "BCa bootstrap".
-  public var intervalMethod: String?
-  /// The smallest change these clips detect with 80% power, in percent.
-  public var detectablePercent: Double?
-  public var alpha: Double?
-  /// The 1 − 2α interval (90% at α = 0.05) of the equivalence and non-inferiority tests.
-  public var ci90LowPercent: Double?
-  public var ci90HighPercent: Double?
-  /// The clip with the largest B/A ratio, and that ratio as a percent change.
-  public var worstClip: String?
-  public var worstClipPercent: Double?
 
   public init(
     clipID: String, arm: String, region: String, metric: String, value: Double?, errorSum: Double,

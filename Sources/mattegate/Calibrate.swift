@@ -2,10 +2,6 @@ import ArgumentParser
 import Foundation
 import Runner
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 struct Calibrate: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run a config against itself (A/A), measure the noise band of every endpoint and store it.",
@@ -21,30 +17,10 @@ struct Calibrate: AsyncParsableCommand {
   @Option(help: "The config to calibrate (today's default, arm A of later runs).")
   var config: String
 
-  @Option(help: "Provider: local (embedded engine), http (job API) or exec (a command per clip).")
-  var provider: String = "local"
-
-  @Option(help: "Base URL of the job API, for --provider http.")
-  var apiURL: String?
-
-  @Option(help: "Gate policy (gate.yaml).")
-  var gate: String?
-
-  @Option(help: "SQLite database for results and bands.")
-  var db: String = "reports/mattegate.sqlite"
-
-  @Option(help: "Folder for reports.")
-  var out: String = "reports"
-
-  @Option(help: "Clips processed at once.")
-  var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+  @OptionGroup var service: ServiceOptions
 
   func run() async throws {
-    var options = RunOptions(
-      clipsetFolder: clipset, configAPath: config, configBPath: config, gatePath: gate, databasePath: db,
-      outputFolder: out, provider: provider, jobs: jobs, seed: 1)
-    options.apiURL = apiURL
-    options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
+    let options = service.options(clipset: clipset, configA: config, configB: config, seed: 1)
     let result = try await Calibration.run(options) { FileHandle.standardError.write(Data($0.utf8)) }
     for error in result.run.errors { printError("error: \(error)") }
     print(
@@ -55,7 +31,7 @@ struct Calibrate: AsyncParsableCommand {
         "  \(band.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%6.2f%%", band.noise * 100))  (\(band.clips) clips, mean \(String(format: "%+.3f%%", (exp(band.meanLogRatio) - 1) * 100)))"
       )
     }
-    print("stored in \(db); runs with this config as A on this clip set and provider use these bands")
+    print("stored in \(service.db); runs with this config as A on this clip set and provider use these bands")
     if !result.run.errors.isEmpty { throw ExitCode(1) }
   }
 }
