@@ -272,22 +272,12 @@ public enum CIOutputs {
     "\(e.name): B/A \(signed(e.estimatePercent)) \(interval(e)), p \(pText(e.pValue)), adjusted \(pText(e.adjustedP)), Wilcoxon \(pText(e.wilcoxonP)), W/T/L \(e.wins)/\(e.ties)/\(e.losses), \(e.clips) clips: \(e.verdict)"
   }
 
+  /// Text for XML content and attribute values: HTML's escapes, newlines kept as `&#10;`, and the
+  /// control characters XML 1.0 cannot carry replaced.
   static func xml(_ s: String) -> String {
-    var out = ""
-    for c in s.unicodeScalars {
-      switch c {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "'": out += "&apos;"
-      case "\n": out += "&#10;"
-      default:
-        // Characters XML 1.0 cannot carry at all.
-        if c.value < 0x20 && c != "\t" && c != "\r" { out += "?" } else { out.unicodeScalars.append(c) }
-      }
-    }
-    return out
+    var cleaned = String.UnicodeScalarView()
+    for c in s.unicodeScalars { cleaned.append(c.value < 0x20 && !["\t", "\n", "\r"].contains(c) ? "?" : c) }
+    return HTMLReport.esc(String(cleaned)).replacingOccurrences(of: "\n", with: "&#10;")
   }
 
   /// Markdown text with what could start inline markup, HTML or break a table escaped.
