@@ -1,5 +1,6 @@
 import Foundation
 import MatteMetrics
+import Synchronization
 
 /// The standard normal distribution.
 public enum Normal {
@@ -166,11 +167,22 @@ public enum WilcoxonSignedRank {
 /// specs/statistics.md: the standardized effect d_z = mean/sd at which a two-sided one-sample
 /// t-test at level α on n clips has the wanted power, from the noncentral t distribution.
 public enum DetectableEffect {
+  /// Solved values by (n, α, power, sidedness): every endpoint of a run asks for the same few.
+  private static let solved = Mutex<[String: Double]>([:])
+
   /// d_z for n clips at two-sided level `alpha` (or one-sided when `twoSided` is false).
   public static func standardized(clips n: Int, alpha: Double = 0.05, power: Double = 0.8, twoSided: Bool = true)
     -> Double?
   {
     guard n >= 3 else { return nil }
+    let key = "\(n)/\(alpha)/\(power)/\(twoSided)"
+    if let known = solved.withLock({ $0[key] }) { return known }
+    let d = solve(clips: n, alpha: alpha, power: power, twoSided: twoSided)
+    solved.withLock { $0[key] = d }
+    return d
+  }
+
+  static func solve(clips n: Int, alpha: Double, power: Double, twoSided: Bool) -> Double {
     let df = Double(n - 1)
     let critical = StudentT.quantile(1 - (twoSided ? alpha / 2 : alpha), df: df)
     func powerAt(_ d: Double) -> Double {
