@@ -3,7 +3,7 @@ import Foundation
 /// Renders a run as one self-contained HTML page (images are files beside it).
 public enum HTMLReport {
   public static func render(_ m: ReportModel) -> String {
-    let span = forestSpan(m.endpoints, margin: m.marginPercent)
+    let span = forestSpan(m.endpoints, margin: m.endpoints.compactMap(\.marginPercent).reduce(m.marginPercent, max))
     var h = """
       <!doctype html>
       <html lang="en">
@@ -45,7 +45,7 @@ public enum HTMLReport {
       h += "<td>\(esc(e.metric))</td><td class=\"num\">\(e.clips)</td>"
       h += "<td class=\"num \(signClass(e.estimatePercent))\">\(pct(e.estimatePercent))</td>"
       h += "<td class=\"num\">\(e.ci95Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
-      h += "<td class=\"forest\">\(forest(e, margin: m.marginPercent, span: span))</td>"
+      h += "<td class=\"forest\">\(forest(e, margin: e.marginPercent ?? m.marginPercent, span: span))</td>"
       h += "<td class=\"num\">\(e.pValue.map { fmt($0, 3) } ?? "–")</td>"
       h += "<td class=\"num\">\(pct(e.hodgesLehmannPercent))</td>"
       h += "<td class=\"num\">\(e.wins)/\(e.ties)/\(e.losses)</td>"

@@ -30,6 +30,8 @@ public struct ReportModel: Sendable {
     public var losses: Int
     public var verdict: String
     public var note: String?
+    /// This endpoint's own margin (gate.yaml `margins:`), when it differs from the run's.
+    public var marginPercent: Double?
 
     public init(
       region: String, metric: String, isPrimary: Bool, clips: Int, estimatePercent: Double?,

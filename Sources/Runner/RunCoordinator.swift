@@ -228,13 +228,15 @@ public enum RunCoordinator {
       return a != b ? a < b : false
     }.map { c in
       let r = results[Endpoint(region: c.region, metric: c.metric)]
-      return ReportModel.EndpointRow(
+      var row = ReportModel.EndpointRow(
         region: c.region, metric: c.metric, isPrimary: c.isPrimary, clips: c.clips,
         estimatePercent: c.estimatePercent,
         ci95Percent: c.ciLowPercent.flatMap { lo in c.ciHighPercent.map { lo...$0 } },
         ci90Percent: r?.ci90.map { PairedResult.percent($0.lowerBound)...PairedResult.percent($0.upperBound) },
         pValue: c.pValue, hodgesLehmannPercent: c.hodgesLehmannPercent, wins: c.wins, ties: c.ties,
         losses: c.losses, verdict: c.verdict, note: detectableNote(c))
+      if c.marginPercent != policy.margin * 100 { row.marginPercent = c.marginPercent }
+      return row
     }
   }
 

@@ -37,6 +37,17 @@ import Testing
     #expect(html.contains("<td class=\"num ratio worse\">1.2</td>"))
   }
 
+  @Test func forestBandsUseEachEndpointsMargin() {
+    // CI up to +25%: span = max(3 × 5, 25, 1) × 1.05 = 26.25; the ±5% band spans
+    // x = 80 ± 76 · 5/26.25, i.e. from 65.52, 28.95 wide.
+    #expect(HTMLReport.render(model()).contains(#"<rect x="65.52" y="1" width="28.95""#))
+    // An endpoint with its own 10% margin: span = 3 × 10 × 1.05 = 31.5; 80 − 76 · 10/31.5 = 55.87,
+    // 48.25 wide.
+    var m = model()
+    m.endpoints[0].marginPercent = 10
+    #expect(HTMLReport.render(m).contains(#"<rect x="55.87" y="1" width="48.25""#))
+  }
+
   @Test func escapesUserText() {
     let html = HTMLReport.render(model())
     #expect(html.contains("base&lt;line&gt;"))
