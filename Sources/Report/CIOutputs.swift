@@ -181,8 +181,8 @@ public enum CIOutputs {
       default: "🛑 ERROR"
       }
     var m = "## mattegate: \(badge) (exit \(doc.exitCode))\n\n"
-    m += "**\(md(doc.configB))** (B) against **\(md(doc.configA))** (A) on clip set `\(md(doc.clipset))`, "
-    m += "\(doc.clipsScored) clips scored, provider `\(md(doc.provider))`, run `\(md(doc.runID))`.\n\n"
+    m += "**\(md(doc.configB))** (B) against **\(md(doc.configA))** (A) on clip set \(code(doc.clipset)), "
+    m += "\(doc.clipsScored) clips scored, provider \(code(doc.provider)), run \(code(doc.runID)).\n\n"
     m += "\(md(doc.gateSummary))\n"
     for r in doc.gateReasons { m += "- \(md(r))\n" }
     m += "\n### Primary endpoints\n\n"
@@ -196,13 +196,13 @@ public enum CIOutputs {
     }
     if !doc.problems.isEmpty {
       m += "\n### Clips not scored\n\n"
-      for p in doc.problems { m += "- `\(md(p.clipID))` (\(md(p.status))): \(md(p.message))\n" }
+      for p in doc.problems { m += "- \(code(p.clipID)) (\(md(p.status))): \(md(p.message))\n" }
     }
     m += "\nB/A is the geometric mean of the per-clip ratios of B's error to A's (negative is an improvement); "
     m += "intervals are \(String(format: "%.0f", (1 - doc.alpha) * 100))% (t below 15 clips, BCa bootstrap from 15). "
     m +=
       "Non-inferiority uses the \(String(format: "%.0f", (1 - 2 * doc.alpha) * 100))% interval against each margin.\n"
-    if let report = doc.reportPath { m += "\nFull report: `\(md(report))`\n" }
+    if let report = doc.reportPath { m += "\nFull report: \(code(report))\n" }
     return m
   }
 
@@ -278,6 +278,14 @@ public enum CIOutputs {
     var cleaned = String.UnicodeScalarView()
     for c in s.unicodeScalars { cleaned.append(c.value < 0x20 && !["\t", "\n", "\r"].contains(c) ? "?" : c) }
     return HTMLReport.esc(String(cleaned)).replacingOccurrences(of: "\n", with: "&#10;")
+  }
+
+  /// A Markdown code span: inside one only a backtick or a table's `|` can do harm (escapes
+  /// such as `\_` would show as typed).
+  static func code(_ s: String) -> String {
+    "`"
+      + s.replacingOccurrences(of: "`", with: "'").replacingOccurrences(of: "|", with: "\\|")
+      .replacingOccurrences(of: "\n", with: " ") + "`"
   }
 
   /// Markdown text with what could start inline markup, HTML or break a table escaped.

@@ -39,12 +39,7 @@ public enum Calibration {
       throw RunError("\(options.databasePath): calibration run \(run.runID) is not stored")
     }
     let bands = try bands(runID: run.runID, store: store)
-    let fields = Dictionary(
-      identity.split(separator: "\n").compactMap { line -> (String, String)? in
-        guard let eq = line.firstIndex(of: "=") else { return nil }
-        return (String(line[..<eq]), String(line[line.index(after: eq)...]))
-      }, uniquingKeysWith: { a, _ in a })
-    guard let configKey = fields["config_a"], let provider = record.providerIdentity else {
+    guard let configKey = RunIdentity(text: identity)["config_a"], let provider = record.providerIdentity else {
       throw RunError("\(options.databasePath): calibration run \(run.runID) has no identity to key its bands by")
     }
     try store.saveCalibration(
@@ -59,31 +54,21 @@ public enum Calibration {
   /// The band of every endpoint with at least two scored clips: the upper bound of the 95%
   /// t-interval of |mean y^AA| (zero when every log-ratio is zero, as for a bit-exact provider).
   static func bands(runID: String, store: ResultStore) throws -> [Band] {
-    let scored = Set(try store.clips(runID: runID).filter { $0.status == "scored" }.map(\.clipID))
-    var values: [String: [String: (a: Double?, b: Double?)]] = [:]
-    for v in try store.clipMetrics(runID: runID) where scored.contains(v.clipID) {
-      let key = "\(v.region)/\(v.metric)"
-      var pair = values[key, default: [:]][v.clipID] ?? (nil, nil)
-      if v.arm == "A" { pair.a = v.value } else { pair.b = v.value }
-      values[key, default: [:]][v.clipID] = pair
-    }
+    let scored = try store.clips(runID: runID).filter { $0.status == "scored" }
+    let byClip = RunFinisher.valuesByClip(try store.clipMetrics(runID: runID))
+    let observations = RunFinisher.pairedObservations(clips: scored, byClip: byClip)
     var out: [Band] = []
     for region in RegionKind.allCases {
       for metric in MetricKind.allCases {
-        let pairs = (values["\(region.rawValue)/\(metric.rawValue)"] ?? [:]).values.compactMap { p in
-          p.a.flatMap { a in p.b.map { (a, $0) } }
-        }
-        guard pairs.count >= 2 else { continue }
-        let y = pairs.map { log(($0.1 + PairedStatistics.epsilon) / ($0.0 + PairedStatistics.epsilon)) }
+        let endpoint = Endpoint(region: region.rawValue, metric: metric.rawValue)
+        guard let pairs = observations[endpoint], pairs.count >= 2 else { continue }
+        let y = pairs.map(\.logRatio)
         let n = Double(y.count)
         let mean = y.reduce(0, +) / n
         let sd = (y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
         let half = StudentT.quantile(0.975, df: n - 1) * sd / n.squareRoot()
         let bound = max(abs(mean - half), abs(mean + half))
-        out.append(
-          Band(
-            endpoint: Endpoint(region: region.rawValue, metric: metric.rawValue), clips: y.count,
-            meanLogRatio: mean, bound: bound, noise: exp(bound) - 1))
+        out.append(Band(endpoint: endpoint, clips: y.count, meanLogRatio: mean, bound: bound, noise: exp(bound) - 1))
       }
     }
     return out

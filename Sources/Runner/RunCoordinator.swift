@@ -188,13 +188,12 @@ public enum RunCoordinator {
       throw RunError("\(store.path): there is no run \(run) to take a baseline from")
     }
     let theirs = RunIdentity(text: stored.identityText ?? "")
-    let fields = Dictionary(theirs.fields.map { ($0.key, $0.value) }) { a, _ in a }
     var reasons: [String] = []
-    if fields["config_a"] != configKeyA {
+    if theirs["config_a"] != configKeyA {
       reasons.append("its arm A ('\(stored.configAName)') was made with other settings than this run's arm A")
     }
-    if fields["provider"] != providerIdentity {
-      reasons.append("its provider was '\(fields["provider"] ?? stored.provider)', this run's is '\(providerIdentity)'")
+    if theirs["provider"] != providerIdentity {
+      reasons.append("its provider was '\(theirs["provider"] ?? stored.provider)', this run's is '\(providerIdentity)'")
     }
     guard reasons.isEmpty else {
       throw RunError("cannot reuse arm A of run \(run): " + reasons.joined(separator: "; "))

@@ -16,9 +16,7 @@ enum RunFinisher {
       throw RunError("\(store.path): run \(runID) is not stored")
     }
     let clips = try store.clips(runID: runID)
-    let values = try store.clipMetrics(runID: runID)
-    var byClip: [String: [String: ClipMetricRecord]] = [:]
-    for v in values { byClip[v.clipID, default: [:]]["\(v.arm)/\(v.region)/\(v.metric)"] = v }
+    let byClip = valuesByClip(try store.clipMetrics(runID: runID))
     let scored = clips.filter { $0.status == "scored" }
     let errors = clips.filter { $0.status == "failed" }.map { $0.error ?? "clip '\($0.clipID)' failed" }
     let inconclusive = clips.filter { $0.status == "inconclusive" }.map {
@@ -28,19 +26,10 @@ enum RunFinisher {
     // Paired comparisons over the scored clips, in clip-set order; then the p-values adjusted
     // across endpoints (Holm over the primaries, Benjamini–Hochberg over the rest).
     var results: [Endpoint: PairedResult] = [:]
-    for region in RegionKind.allCases {
-      for metric in MetricKind.allCases {
-        let endpoint = Endpoint(region: region.rawValue, metric: metric.rawValue)
-        let observations: [PairedObservation] = scored.compactMap { c in
-          guard let a = byClip[c.clipID]?["A/\(region.rawValue)/\(metric.rawValue)"]?.value,
-            let b = byClip[c.clipID]?["B/\(region.rawValue)/\(metric.rawValue)"]?.value
-          else { return nil }
-          return PairedObservation(clipID: c.clipID, a: a, b: b)
-        }
-        results[endpoint] = PairedStatistics.analyse(
-          observations, margin: policy.margin(of: endpoint), noise: policy.noise(of: endpoint),
-          minClips: policy.minClips, alpha: policy.alpha, seed: UInt64(bitPattern: run.seed))
-      }
+    for (endpoint, observations) in pairedObservations(clips: scored, byClip: byClip) {
+      results[endpoint] = PairedStatistics.analyse(
+        observations, margin: policy.margin(of: endpoint), noise: policy.noise(of: endpoint),
+        minClips: policy.minClips, alpha: policy.alpha, seed: UInt64(bitPattern: run.seed))
     }
     PairedStatistics.adjust(&results, primaries: policy.primaries, alpha: policy.alpha)
     var records: [ComparisonRecord] = []
@@ -92,6 +81,33 @@ enum RunFinisher {
       runID: runID, exitCode: outcome.exitCode, gateSummary: outcome.summary, gateReasons: outcome.reasons,
       verdictLines: RunCoordinator.verdictLines(results: results, policy: policy), reportPath: reportPath,
       databasePath: store.path, errors: errors, ciFiles: ciFiles)
+  }
+
+  /// A run's stored per-clip values by clip, then by "arm/region/metric".
+  static func valuesByClip(_ values: [ClipMetricRecord]) -> [String: [String: ClipMetricRecord]] {
+    var byClip: [String: [String: ClipMetricRecord]] = [:]
+    for v in values { byClip[v.clipID, default: [:]]["\(v.arm)/\(v.region)/\(v.metric)"] = v }
+    return byClip
+  }
+
+  /// Every endpoint's pairs of A and B values over `clips` (in their order), for the clips with
+  /// both.
+  static func pairedObservations(
+    clips: [ClipRecord], byClip: [String: [String: ClipMetricRecord]]
+  ) -> [Endpoint: [PairedObservation]] {
+    var out: [Endpoint: [PairedObservation]] = [:]
+    for region in RegionKind.allCases {
+      for metric in MetricKind.allCases {
+        let key = "\(region.rawValue)/\(metric.rawValue)"
+        out[Endpoint(region: region.rawValue, metric: metric.rawValue)] = clips.compactMap { c in
+          guard let a = byClip[c.clipID]?["A/" + key]?.value, let b = byClip[c.clipID]?["B/" + key]?.value else {
+            return nil
+          }
+          return PairedObservation(clipID: c.clipID, a: a, b: b)
+        }
+      }
+    }
+    return out
   }
 
   /// What CI reads about a stored run, from its stored comparisons, clips and gate outcome.

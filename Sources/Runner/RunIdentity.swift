@@ -41,6 +41,9 @@ public struct RunIdentity: Sendable, Equatable {
     }
   }
 
+  /// The value stored under `key`, if any.
+  subscript(key: String) -> String? { fields.first { $0.key == key }?.value }
+
   public var text: String { fields.map { "\($0.key)=\($0.value)" }.joined(separator: "\n") }
   public var sha256: String { FileHash.sha256(of: Array(text.utf8)) }
 

@@ -281,7 +281,7 @@ extension ResultStore {
       try db.execute(
         sql: "DELETE FROM calibrations WHERE clipset_sha256 = ? AND config_hash = ? AND provider_identity = ?",
         arguments: [clipsetSHA256, configHash, providerIdentity])
-      let now = ISO8601DateFormatter().string(from: Date())
+      let now = Date()  // stored as the other tables' times are
       for r in records {
         try db.execute(
           sql: """

@@ -12,6 +12,9 @@ public struct PairedObservation: Sendable, Equatable {
     self.a = a
     self.b = b
   }
+
+  /// y = ln((b + ε)/(a + ε)): B's error against A's on the log scale.
+  public var logRatio: Double { log((b + PairedStatistics.epsilon) / (a + PairedStatistics.epsilon)) }
 }
 
 /// The verdict labels of specs/statistics.md, Step 5, assigned in this order.
@@ -80,7 +83,7 @@ public enum PairedStatistics {
     _ observations: [PairedObservation], margin: Double, noise: Double, minClips: Int = 6, alpha: Double = 0.05,
     seed: UInt64 = 1
   ) -> PairedResult {
-    let y = observations.map { log(($0.b + epsilon) / ($0.a + epsilon)) }
+    let y = observations.map(\.logRatio)
     let noiseLog = log(1 + noise)
     let tieBand = max(noiseLog, 1e-12)
     let wins = y.filter { $0 <= -tieBand }.count
@@ -125,7 +128,7 @@ public enum PairedStatistics {
     }
     guard let ci95 = result.ci95, let ci90 = result.ci90 else { return result }
     result.pValue = signFlipPValue(y, seed: seed)
-    result.wilcoxonP = WilcoxonSignedRank.test(y)?.pValue ?? 1
+    result.wilcoxonP = WilcoxonSignedRank.test(y)?.pValue
     let marginLog = log(1 + margin)
     result.nonInferior = ci90.upperBound < marginLog
     if ci95.lowerBound > 0 && mean > noiseLog {

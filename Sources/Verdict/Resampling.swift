@@ -130,10 +130,12 @@ public enum WilcoxonSignedRank {
     public var pValue: Double
   }
 
+  /// nil above 200 non-zero differences (the exact count grows as n³); with none, V = 0, p = 1.
   public static func test(_ differences: [Double]) -> Result? {
     let d = differences.filter { $0 != 0 }
     let n = d.count
-    guard n > 0, n <= 200 else { return nil }
+    guard n > 0 else { return Result(n: 0, v: 0, pValue: 1) }
+    guard n <= 200 else { return nil }
     // Mid-ranks of |d|, doubled so they are integers.
     let order = d.indices.sorted { abs(d[$0]) < abs(d[$1]) }
     var doubled = [Int](repeating: 0, count: n)
