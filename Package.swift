@@ -37,7 +37,9 @@ let package = Package(
       dependencies: ["CFFmpeg", "CPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       swiftSettings: strictSettings
     ),
-    .target(name: "MatteMetrics", swiftSettings: strictSettings),
+    // Grad's separable passes in C, built for the baseline and for AVX2, chosen at run time.
+    .target(name: "CMatteKernels"),
+    .target(name: "MatteMetrics", dependencies: ["CMatteKernels"], swiftSettings: strictSettings),
     .target(
       name: "Clips",
       dependencies: ["MediaIO", "MatteMetrics", .product(name: "Yams", package: "Yams")],
@@ -103,7 +105,7 @@ let package = Package(
       dependencies: ["MediaIO", "TestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       swiftSettings: strictSettings
     ),
-    .testTarget(name: "MetricsTests", dependencies: ["MatteMetrics"], swiftSettings: strictSettings),
+    .testTarget(name: "MetricsTests", dependencies: ["MatteMetrics", "CMatteKernels"], swiftSettings: strictSettings),
     .testTarget(
       name: "ClipsTests", dependencies: ["Clips", "MediaIO"], swiftSettings: strictSettings),
     .testTarget(

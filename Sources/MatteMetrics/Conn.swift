@@ -86,10 +86,15 @@ public enum Conn {
   @inline(__always)
   static func phi(code: Int, maxValue: Int, level: Int) -> Double {
     if 20 * code >= (2 * level + 3) * maxValue {
-      return 1 - (Double(code) / Double(maxValue) - Double(level) / 10)
+      return 1 - (Double(code) * (1 / Double(maxValue)) - tenths[level])
     }
     return 1
   }
+
+  /// l′/10 for l′ = 0…10. `phi` takes code/max as code·(1/max), the product the other metrics
+  /// use, and l′/10 from here, so the vector path (`RowKernel`) needs no division and gives the
+  /// same values.
+  static let tenths: [Double] = (0...10).map { Double($0) / 10 }
 
   /// |φ(g) − φ(p)| per pixel.
   public static func errorMap(_ p: Matte, _ g: Matte) -> [Double] {
@@ -398,26 +403,16 @@ struct SegmentLevels {
     return out
   }
 
-  /// The levels of pixels x0 ..< x0 + count of row y, into `out`.
-  func levels(row y: Int, from x0: Int, count: Int, into out: UnsafeMutablePointer<UInt8>) {
+  /// The levels of whole rows y0 ..< y0 + rows, into `out` with rows `width` apart.
+  func levels(rows y0: Int, count rows: Int, into out: UnsafeMutablePointer<UInt8>) {
     start.withUnsafeBufferPointer { start in
       end.withUnsafeBufferPointer { end in
         level.withUnsafeBufferPointer { level in
-          // The row's segment holding x0 (binary search), then a fill per segment.
-          var lo = Int(rowStart[y])
-          var hi = Int(rowStart[y + 1]) - 1
-          let x = Int32(x0)
-          while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if start[mid] <= x { lo = mid } else { hi = mid - 1 }
-          }
-          var s = lo
-          var i = 0
-          while i < count {
-            let stop = min(Int(end[s]) - x0, count)
-            (out + i).update(repeating: level[s], count: stop - i)
-            i = stop
-            s += 1
+          for y in y0..<(y0 + rows) {
+            let row = out + (y - y0) * width
+            for s in Int(rowStart[y])..<Int(rowStart[y + 1]) {
+              (row + Int(start[s])).update(repeating: level[s], count: Int(end[s] - start[s]))
+            }
           }
         }
       }

@@ -184,7 +184,10 @@ public enum FrameScorer {
     let igp = 1.0 / Double(gp?.maxValue ?? 1)
     let bitsNow = truth.regions.bits
     let bitsBefore = previous?.truth.regions.bits
-    var rowLevels = [UInt8](repeating: 0, count: BlockGrid.blockWidth)
+    // Conn's levels of the block row being scored, whole rows at once: filled from the
+    // segments when the row's first differing block comes up.
+    var rowLevels = [UInt8](repeating: 0, count: BlockGrid.blockHeight * w)
+    var levelsRow = -1
     let stride = BlockGrid.blockWidth
     let byPattern = UnsafeMutablePointer<Double>.allocate(capacity: 256 * 4)
     let dtByPattern = UnsafeMutablePointer<Double>.allocate(capacity: 256)
@@ -217,16 +220,19 @@ public enum FrameScorer {
                         guard now || changed || po >= 0 || go >= 0 else { continue }
                         let xs = grid.xRange(ofColumn: b % grid.columns)
                         let full = xs.count == stride
-                        for (j, y) in grid.yRange(ofRow: b / grid.columns).enumerated() {
-                          if now {
-                            levels.levels(row: y, from: xs.lowerBound, count: xs.count, into: lv.baseAddress!)
-                          }
+                        let ys = grid.yRange(ofRow: b / grid.columns)
+                        if now && levelsRow != b / grid.columns {
+                          levels.levels(rows: ys.lowerBound, count: ys.count, into: lv.baseAddress!)
+                          levelsRow = b / grid.columns
+                        }
+                        for (j, y) in ys.enumerated() {
+                          let rowLevel = UnsafePointer(lv.baseAddress! + j * w + xs.lowerBound)
                           let k0 = y * w + xs.lowerBound
                           if full {
                             // A whole row of the block: sixteen pixels in vectors.
                             RowKernel.spatial(
                               p: pcodes.baseAddress! + k0, g: gcodes.baseAddress! + k0,
-                              levels: now ? UnsafePointer(lv.baseAddress!) : nil,
+                              levels: now ? rowLevel : nil,
                               pMagnitude: po >= 0 ? pmv.baseAddress! + po + j * stride : nil,
                               gMagnitude: go >= 0 ? gmv.baseAddress! + go + j * stride : nil,
                               bits: nowBits.baseAddress! + k0, constants: constants, into: byPattern)
@@ -249,7 +255,7 @@ public enum FrameScorer {
                               let d = Double(pc) * ip - Double(gc) * ig
                               ad = abs(d)
                               sq = d * d
-                              let l = Int(lv[i])
+                              let l = Int(rowLevel[i])
                               ce = abs(
                                 Conn.phi(code: gc, maxValue: gm, level: l)
                                   - Conn.phi(code: pc, maxValue: pm, level: l))

@@ -1,3 +1,4 @@
+import CMatteKernels
 import Foundation
 
 /// The gradient error (Rhemann et al. 2009, as in RVM's evaluation): Σ (|∇p̂| − |∇ĝ|)² where x̂ is
@@ -30,24 +31,24 @@ public enum Grad {
   static let foldedDerivative = SIMD4<Double>(derivative[0..<halfSize])
 
   /// Σ_t G[t]·v[t] over nine taps, summed as G[4]·v₄ + G[3]·(v₃ + v₅) + … + G[0]·(v₀ + v₈): half
-  /// the products of the plain sum. Every path (dense, sparse, vector, scalar) uses this order,
-  /// so their values are identical.
+  /// the products of the plain sum. The sparse path's C passes (CMatteKernels, grad_body.h) sum
+  /// term by term in this order without fused multiply-adds, so their values are identical.
   @inline(__always)
-  static func smoothed<V: GradLanes>(_ v: (Int) -> V, _ g: SIMD8<Double>) -> V {
-    var s = v(4).scaled(by: g[0])
-    s = s + (v(3) + v(5)).scaled(by: g[1])
-    s = s + (v(2) + v(6)).scaled(by: g[2])
-    s = s + (v(1) + v(7)).scaled(by: g[3])
-    return s + (v(0) + v(8)).scaled(by: g[4])
+  static func smoothed(_ v: (Int) -> Double, _ g: SIMD8<Double>) -> Double {
+    var s = g[0] * v(4)
+    s = s + g[1] * (v(3) + v(5))
+    s = s + g[2] * (v(2) + v(6))
+    s = s + g[3] * (v(1) + v(7))
+    return s + g[4] * (v(0) + v(8))
   }
 
   /// Σ_t G′[t]·v[t] over nine taps, summed as G′[0]·(v₀ − v₈) + … + G′[3]·(v₃ − v₅).
   @inline(__always)
-  static func differentiated<V: GradLanes>(_ v: (Int) -> V, _ d: SIMD4<Double>) -> V {
-    var s = (v(0) - v(8)).scaled(by: d[0])
-    s = s + (v(1) - v(7)).scaled(by: d[1])
-    s = s + (v(2) - v(6)).scaled(by: d[2])
-    return s + (v(3) - v(5)).scaled(by: d[3])
+  static func differentiated(_ v: (Int) -> Double, _ d: SIMD4<Double>) -> Double {
+    var s = d[0] * (v(0) - v(8))
+    s = s + d[1] * (v(1) - v(7))
+    s = s + d[2] * (v(2) - v(6))
+    return s + d[3] * (v(3) - v(5))
   }
 
   /// The min–max normalised values of a matte; all zeros when max == min.
@@ -122,21 +123,6 @@ public enum Grad {
   }
 }
 
-/// What the folded sums of `Grad` work on: one value, or a vector of them.
-protocol GradLanes {
-  static func + (lhs: Self, rhs: Self) -> Self
-  static func - (lhs: Self, rhs: Self) -> Self
-  func scaled(by k: Double) -> Self
-}
-
-extension Double: GradLanes {
-  @inline(__always) func scaled(by k: Double) -> Double { k * self }
-}
-
-extension SIMD4: GradLanes where Scalar == Double {
-  @inline(__always) func scaled(by k: Double) -> SIMD4<Double> { k * self }
-}
-
 /// |∇x̂| of a frame on the blocks where it can be non-zero (`BlockGrid.gradientActive`), and 0
 /// elsewhere, where the whole 9×9 neighbourhood is constant. Inside a computed block every
 /// value is the same sum, in the same order, as `Grad.gradientMagnitude`'s.
@@ -146,6 +132,10 @@ struct SparseMagnitude: Sendable {
   private(set) var values: [Double]
 
   static let stride = BlockGrid.blockWidth * BlockGrid.blockHeight
+
+  /// The folded factors as the C passes take them: G[4], G[3], …, G[0] and G′[0], …, G′[3].
+  static let gaussianFactors: [Double] = (0...Grad.halfSize).map { Grad.foldedGaussian[$0] }
+  static let derivativeFactors: [Double] = (0..<Grad.halfSize).map { Grad.foldedDerivative[$0] }
 
   init(_ m: Matte, grid: BlockGrid) {
     let (lo, hi) = grid.extremes
@@ -172,8 +162,6 @@ struct SparseMagnitude: Sendable {
     var patch = [Double](repeating: 0, count: pw * ph)
     var smooth = [Double](repeating: 0, count: bw * ph)
     var deriv = [Double](repeating: 0, count: bw * ph)
-    let g = Grad.foldedGaussian
-    let d = Grad.foldedDerivative
     let (w, h) = (m.width, m.height)
     var next: Int32 = 0
     // Shallow mattes (8-bit outputs) look their normalised values up: the same quotients,
@@ -218,24 +206,20 @@ struct SparseMagnitude: Sendable {
                         }
                       }
                     }
-                    // Row passes, folded as `Grad.rowPasses` sums them, four columns at a time
-                    // in registers.
-                    for py in 0..<(y1 - y0 + 2 * r) {
-                      Self.correlate(
-                        pb.baseAddress! + py * pw, count: cw, smooth: sb.baseAddress! + py * bw,
-                        derivative: db.baseAddress! + py * bw, g: g, d: d)
-                    }
+                    // Row passes, folded as `Grad.rowPasses` sums them (CMatteKernels: four
+                    // columns per instruction where the processor has AVX2).
+                    mg_grad_rows(
+                      pb.baseAddress!, pw, y1 - y0 + 2 * r, cw, sb.baseAddress!, db.baseAddress!, bw,
+                      Self.gaussianFactors, Self.derivativeFactors)
                     // Column passes (G on the row derivative, G′ on the row smoothing) and the
                     // magnitude, as `gradientMagnitude`, into each block's own slot.
                     for b in first..<by {
                       offsets[b * grid.columns + bx] = next
                       let o = out.baseAddress! + Int(next)
                       if cw < bw || b * bh + bh > h { o.update(repeating: 0, count: Self.stride) }
-                      for y in (b * bh)..<min(b * bh + bh, h) {
-                        Self.columns(
-                          smooth: sb.baseAddress! + (y - y0) * bw, derivative: db.baseAddress! + (y - y0) * bw,
-                          stride: bw, count: cw, g: g, d: d, out: o + (y - b * bh) * bw)
-                      }
+                      mg_grad_columns(
+                        sb.baseAddress! + (b * bh - y0) * bw, db.baseAddress! + (b * bh - y0) * bw, bw,
+                        min(b * bh + bh, h) - b * bh, cw, o, bw, Self.gaussianFactors, Self.derivativeFactors)
                       next += Int32(Self.stride)
                     }
                   }
@@ -245,51 +229,6 @@ struct SparseMagnitude: Sendable {
           }
         }
       }
-    }
-  }
-
-  /// smooth[c] = G·x[c…c + 8], derivative[c] = G′·x[c…c + 8], as `Grad.rowPasses` sums them.
-  @inline(__always)
-  static func correlate(
-    _ x: UnsafePointer<Double>, count: Int, smooth: UnsafeMutablePointer<Double>,
-    derivative: UnsafeMutablePointer<Double>, g: SIMD8<Double>, d: SIMD4<Double>
-  ) {
-    var c = 0
-    while c + 4 <= count {
-      let v = { (t: Int) in UnsafeRawPointer(x + c + t).loadUnaligned(as: SIMD4<Double>.self) }
-      UnsafeMutableRawPointer(smooth + c).storeBytes(of: Grad.smoothed(v, g), as: SIMD4<Double>.self)
-      UnsafeMutableRawPointer(derivative + c).storeBytes(of: Grad.differentiated(v, d), as: SIMD4<Double>.self)
-      c += 4
-    }
-    while c < count {
-      smooth[c] = Grad.smoothed({ x[c + $0] }, g)
-      derivative[c] = Grad.differentiated({ x[c + $0] }, d)
-      c += 1
-    }
-  }
-
-  /// out[c] = √(gx² + gy²) with gx = G·derivative and gy = G′·smooth down the column (rows
-  /// `stride` apart), as `Grad.gradientMagnitude` sums them.
-  @inline(__always)
-  static func columns(
-    smooth: UnsafePointer<Double>, derivative: UnsafePointer<Double>, stride: Int, count: Int,
-    g: SIMD8<Double>, d: SIMD4<Double>, out: UnsafeMutablePointer<Double>
-  ) {
-    var c = 0
-    while c + 4 <= count {
-      let row = { (plane: UnsafePointer<Double>, t: Int) in
-        UnsafeRawPointer(plane + c + t * stride).loadUnaligned(as: SIMD4<Double>.self)
-      }
-      let gx = Grad.smoothed({ row(derivative, $0) }, g)
-      let gy = Grad.differentiated({ row(smooth, $0) }, d)
-      UnsafeMutableRawPointer(out + c).storeBytes(of: (gx * gx + gy * gy).squareRoot(), as: SIMD4<Double>.self)
-      c += 4
-    }
-    while c < count {
-      let gx = Grad.smoothed({ derivative[c + $0 * stride] }, g)
-      let gy = Grad.differentiated({ smooth[c + $0 * stride] }, d)
-      out[c] = (gx * gx + gy * gy).squareRoot()
-      c += 1
     }
   }
 

@@ -54,12 +54,22 @@ enum RowKernel {
     return raw.loadUnaligned(as: UInt64.self) == splat && raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == splat
   }
 
-  /// φ(code) of Conn at level l′ (`Conn.phi`): 1 − (code/max − l′/10) where
+  /// φ(code) of Conn at level l′ (`Conn.phi`): 1 − (code·(1/max) − l′/10) where
   /// 20·code ≥ (2l′ + 3)·max, else 1; the test is exact on integers held in doubles.
   @inline(__always)
-  static func phi(_ code: Lanes, value: Lanes, max: Lanes, level: Lanes) -> Lanes {
+  static func phi(_ code: Lanes, value: Lanes, max: Lanes, level: Lanes, tenth: Lanes) -> Lanes {
     let reached = 20 * code .>= (2 * level + 3) * max
-    return Lanes(repeating: 1).replacing(with: 1 - (value - level / 10), where: reached)
+    return Lanes(repeating: 1).replacing(with: 1 - (value - tenth), where: reached)
+  }
+
+  /// l′/10 of eight levels, looked up in `Conn.tenths` (the same values as the scalar path).
+  @inline(__always)
+  static func tenths(_ l: UnsafePointer<UInt8>) -> Lanes {
+    Conn.tenths.withUnsafeBufferPointer { t in
+      Lanes(
+        t[Int(l[0])], t[Int(l[1])], t[Int(l[2])], t[Int(l[3])], t[Int(l[4])], t[Int(l[5])], t[Int(l[6])],
+        t[Int(l[7])])
+    }
   }
 
   /// Absolute, squared, gradient and connectivity error of the eight pixels at the pointers.
@@ -82,7 +92,8 @@ enum RowKernel {
       ad = d.replacing(with: -d, where: d .< 0)
       sq = d * d
       let l = load(levels)
-      let e = phi(gc, value: gc / c.gm, max: c.gm, level: l) - phi(pc, value: pc / c.pm, max: c.pm, level: l)
+      let t = tenths(levels)
+      let e = phi(gc, value: gv, max: c.gm, level: l, tenth: t) - phi(pc, value: pv, max: c.pm, level: l, tenth: t)
       ce = e.replacing(with: -e, where: e .< 0).replacing(with: 0, where: equal)
     }
     var e = zero

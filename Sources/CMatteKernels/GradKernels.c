@@ -1,0 +1,66 @@
+// Grad's separable passes in C, built for the baseline instruction set and for AVX2 and chosen
+// at run time: Swift has no per-function target, and four doubles per instruction instead of two
+// is most of what the gradient costs. See include/MatteKernels.h.
+#include "MatteKernels.h"
+
+// Values must equal the Swift reference exactly: no a·b + c fused into one rounding.
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
+
+typedef double mg_v4 __attribute__((vector_size(32)));
+
+// A vector of four doubles loaded and stored at any 8-byte alignment.
+typedef double mg_v4u __attribute__((vector_size(32), aligned(8)));
+
+// Macros, not helper functions: a 32-byte vector passed to a function built without AVX
+// changes the calling convention (-Wpsabi), and each build should inline its own code anyway.
+#define mg_splat(v) ((mg_v4){(v), (v), (v), (v)})
+#define mg_load(p) ((mg_v4)(*(const mg_v4u *)(p)))
+#define mg_store(p, v) (*(mg_v4u *)(p) = (v))
+#define mg_sqrt(v) __builtin_elementwise_sqrt(v)
+
+// The baseline build.
+#define MG_NAME(name) name##_baseline
+#include "grad_body.h"
+#undef MG_NAME
+
+#if defined(__x86_64__)
+// The AVX2 build (AVX2 without FMA).
+#define MG_NAME(name) __attribute__((target("avx2"))) name##_avx2
+#include "grad_body.h"
+#undef MG_NAME
+#else
+// No AVX2 elsewhere: the names exist and run the baseline build.
+void mg_grad_rows_avx2(const double *x, long xStride, long rows, long count, double *smooth, double *deriv,
+                       long outStride, const double *g, const double *d) {
+  mg_grad_rows_baseline(x, xStride, rows, count, smooth, deriv, outStride, g, d);
+}
+void mg_grad_columns_avx2(const double *smooth, const double *deriv, long stride, long rows, long count,
+                          double *out, long outStride, const double *g, const double *d) {
+  mg_grad_columns_baseline(smooth, deriv, stride, rows, count, out, outStride, g, d);
+}
+#endif
+
+int mg_has_avx2(void) {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+  return 0;
+#endif
+}
+
+void mg_grad_rows(const double *x, long xStride, long rows, long count, double *smooth, double *deriv,
+                  long outStride, const double *g, const double *d) {
+  if (mg_has_avx2())
+    mg_grad_rows_avx2(x, xStride, rows, count, smooth, deriv, outStride, g, d);
+  else
+    mg_grad_rows_baseline(x, xStride, rows, count, smooth, deriv, outStride, g, d);
+}
+
+void mg_grad_columns(const double *smooth, const double *deriv, long stride, long rows, long count, double *out,
+                     long outStride, const double *g, const double *d) {
+  if (mg_has_avx2())
+    mg_grad_columns_avx2(smooth, deriv, stride, rows, count, out, outStride, g, d);
+  else
+    mg_grad_columns_baseline(smooth, deriv, stride, rows, count, out, outStride, g, d);
+}
