@@ -92,9 +92,16 @@ public enum Conn {
   }
 
   /// l′/10 for l′ = 0…10. `phi` takes code/max as code·(1/max), the product the other metrics
-  /// use, and l′/10 from here, so the vector path (`RowKernel`) needs no division and gives the
+  /// use, and l′/10 from here, so the vector path (`mg_block_spatial`) needs no division and gives the
   /// same values.
   static let tenths: [Double] = (0...10).map { Double($0) / 10 }
+
+  /// `tenths` where the C kernels read it (allocated once, never freed).
+  nonisolated(unsafe) static let tenthsPointer: UnsafePointer<Double> = {
+    let p = UnsafeMutablePointer<Double>.allocate(capacity: tenths.count)
+    p.initialize(from: tenths, count: tenths.count)
+    return UnsafePointer(p)
+  }()
 
   /// |φ(g) − φ(p)| per pixel.
   public static func errorMap(_ p: Matte, _ g: Matte) -> [Double] {

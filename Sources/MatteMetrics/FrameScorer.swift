@@ -1,3 +1,5 @@
+import CMatteKernels
+
 /// Error totals of one frame (or a whole clip) for every region × metric, on the raw scale.
 public struct ErrorTotals: Sendable, Equatable {
   /// Σ error per `[region][metric]`, indexed by `allCases` order.
@@ -198,83 +200,84 @@ public enum FrameScorer {
       dtByPattern.deallocate()
     }
     let temporal = previous != nil
-    let constants = RowKernel.Constants(
-      pMax: Double(pm), gMax: Double(gm), previousPMax: Double(pp?.maxValue ?? 1),
-      previousGMax: Double(gp?.maxValue ?? 1))
+    var constants = mg_block_constants(
+      pMax: Double(pm), gMax: Double(gm), ip: ip, ig: ig, ipp: ipp, igp: igp, tenths: Conn.tenthsPointer)
     let noCodes: [UInt16] = []
     let noBits: [UInt8] = []
-    (pp?.codes ?? noCodes).withUnsafeBufferPointer { ppCodes in
-      (gp?.codes ?? noCodes).withUnsafeBufferPointer { gpCodes in
-        bitsNow.withUnsafeBufferPointer { nowBits in
-          (bitsBefore ?? noBits).withUnsafeBufferPointer { beforeBits in
-            p.codes.withUnsafeBufferPointer { pcodes in
-              g.codes.withUnsafeBufferPointer { gcodes in
-                pMagnitude.values.withUnsafeBufferPointer { pmv in
-                  gMagnitude.values.withUnsafeBufferPointer { gmv in
-                    rowLevels.withUnsafeMutableBufferPointer { lv in
-                      for b in 0..<grid.count {
-                        let now = differs[b]
-                        let changed = before?[b] ?? false
-                        let po = Int(pMagnitude.offsets[b])
-                        let go = Int(gMagnitude.offsets[b])
-                        guard now || changed || po >= 0 || go >= 0 else { continue }
-                        let xs = grid.xRange(ofColumn: b % grid.columns)
-                        let full = xs.count == stride
-                        let ys = grid.yRange(ofRow: b / grid.columns)
-                        if now && levelsRow != b / grid.columns {
-                          levels.levels(rows: ys.lowerBound, count: ys.count, into: lv.baseAddress!)
-                          levelsRow = b / grid.columns
-                        }
-                        for (j, y) in ys.enumerated() {
-                          let rowLevel = UnsafePointer(lv.baseAddress! + j * w + xs.lowerBound)
-                          let k0 = y * w + xs.lowerBound
+    withUnsafePointer(to: &constants) { constantsPointer in
+      (pp?.codes ?? noCodes).withUnsafeBufferPointer { ppCodes in
+        (gp?.codes ?? noCodes).withUnsafeBufferPointer { gpCodes in
+          bitsNow.withUnsafeBufferPointer { nowBits in
+            (bitsBefore ?? noBits).withUnsafeBufferPointer { beforeBits in
+              p.codes.withUnsafeBufferPointer { pcodes in
+                g.codes.withUnsafeBufferPointer { gcodes in
+                  pMagnitude.values.withUnsafeBufferPointer { pmv in
+                    gMagnitude.values.withUnsafeBufferPointer { gmv in
+                      rowLevels.withUnsafeMutableBufferPointer { lv in
+                        for b in 0..<grid.count {
+                          let now = differs[b]
+                          let changed = before?[b] ?? false
+                          let po = Int(pMagnitude.offsets[b])
+                          let go = Int(gMagnitude.offsets[b])
+                          guard now || changed || po >= 0 || go >= 0 else { continue }
+                          let xs = grid.xRange(ofColumn: b % grid.columns)
+                          let full = xs.count == stride
+                          let ys = grid.yRange(ofRow: b / grid.columns)
+                          if now && levelsRow != b / grid.columns {
+                            levels.levels(rows: ys.lowerBound, count: ys.count, into: lv.baseAddress!)
+                            levelsRow = b / grid.columns
+                          }
                           if full {
-                            // A whole row of the block: sixteen pixels in vectors.
-                            RowKernel.spatial(
-                              p: pcodes.baseAddress! + k0, g: gcodes.baseAddress! + k0,
-                              levels: now ? rowLevel : nil,
-                              pMagnitude: po >= 0 ? pmv.baseAddress! + po + j * stride : nil,
-                              gMagnitude: go >= 0 ? gmv.baseAddress! + go + j * stride : nil,
-                              bits: nowBits.baseAddress! + k0, constants: constants, into: byPattern)
+                            // Whole 16-pixel rows: the block in one call (CMatteKernels, four
+                            // pixels per instruction where the processor has AVX2).
+                            let k0 = ys.lowerBound * w + xs.lowerBound
+                            mg_block_spatial(
+                              pcodes.baseAddress! + k0, gcodes.baseAddress! + k0, w, ys.count,
+                              now ? UnsafePointer(lv.baseAddress! + xs.lowerBound) : nil,
+                              po >= 0 ? pmv.baseAddress! + po : nil, go >= 0 ? gmv.baseAddress! + go : nil,
+                              nowBits.baseAddress! + k0, constantsPointer, byPattern)
                             if temporal && (now || changed) {
-                              RowKernel.temporal(
-                                p: pcodes.baseAddress! + k0, g: gcodes.baseAddress! + k0,
-                                previousP: ppCodes.baseAddress! + k0, previousG: gpCodes.baseAddress! + k0,
-                                bits: beforeBits.baseAddress! + k0, constants: constants, into: dtByPattern)
+                              mg_block_temporal(
+                                pcodes.baseAddress! + k0, gcodes.baseAddress! + k0, ppCodes.baseAddress! + k0,
+                                gpCodes.baseAddress! + k0, w, ys.count, beforeBits.baseAddress! + k0, constantsPointer,
+                                dtByPattern)
                             }
                             continue
                           }
-                          for (i, x) in xs.enumerated() {
-                            let k = y * w + x
-                            let pc = Int(pcodes[k])
-                            let gc = Int(gcodes[k])
-                            var ad = 0.0
-                            var sq = 0.0
-                            var ce = 0.0
-                            if now && pc * gm != gc * pm {
-                              let d = Double(pc) * ip - Double(gc) * ig
-                              ad = abs(d)
-                              sq = d * d
-                              let l = Int(rowLevel[i])
-                              ce = abs(
-                                Conn.phi(code: gc, maxValue: gm, level: l)
-                                  - Conn.phi(code: pc, maxValue: pm, level: l))
-                            }
-                            let e =
-                              (po >= 0 ? pmv[po + j * stride + i] : 0) - (go >= 0 ? gmv[go + j * stride + i] : 0)
-                            let ge = e * e
-                            // Sums per pattern of region bits (at most 32), spread over the
-                            // regions once at the end: four adds per pixel whatever the regions.
-                            let o = Int(nowBits[k]) &* 4
-                            byPattern[o] += ad
-                            byPattern[o &+ 1] += sq
-                            byPattern[o &+ 2] += ge
-                            byPattern[o &+ 3] += ce
-                            if temporal && (now || changed) {
-                              let dd =
-                                (Double(pc) * ip - Double(ppCodes[k]) * ipp)
-                                - (Double(gc) * ig - Double(gpCodes[k]) * igp)
-                              dtByPattern[Int(beforeBits[k])] += dd * dd
+                          for (j, y) in ys.enumerated() {
+                            let rowLevel = UnsafePointer(lv.baseAddress! + j * w + xs.lowerBound)
+                            for (i, x) in xs.enumerated() {
+                              let k = y * w + x
+                              let pc = Int(pcodes[k])
+                              let gc = Int(gcodes[k])
+                              var ad = 0.0
+                              var sq = 0.0
+                              var ce = 0.0
+                              if now && pc * gm != gc * pm {
+                                let d = Double(pc) * ip - Double(gc) * ig
+                                ad = abs(d)
+                                sq = d * d
+                                let l = Int(rowLevel[i])
+                                ce = abs(
+                                  Conn.phi(code: gc, maxValue: gm, level: l)
+                                    - Conn.phi(code: pc, maxValue: pm, level: l))
+                              }
+                              let e =
+                                (po >= 0 ? pmv[po + j * stride + i] : 0) - (go >= 0 ? gmv[go + j * stride + i] : 0)
+                              let ge = e * e
+                              // Sums per pattern of region bits (at most 32), spread over the
+                              // regions once at the end: four adds per pixel whatever the regions.
+                              let o = Int(nowBits[k]) &* 4
+                              byPattern[o] += ad
+                              byPattern[o &+ 1] += sq
+                              byPattern[o &+ 2] += ge
+                              byPattern[o &+ 3] += ce
+                              if temporal && (now || changed) {
+                                let dd =
+                                  (Double(pc) * ip - Double(ppCodes[k]) * ipp)
+                                  - (Double(gc) * ig - Double(gpCodes[k]) * igp)
+                                dtByPattern[Int(beforeBits[k])] += dd * dd
+                              }
                             }
                           }
                         }

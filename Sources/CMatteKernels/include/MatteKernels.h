@@ -1,6 +1,8 @@
 #ifndef MATTE_KERNELS_H
 #define MATTE_KERNELS_H
 
+#include <stdint.h>
+
 /// The separable passes of Grad's gradient magnitude over a block's rows, summed in exactly the
 /// order of `Grad.smoothed` / `Grad.differentiated` (Sources/MatteMetrics/Grad.swift), without
 /// fused multiply-adds, so every value equals the Swift reference bit for bit.
@@ -33,5 +35,41 @@ void mg_grad_columns_baseline(const double *smooth, const double *deriv, long st
                               double *out, long outStride, const double *g, const double *d);
 void mg_grad_columns_avx2(const double *smooth, const double *deriv, long stride, long rows, long count,
                           double *out, long outStride, const double *g, const double *d);
+
+/// What `FrameScorer`'s per-pixel terms need besides the pixels: the maximum codes of the
+/// prediction and truth, their reciprocals (and those of the previous frame's), and l′/10 for
+/// l′ = 0…10 (`Conn.tenths`).
+typedef struct {
+  double pMax, gMax, ip, ig, ipp, igp;
+  const double *tenths;
+} mg_block_constants;
+
+/// SAD, MSE, Grad and Conn terms of the 16-pixel rows of one block (`rows` rows, codes and
+/// region bits `stride` apart), added to byPattern[4·bits + 0…3] as `FrameScorer`'s scalar
+/// path defines them: the difference d = p·(1/pMax) − g·(1/gMax), 0 where the codes are equal in
+/// value; |d|, d², (|∇p̂| − |∇ĝ|)² and |φ(g) − φ(p)| with φ as `Conn.phi`. `levels` (Conn's l′,
+/// `stride` apart) is NULL when prediction and truth are equal across the block; `pMagnitude`
+/// and `gMagnitude` (16 per row) are NULL where a magnitude is 0. A row whose pixels share one
+/// region pattern adds its four sums once. Both builds give identical sums.
+void mg_block_spatial(const uint16_t *p, const uint16_t *g, long stride, long rows, const uint8_t *levels,
+                      const double *pMagnitude, const double *gMagnitude, const uint8_t *bits,
+                      const mg_block_constants *c, double *byPattern);
+void mg_block_spatial_baseline(const uint16_t *p, const uint16_t *g, long stride, long rows, const uint8_t *levels,
+                               const double *pMagnitude, const double *gMagnitude, const uint8_t *bits,
+                               const mg_block_constants *c, double *byPattern);
+void mg_block_spatial_avx2(const uint16_t *p, const uint16_t *g, long stride, long rows, const uint8_t *levels,
+                           const double *pMagnitude, const double *gMagnitude, const uint8_t *bits,
+                           const mg_block_constants *c, double *byPattern);
+
+/// dtSSD terms ((p − p′) − (g − g′))² of the 16-pixel rows of one block, added to
+/// byPattern[bits] with the previous frame's region bits.
+void mg_block_temporal(const uint16_t *p, const uint16_t *g, const uint16_t *previousP, const uint16_t *previousG,
+                       long stride, long rows, const uint8_t *bits, const mg_block_constants *c, double *byPattern);
+void mg_block_temporal_baseline(const uint16_t *p, const uint16_t *g, const uint16_t *previousP,
+                                const uint16_t *previousG, long stride, long rows, const uint8_t *bits,
+                                const mg_block_constants *c, double *byPattern);
+void mg_block_temporal_avx2(const uint16_t *p, const uint16_t *g, const uint16_t *previousP,
+                            const uint16_t *previousG, long stride, long rows, const uint8_t *bits,
+                            const mg_block_constants *c, double *byPattern);
 
 #endif
