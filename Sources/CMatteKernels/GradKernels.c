@@ -3,21 +3,7 @@
 // is most of what the gradient costs. See include/MatteKernels.h.
 #include "MatteKernels.h"
 
-// Values must equal the Swift reference exactly: no a·b + c fused into one rounding.
-#pragma STDC FP_CONTRACT OFF
-#pragma clang fp contract(off)
-
-typedef double mg_v4 __attribute__((vector_size(32)));
-
-// A vector of four doubles loaded and stored at any 8-byte alignment.
-typedef double mg_v4u __attribute__((vector_size(32), aligned(8)));
-
-// Macros, not helper functions: a 32-byte vector passed to a function built without AVX
-// changes the calling convention (-Wpsabi), and each build should inline its own code anyway.
-#define mg_splat(v) ((mg_v4){(v), (v), (v), (v)})
-#define mg_load(p) ((mg_v4)(*(const mg_v4u *)(p)))
-#define mg_store(p, v) (*(mg_v4u *)(p) = (v))
-#define mg_sqrt(v) __builtin_elementwise_sqrt(v)
+#include "vectors.h"
 
 // The baseline build.
 #define MG_NAME(name) name##_baseline

@@ -38,11 +38,7 @@ void MG_NAME(mg_block_spatial)(const uint16_t *p, const uint16_t *g, long stride
       if (gMagnitude) e = e - mg_load(gMagnitude + r * 16 + 4 * q);
       ge[q] = e * e;
     }
-    uint64_t first, second;
-    __builtin_memcpy(&first, br, 8);
-    __builtin_memcpy(&second, br + 8, 8);
-    const uint64_t splat = (uint64_t)br[0] * 0x0101010101010101ull;
-    if (first == splat && second == splat) {
+    if (mg_uniform16(br)) {
       double *o = byPattern + 4 * (long)br[0];
       o[0] += mg_sum(ad);
       o[1] += mg_sum(sq);
@@ -74,11 +70,7 @@ void MG_NAME(mg_block_temporal)(const uint16_t *p, const uint16_t *g, const uint
                       (mg_load_u16(g + k) * ig - mg_load_u16(previousG + k) * igp);
       dd[q] = v * v;
     }
-    uint64_t first, second;
-    __builtin_memcpy(&first, br, 8);
-    __builtin_memcpy(&second, br + 8, 8);
-    const uint64_t splat = (uint64_t)br[0] * 0x0101010101010101ull;
-    if (first == splat && second == splat) {
+    if (mg_uniform16(br)) {
       byPattern[br[0]] += mg_sum(dd);
       continue;
     }
