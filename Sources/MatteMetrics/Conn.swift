@@ -92,8 +92,8 @@ public enum Conn {
   }
 
   /// l′/10 for l′ = 0…10. `phi` takes code/max as code·(1/max), the product the other metrics
-  /// use, and l′/10 from here, so the vector path (`mg_block_spatial`) needs no division and gives the
-  /// same values.
+  /// use, and l′/10 from here, so the vector path (`mg_block_spatial`) needs no division and
+  /// gives the same values.
   static let tenths: [Double] = (0...10).map { Double($0) / 10 }
 
   /// `tenths` where the C kernels read it (allocated once, never freed).
