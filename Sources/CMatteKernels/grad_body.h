@@ -1,7 +1,7 @@
 // The bodies of the Grad passes, included twice by GradKernels.c: once for the baseline
 // instruction set and once under an AVX2 target attribute. MG_NAME(x) names each build.
 // Sums follow Grad.smoothed / Grad.differentiated term by term; contraction into fused
-// multiply-adds is off (GradKernels.c), so both builds give the Swift reference's values.
+// multiply-adds is off (vectors.h), so both builds give the Swift reference's values.
 
 void MG_NAME(mg_grad_rows)(const double *x, long xStride, long rows, long count, double *smooth, double *deriv,
                            long outStride, const double *g, const double *d) {
