@@ -60,7 +60,7 @@ struct BlockGrid: Sendable {
     blocks.low.initialize(repeating: .max, count: columns * rows)
     blocks.high.initialize(repeating: 0, count: columns * rows)
     var differs = [Bool](repeating: false, count: other == nil ? 0 : columns * rows)
-    var xorBand = [UInt32](repeating: 0, count: other == nil ? 0 : w)
+    var xorBand = [UInt16](repeating: 0, count: other == nil ? 0 : w)
     let pm = UInt32(m.maxValue)
     let om = UInt32(other?.maxValue ?? m.maxValue)
     let otherCodes = other?.codes ?? []
@@ -73,7 +73,7 @@ struct BlockGrid: Sendable {
                 for cy in 0..<cr {
                   let y0 = cy * 4
                   if other != nil {
-                    // p ⊕ g ORed down the band (p·gMax ⊕ g·pMax when the depths differ).
+                    // Where p and g differ in value, ORed down the band (`accumulateDifference`).
                     let acc = xb.baseAddress!
                     for y in y0..<min(y0 + 4, h) {
                       Self.accumulateDifference(
@@ -252,26 +252,51 @@ struct BlockGrid: Sendable {
     }
   }
 
-  /// ORs p ⊕ g of one row into `acc` (p·gMax ⊕ g·pMax when the depths differ), which vectorises.
+  /// ORs into `acc` a value that is non-zero exactly where p/pMax ≠ g/gMax: p ⊕ g at equal
+  /// depths; when one maximum is a multiple k of the other (8-bit against 16-bit: k = 257), the
+  /// shallower code times k against the deeper one on 16 bits (a product past 16 bits, from a
+  /// code above its maximum, still counts as a difference); otherwise
+  /// p·gMax ⊕ g·pMax on 32 bits, folded to 16. Each loop vectorises (16-bit lanes where it can).
   @inline(__always)
   static func accumulateDifference(
     _ pr: UnsafePointer<UInt16>, _ gr: UnsafePointer<UInt16>, count w: Int, pMax pm: UInt32, gMax gm: UInt32,
-    into acc: UnsafeMutablePointer<UInt32>
+    into acc: UnsafeMutablePointer<UInt16>
   ) {
     if pm == gm {
-      for x in 0..<w { acc[x] |= UInt32(pr[x] ^ gr[x]) }
+      for x in 0..<w { acc[x] |= pr[x] ^ gr[x] }
+    } else if gm % pm == 0 {
+      scaledDifference(pr, by: gm / pm, against: gr, count: w, into: acc)
+    } else if pm % gm == 0 {
+      scaledDifference(gr, by: pm / gm, against: pr, count: w, into: acc)
     } else {
-      for x in 0..<w { acc[x] |= (UInt32(pr[x]) &* gm) ^ (UInt32(gr[x]) &* pm) }
+      for x in 0..<w {
+        let v = (UInt32(pr[x]) &* gm) ^ (UInt32(gr[x]) &* pm)
+        acc[x] |= UInt16(truncatingIfNeeded: v | (v >> 16))
+      }
+    }
+  }
+
+  /// acc |= (a·k mod 2¹⁶) ⊕ b, and all ones where a·k ≥ 2¹⁶ (a > ⌊65535/k⌋): non-zero exactly
+  /// where a·k ≠ b, on 16-bit lanes.
+  @inline(__always)
+  static func scaledDifference(
+    _ a: UnsafePointer<UInt16>, by k: UInt32, against b: UnsafePointer<UInt16>, count w: Int,
+    into acc: UnsafeMutablePointer<UInt16>
+  ) {
+    let k16 = UInt16(truncatingIfNeeded: k)
+    let limit = UInt16(65535 / k)
+    for x in 0..<w {
+      acc[x] |= ((a[x] &* k16) ^ b[x]) | (a[x] > limit ? UInt16.max : 0)
     }
   }
 
   /// One flag per block of block row `blockRow`: whether its columns of `acc` hold a difference.
   @inline(__always)
   static func flagBlocks(
-    _ acc: UnsafeMutablePointer<UInt32>, width w: Int, columns: Int, blockRow: Int, into flags: inout [Bool]
+    _ acc: UnsafeMutablePointer<UInt16>, width w: Int, columns: Int, blockRow: Int, into flags: inout [Bool]
   ) {
     for bx in 0..<columns {
-      var any: UInt32 = 0
+      var any: UInt16 = 0
       for x in (bx * blockWidth)..<min((bx + 1) * blockWidth, w) { any |= acc[x] }
       flags[blockRow * columns + bx] = any != 0
     }
@@ -284,9 +309,9 @@ struct BlockGrid: Sendable {
     let w = p.width
     let pm = UInt32(p.maxValue)
     let gm = UInt32(g.maxValue)
-    // Per block row: OR down its rows of p ⊕ g (of p·gMax ⊕ g·pMax when the depths differ),
-    // which vectorises, then OR across each block's columns.
-    var band = [UInt32](repeating: 0, count: w)
+    // Per block row: OR down its rows where p and g differ (`accumulateDifference`), which
+    // vectorises, then OR across each block's columns.
+    var band = [UInt16](repeating: 0, count: w)
     p.codes.withUnsafeBufferPointer { pc in
       g.codes.withUnsafeBufferPointer { gc in
         band.withUnsafeMutableBufferPointer { bandBuffer in

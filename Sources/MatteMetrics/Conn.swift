@@ -257,87 +257,71 @@ struct SegmentLevels {
 
   /// One union–find over the segments, thresholds taken from 10 down to 1: {q ≥ i} only grows
   /// as i falls, so its components only merge. At threshold i the segments with q = i join,
-  /// and so does every adjacency (neighbours in a row, overlapping columns in adjacent rows)
-  /// whose weaker end has q = i; then every segment of {q ≥ i} outside the largest component
-  /// takes level i − 1 (a later, lower threshold overwrites it, so the first threshold at which
-  /// the segment is outside counts). A segment inside at every threshold it reaches keeps
-  /// l′ = q. Roots are the lowest segment index of a component, which is also its first pixel
-  /// in raster order, so ties go to the lower root. Each component keeps a list of its
-  /// segments, so a threshold visits the components' roots and the segments outside the
-  /// largest one, not the largest one itself.
+  /// each united with its neighbours (in its row, and overlapping columns in the rows above and
+  /// below) that have q ≥ i: every adjacency whose weaker end has q = i is made then, from that
+  /// end. Then every segment of {q ≥ i} outside the largest component takes level i − 1 (a
+  /// later, lower threshold overwrites it, so the first threshold at which the segment is
+  /// outside counts). A segment inside at every threshold it reaches keeps l′ = q. Roots are
+  /// the lowest segment index of a component, which is also its first pixel in raster order,
+  /// so ties go to the lower root whatever order the unions come in. Each component keeps a
+  /// list of its segments, so a threshold visits the components' roots and the segments outside
+  /// the largest one, not the largest one itself.
   private func computeLevels() -> [UInt8] {
     let n = start.count
     guard n > 0 else { return [] }
     var out = q
-    // Adjacencies (at most one per segment in its row and two per segment across rows),
-    // bucketed by the weaker end's q (1…10; q = 0 never joins a set).
-    let capacity = 3 * n
-    let edgeA = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-    let edgeB = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-    let weight = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-    let sortedA = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-    let sortedB = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-    // Union–find with, per component, its segments as a linked list (next, tail).
+    // Per segment: its row, and the first segment of the row above (below) whose columns end
+    // after it starts, where the overlapping ones begin.
+    let row = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let above = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    let below = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+    // Union–find with, per component, its pixel count and its segments as a linked list.
     let parent = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-    let size = UnsafeMutablePointer<Int>.allocate(capacity: n)
+    let size = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     let next = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     let tail = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-    // Roots of the current components, and each root's place in that list.
+    // Roots of the current components, each root's place in that list, and the segments by
+    // descending q.
     let roots = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     let place = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     let bySet = UnsafeMutablePointer<Int32>.allocate(capacity: n)
     defer {
-      for p in [edgeA, edgeB, sortedA, sortedB, parent, next, tail, roots, place, bySet] { p.deallocate() }
-      weight.deallocate()
-      size.deallocate()
+      for p in [row, above, below, parent, size, next, tail, roots, place, bySet] { p.deallocate() }
     }
-    var edges = 0
     var segCount = [Int](repeating: 0, count: 11)
     start.withUnsafeBufferPointer { start in
       end.withUnsafeBufferPointer { end in
         q.withUnsafeBufferPointer { q in
-          @inline(__always) func edge(_ a: Int, _ b: Int) {
-            let w = min(q[a], q[b])
-            if w > 0 {
-              edgeA[edges] = Int32(a)
-              edgeB[edges] = Int32(b)
-              weight[edges] = w
-              edges += 1
-            }
-          }
           for y in 0..<height {
             let first = Int(rowStart[y])
             let last = Int(rowStart[y + 1])
-            if last - first > 1 { for s in first..<(last - 1) { edge(s, s + 1) } }
+            for s in first..<last { row[s] = Int32(y) }
+            // Both rows are sorted by column: one walk finds, for each segment of either row,
+            // the first segment of the other that ends after it starts.
             guard y > 0 else { continue }
-            // Segments of the row above whose columns overlap.
-            var u = Int(rowStart[y - 1])
+            let previous = Int(rowStart[y - 1])
+            var u = previous
+            for c in first..<last {
+              while u < first && end[u] <= start[c] { u += 1 }
+              above[c] = Int32(u)
+            }
             var c = first
-            while u < first && c < last {
-              if start[u] < end[c] && start[c] < end[u] { edge(u, c) }
-              if end[u] <= end[c] { u += 1 } else { c += 1 }
+            for u in previous..<first {
+              while c < last && end[c] <= start[u] { c += 1 }
+              below[u] = Int32(c)
             }
           }
           for s in 0..<n {
             segCount[Int(q[s])] += 1
             parent[s] = Int32(s)
-            size[s] = Int(end[s] - start[s])
+            size[s] = end[s] &- start[s]
             next[s] = -1
             tail[s] = Int32(s)
           }
+          // The last row has no row below.
+          for s in Int(rowStart[height - 1])..<n { below[s] = Int32(n) }
         }
       }
-    }
-    // Counting sort of the edges by weight; segments by descending q (q = 10 first).
-    var edgeStart = [Int](repeating: 0, count: 12)
-    for j in 0..<edges { edgeStart[Int(weight[j]) + 1] += 1 }
-    for i in 1..<12 { edgeStart[i] += edgeStart[i - 1] }
-    var edgeFill = edgeStart
-    for j in 0..<edges {
-      let w = Int(weight[j])
-      sortedA[edgeFill[w]] = edgeA[j]
-      sortedB[edgeFill[w]] = edgeB[j]
-      edgeFill[w] += 1
     }
     var segFill = [Int](repeating: 0, count: 11)
     var running = 0
@@ -363,46 +347,80 @@ struct SegmentLevels {
       return x
     }
     var rootCount = 0
-    out.withUnsafeMutableBufferPointer { level in
-      for i in stride(from: 10, through: 1, by: -1) {
-        // The segments of q = i join as components of their own.
-        for j in firstOfQ[i]..<(firstOfQ[i] + segCount[i]) {
-          let s = bySet[j]
-          roots[rootCount] = s
-          place[Int(s)] = Int32(rootCount)
-          rootCount += 1
-        }
-        for j in edgeStart[i]..<edgeStart[i + 1] {
-          let ra = find(sortedA[j])
-          let rb = find(sortedB[j])
-          guard ra != rb else { continue }
-          let (lo, hi) = ra < rb ? (ra, rb) : (rb, ra)
-          parent[Int(hi)] = lo
-          size[Int(lo)] += size[Int(hi)]
-          next[Int(tail[Int(lo)])] = hi
-          tail[Int(lo)] = tail[Int(hi)]
-          // hi is no longer a root: the last root takes its place.
-          let k = Int(place[Int(hi)])
-          rootCount -= 1
-          roots[k] = roots[rootCount]
-          place[Int(roots[k])] = Int32(k)
-        }
-        guard rootCount > 0 else { continue }
-        var best: Int32 = -1
-        var bestSize = 0
-        for k in 0..<rootCount {
-          let r = roots[k]
-          if size[Int(r)] > bestSize || (size[Int(r)] == bestSize && r < best) {
-            best = r
-            bestSize = size[Int(r)]
-          }
-        }
-        // Every other component is outside Ω_i.
-        for k in 0..<rootCount where roots[k] != best {
-          var s = roots[k]
-          while s >= 0 {
-            level[Int(s)] = UInt8(i - 1)
-            s = next[Int(s)]
+    @inline(__always) func unite(_ a: Int32, _ b: Int32) {
+      let ra = find(a)
+      let rb = find(b)
+      guard ra != rb else { return }
+      let (lo, hi) = ra < rb ? (ra, rb) : (rb, ra)
+      parent[Int(hi)] = lo
+      size[Int(lo)] &+= size[Int(hi)]
+      next[Int(tail[Int(lo)])] = hi
+      tail[Int(lo)] = tail[Int(hi)]
+      // hi is no longer a root: the last root takes its place.
+      let k = Int(place[Int(hi)])
+      rootCount -= 1
+      roots[k] = roots[rootCount]
+      place[Int(roots[k])] = Int32(k)
+    }
+    let rowFirst = rowStart
+    start.withUnsafeBufferPointer { start in
+      end.withUnsafeBufferPointer { end in
+        q.withUnsafeBufferPointer { q in
+          rowFirst.withUnsafeBufferPointer { rowFirst in
+            out.withUnsafeMutableBufferPointer { level in
+              for i in stride(from: 10, through: 1, by: -1) {
+                let t = UInt8(i)
+                let members = firstOfQ[i]..<(firstOfQ[i] + segCount[i])
+                // The segments of q = i join as components of their own…
+                for j in members {
+                  let s = bySet[j]
+                  roots[rootCount] = s
+                  place[Int(s)] = Int32(rootCount)
+                  rootCount += 1
+                }
+                // …then meet their neighbours in {q ≥ i}.
+                for j in members {
+                  let s = Int(bySet[j])
+                  let y = Int(row[s])
+                  if s > Int(rowFirst[y]) && q[s - 1] >= t { unite(Int32(s - 1), Int32(s)) }
+                  if s + 1 < Int(rowFirst[y + 1]) && q[s + 1] >= t { unite(Int32(s), Int32(s + 1)) }
+                  if y > 0 {
+                    var u = Int(above[s])
+                    let limit = Int(rowFirst[y])
+                    while u < limit && start[u] < end[s] {
+                      if q[u] >= t { unite(Int32(u), Int32(s)) }
+                      u += 1
+                    }
+                  }
+                  if y + 1 < height {
+                    var u = Int(below[s])
+                    let limit = Int(rowFirst[y + 2])
+                    while u < limit && start[u] < end[s] {
+                      if q[u] >= t { unite(Int32(s), Int32(u)) }
+                      u += 1
+                    }
+                  }
+                }
+                guard rootCount > 0 else { continue }
+                var best: Int32 = -1
+                var bestSize: Int32 = 0
+                for k in 0..<rootCount {
+                  let r = roots[k]
+                  if size[Int(r)] > bestSize || (size[Int(r)] == bestSize && r < best) {
+                    best = r
+                    bestSize = size[Int(r)]
+                  }
+                }
+                // Every other component is outside Ω_i.
+                for k in 0..<rootCount where roots[k] != best {
+                  var s = roots[k]
+                  while s >= 0 {
+                    level[Int(s)] = UInt8(i - 1)
+                    s = next[Int(s)]
+                  }
+                }
+              }
+            }
           }
         }
       }

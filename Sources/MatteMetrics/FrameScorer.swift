@@ -132,6 +132,9 @@ public struct DifferingBlocks: Sendable {
 
 /// Scores one predicted frame against ground truth.
 public enum FrameScorer {
+  /// How many visited blocks ahead the scoring loop prefetches.
+  static let prefetchDistance = 2
+
   /// Scores `p` against `g` with the given regions (no temporal metrics).
   public static func score(prediction p: Matte, truth g: Matte, regions: RegionMap) -> ErrorTotals {
     score(prediction: p, truth: PreparedTruth(g, regions: regions))
@@ -214,12 +217,45 @@ public enum FrameScorer {
                   pMagnitude.values.withUnsafeBufferPointer { pmv in
                     gMagnitude.values.withUnsafeBufferPointer { gmv in
                       rowLevels.withUnsafeMutableBufferPointer { lv in
-                        for b in 0..<grid.count {
+                        // The blocks that can hold a non-zero term, in raster order.
+                        var visits: [Int32] = []
+                        visits.reserveCapacity(grid.count)
+                        for b in 0..<grid.count
+                        where differs[b] || (before?[b] ?? false) || pMagnitude.offsets[b] >= 0
+                          || gMagnitude.offsets[b] >= 0
+                        {
+                          visits.append(Int32(b))
+                        }
+                        // A block's rows are a frame row apart: too many streams at once for the
+                        // hardware prefetcher, so each visit asks for a later block's rows (its
+                        // codes, region bits and magnitudes).
+                        @inline(__always) func prefetch(_ b: Int) {
+                          let ys = grid.yRange(ofRow: b / grid.columns)
+                          let k0 = ys.lowerBound * w + (b % grid.columns) * stride
+                          let n = ys.count
+                          mg_prefetch_rows(pcodes.baseAddress! + k0, 2 * w, n)
+                          mg_prefetch_rows(gcodes.baseAddress! + k0, 2 * w, n)
+                          mg_prefetch_rows(nowBits.baseAddress! + k0, w, n)
+                          if temporal && (differs[b] || (before?[b] ?? false)) {
+                            mg_prefetch_rows(ppCodes.baseAddress! + k0, 2 * w, n)
+                            mg_prefetch_rows(gpCodes.baseAddress! + k0, 2 * w, n)
+                            mg_prefetch_rows(beforeBits.baseAddress! + k0, w, n)
+                          }
+                          let po = Int(pMagnitude.offsets[b])
+                          let go = Int(gMagnitude.offsets[b])
+                          let lines = SparseMagnitude.stride * 8 / 64
+                          if po >= 0 { mg_prefetch_rows(pmv.baseAddress! + po, 64, lines) }
+                          if go >= 0 { mg_prefetch_rows(gmv.baseAddress! + go, 64, lines) }
+                        }
+                        for (i, visit) in visits.enumerated() {
+                          if i + Self.prefetchDistance < visits.count {
+                            prefetch(Int(visits[i + Self.prefetchDistance]))
+                          }
+                          let b = Int(visit)
                           let now = differs[b]
                           let changed = before?[b] ?? false
                           let po = Int(pMagnitude.offsets[b])
                           let go = Int(gMagnitude.offsets[b])
-                          guard now || changed || po >= 0 || go >= 0 else { continue }
                           let xs = grid.xRange(ofColumn: b % grid.columns)
                           let full = xs.count == stride
                           let ys = grid.yRange(ofRow: b / grid.columns)

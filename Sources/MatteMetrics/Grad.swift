@@ -132,6 +132,8 @@ struct SparseMagnitude: Sendable {
   private(set) var values: [Double]
 
   static let stride = BlockGrid.blockWidth * BlockGrid.blockHeight
+  /// How many rows ahead the patch fill prefetches.
+  static let prefetchRows = 8
 
   /// The folded factors as the C passes take them: G[4], G[3], …, G[0] and G′[0], …, G′[3].
   static let gaussianFactors: [Double] = (0...Grad.halfSize).map { Grad.foldedGaussian[$0] }
@@ -192,6 +194,11 @@ struct SparseMagnitude: Sendable {
                     for py in 0..<(y1 - y0 + 2 * r) {
                       let sy = min(max(y0 - r + py, 0), h - 1)
                       let src = codes.baseAddress! + sy * w
+                      // The rows a run reads are a frame row apart, too far for the hardware to
+                      // see coming: ask for the row a few ahead.
+                      let ahead = codes.baseAddress! + min(sy + Self.prefetchRows, h - 1) * w
+                      mg_prefetch(ahead + max(xs.lowerBound - r, 0))
+                      mg_prefetch(ahead + min(xs.upperBound + r, w) - 1)
                       let dst = pb.baseAddress! + py * pw
                       if inside, let table = normalised {
                         let from = src + (xs.lowerBound - r)

@@ -180,35 +180,50 @@ public struct RegionDeriver: Sendable {
     let table = candidateTable(maxValue: m, lo: lo, hi: hi)
     let plane = ZeroedBytes(count: n)
     // Blocks where the plane can be non-zero: everything else (flat 0 or 1, unchanged since
-    // t − 1) stays 0 and is skipped by every pass below.
+    // t − 1) stays 0 and is skipped by every pass below. A flat block unchanged since t − 1
+    // holds one byte (`fill`); every other block (−1) is mapped pixel by pixel.
     var seeded = [Bool](repeating: false, count: grid.count)
+    var fill = [Int16](repeating: -1, count: grid.count)
+    for b in 0..<grid.count {
+      let flat = grid.isConstant(b)
+      let same =
+        previous.map { $0.grid.isConstant(b) && flat && $0.matte.maxValue == m && $0.grid.low[b] == grid.low[b] }
+        ?? true
+      if flat && same {
+        let v = table[Int(grid.low[b])]
+        fill[b] = Int16(v)
+        seeded[b] = v != 0
+      } else {
+        seeded[b] = true
+      }
+    }
+    // Row by row, so that the truth, the previous truth and the plane are each read in order
+    // (a block's rows are a frame row apart).
+    let previousCodes = previous?.matte.codes ?? []
+    let pm32 = UInt32(previous?.matte.maxValue ?? m)
+    let m32 = UInt32(m)
     truth.codes.withUnsafeBufferPointer { g in
-      plane.withUnsafeMutableBufferPointer { out in
-        for b in 0..<grid.count {
-          let xs = grid.xRange(ofColumn: b % grid.columns)
-          let ys = grid.yRange(ofRow: b / grid.columns)
-          let flat = grid.isConstant(b)
-          let flatTable = table[Int(grid.low[b])]
-          let same =
-            previous.map { $0.grid.isConstant(b) && flat && $0.matte.maxValue == m && $0.grid.low[b] == grid.low[b] }
-            ?? true
-          if flat && same {
-            if flatTable != 0 {
-              seeded[b] = true
-              for y in ys { (out.baseAddress! + y * w + xs.lowerBound).update(repeating: flatTable, count: xs.count) }
-            }
-            continue
-          }
-          seeded[b] = true
-          for y in ys {
-            for x in xs { out[y * w + x] = table[Int(g[y * w + x])] }
-          }
-          if let previous {
-            let pm = previous.matte.maxValue
-            for y in ys {
-              for x in xs {
-                let k = y * w + x
-                if Int(g[k]) * pm != Int(previous.matte.codes[k]) * m { out[k] |= changed }
+      previousCodes.withUnsafeBufferPointer { gp in
+        table.withUnsafeBufferPointer { t in
+          plane.withUnsafeMutableBufferPointer { out in
+            for y in 0..<h {
+              let blockRow = (y / BlockGrid.blockHeight) * grid.columns
+              let o = y * w
+              for bx in 0..<grid.columns {
+                let f = fill[blockRow + bx]
+                guard f != 0 else { continue }
+                let xs = grid.xRange(ofColumn: bx)
+                if f > 0 {
+                  (out.baseAddress! + o + xs.lowerBound).update(repeating: UInt8(f), count: xs.count)
+                  continue
+                }
+                for k in (o + xs.lowerBound)..<(o + xs.upperBound) { out[k] = t[Int(g[k])] }
+                if previous != nil {
+                  // g·pMax ≠ g′·max on 32 bits (16-bit codes times 16-bit maxima), which vectorises.
+                  for k in (o + xs.lowerBound)..<(o + xs.upperBound) {
+                    out[k] |= UInt32(g[k]) &* pm32 != UInt32(gp[k]) &* m32 ? changed : 0
+                  }
+                }
               }
             }
           }

@@ -72,4 +72,13 @@ void mg_block_temporal_avx2(const uint16_t *p, const uint16_t *g, const uint16_t
                             const uint16_t *previousG, long stride, long rows, const uint8_t *bits,
                             const mg_block_constants *c, double *byPattern);
 
+/// Asks for the cache line holding `address` ahead of its use (a hint; it never faults).
+static inline void mg_prefetch(const void *address) { __builtin_prefetch(address); }
+
+/// mg_prefetch of `rows` addresses `strideBytes` apart from `first`: one line of each row of a
+/// block whose rows fit in a cache line.
+static inline void mg_prefetch_rows(const void *first, long strideBytes, long rows) {
+  for (long r = 0; r < rows; r++) __builtin_prefetch((const char *)first + r * strideBytes);
+}
+
 #endif
