@@ -1,0 +1,59 @@
+import Testing
+
+@testable import MatteMetrics
+
+/// `BlockGrid`'s differing-block flags against the definition checked pixel by pixel on
+/// integers (p·gMax ≠ g·pMax), for equal depths, depths where one maximum divides the other
+/// (the 16-bit lanes path) and depths where neither does, with codes above their maximum.
+@Suite struct BlockGridTests {
+  static func brute(_ p: Matte, _ g: Matte, columns: Int, rows: Int) -> [Bool] {
+    var flags = [Bool](repeating: false, count: columns * rows)
+    for y in 0..<p.height {
+      for x in 0..<p.width {
+        let k = y * p.width + x
+        if Int(p.codes[k]) * g.maxValue != Int(g.codes[k]) * p.maxValue {
+          flags[(y / BlockGrid.blockHeight) * columns + x / BlockGrid.blockWidth] = true
+        }
+      }
+    }
+    return flags
+  }
+
+  @Test(arguments: [(255, 65535), (65535, 255), (255, 255), (1023, 65535), (65535, 1023), (100, 300)])
+  func differingBlocksFollowTheDefinition(_ depths: (Int, Int)) {
+    let (pm, gm) = depths
+    let (w, h) = (53, 29)
+    var rng = SplitMix64(seed: UInt64(pm * 7 + gm))
+    var p = [UInt16](repeating: 0, count: w * h)
+    var g = p
+    for k in 0..<(w * h) {
+      // Most blocks equal in value (g = p·gm/pm where that is an integer), some pixels not.
+      let v = Int(rng.uniform(0, 1) * Double(pm))
+      p[k] = UInt16(v)
+      g[k] = (v * gm) % pm == 0 ? UInt16(v * gm / pm) : UInt16(min(gm, v * gm / pm))
+      let u = rng.uniform(0, 1)
+      if u < 0.004 { g[k] = UInt16((Int(g[k]) + 1) % (gm + 1)) }
+      // A code above its maximum: its value exceeds 1, so it differs from any truth code.
+      if u > 0.998 { p[k] = UInt16(min(pm + 1 + Int(rng.uniform(0, 300)), 65535)) }
+    }
+    // Whole block rows with no difference at all.
+    for k in (16 * w)..<(24 * w) {
+      p[k] = 0
+      g[k] = 0
+    }
+    // In an otherwise equal block: a code above its maximum whose product with gMax/pMax wraps
+    // past 16 bits onto the truth's code (256·257 = 65792 = 65536 + 256 for 8 against 16 bits).
+    if gm % pm == 0 && gm != pm {
+      let above = 65535 / (gm / pm) + 1
+      p[18 * w + 5] = UInt16(above)
+      g[18 * w + 5] = UInt16((above * (gm / pm)) & 0xFFFF)
+    }
+    let pMatte = Matte(width: w, height: h, maxValue: pm, codes: p)
+    let gMatte = Matte(width: w, height: h, maxValue: gm, codes: g)
+    let grid = BlockGrid(gMatte)
+    let want = Self.brute(pMatte, gMatte, columns: grid.columns, rows: grid.rows)
+    #expect(want.contains(true) && want.contains(false))
+    #expect(BlockGrid(pMatte, comparedWith: gMatte).differing == want)
+    #expect(BlockGrid.differing(pMatte, gMatte, grid: grid) == want)
+  }
+}
