@@ -43,10 +43,12 @@ public enum PipelineBenchmark {
     // The run already checked every pinned file; the manifest's hash ties the run to the set.
     let clipSet = try ClipSet.load(folder: clipsetFolder, verifyHashes: false)
     let (run, outputs) = try storedOutputs(database: database, runID: runID, clipSet: clipSet)
-    let clips = clipSet.clips.enumerated().filter { item in
-      (only.isEmpty || only.contains(item.element.id)) && outputs[item.element.id]?.count == 2
-        && item.element.alpha != nil
-    }
+    // In the order a run scores them (the most work first).
+    let clips = ClipOrder.mostWorkFirst(
+      clipSet.clips.enumerated().filter { item in
+        (only.isEmpty || only.contains(item.element.id)) && outputs[item.element.id]?.count == 2
+          && item.element.alpha != nil
+      })
     guard !clips.isEmpty else { throw RunError("run \(run.id) has no clip with both outputs and ground truth") }
     let configA = try config(run.configAText, name: run.configAName)
     let configB = try config(run.configBText, name: run.configBName)

@@ -128,7 +128,8 @@ public enum RunCoordinator {
     let runFolder = options.outputFolder + "/" + runID
     try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
     let mine = clipSet.clips.enumerated().filter { shard == nil || $0.offset % shard!.count == shard!.index - 1 }
-    let todo = mine.filter { !["scored", "inconclusive"].contains(priorClips[$0.element.id]?.status ?? "") }
+    let todo = ClipOrder.mostWorkFirst(
+      mine.filter { !["scored", "inconclusive"].contains(priorClips[$0.element.id]?.status ?? "") })
     let progress = RunProgress(total: mine.count, style: options.progressStyle, emit: output)
     var header = "run \(runID): \(mine.count) clips × 2 arms on provider \(provider.name)"
     if let shard { header += " (shard \(shard.index)/\(shard.count) of \(clipSet.clips.count) clips)" }
