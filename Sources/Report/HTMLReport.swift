@@ -78,12 +78,18 @@ public enum HTMLReport {
         h += "<div class=\"images\">"
         for (role, label) in [
           ("source", "Source"), ("truth", "Ground truth α"), ("a", "A α · \(m.a.name)"), ("b", "B α · \(m.b.name)"),
+          ("heat-a", "|α − α_gt| of A · \(m.a.name)"), ("heat-b", "|α − α_gt| of B · \(m.b.name)"),
         ] {
           guard let path = c.images[role] else { continue }
           h +=
             "<figure><a href=\"\(esc(path))\"><img src=\"\(esc(path))\" alt=\"\(esc(label)) of \(esc(c.id))\" loading=\"lazy\"></a><figcaption>\(esc(label))</figcaption></figure>"
         }
         h += "</div>"
+        if let crop = c.crop {
+          h +=
+            "<p class=\"small crop\">Crops: the \(esc(crop)) window of frame \(c.reviewFrame.map(String.init) ?? "–") where A and B together are furthest from the ground truth.</p>"
+        }
+        if c.images["heat-a"] != nil || c.images["heat-b"] != nil { h += heatmapLegend }
       }
       if !c.values.isEmpty {
         h += "<table class=\"values\"><thead><tr><th rowspan=\"2\">Region</th><th rowspan=\"2\">px/frame</th>"
@@ -141,6 +147,24 @@ public enum HTMLReport {
 
   /// A small inline SVG: the 95% CI (thin) and 90% CI (thick) of the effect against ±margin.
   /// One scale for every row, so that the intervals can be compared down the table.
+  /// The heatmaps' colour legend: the colour map's stops as an SVG gradient over
+  /// 0 … `ReviewImages.heatmapTop`, labelled.
+  static var heatmapLegend: String {
+    let top = ReviewImages.heatmapTop
+    let stops = ReviewImages.stops.map { s in
+      "<stop offset=\"\(fmt(s.at * 100, 4))%\" stop-color=\"rgb(\(Int(s.rgb.0)),\(Int(s.rgb.1)),\(Int(s.rgb.2)))\"/>"
+    }.joined()
+    let ticks = [0.0, 0.25, 0.5, 0.75, 1.0].map { t in
+      let label = t == 1 ? "≥\(fmt(top, 2))" : fmt(t * top, 3)
+      return "<text x=\"\(fmt(10 + t * 300, 4))\" y=\"34\" text-anchor=\"middle\">\(label)</text>"
+    }.joined()
+    return "<figure class=\"legend\"><svg width=\"320\" height=\"40\" role=\"img\" "
+      + "aria-label=\"Heatmap colours: |α − α_gt| from 0 (black) to \(fmt(top, 2)) or more (pale yellow)\">"
+      + "<defs><linearGradient id=\"heat\">\(stops)</linearGradient></defs>"
+      + "<rect x=\"10\" y=\"4\" width=\"300\" height=\"16\" fill=\"url(#heat)\"/>\(ticks)</svg>"
+      + "<figcaption>Heatmap colour: |α − α_gt| per pixel</figcaption></figure>"
+  }
+
   static func forestSpan(_ rows: [ReportModel.EndpointRow], margin: Double) -> Double {
     let widest = rows.compactMap(\.ci95Percent).map { max(abs($0.lowerBound), abs($0.upperBound)) }.max() ?? 0
     return max(margin * 3, widest, 1) * 1.05

@@ -83,6 +83,8 @@ public struct ReportModel: Sendable {
     public var alignment: [String] = []
     /// Measures under their own names: composites, or no-ground-truth measures.
     public var extras: [String] = []
+    /// Where the review images were cropped from the frame ("480×270 at (x, y)"), when they are crops.
+    public var crop: String?
 
     public init(
       id: String, tags: [String], status: String, error: String?, frames: Int, reviewFrame: Int?,

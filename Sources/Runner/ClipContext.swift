@@ -2,6 +2,7 @@ import Clips
 import Foundation
 import MatteMetrics
 import MediaIO
+import Report
 import Services
 import Store
 
@@ -295,21 +296,35 @@ struct ClipContext: Sendable {
       })
   }
 
-  /// Writes the review frame's source, ground truth and both alphas as PNG (libpng), named
-  /// `clips/ID/frameN-ROLE.png` in the run folder, where the report looks for them. Fast
-  /// compression: the files are lossless either way, and the run should not wait on zlib.
+  /// Writes the review frame as PNG crops (libpng): the window where A and B together are
+  /// furthest from the ground truth (`ReviewImages.worstWindow`, a quarter of the frame's width
+  /// and height, at least 160×90), of the source, the ground truth, both alphas and both error
+  /// heatmaps, named `clips/ID/frameN-ROLE.png` in the run folder, where the report looks for
+  /// them, with the window in `frameN-crop.txt` ("x y width height"). Crops keep the report
+  /// small; fast compression keeps the run from waiting on zlib (the files are lossless either way).
   private func writeReviewImages(clip: Clip, score: ClipScore) throws {
-    guard let index = score.reviewFrame, let a = score.reviewA, let b = score.reviewB else { return }
+    guard let index = score.reviewFrame, let a = score.reviewA, let b = score.reviewB, let truth = score.reviewTruth
+    else { return }
     let prefix = runFolder + "/clips/\(clip.id)/frame\(index)"
+    let crop = ReviewImages.worstWindow(
+      a: a, b: b, truth: truth, width: max(160, truth.width / 4), height: max(90, truth.height / 4))
+    try "\(crop.x) \(crop.y) \(crop.width) \(crop.height)\n".write(
+      toFile: prefix + "-crop.txt", atomically: true, encoding: .utf8)
     if let time = score.reviewTime,
-      let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), time: time)
+      let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), time: time),
+      source.width == truth.width, source.height == truth.height
     {
-      try PNGFile.write(source, to: prefix + "-source.png", compression: .fast)
+      try PNGFile.write(ReviewImages.cropped(source, crop), to: prefix + "-source.png", compression: .fast)
     }
-    for (role, image) in [("truth", score.reviewTruth), ("a", a), ("b", b)] {
-      guard let image else { continue }
+    for (role, image) in [("truth", truth), ("a", a), ("b", b)] {
+      let piece = ReviewImages.cropped(image, crop)
       try PNGFile.writeGray8(
-        image.eightBit(), width: image.width, height: image.height, to: prefix + "-\(role).png", compression: .fast)
+        piece.eightBit(), width: piece.width, height: piece.height, to: prefix + "-\(role).png", compression: .fast)
+    }
+    for (role, image) in [("heat-a", a), ("heat-b", b)] {
+      let map = ReviewImages.heatmap(
+        prediction: ReviewImages.cropped(image, crop), truth: ReviewImages.cropped(truth, crop))
+      try PNGFile.write(map, to: prefix + "-\(role).png", compression: .fast)
     }
   }
 }

@@ -219,15 +219,21 @@ enum RunFinisher {
       }
     }
     var images: [String: String] = [:]
+    var crop: String?
     if let frame = c.reviewFrame {
-      for role in ["source", "truth", "a", "b"] {
+      for role in ["source", "truth", "a", "b", "heat-a", "heat-b"] {
         let path = "clips/\(c.clipID)/frame\(frame)-\(role).png"
         if FileManager.default.fileExists(atPath: runFolder + "/" + path) { images[role] = path }
       }
+      let numbers =
+        ((try? String(contentsOfFile: runFolder + "/clips/\(c.clipID)/frame\(frame)-crop.txt", encoding: .utf8))
+        ?? "").split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+      if numbers.count == 4 { crop = "\(numbers[2])×\(numbers[3]) at (\(numbers[0]), \(numbers[1]))" }
     }
     var row = ReportModel.ClipRow(
       id: c.clipID, tags: c.tags.split(separator: ",").map(String.init), status: c.status, error: c.error,
       frames: c.frames, reviewFrame: c.reviewFrame, images: images, values: table, support: support)
+    row.crop = crop
     row.alignment = alignment.map { a in
       var s = AlignmentStats()
       s.referenceFrames = a.referenceFrames
