@@ -58,9 +58,12 @@ public enum HTMLReport {
       </section>
       <section id="clips">
       <h2>Clips</h2>
-      <p class="small">Each clip shows its review frame (the frame with the largest transition-band error of A and B together): the source, the ground-truth alpha and both arms' alpha. Tables give the pooled value per region (MAD and MSE ×1e3, mean over region pixels; SAD, Grad and Conn ÷1000, mean per frame with support) and the ratio B/A.</p>
+      <p class="small">Each clip shows its review frame (the frame with the largest transition-band error of A and B together), cropped to the window where A and B are furthest from the ground truth: the source, the ground-truth alpha, both arms' alpha and both arms' error heatmaps; below them, a viewer compares A and B side by side, with a slider or by flicker, zoomed and panned together. Tables give the pooled value per region (MAD and MSE ×1e3, mean over region pixels; SAD, Grad and Conn ÷1000, mean per frame with support) and the ratio B/A.</p>
 
       """
+    h +=
+      "<p class=\"keys\" id=\"shortcuts\">Keyboard (on the viewer last used): "
+      + shortcuts.map { "<kbd>\(esc($0.key))</kbd> \(esc($0.action))" }.joined(separator: " · ") + "</p>\n"
     for c in m.clips {
       h += "<article class=\"clip \(esc(c.status))\" id=\"clip-\(esc(c.id))\">"
       h += "<h3>\(esc(c.id)) <span class=\"status\">\(esc(c.status))</span></h3>"
@@ -90,6 +93,7 @@ public enum HTMLReport {
             "<p class=\"small crop\">Crops: the \(esc(crop)) window of frame \(c.reviewFrame.map(String.init) ?? "–") where A and B together are furthest from the ground truth.</p>"
         }
         if c.images["heat-a"] != nil || c.images["heat-b"] != nil { h += heatmapLegend }
+        h += viewer(c, a: m.a.name, b: m.b.name)
       }
       if !c.values.isEmpty {
         h += "<table class=\"values\"><thead><tr><th rowspan=\"2\">Region</th><th rowspan=\"2\">px/frame</th>"
@@ -138,6 +142,7 @@ public enum HTMLReport {
       </section>
       </main>
       <footer>mattegate · results are in SQLite; this page is rendered from them.</footer>
+      <script>\(viewerScript)</script>
       </body>
       </html>
 
@@ -164,6 +169,84 @@ public enum HTMLReport {
       + "<rect x=\"10\" y=\"4\" width=\"300\" height=\"16\" fill=\"url(#heat)\"/>\(ticks)</svg>"
       + "<figcaption>Heatmap colour: |α − α_gt| per pixel</figcaption></figure>"
   }
+
+  /// The A/B viewer of one clip's crops: side by side, a slider between A and B, or a flicker
+  /// between them, on the alphas or the error heatmaps, with zoom and pan synced across both.
+  /// State is in data attributes (`data-mode`, `data-showing`, `data-layer`), which the script
+  /// and the styles read. Nothing is loaded from elsewhere.
+  static func viewer(_ c: ReportModel.ClipRow, a: String, b: String) -> String {
+    guard let pa = c.images["a"], let pb = c.images["b"] else { return "" }
+    let heatA = c.images["heat-a"] ?? pa
+    let heatB = c.images["heat-b"] ?? pb
+    func image(_ arm: String, _ alpha: String, _ heat: String, _ name: String) -> String {
+      "<div class=\"pane p\(arm)\"><span class=\"pane-label\">\(arm.uppercased()) · \(esc(name))</span>"
+        + "<img src=\"\(esc(alpha))\" data-alpha=\"\(esc(alpha))\" data-heat=\"\(esc(heat))\" "
+        + "alt=\"Arm \(arm.uppercased()) (\(esc(name))) of \(esc(c.id)), review crop\" draggable=\"false\"></div>"
+    }
+    return "<div class=\"viewer\" data-mode=\"side\" data-showing=\"a\" data-layer=\"alpha\" tabindex=\"0\" "
+      + "aria-label=\"Compare A and B of \(esc(c.id))\">"
+      + "<div class=\"controls\" role=\"toolbar\" aria-label=\"Viewer mode\">"
+      + "<button type=\"button\" data-set-mode=\"side\">Side by side</button>"
+      + "<button type=\"button\" data-set-mode=\"slider\">Slider</button>"
+      + "<button type=\"button\" data-set-mode=\"flicker\">Flicker</button>"
+      + "<button type=\"button\" class=\"swap\" title=\"Show the other arm (F)\">A ⇄ B</button>"
+      + "<label>Slider <input type=\"range\" class=\"split\" min=\"0\" max=\"100\" value=\"50\"></label>"
+      + "<label><input type=\"checkbox\" class=\"heat\"> Error heatmap</label>"
+      + "<button type=\"button\" class=\"reset\">Reset zoom</button></div>"
+      + "<div class=\"stage\">" + image("a", pa, heatA, a) + image("b", pb, heatB, b) + "</div></div>"
+  }
+
+  /// The keyboard shortcuts the viewer script handles, as listed on the page.
+  static let shortcuts: [(key: String, action: String)] = [
+    ("1", "side by side"), ("2", "slider between A and B"), ("3", "flicker"), ("F or Space", "swap A and B (flicker)"),
+    ("A / B", "show A / show B"), ("← / →", "move the slider"), ("E", "alpha ⇄ error heatmap"),
+    ("+ / − / 0", "zoom in / out / reset (or wheel and drag)"),
+  ]
+
+  static let viewerScript = """
+    (function(){
+    var last=null;
+    function q(v,s){return v.querySelector(s)}
+    function all(v,s){return Array.prototype.slice.call(v.querySelectorAll(s))}
+    function apply(v){var z=v._z;all(v,'.stage img').forEach(function(i){i.style.transform='translate('+z.x+'px,'+z.y+'px) scale('+z.s+')'});
+      var s=q(v,'.split');v.style.setProperty('--split',s.value+'%');
+      all(v,'[data-set-mode]').forEach(function(b){b.setAttribute('aria-pressed',String(b.getAttribute('data-set-mode')===v.dataset.mode))})}
+    function mode(v,m){v.dataset.mode=m;apply(v)}
+    function show(v,a){v.dataset.showing=a}
+    function swap(v){show(v,v.dataset.showing==='a'?'b':'a')}
+    function layer(v,heat){v.dataset.layer=heat?'heat':'alpha';q(v,'.heat').checked=heat;
+      all(v,'.stage img').forEach(function(i){i.src=heat?i.dataset.heat:i.dataset.alpha})}
+    function zoom(v,f,cx,cy){var z=v._z,s=Math.min(32,Math.max(1,z.s*f));z.x=cx-(cx-z.x)*s/z.s;z.y=cy-(cy-z.y)*s/z.s;z.s=s;
+      if(s===1){z.x=0;z.y=0}apply(v)}
+    all(document,'.viewer').forEach(function(v){
+      v._z={s:1,x:0,y:0};apply(v);
+      v.addEventListener('focusin',function(){last=v});v.addEventListener('pointerenter',function(){last=v});
+      all(v,'[data-set-mode]').forEach(function(b){b.addEventListener('click',function(){mode(v,b.getAttribute('data-set-mode'))})});
+      q(v,'.swap').addEventListener('click',function(){swap(v)});
+      q(v,'.split').addEventListener('input',function(){apply(v)});
+      q(v,'.heat').addEventListener('change',function(e){layer(v,e.target.checked)});
+      q(v,'.reset').addEventListener('click',function(){v._z={s:1,x:0,y:0};apply(v)});
+      var stage=q(v,'.stage'),drag=null;
+      stage.addEventListener('wheel',function(e){e.preventDefault();var r=e.target.closest('.pane').getBoundingClientRect();
+        zoom(v,e.deltaY<0?1.25:0.8,e.clientX-r.left,e.clientY-r.top)},{passive:false});
+      stage.addEventListener('pointerdown',function(e){drag={x:e.clientX,y:e.clientY}});
+      window.addEventListener('pointerup',function(){drag=null});
+      stage.addEventListener('pointermove',function(e){if(!drag)return;v._z.x+=e.clientX-drag.x;v._z.y+=e.clientY-drag.y;
+        drag={x:e.clientX,y:e.clientY};apply(v)});
+    });
+    document.addEventListener('keydown',function(e){
+      var v=last||document.querySelector('.viewer');if(!v||e.ctrlKey||e.metaKey||e.altKey)return;
+      var t=e.target.tagName;if(t==='INPUT'&&e.target.type!=='checkbox'&&e.target.type!=='range'||t==='TEXTAREA'||t==='SELECT')return;
+      var k=e.key,s=q(v,'.split'),w=q(v,'.stage').getBoundingClientRect();if(t==='BUTTON'&&(k===' '||k==='Enter'))return;
+      if(k==='1')mode(v,'side');else if(k==='2')mode(v,'slider');else if(k==='3')mode(v,'flicker');
+      else if(k==='f'||k==='F'||k===' ')swap(v);else if(k==='a'||k==='A')show(v,'a');else if(k==='b'||k==='B')show(v,'b');
+      else if(k==='e'||k==='E')layer(v,v.dataset.layer!=='heat');
+      else if(k==='ArrowLeft'||k==='ArrowRight'){s.value=String(Math.max(0,Math.min(100,+s.value+(k==='ArrowLeft'?-5:5))));apply(v)}
+      else if(k==='+'||k==='=')zoom(v,1.25,w.width/4,w.height/2);else if(k==='-')zoom(v,0.8,w.width/4,w.height/2);
+      else if(k==='0'){v._z={s:1,x:0,y:0};apply(v)}else return;
+      e.preventDefault()});
+    })();
+    """
 
   static func forestSpan(_ rows: [ReportModel.EndpointRow], margin: Double) -> Double {
     let widest = rows.compactMap(\.ci95Percent).map { max(abs($0.lowerBound), abs($0.upperBound)) }.max() ?? 0
@@ -279,6 +362,22 @@ public enum HTMLReport {
     table.values td,table.values th{padding:4px 6px;font-size:12px}.scale{font-weight:400;color:#9aa3b5}
     .configs{display:grid;grid-template-columns:1fr 1fr;gap:16px}pre{background:#141925;color:#dfe6f3;padding:10px 12px;border-radius:6px;overflow:auto;font-size:12px}
     .versions th{width:220px}footer{color:var(--muted);font-size:12px;text-align:center;padding:24px}
+    .images{grid-template-columns:repeat(6,1fr)}.legend svg text{font-size:10px;fill:var(--muted)}
+    .viewer{border:1px solid var(--line);border-radius:6px;padding:8px;margin:10px 0;outline-offset:2px}
+    .viewer .controls{display:flex;flex-wrap:wrap;gap:6px;align-items:center;font-size:12px;margin-bottom:6px}
+    .viewer button{font:inherit;padding:2px 8px;border:1px solid var(--line);border-radius:4px;background:#fff;cursor:pointer}
+    .viewer button[aria-pressed=true]{background:#1d2330;color:#fff}
+    .viewer .stage{display:grid;grid-template-columns:1fr 1fr;gap:8px;position:relative;cursor:grab;touch-action:none}
+    .viewer .pane{position:relative;overflow:hidden;border-radius:4px;border:1px solid var(--line);background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}
+    .viewer .pane img{display:block;width:100%;transform-origin:0 0;image-rendering:pixelated;user-select:none}
+    .viewer .pane-label{position:absolute;left:6px;top:4px;z-index:1;font-size:11px;background:rgba(20,25,37,.75);color:#fff;padding:1px 6px;border-radius:3px}
+    .viewer[data-mode=slider] .stage,.viewer[data-mode=flicker] .stage{grid-template-columns:1fr}
+    .viewer[data-mode=slider] .pb,.viewer[data-mode=flicker] .pb{position:absolute;inset:0}
+    .viewer[data-mode=slider] .pb{clip-path:inset(0 0 0 var(--split,50%))}
+    .viewer[data-mode=flicker][data-showing=a] .pb{visibility:hidden}
+    .viewer[data-mode=flicker][data-showing=b] .pb{visibility:visible}
+    .viewer:not([data-mode=slider]) .split{opacity:.4}
+    .keys{font-size:12px;color:var(--muted)}.keys kbd{border:1px solid var(--line);border-radius:3px;padding:0 4px;background:#fff;font-family:inherit}
     @media (max-width:900px){.images{grid-template-columns:repeat(2,1fr)}.configs{grid-template-columns:1fr}}
     """
 }

@@ -48,6 +48,45 @@ import Testing
     #expect(HTMLReport.render(m).contains(#"<rect x="55.87" y="1" width="48.25""#))
   }
 
+  /// A clip id that is a script, config names with quotes and an error message that is markup
+  /// all come out as text: nowhere in the page as markup, and the viewer's attributes stay
+  /// closed.
+  @Test func hostileNamesAreInert() {
+    var m = model()
+    let script = "<script>alert(1)</script>"
+    m.a.name = #"say "hi" 'A'"#
+    m.b.name = #"B" onmouseover="alert(3)"#
+    m.clips[0].id = script
+    m.clips[0].tags = ["<b>bold</b>"]
+    m.clips[0].error = "<img src=x onerror=alert(2)>"
+    m.clips[0].images = ["a": "clips/x/frame2-a.png", "b": "clips/x/frame2-b.png"]
+    let html = HTMLReport.render(m)
+    for raw in [script, "<img src=x", "<b>bold</b>", #"onmouseover="alert(3)""#, #""hi""#] {
+      #expect(!html.contains(raw), "\(raw) appears unescaped")
+    }
+    #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+    #expect(html.contains("say &quot;hi&quot; &#39;A&#39;"))
+    #expect(html.contains("&lt;img src=x onerror=alert(2)&gt;"))
+    // The only scripts are the report's own: one element, no src.
+    #expect(html.components(separatedBy: "<script").count == 2)
+    #expect(!html.contains("<script src"))
+  }
+
+  @Test func viewerAndShortcutsArePresent() {
+    var m = model()
+    m.clips[0].images["b"] = "clips/hair-sway/frame2-b.png"
+    m.clips[0].images["heat-a"] = "clips/hair-sway/frame2-heat-a.png"
+    let html = HTMLReport.render(m)
+    #expect(html.contains(#"<div class="viewer" data-mode="side" data-showing="a" data-layer="alpha""#))
+    #expect(html.contains(#"data-alpha="clips/hair-sway/frame2-a.png" data-heat="clips/hair-sway/frame2-heat-a.png""#))
+    // B has no heatmap: its alpha stands in.
+    #expect(html.contains(#"data-alpha="clips/hair-sway/frame2-b.png" data-heat="clips/hair-sway/frame2-b.png""#))
+    #expect(html.contains("<kbd>F or Space</kbd> swap A and B (flicker)"))
+    #expect(html.contains("Heatmap colour: |α − α_gt| per pixel"))
+    // Without both arms' images there is nothing to compare.
+    #expect(!HTMLReport.render(model()).contains("class=\"viewer\""))
+  }
+
   @Test func escapesUserText() {
     let html = HTMLReport.render(model())
     #expect(html.contains("base&lt;line&gt;"))
