@@ -316,15 +316,14 @@ struct ClipContext: Sendable {
     {
       try PNGFile.write(ReviewImages.cropped(source, crop), to: prefix + "-source.png", compression: .fast)
     }
-    for (role, image) in [("truth", truth), ("a", a), ("b", b)] {
-      let piece = ReviewImages.cropped(image, crop)
+    let pieces = [("truth", truth), ("a", a), ("b", b)].map { ($0.0, ReviewImages.cropped($0.1, crop)) }
+    for (role, piece) in pieces {
       try PNGFile.writeGray8(
         piece.eightBit(), width: piece.width, height: piece.height, to: prefix + "-\(role).png", compression: .fast)
     }
-    for (role, image) in [("heat-a", a), ("heat-b", b)] {
-      let map = ReviewImages.heatmap(
-        prediction: ReviewImages.cropped(image, crop), truth: ReviewImages.cropped(truth, crop))
-      try PNGFile.write(map, to: prefix + "-\(role).png", compression: .fast)
+    for (role, piece) in pieces.dropFirst() {
+      let map = ReviewImages.heatmap(prediction: piece, truth: pieces[0].1)
+      try PNGFile.write(map, to: prefix + "-heat-\(role).png", compression: .fast)
     }
   }
 }

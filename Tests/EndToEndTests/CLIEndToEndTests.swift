@@ -150,19 +150,22 @@ struct CLI {
       try store.clipValue(runID: runID, clipID: "hair-sway", arm: "B", region: "frame", metric: "MAD"))
     #expect(a > 0 && b > 0 && a != b)
 
-    // HTML: every clip, four PNG images each (written through libpng), a per-region table.
+    // HTML: every clip, six PNG crops each (written through libpng: source, truth, both alphas,
+    // both heatmaps), the crop's place, the A/B viewer, a per-region table.
     let html = try String(contentsOfFile: reportPath, encoding: .utf8)
     #expect(html.contains("data-exit-code=\"3\""))
     let folder = URL(fileURLWithPath: reportPath).deletingLastPathComponent().path
     for clip in ["hair-sway", "glass-slide", "motion-blur"] {
       #expect(html.contains("id=\"clip-\(clip)\""))
-      for role in ["source", "truth", "a", "b"] {
+      for role in ["source", "truth", "a", "b", "heat-a", "heat-b"] {
         let range = try #require(html.range(of: "clips/\(clip)/frame[0-9]+-\(role).png", options: .regularExpression))
         let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + html[range]))
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
       }
     }
     #expect(html.contains("<th>B/A</th>"))
+    #expect(html.components(separatedBy: "<div class=\"viewer\"").count == 4)
+    #expect(html.contains(" window of frame "))
     // Each clip shows how both arms lined up with the ground truth.
     #expect(
       html.components(separatedBy: "Frame alignment by timestamp: A: matched 4/4, dropped 0, duplicated 0").count
