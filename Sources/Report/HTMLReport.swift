@@ -227,7 +227,7 @@ public enum HTMLReport {
       q(v,'.heat').addEventListener('change',function(e){layer(v,e.target.checked)});
       q(v,'.reset').addEventListener('click',function(){v._z={s:1,x:0,y:0};apply(v)});
       var stage=q(v,'.stage'),drag=null;
-      stage.addEventListener('wheel',function(e){e.preventDefault();var r=e.target.closest('.pane').getBoundingClientRect();
+      stage.addEventListener('wheel',function(e){e.preventDefault();var r=(e.target.closest('.pane')||stage).getBoundingClientRect();
         zoom(v,e.deltaY<0?1.25:0.8,e.clientX-r.left,e.clientY-r.top)},{passive:false});
       stage.addEventListener('pointerdown',function(e){drag={x:e.clientX,y:e.clientY}});
       window.addEventListener('pointerup',function(){drag=null});
