@@ -64,7 +64,7 @@ public enum HTMLReport {
     h +=
       "<p class=\"keys\" id=\"shortcuts\">Keyboard (on the viewer last used): "
       + shortcuts.map { "<kbd>\(esc($0.key))</kbd> \(esc($0.action))" }.joined(separator: " · ") + "</p>\n"
-    for c in m.clips {
+    for (clipIndex, c) in m.clips.enumerated() {
       h += "<article class=\"clip \(esc(c.status))\" id=\"clip-\(esc(c.id))\">"
       h += "<h3>\(esc(c.id)) <span class=\"status\">\(esc(c.status))</span></h3>"
       h += "<p class=\"tags\">" + c.tags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " ")
@@ -92,7 +92,7 @@ public enum HTMLReport {
           h +=
             "<p class=\"small crop\">Crops: the \(esc(crop)) window of frame \(c.reviewFrame.map(String.init) ?? "–") where A and B together are furthest from the ground truth.</p>"
         }
-        if c.images["heat-a"] != nil || c.images["heat-b"] != nil { h += heatmapLegend }
+        if c.images["heat-a"] != nil || c.images["heat-b"] != nil { h += heatmapLegend(clipIndex) }
         h += viewer(c, a: m.a.name, b: m.b.name)
       }
       if !c.values.isEmpty {
@@ -153,8 +153,8 @@ public enum HTMLReport {
   /// A small inline SVG: the 95% CI (thin) and 90% CI (thick) of the effect against ±margin.
   /// One scale for every row, so that the intervals can be compared down the table.
   /// The heatmaps' colour legend: the colour map's stops as an SVG gradient over
-  /// 0 … `ReviewImages.heatmapTop`, labelled.
-  static var heatmapLegend: String {
+  /// 0 … `ReviewImages.heatmapTop`, labelled; `n` keeps the gradient's id unique on the page.
+  static func heatmapLegend(_ n: Int) -> String {
     let top = ReviewImages.heatmapTop
     let stops = ReviewImages.stops.map { s in
       "<stop offset=\"\(fmt(s.at * 100, 4))%\" stop-color=\"rgb(\(Int(s.rgb.0)),\(Int(s.rgb.1)),\(Int(s.rgb.2)))\"/>"
@@ -165,8 +165,8 @@ public enum HTMLReport {
     }.joined()
     return "<figure class=\"legend\"><svg width=\"320\" height=\"40\" role=\"img\" "
       + "aria-label=\"Heatmap colours: |α − α_gt| from 0 (black) to \(fmt(top, 2)) or more (pale yellow)\">"
-      + "<defs><linearGradient id=\"heat\">\(stops)</linearGradient></defs>"
-      + "<rect x=\"10\" y=\"4\" width=\"300\" height=\"16\" fill=\"url(#heat)\"/>\(ticks)</svg>"
+      + "<defs><linearGradient id=\"heat\(n)\">\(stops)</linearGradient></defs>"
+      + "<rect x=\"10\" y=\"4\" width=\"300\" height=\"16\" fill=\"url(#heat\(n))\"/>\(ticks)</svg>"
       + "<figcaption>Heatmap colour: |α − α_gt| per pixel</figcaption></figure>"
   }
 

@@ -83,6 +83,14 @@ import Testing
     #expect(html.contains(#"data-alpha="clips/hair-sway/frame2-b.png" data-heat="clips/hair-sway/frame2-b.png""#))
     #expect(html.contains("<kbd>F or Space</kbd> swap A and B (flicker)"))
     #expect(html.contains("Heatmap colour: |α − α_gt| per pixel"))
+    // A legend per clip with heatmaps, each gradient under its own id.
+    var second = m.clips[0]
+    second.id = "hair-2"
+    m.clips.append(second)
+    let two = HTMLReport.render(m)
+    #expect(two.components(separatedBy: #"<linearGradient id="heat0">"#).count == 2)
+    #expect(two.components(separatedBy: #"<linearGradient id="heat1">"#).count == 2)
+    #expect(two.contains(#"fill="url(#heat1)""#))
     // Without both arms' images there is nothing to compare.
     #expect(!HTMLReport.render(model()).contains("class=\"viewer\""))
   }
