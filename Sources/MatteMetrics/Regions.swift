@@ -9,7 +9,7 @@ public enum RegionKind: String, Sendable, CaseIterable, Codable, Comparable {
   case glass
   case motion
 
-  var bit: UInt8 {
+  public var bit: UInt8 {
     switch self {
     case .frame: 1
     case .transition: 2

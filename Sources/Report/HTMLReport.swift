@@ -11,7 +11,7 @@ public enum HTMLReport {
       <meta charset="utf-8">
       <meta name="viewport" content="width=device-width, initial-scale=1">
       <title>mattegate · \(esc(m.a.name)) vs \(esc(m.b.name)) · \(esc(m.runID))</title>
-      <style>\(css)</style>
+      <style>\(css)\(sectionCSS)</style>
       </head>
       <body>
       <header>
@@ -27,14 +27,16 @@ public enum HTMLReport {
     if !m.gateReasons.isEmpty {
       h += "<ul>" + m.gateReasons.map { "<li>\(esc($0))</li>" }.joined() + "</ul>"
     }
+    if let v = m.votes { h += "<p class=\"votes-line\">\(voteLine(v)) <a href=\"#votes\">votes by clip</a></p>" }
     h += """
         <p class="small">Exit code \(m.exitCode). Rollout gate: B must be non-inferior on every primary endpoint (90% CI upper bound of the mean per-clip log-ratio below ln(1 + \(fmt(m.marginPercent, 3))%)), with no clip worse than the worst-clip margin.</p></div>
       </section>
       <section id="verdicts">
       <h2>Verdicts by region</h2>
       <p class="small">Per clip y = ln(B/A) on the clip's pooled error (lower is better); effect = 100·(e<sup>mean y</sup> − 1)%. Intervals: t on y (95% for the label, 90% for non-inferiority); p: exact sign-flip permutation. Negative means B has less error.</p>
-      <table class="verdicts">
-      <thead><tr><th>Region</th><th>Metric</th><th>Clips</th><th>B vs A</th><th>95% CI</th><th class="forest-h" title="95% (thin) and 90% (thick) intervals; shaded: ±\(fmt(m.marginPercent, 2))% margin">−\(fmt(span, 2))% · 0 · +\(fmt(span, 2))%</th><th>p</th><th>HL</th><th>W/T/L</th><th>Verdict</th></tr></thead>
+      <table class="verdicts sortable">
+      <caption class="small">Click a column's header to sort by it.</caption>
+      <thead><tr><th scope="col">Region</th><th scope="col">Metric</th><th scope="col" data-type="num">Clips</th><th scope="col" data-type="num">B vs A</th><th scope="col">95% CI</th><th scope="col" class="forest-h nosort" title="95% (thin) and 90% (thick) intervals; shaded: ±\(fmt(m.marginPercent, 2))% margin">−\(fmt(span, 2))% · 0 · +\(fmt(span, 2))%</th><th scope="col" data-type="num">p</th><th scope="col" data-type="num">HL</th><th scope="col">W/T/L</th><th scope="col">Verdict</th></tr></thead>
       <tbody>
 
       """
@@ -43,11 +45,13 @@ public enum HTMLReport {
       h += "<tr class=\"\(cls)\" data-region=\"\(esc(e.region))\" data-metric=\"\(esc(e.metric))\">"
       h += "<td>\(esc(e.region))\(e.isPrimary ? " <span class=\"tag\">primary</span>" : "")</td>"
       h += "<td>\(esc(e.metric))</td><td class=\"num\">\(e.clips)</td>"
-      h += "<td class=\"num \(signClass(e.estimatePercent))\">\(pct(e.estimatePercent))</td>"
+      h +=
+        "<td class=\"num \(signClass(e.estimatePercent))\" data-v=\"\(e.estimatePercent.map { fmt($0, 8) } ?? "")\">\(pct(e.estimatePercent))</td>"
       h += "<td class=\"num\">\(e.ci95Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
       h += "<td class=\"forest\">\(forest(e, margin: e.marginPercent ?? m.marginPercent, span: span))</td>"
       h += "<td class=\"num\">\(e.pValue.map { fmt($0, 3) } ?? "–")</td>"
-      h += "<td class=\"num\">\(pct(e.hodgesLehmannPercent))</td>"
+      h +=
+        "<td class=\"num\" data-v=\"\(e.hodgesLehmannPercent.map { fmt($0, 8) } ?? "")\">\(pct(e.hodgesLehmannPercent))</td>"
       h += "<td class=\"num\">\(e.wins)/\(e.ties)/\(e.losses)</td>"
       h += "<td><span class=\"verdict \(verdictClass(e.verdict))\">\(esc(e.verdict))</span>"
       if let note = e.note { h += "<div class=\"note\">\(esc(note))</div>" }
@@ -56,93 +60,43 @@ public enum HTMLReport {
     h += """
       </tbody></table>
       </section>
+      \(clipTable(m))
+      \(runbookSection(m))
       <section id="clips">
       <h2>Clips</h2>
-      <p class="small">Each clip shows its review frame (the frame with the largest transition-band error of A and B together), cropped to the window where A and B are furthest from the ground truth: the source, the ground-truth alpha, both arms' alpha and both arms' error heatmaps; below them, a viewer compares A and B side by side, with a slider or by flicker, zoomed and panned together. Tables give the pooled value per region (MAD and MSE ×1e3, mean over region pixels; SAD, Grad and Conn ÷1000, mean per frame with support) and the ratio B/A.</p>
+      <p class="small">For each clip: its per-frame metric curves, its worst frames per region, and for each region's worst frame, crops of the window where A and B together are furthest from the ground truth over the region's pixels: the source, the ground-truth alpha, both arms' alpha and error heatmaps, both arms composited over a background you choose, and a viewer that compares A and B side by side, with a slider or by flicker, zoomed and panned together. Tables give the pooled value per region (MAD and MSE ×1e3, mean over region pixels; SAD, Grad and Conn ÷1000, mean per frame with support) and the ratio B/A.</p>
+      <p class="small legend-arms"><span class="swatch sa"></span> A · \(esc(m.a.name)) <span class="swatch sb"></span> B · \(esc(m.b.name)) — the colours of the arms in every curve.</p>
 
       """
     h +=
       "<p class=\"keys\" id=\"shortcuts\">Keyboard (on the viewer last used): "
       + shortcuts.map { "<kbd>\(esc($0.key))</kbd> \(esc($0.action))" }.joined(separator: " · ") + "</p>\n"
     for (clipIndex, c) in m.clips.enumerated() {
-      h += "<article class=\"clip \(esc(c.status))\" id=\"clip-\(esc(c.id))\">"
-      h += "<h3>\(esc(c.id)) <span class=\"status\">\(esc(c.status))</span></h3>"
-      h += "<p class=\"tags\">" + c.tags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " ")
-      h += " · \(c.frames) frames\(c.reviewFrame.map { " · review frame \($0)" } ?? "")</p>"
-      if let error = c.error { h += "<p class=\"error\">\(esc(error))</p>" }
-      if !c.alignment.isEmpty {
-        h +=
-          "<p class=\"small alignment\">Frame alignment by timestamp: \(c.alignment.map(esc).joined(separator: " · "))</p>"
-      }
-      if !c.extras.isEmpty {
-        h += "<p class=\"small extras\">\(c.extras.map(esc).joined(separator: "<br>"))</p>"
-      }
-      if !c.images.isEmpty {
-        h += "<div class=\"images\">"
-        for (role, label) in [
-          ("source", "Source"), ("truth", "Ground truth α"), ("a", "A α · \(m.a.name)"), ("b", "B α · \(m.b.name)"),
-          ("heat-a", "|α − α_gt| of A · \(m.a.name)"), ("heat-b", "|α − α_gt| of B · \(m.b.name)"),
-        ] {
-          guard let path = c.images[role] else { continue }
-          h +=
-            "<figure><a href=\"\(esc(path))\"><img src=\"\(esc(path))\" alt=\"\(esc(label)) of \(esc(c.id))\" loading=\"lazy\"></a><figcaption>\(esc(label))</figcaption></figure>"
-        }
-        h += "</div>"
-        if let crop = c.crop {
-          h +=
-            "<p class=\"small crop\">Crops: the \(esc(crop)) window of frame \(c.reviewFrame.map(String.init) ?? "–") where A and B together are furthest from the ground truth.</p>"
-        }
-        if c.images["heat-a"] != nil || c.images["heat-b"] != nil { h += heatmapLegend(clipIndex) }
-        h += viewer(c, a: m.a.name, b: m.b.name)
-      }
-      if !c.values.isEmpty {
-        h += "<table class=\"values\"><thead><tr><th rowspan=\"2\">Region</th><th rowspan=\"2\">px/frame</th>"
-        for metric in m.metrics {
-          h += "<th colspan=\"3\">\(esc(metric)) <span class=\"scale\">\(esc(m.metricScales[metric] ?? ""))</span></th>"
-        }
-        h += "</tr><tr>"
-        for _ in m.metrics { h += "<th>A</th><th>B</th><th>B/A</th>" }
-        h += "</tr></thead><tbody>"
-        for region in m.regions {
-          guard let byMetric = c.values[region] else { continue }
-          let support = c.support[region]
-          h +=
-            "<tr data-region=\"\(esc(region))\"><td>\(esc(region))</td><td class=\"num\">\(support.map { "\($0.pixels)" } ?? "0")</td>"
-          for metric in m.metrics {
-            let pair = byMetric[metric] ?? ReportModel.MetricPair(a: nil, b: nil)
-            h += "<td class=\"num\">\(num(pair.a))</td><td class=\"num\">\(num(pair.b))</td>"
-            if let a = pair.a, let b = pair.b, a > 0 {
-              let r = b / a
-              h += "<td class=\"num ratio \(r < 0.995 ? "better" : r > 1.005 ? "worse" : "same")\">\(fmt(r, 3))</td>"
-            } else {
-              h += "<td class=\"num\">–</td>"
-            }
-          }
-          h += "</tr>"
-        }
-        h += "</tbody></table>"
-      }
-      h += "</article>\n"
+      h += clipArticle(c, index: clipIndex, m)
     }
     h += """
       </section>
+      \(votesSection(m))
       <section id="provenance">
       <h2>Provenance</h2>
       <div class="configs">
-      <div><h3><span class="arm a">A</span> \(esc(m.a.name))</h3><pre>\(esc(m.a.settings))</pre><p class="small">settings sha256 <code>\(esc(m.a.hash))</code></p></div>
-      <div><h3><span class="arm b">B</span> \(esc(m.b.name))</h3><pre>\(esc(m.b.settings))</pre><p class="small">settings sha256 <code>\(esc(m.b.hash))</code></p></div>
+      <div><h3><span class="arm a">A</span> \(esc(m.a.name))</h3>\(armFacts(m.a))<pre>\(esc(m.a.settings))</pre><p class="small">settings sha256 <code>\(esc(m.a.hash))</code></p></div>
+      <div><h3><span class="arm b">B</span> \(esc(m.b.name))</h3>\(armFacts(m.b))<pre>\(esc(m.b.settings))</pre><p class="small">settings sha256 <code>\(esc(m.b.hash))</code></p></div>
       </div>
-      <table class="versions"><tbody>
+      <table class="versions"><caption class="small">Versions and hashes</caption><tbody>
+      <tr><th scope="row">clip set</th><td>\(esc(m.clipsetName)) · manifest sha256 <code>\(esc(m.clipsetSHA256))</code></td></tr>
+      <tr><th scope="row">provider</th><td>\(esc(m.provider))</td></tr>
       """
     for (k, v) in m.versions.sorted(by: { $0.key < $1.key }) {
-      h += "<tr><th>\(esc(k))</th><td><code>\(esc(v))</code></td></tr>"
+      h += "<tr><th scope=\"row\">\(esc(k))</th><td><code>\(esc(v))</code></td></tr>"
     }
+    h += "</tbody></table>"
+    h += provenanceDetails(m)
     h += """
-      </tbody></table>
       </section>
       </main>
       <footer>mattegate · results are in SQLite; this page is rendered from them.</footer>
-      <script>\(viewerScript)</script>
+      <script>\(viewerScript)\(pageScript)</script>
       </body>
       </html>
 
@@ -150,11 +104,9 @@ public enum HTMLReport {
     return h
   }
 
-  /// A small inline SVG: the 95% CI (thin) and 90% CI (thick) of the effect against ±margin.
-  /// One scale for every row, so that the intervals can be compared down the table.
   /// The heatmaps' colour legend: the colour map's stops as an SVG gradient over
   /// 0 … `ReviewImages.heatmapTop`, labelled; `n` keeps the gradient's id unique on the page.
-  static func heatmapLegend(_ n: Int) -> String {
+  static func heatmapLegend(_ n: String) -> String {
     let top = ReviewImages.heatmapTop
     let stops = ReviewImages.stops.map { s in
       "<stop offset=\"\(fmt(s.at * 100, 4))%\" stop-color=\"rgb(\(Int(s.rgb.0)),\(Int(s.rgb.1)),\(Int(s.rgb.2)))\"/>"
@@ -174,17 +126,17 @@ public enum HTMLReport {
   /// between them, on the alphas or the error heatmaps, with zoom and pan synced across both.
   /// State is in data attributes (`data-mode`, `data-showing`, `data-layer`), which the script
   /// and the styles read. Nothing is loaded from elsewhere.
-  static func viewer(_ c: ReportModel.ClipRow, a: String, b: String) -> String {
-    guard let pa = c.images["a"], let pb = c.images["b"] else { return "" }
-    let heatA = c.images["heat-a"] ?? pa
-    let heatB = c.images["heat-b"] ?? pb
+  static func viewer(_ images: [String: String], clip: String, a: String, b: String) -> String {
+    guard let pa = images["a"], let pb = images["b"] else { return "" }
+    let heatA = images["heat-a"] ?? pa
+    let heatB = images["heat-b"] ?? pb
     func image(_ arm: String, _ alpha: String, _ heat: String, _ name: String) -> String {
       "<div class=\"pane p\(arm)\"><span class=\"pane-label\">\(arm.uppercased()) · \(esc(name))</span>"
         + "<img src=\"\(esc(alpha))\" data-alpha=\"\(esc(alpha))\" data-heat=\"\(esc(heat))\" "
-        + "alt=\"Arm \(arm.uppercased()) (\(esc(name))) of \(esc(c.id)), review crop\" draggable=\"false\"></div>"
+        + "alt=\"Arm \(arm.uppercased()) (\(esc(name))) of \(esc(clip)), review crop\" draggable=\"false\"></div>"
     }
     return "<div class=\"viewer\" data-mode=\"side\" data-showing=\"a\" data-layer=\"alpha\" tabindex=\"0\" "
-      + "aria-label=\"Compare A and B of \(esc(c.id))\">"
+      + "aria-label=\"Compare A and B of \(esc(clip))\">"
       + "<div class=\"controls\" role=\"toolbar\" aria-label=\"Viewer mode\">"
       + "<button type=\"button\" data-set-mode=\"side\">Side by side</button>"
       + "<button type=\"button\" data-set-mode=\"slider\">Slider</button>"
@@ -253,6 +205,8 @@ public enum HTMLReport {
     return max(margin * 3, widest, 1) * 1.05
   }
 
+  /// A small inline SVG: the 95% CI (thin) and 90% CI (thick) of the effect against ±margin.
+  /// One scale for every row, so that the intervals can be compared down the table.
   static func forest(_ e: ReportModel.EndpointRow, margin: Double, span: Double) -> String {
     guard let ci = e.ci95Percent, let est = e.estimatePercent else { return "<span class=\"small\">–</span>" }
     func x(_ v: Double) -> Double { 80 + 76 * max(-1, min(1, v / span)) }

@@ -7,6 +7,12 @@ public struct ReportModel: Sendable {
     public var name: String
     public var settings: String
     public var hash: String
+    /// The model its jobs ran, when the run has jobs.
+    public var model: String?
+    /// The configured background as a CSS colour (#RRGGBB) when the arm composites over a
+    /// colour, and what the arm's background is ("transparent", "image …").
+    public var backgroundColour: String?
+    public var background: String = "transparent"
 
     public init(name: String, settings: String, hash: String) {
       self.name = name
@@ -85,6 +91,14 @@ public struct ReportModel: Sendable {
     public var extras: [String] = []
     /// Where the review images were cropped from the frame ("480×270 at (x, y)"), when they are crops.
     public var crop: String?
+    /// The source's sha256.
+    public var sha256: String = ""
+    /// Each region's worst frame with its crops, in region order.
+    public var reviews: [RegionReview] = []
+    /// Per-frame metric curves, by region then metric.
+    public var curves: [Curve] = []
+    /// Per region, the frames with the largest error of A and B together, worst first.
+    public var worstFrames: [(region: String, frames: [WorstFrame])] = []
 
     public init(
       id: String, tags: [String], status: String, error: String?, frames: Int, reviewFrame: Int?,
@@ -100,6 +114,141 @@ public struct ReportModel: Sendable {
       self.images = images
       self.values = values
       self.support = support
+    }
+  }
+
+  /// A region's worst frame in a clip and the crops cut from it, by role: source, truth, a, b,
+  /// heat-a, heat-b, cut-a, cut-b (paths relative to the report folder).
+  public struct RegionReview: Sendable {
+    public var region: String
+    public var frame: Int
+    public var images: [String: String]
+    /// "480×270 at (x, y)".
+    public var crop: String?
+
+    public init(region: String, frame: Int, images: [String: String], crop: String?) {
+      self.region = region
+      self.frame = frame
+      self.images = images
+      self.crop = crop
+    }
+  }
+
+  /// One metric's per-frame values in one region, for both arms (nil where a frame has none).
+  public struct Curve: Sendable {
+    public var region: String
+    public var metric: String
+    public var scale: String
+    public var frames: [Int]
+    public var a: [Double?]
+    public var b: [Double?]
+
+    public init(region: String, metric: String, scale: String, frames: [Int], a: [Double?], b: [Double?]) {
+      self.region = region
+      self.metric = metric
+      self.scale = scale
+      self.frames = frames
+      self.a = a
+      self.b = b
+    }
+  }
+
+  /// A frame among a region's worst: its index and each arm's MAD there (×1e3).
+  public struct WorstFrame: Sendable {
+    public var frame: Int
+    public var a: Double?
+    public var b: Double?
+
+    public init(frame: Int, a: Double?, b: Double?) {
+      self.frame = frame
+      self.a = a
+      self.b = b
+    }
+  }
+
+  /// One job the run submitted, for the provenance panel.
+  public struct JobRow: Sendable {
+    public var clip: String
+    public var arm: String
+    public var jobID: String?
+    public var status: String
+    public var attempt: Int
+    public var durationMS: Int?
+    public var credits: Double?
+    public var outputSHA256: String?
+    public var reusedFrom: String?
+    public var error: String?
+
+    public init(
+      clip: String, arm: String, jobID: String?, status: String, attempt: Int, durationMS: Int?, credits: Double?,
+      outputSHA256: String?, reusedFrom: String?, error: String?
+    ) {
+      self.clip = clip
+      self.arm = arm
+      self.jobID = jobID
+      self.status = status
+      self.attempt = attempt
+      self.durationMS = durationMS
+      self.credits = credits
+      self.outputSHA256 = outputSHA256
+      self.reusedFrom = reusedFrom
+      self.error = error
+    }
+  }
+
+  /// What the run found wrong with one arm: clips where it is worse than the other arm by more
+  /// than the margin on a region's primary metric, and its jobs that failed.
+  public struct RunbookEntry: Sendable {
+    public struct Case: Sendable {
+      public var region: String
+      public var metric: String
+      public var clip: String
+      /// How much worse than the other arm, in percent.
+      public var worsePercent: Double
+      /// The region's worst frame in the clip, when it has crops.
+      public var frame: Int?
+
+      public init(region: String, metric: String, clip: String, worsePercent: Double, frame: Int?) {
+        self.region = region
+        self.metric = metric
+        self.clip = clip
+        self.worsePercent = worsePercent
+        self.frame = frame
+      }
+    }
+
+    public var arm: String
+    public var config: String
+    public var model: String?
+    public var cases: [Case]
+    public var jobErrors: [(clip: String, error: String)]
+
+    public init(arm: String, config: String, model: String?, cases: [Case], jobErrors: [(clip: String, error: String)])
+    {
+      self.arm = arm
+      self.config = config
+      self.model = model
+      self.cases = cases
+      self.jobErrors = jobErrors
+    }
+  }
+
+  /// Blind A/B votes on the run's clips, unblinded, with the exact two-sided sign test on A
+  /// against B (ties left out).
+  public struct VoteSummary: Sendable {
+    public var a: Int
+    public var b: Int
+    public var ties: Int
+    public var pValue: Double
+    /// Votes per clip: (clip, A, B, ties).
+    public var byClip: [(clip: String, a: Int, b: Int, ties: Int)]
+
+    public init(a: Int, b: Int, ties: Int, pValue: Double, byClip: [(clip: String, a: Int, b: Int, ties: Int)]) {
+      self.a = a
+      self.b = b
+      self.ties = ties
+      self.pValue = pValue
+      self.byClip = byClip
     }
   }
 
@@ -121,6 +270,13 @@ public struct ReportModel: Sendable {
   public var metricScales: [String: String]
   public var endpoints: [EndpointRow]
   public var clips: [ClipRow]
+  public var jobs: [JobRow] = []
+  public var runbook: [RunbookEntry] = []
+  public var votes: VoteSummary?
+  /// Clips that failed or were inconclusive: (clip, reason).
+  public var problems: [(clip: String, reason: String)] = []
+  /// The primary metric each region is judged on (for the clip table and the runbook).
+  public var primaryMetrics: [String: String] = [:]
 
   public init(
     runID: String, createdAt: Date, clipsetName: String, clipsetSHA256: String, provider: String,

@@ -64,8 +64,12 @@ public enum ReviewImages {
   /// The `width` × `height` window (shrunk to the frame when larger) with the largest
   /// Σ (|α_A − α_gt| + |α_B − α_gt|) over its pixels, found on a grid of `step` pixels
   /// (summed-area table, so every position costs the same); ties go to the top-left-most.
+  ///
+  /// With `within` (a region map's bits and a region's bit), only the region's pixels count,
+  /// each also weighing 10⁻⁶ so that a region the arms get right is still framed.
   public static func worstWindow(
-    a: GrayImage, b: GrayImage, truth g: GrayImage, width: Int, height: Int, step: Int = 8
+    a: GrayImage, b: GrayImage, truth g: GrayImage, width: Int, height: Int, step: Int = 8,
+    within: (bits: [UInt8], bit: UInt8)? = nil
   ) -> Crop {
     let (w, h) = (g.width, g.height)
     let cw = min(width, w)
@@ -78,7 +82,11 @@ public enum ReviewImages {
       for x in 0..<w {
         let k = y * w + x
         let t = Double(g.samples[k]) * ig
-        row += abs(Double(a.samples[k]) * ia - t) + abs(Double(b.samples[k]) * ib - t)
+        if let within, within.bits[k] & within.bit == 0 {
+          // Outside the region: adds nothing.
+        } else {
+          row += abs(Double(a.samples[k]) * ia - t) + abs(Double(b.samples[k]) * ib - t) + (within == nil ? 0 : 1e-6)
+        }
         sat[(y + 1) * (w + 1) + x + 1] = sat[y * (w + 1) + x + 1] + row
       }
     }
@@ -100,6 +108,25 @@ public enum ReviewImages {
       }
     }
     return best
+  }
+
+  /// A cut-out: `source`'s colour with `alpha` (rounded to 8 bits) as its alpha channel, as
+  /// straight (not premultiplied) RGBA bytes; fully transparent pixels get colour 0, which no
+  /// viewer shows and which keeps the PNG small. The browser composites it over any background.
+  public static func cutOut(source: RGBImage, alpha: GrayImage) -> [UInt8] {
+    precondition(source.width == alpha.width && source.height == alpha.height, "cutOut: sizes differ")
+    let n = source.width * source.height
+    var out = [UInt8](repeating: 0, count: n * 4)
+    let m = UInt32(alpha.maxValue)
+    for i in 0..<n {
+      let a = UInt8((UInt32(alpha.samples[i]) * 255 + m / 2) / m)
+      guard a > 0 else { continue }
+      out[4 * i] = source.pixels[3 * i]
+      out[4 * i + 1] = source.pixels[3 * i + 1]
+      out[4 * i + 2] = source.pixels[3 * i + 2]
+      out[4 * i + 3] = a
+    }
+    return out
   }
 
   /// The pixels of `crop` of a gray image.

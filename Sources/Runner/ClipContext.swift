@@ -296,34 +296,44 @@ struct ClipContext: Sendable {
       })
   }
 
-  /// Writes the review frame as PNG crops (libpng): the window where A and B together are
-  /// furthest from the ground truth (`ReviewImages.worstWindow`, a quarter of the frame's width
-  /// and height, at least 160×90), of the source, the ground truth, both alphas and both error
-  /// heatmaps, named `clips/ID/frameN-ROLE.png` in the run folder, where the report looks for
-  /// them, with the window in `frameN-crop.txt` ("x y width height"). Crops keep the report
-  /// small; fast compression keeps the run from waiting on zlib (the files are lossless either way).
+  /// Writes each region's worst frame (`ClipScore.regionReviews`) as PNG crops (libpng): the
+  /// window where A and B together are furthest from the ground truth over the region's pixels
+  /// (`ReviewImages.worstWindow`, a quarter of the frame's width and height, at least 160×90),
+  /// of the source, the ground truth, both alphas, both error heatmaps and both arms' cut-outs
+  /// (source colour with the arm's alpha, for composites over any background), named
+  /// `clips/ID/REGION-frameN-ROLE.png` in the run folder, where the report looks for them, with
+  /// the window in `REGION-frameN-crop.txt` ("x y width height"). Crops keep the report small;
+  /// fast compression keeps the run from waiting on zlib (the files are lossless either way).
   private func writeReviewImages(clip: Clip, score: ClipScore) throws {
-    guard let index = score.reviewFrame, let a = score.reviewA, let b = score.reviewB, let truth = score.reviewTruth
-    else { return }
-    let prefix = runFolder + "/clips/\(clip.id)/frame\(index)"
-    let crop = ReviewImages.worstWindow(
-      a: a, b: b, truth: truth, width: max(160, truth.width / 4), height: max(90, truth.height / 4))
-    try "\(crop.x) \(crop.y) \(crop.width) \(crop.height)\n".write(
-      toFile: prefix + "-crop.txt", atomically: true, encoding: .utf8)
-    if let time = score.reviewTime,
-      let source = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), time: time),
-      source.width == truth.width, source.height == truth.height
-    {
-      try PNGFile.write(ReviewImages.cropped(source, crop), to: prefix + "-source.png", compression: .fast)
-    }
-    let pieces = [("truth", truth), ("a", a), ("b", b)].map { ($0.0, ReviewImages.cropped($0.1, crop)) }
-    for (role, piece) in pieces {
-      try PNGFile.writeGray8(
-        piece.eightBit(), width: piece.width, height: piece.height, to: prefix + "-\(role).png", compression: .fast)
-    }
-    for (role, piece) in pieces.dropFirst() {
-      let map = ReviewImages.heatmap(prediction: piece, truth: pieces[0].1)
-      try PNGFile.write(map, to: prefix + "-heat-\(role).png", compression: .fast)
+    var sources: [Int: RGBImage?] = [:]
+    for region in ReviewFrame.regions {
+      guard let r = score.regionReviews[region] else { continue }
+      let prefix = runFolder + "/clips/\(clip.id)/\(region.rawValue)-frame\(r.index)"
+      let crop = ReviewImages.worstWindow(
+        a: r.a, b: r.b, truth: r.truth, width: max(160, r.truth.width / 4), height: max(90, r.truth.height / 4),
+        within: (r.regionBits, region.bit))
+      try "\(crop.x) \(crop.y) \(crop.width) \(crop.height)\n".write(
+        toFile: prefix + "-crop.txt", atomically: true, encoding: .utf8)
+      if sources[r.index] == nil {
+        let frame = try ClipScorer.sourceFrame(path: clipSet.path(of: clip.source), time: r.time)
+        sources[r.index] = frame.flatMap { $0.width == r.truth.width && $0.height == r.truth.height ? $0 : nil }
+      }
+      let source = sources[r.index].flatMap { $0 }.map { ReviewImages.cropped($0, crop) }
+      if let source { try PNGFile.write(source, to: prefix + "-source.png", compression: .fast) }
+      let pieces = [("truth", r.truth), ("a", r.a), ("b", r.b)].map { ($0.0, ReviewImages.cropped($0.1, crop)) }
+      for (role, piece) in pieces {
+        try PNGFile.writeGray8(
+          piece.eightBit(), width: piece.width, height: piece.height, to: prefix + "-\(role).png", compression: .fast)
+      }
+      for (role, piece) in pieces.dropFirst() {
+        let map = ReviewImages.heatmap(prediction: piece, truth: pieces[0].1)
+        try PNGFile.write(map, to: prefix + "-heat-\(role).png", compression: .fast)
+        if let source {
+          try PNGFile.writeRGBA8(
+            ReviewImages.cutOut(source: source, alpha: piece), width: piece.width, height: piece.height,
+            to: prefix + "-cut-\(role).png", compression: .fast)
+        }
+      }
     }
   }
 }

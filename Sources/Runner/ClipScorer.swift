@@ -10,12 +10,12 @@ struct ClipScore: Sendable {
   var totalsB = ErrorTotals()
   var frames = 0
   var frameRecords: [(arm: String, frame: Int, totals: ErrorTotals)] = []
+  /// The frame with the largest transition-band error of A and B together (the clip's
+  /// review frame in the store).
   var reviewFrame: Int?
-  /// Presentation time of the review frame, in seconds (finds its source picture).
-  var reviewTime: Double?
-  var reviewTruth: GrayImage?
-  var reviewA: GrayImage?
-  var reviewB: GrayImage?
+  /// The worst frame of each region the review images show (`ReviewFrame.regions`), kept
+  /// whole until the clip is scored; the review frame above is the transition band's.
+  var regionReviews: [RegionKind: ReviewFrame] = [:]
   /// How each arm's output lined up with the ground truth's timeline.
   var alignment: [String: AlignmentStats] = [:]
   /// Set when an arm is misaligned beyond the policy: the clip is inconclusive, not scored.
@@ -26,6 +26,23 @@ struct ClipScore: Sendable {
   var extras: [ExtraMeasure] = []
   /// Whether the clip had ground-truth alpha (its GT metrics exist).
   var hasTruth = true
+}
+
+/// A region's worst frame in a clip: the frame where A's and B's SAD over the region, added,
+/// is largest (the first such frame on ties), with what its review crops are cut from.
+struct ReviewFrame: Sendable {
+  /// The regions that get their own worst frame in the report, besides the whole frame.
+  static let regions: [RegionKind] = [.transition, .hair, .glass, .motion]
+
+  var index: Int
+  var time: Double
+  /// Σ SAD of A and B over the region in this frame.
+  var error: Double
+  var truth: GrayImage
+  var a: GrayImage
+  var b: GrayImage
+  /// The frame's region map (`RegionKind.bit` per pixel).
+  var regionBits: [UInt8]
 }
 
 /// One measure that is not a ground-truth alpha metric, for an arm ("A", "B") or both ("A-B").
@@ -281,14 +298,20 @@ enum ClipScorer {
       score.totalsB.add(sb)
       score.frameRecords.append(("A", current.index, sa))
       score.frameRecords.append(("B", current.index, sb))
+      if case .alpha(let pa) = fa, case .alpha(let pb) = fb {
+        for region in ReviewFrame.regions where sa.pixels(region, .sad) > 0 && sb.pixels(region, .sad) > 0 {
+          let error = sa.sum(region, .sad) + sb.sum(region, .sad)
+          if error > score.regionReviews[region]?.error ?? -1 {
+            score.regionReviews[region] = ReviewFrame(
+              index: current.index, time: current.time, error: error, truth: current.image, a: pa, b: pb,
+              regionBits: prepared.regions.bits)
+          }
+        }
+      }
       let difficulty = sa.sum(.transition, .sad) + sb.sum(.transition, .sad)
-      if difficulty > worst, case .alpha(let pa) = fa, case .alpha(let pb) = fb {
+      if difficulty > worst, case .alpha = fa, case .alpha = fb {
         worst = difficulty
         score.reviewFrame = current.index
-        score.reviewTime = current.time
-        score.reviewTruth = current.image
-        score.reviewA = pa
-        score.reviewB = pb
       }
       score.frames += 1
     }

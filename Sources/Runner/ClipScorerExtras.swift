@@ -88,9 +88,6 @@ extension ClipScorer {
       if let frameValue = d[0], frameValue > worst {
         worst = frameValue
         score.reviewFrame = s.index
-        score.reviewTime = s.time
-        score.reviewA = fa
-        score.reviewB = fb
       }
       score.frames += 1
       previous = current.mapValues(\.truth)

@@ -215,31 +215,6 @@ public enum RunCoordinator {
     return (k, n)
   }
 
-  /// Primary endpoints first (in gate order), then the rest by region and metric.
-  static func orderedEndpoints(
-    _ records: [ComparisonRecord], results: [Endpoint: PairedResult], policy: GatePolicy
-  ) -> [ReportModel.EndpointRow] {
-    let rank: (ComparisonRecord) -> Int = { r in
-      policy.primaries.firstIndex(of: Endpoint(region: r.region, metric: r.metric)) ?? Int.max
-    }
-    return records.sorted { l, r in
-      let a = rank(l)
-      let b = rank(r)
-      return a != b ? a < b : false
-    }.map { c in
-      let r = results[Endpoint(region: c.region, metric: c.metric)]
-      var row = ReportModel.EndpointRow(
-        region: c.region, metric: c.metric, isPrimary: c.isPrimary, clips: c.clips,
-        estimatePercent: c.estimatePercent,
-        ci95Percent: c.ciLowPercent.flatMap { lo in c.ciHighPercent.map { lo...$0 } },
-        ci90Percent: r?.ci90.map { PairedResult.percent($0.lowerBound)...PairedResult.percent($0.upperBound) },
-        pValue: c.pValue, hodgesLehmannPercent: c.hodgesLehmannPercent, wins: c.wins, ties: c.ties,
-        losses: c.losses, verdict: c.verdict, note: detectableNote(c))
-      if c.marginPercent != policy.margin * 100 { row.marginPercent = c.marginPercent }
-      return row
-    }
-  }
-
   /// An endpoint's note, with the smallest change its clips could detect when it is inconclusive.
   static func detectableNote(_ c: ComparisonRecord) -> String? {
     guard c.verdict == VerdictLabel.inconclusive.rawValue, let d = c.detectablePercent else { return c.note }

@@ -47,27 +47,7 @@ enum RunFinisher {
       outcome: outcome.summary, reasons: outcome.reasons)
 
     // The report, from the same stored rows.
-    let extras = Dictionary(grouping: try store.extraMeasures(runID: runID), by: \.clipID)
-    let alignment = Dictionary(grouping: try store.alignment(runID: runID), by: \.clipID)
-    let model = ReportModel(
-      runID: runID, createdAt: run.createdAt, clipsetName: run.clipsetName, clipsetSHA256: run.clipsetSHA256,
-      provider: run.provider,
-      a: .init(name: run.configAName, settings: run.configAText, hash: run.configAHash),
-      b: .init(name: run.configBName, settings: run.configBText, hash: run.configBHash),
-      versions: [
-        "harness": run.harnessVersion, "metrics": run.metricsVersion, "regions": run.regionsVersion,
-        "engine": run.serviceVersion ?? "–", "gate": policy.canonicalText,
-      ].merging(MetricKind.allCases.map { ("metric " + $0.rawValue, $0.version) }) { a, _ in a },
-      gateStatus: outcome.status.rawValue, gateSummary: outcome.summary, gateReasons: outcome.reasons,
-      exitCode: outcome.exitCode, marginPercent: policy.margin * 100,
-      regions: RegionKind.allCases.map(\.rawValue), metrics: MetricKind.allCases.map(\.rawValue),
-      metricScales: Dictionary(uniqueKeysWithValues: MetricKind.allCases.map { ($0.rawValue, $0.scaleLabel) }),
-      endpoints: RunCoordinator.orderedEndpoints(records, results: results, policy: policy),
-      clips: clips.map { c in
-        reportRow(
-          c, values: byClip[c.clipID] ?? [:], extras: extras[c.clipID] ?? [],
-          alignment: (alignment[c.clipID] ?? []).map(\.record), runFolder: runFolder)
-      })
+    let model = try ReportBuilder.model(runID: runID, store: store, runFolder: runFolder)
     try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
     let reportPath = runFolder + "/index.html"
     do {
@@ -195,90 +175,6 @@ enum RunFinisher {
       c.worstClipPercent = percent(worst.1)
     }
     return c
-  }
-
-  /// A clip's row of the report from its stored values, alignment and measures.
-  static func reportRow(
-    _ c: ClipRecord, values: [String: ClipMetricRecord], extras: [ExtraMeasureRecord],
-    alignment: [AlignmentRecord], runFolder: String
-  ) -> ReportModel.ClipRow {
-    var table: [String: [String: ReportModel.MetricPair]] = [:]
-    var support: [String: (pixels: Int, frames: Int)] = [:]
-    if c.status == "scored" {
-      for region in RegionKind.allCases {
-        // The region's spatial support is that of SAD (ErrorTotals.pixels(region)).
-        guard let sad = values["A/\(region.rawValue)/\(MetricKind.sad.rawValue)"], sad.frames > 0 else { continue }
-        support[region.rawValue] = (sad.pixels / sad.frames, sad.frames)
-        var byMetric: [String: ReportModel.MetricPair] = [:]
-        for metric in MetricKind.allCases {
-          byMetric[metric.rawValue] = .init(
-            a: values["A/\(region.rawValue)/\(metric.rawValue)"]?.value,
-            b: values["B/\(region.rawValue)/\(metric.rawValue)"]?.value)
-        }
-        table[region.rawValue] = byMetric
-      }
-    }
-    var images: [String: String] = [:]
-    var crop: String?
-    if let frame = c.reviewFrame {
-      for role in ["source", "truth", "a", "b", "heat-a", "heat-b"] {
-        let path = "clips/\(c.clipID)/frame\(frame)-\(role).png"
-        if FileManager.default.fileExists(atPath: runFolder + "/" + path) { images[role] = path }
-      }
-      let numbers =
-        ((try? String(contentsOfFile: runFolder + "/clips/\(c.clipID)/frame\(frame)-crop.txt", encoding: .utf8))
-        ?? "").split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-      if numbers.count == 4 { crop = "\(numbers[2])×\(numbers[3]) at (\(numbers[0]), \(numbers[1]))" }
-    }
-    var row = ReportModel.ClipRow(
-      id: c.clipID, tags: c.tags.split(separator: ",").map(String.init), status: c.status, error: c.error,
-      frames: c.frames, reviewFrame: c.reviewFrame, images: images, values: table, support: support)
-    row.crop = crop
-    row.alignment = alignment.map { a in
-      var s = AlignmentStats()
-      s.referenceFrames = a.referenceFrames
-      s.outputFrames = a.outputFrames
-      s.matched = a.matched
-      s.dropped = a.dropped
-      s.duplicated = a.duplicated
-      s.extra = a.extra
-      s.maxOffset = a.maxOffsetSeconds
-      s.window = a.windowSeconds
-      return "\(a.arm): \(s.summary)"
-    }
-    row.extras = extraLines(
-      extras.map {
-        ExtraMeasure(
-          arm: $0.arm, region: $0.region, measure: $0.measure, value: $0.value, detail: $0.detail, version: $0.version)
-      }, hasTruth: c.hasTruth)
-    return row
-  }
-
-  /// One line per arm and kind of measure: composites, or what was measured without ground truth.
-  static func extraLines(_ extras: [ExtraMeasure], hasTruth: Bool) -> [String] {
-    var lines: [String] = []
-    if !hasTruth { lines.append("No ground truth: these measures are not ground-truth metrics and feed no verdict.") }
-    for arm in ["A", "B", "A-B"] {
-      let mine = extras.filter { $0.arm == arm }
-      guard !mine.isEmpty else { continue }
-      func values(_ measure: String, _ format: String) -> String? {
-        let parts = mine.filter { $0.measure == measure }.compactMap { e in
-          e.value.map { "\(e.region) \(String(format: format, $0))" }
-        }
-        return parts.isEmpty ? nil : parts.joined(separator: ", ")
-      }
-      var pieces: [String] = []
-      if let v = values("composite_mse", "%.3f") { pieces.append("composite MSE ×1e3: " + v) }
-      if let v = values("composite_psnr", "%.2f") { pieces.append("composite PSNR dB: " + v) }
-      if let v = values("flicker", "%.3f") { pieces.append("flicker ×1e3: " + v) }
-      if let v = values("edge_alignment", "%.3f") { pieces.append("edge alignment: " + v) }
-      if let v = values("disagreement", "%.3f") { pieces.append("disagreement ×1e3: " + v) }
-      for e in mine where e.detail != nil && (e.measure == "applied_fit" || e.measure == "aspect_class") {
-        pieces.append((e.measure == "applied_fit" ? "fit " : "aspect ") + e.detail!)
-      }
-      if !pieces.isEmpty { lines.append("\(arm): " + pieces.joined(separator: "; ")) }
-    }
-    return lines
   }
 }
 

@@ -315,3 +315,74 @@ extension ResultStore {
     }
   }
 }
+
+/// One blind A/B vote on a clip of a run: which arm was on the left, and what the reviewer chose.
+public struct VoteRecord: Sendable, Equatable {
+  public var runID: String
+  public var clipID: String
+  /// "A" or "B": the arm shown on the left.
+  public var leftArm: String
+  /// "A", "B" or "tie": the arm the reviewer preferred, unblinded.
+  public var choice: String
+  public var voter: String?
+  public var createdAt: Date
+
+  public init(runID: String, clipID: String, leftArm: String, choice: String, voter: String?, createdAt: Date) {
+    self.runID = runID
+    self.clipID = clipID
+    self.leftArm = leftArm
+    self.choice = choice
+    self.voter = voter
+    self.createdAt = createdAt
+  }
+}
+
+extension ResultStore {
+  /// A run's per-frame rows (every clip, or one), ordered by clip, arm, frame, region, metric.
+  public func frameMetrics(runID: String, clipID: String? = nil) throws -> [FrameMetricRecord] {
+    try read { db in
+      var sql = "SELECT clip_id, arm, frame, region, metric, error_sum, pixels, metric_version FROM frame_metrics"
+      sql += " WHERE run_id = ?"
+      var arguments: StatementArguments = [runID]
+      if let clipID {
+        sql += " AND clip_id = ?"
+        arguments += [clipID]
+      }
+      sql += " ORDER BY clip_id, arm, frame, region, metric"
+      return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        FrameMetricRecord(
+          clipID: row[0], arm: row[1], frame: row[2], region: row[3], metric: row[4], errorSum: row[5], pixels: row[6],
+          metricVersion: row[7])
+      }
+    }
+  }
+
+  /// Stores a blind vote; the run must exist and the clip must be one of its clips.
+  public func addVote(_ v: VoteRecord) throws {
+    try write { db in
+      guard
+        try Int.fetchOne(
+          db, sql: "SELECT COUNT(*) FROM clips WHERE run_id = ? AND clip_id = ?", arguments: [v.runID, v.clipID]) == 1
+      else {
+        throw StoreError(path: path, reason: "run \(v.runID) has no clip '\(v.clipID)' to vote on")
+      }
+      try db.execute(
+        sql: """
+          INSERT INTO votes (run_id, clip_id, left_arm, choice, voter, created_at) VALUES (?, ?, ?, ?, ?, ?)
+          """, arguments: [v.runID, v.clipID, v.leftArm, v.choice, v.voter, v.createdAt])
+    }
+  }
+
+  /// A run's votes, oldest first.
+  public func votes(runID: String) throws -> [VoteRecord] {
+    try read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM votes WHERE run_id = ? ORDER BY id", arguments: [runID]
+      ).map { row in
+        VoteRecord(
+          runID: row["run_id"], clipID: row["clip_id"], leftArm: row["left_arm"], choice: row["choice"],
+          voter: row["voter"], createdAt: row["created_at"])
+      }
+    }
+  }
+}

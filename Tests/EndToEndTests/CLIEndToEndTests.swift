@@ -150,22 +150,33 @@ struct CLI {
       try store.clipValue(runID: runID, clipID: "hair-sway", arm: "B", region: "frame", metric: "MAD"))
     #expect(a > 0 && b > 0 && a != b)
 
-    // HTML: every clip, six PNG crops each (written through libpng: source, truth, both alphas,
-    // both heatmaps), the crop's place, the A/B viewer, a per-region table.
+    // HTML: every clip, for its transition band and its own hard region the worst frame's eight
+    // PNG crops (written through libpng: source, truth, both alphas, both heatmaps, both
+    // cut-outs), the crop's place, an A/B viewer per review, per-frame curves, a per-region table.
     let html = try String(contentsOfFile: reportPath, encoding: .utf8)
     #expect(html.contains("data-exit-code=\"3\""))
     let folder = URL(fileURLWithPath: reportPath).deletingLastPathComponent().path
-    for clip in ["hair-sway", "glass-slide", "motion-blur"] {
+    for (clip, region) in [("hair-sway", "hair"), ("glass-slide", "glass"), ("motion-blur", "motion")] {
       #expect(html.contains("id=\"clip-\(clip)\""))
-      for role in ["source", "truth", "a", "b", "heat-a", "heat-b"] {
-        let range = try #require(html.range(of: "clips/\(clip)/frame[0-9]+-\(role).png", options: .regularExpression))
-        let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + html[range]))
-        #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+      for r in ["transition", region] {
+        #expect(html.contains("id=\"clip-\(clip)-\(r)\""))
+        for role in ["source", "truth", "a", "b", "heat-a", "heat-b", "cut-a", "cut-b"] {
+          let range = try #require(
+            html.range(of: "clips/\(clip)/\(r)-frame[0-9]+-\(role).png", options: .regularExpression))
+          let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + html[range]))
+          #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        }
       }
+      #expect(html.contains("aria-label=\"transition MAD per frame of \(clip)"))
+      #expect(html.contains("aria-label=\"\(region) MAD per frame of \(clip)"))
     }
-    #expect(html.contains("<th>B/A</th>"))
-    #expect(html.components(separatedBy: "<div class=\"viewer\"").count == 4)
+    #expect(html.contains("<th scope=\"col\">B/A</th>"))
+    let reviews = html.components(separatedBy: "<details class=\"review\"").count - 1
+    #expect(reviews >= 6)
+    #expect(html.components(separatedBy: "<div class=\"viewer\"").count - 1 == reviews)
+    #expect(html.components(separatedBy: "<figure class=\"composite\"").count - 1 == reviews)
     #expect(html.contains(" window of frame "))
+    #expect(html.contains("<section id=\"runbook\">") && html.contains("<section id=\"clip-table\">"))
     // Each clip shows how both arms lined up with the ground truth.
     #expect(
       html.components(separatedBy: "Frame alignment by timestamp: A: matched 4/4, dropped 0, duplicated 0").count

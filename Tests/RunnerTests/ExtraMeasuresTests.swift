@@ -74,7 +74,7 @@ import Testing
     #expect(value("A", "flicker") != nil && value("A", "flicker") == value("B", "flicker"))
     let edge = try #require(value("A", "edge_alignment", "transition"))
     #expect(edge > 0 && edge <= 1)
-    let lines = RunFinisher.extraLines(score.extras, hasTruth: false)
+    let lines = ReportBuilder.extraLines(score.extras, hasTruth: false)
     #expect(lines.first?.hasPrefix("No ground truth") == true && lines.contains { $0.hasPrefix("A-B: disagreement") })
   }
 }

@@ -90,3 +90,30 @@ import Testing
       Gate.decide(results: [hair: worse], policy: policy, pipelineErrors: [], inconclusiveClips: ["c9"]).exitCode == 2)
   }
 }
+
+@Suite struct SignTestTests {
+  /// Worked by hand: n = 10, 9 against 1 → 2·(C(10,0) + C(10,1))/2¹⁰ = 2·11/1024.
+  @Test func nineAgainstOne() {
+    #expect(abs(SignTest.twoSided(wins: 9, losses: 1) - 22.0 / 1024) < 1e-12)
+    #expect(abs(SignTest.twoSided(wins: 1, losses: 9) - 22.0 / 1024) < 1e-12)
+  }
+
+  /// n = 5, 5 against 0 → 2/32; 3 against 2 → 2·(1 + 5 + 10)/32 = 1 (capped); none → 1.
+  @Test func smallCounts() {
+    #expect(abs(SignTest.twoSided(wins: 5, losses: 0) - 0.0625) < 1e-12)
+    #expect(SignTest.twoSided(wins: 3, losses: 2) == 1)
+    #expect(SignTest.twoSided(wins: 0, losses: 0) == 1)
+  }
+
+  /// Above 1000 votes the sum goes through log-gamma: 0 against 1001 is 2·2⁻¹⁰⁰¹ = 2⁻¹⁰⁰⁰.
+  @Test func manyVotes() {
+    let p = SignTest.twoSided(wins: 0, losses: 1001)
+    #expect(abs(p / pow(2, -1000) - 1) < 1e-9)
+    #expect(SignTest.twoSided(wins: 501, losses: 500) == 1)
+  }
+
+  /// n = 20, 15 against 5: 2·Σ_{k≤5} C(20,k)/2²⁰ = 2·(1+20+190+1140+4845+15504)/1048576 = 43400/1048576.
+  @Test func twentyVotes() {
+    #expect(abs(SignTest.twoSided(wins: 15, losses: 5) - 43400.0 / 1_048_576) < 1e-12)
+  }
+}
