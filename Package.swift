@@ -86,10 +86,21 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    .target(
+      name: "ReviewServer",
+      dependencies: [
+        "APIServer", "MatteMetrics", "Report", "Runner", "Store",
+        .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strictSettings
+    ),
     .executableTarget(
       name: "mattegate",
       dependencies: [
-        "Runner", "Clips", "Engine", "MediaIO", "MatteMetrics", "APIServer",
+        "Runner", "Clips", "Engine", "MediaIO", "MatteMetrics", "APIServer", "ReviewServer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings
@@ -128,6 +139,15 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
     .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "ReviewServerTests",
+      dependencies: [
+        "ReviewServer", "APIServer", "MediaIO", "Store", "TestSupport", "Verdict",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      swiftSettings: strictSettings
+    ),
     .testTarget(
       name: "EndToEndTests",
       dependencies: ["mattegate", "MediaIO", "Store", .product(name: "GRDB", package: "GRDB.swift")],

@@ -8,7 +8,7 @@ import MatteMetrics
 import MediaIO
 import NIOCore
 import NIOHTTP1
-import ServiceLifecycle
+package import ServiceLifecycle
 import Services
 import Synchronization
 import UnixSignals
@@ -34,7 +34,7 @@ public struct ReferenceServerOptions: Sendable {
 
 public struct ServerError: Error, CustomStringConvertible, Sendable {
   public var description: String
-  init(_ description: String) { self.description = description }
+  public init(_ description: String) { self.description = description }
 }
 
 /// Request context that keeps the connection, so a fault can drop it.
@@ -517,7 +517,7 @@ public final class ReferenceServerStopper: Sendable {
     if let group { Task { await group.triggerGracefulShutdown() } }
   }
 
-  func attach(_ group: ServiceGroup) async {
+  package func attach(_ group: ServiceGroup) async {
     let requested = state.withLock { s -> Bool in
       s.group = group
       return s.requested

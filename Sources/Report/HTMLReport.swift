@@ -2,7 +2,8 @@ import Foundation
 
 /// Renders a run as one self-contained HTML page (images are files beside it).
 public enum HTMLReport {
-  public static func render(_ m: ReportModel) -> String {
+  /// The page; `navigation` adds links to its header (the served report's way back).
+  public static func render(_ m: ReportModel, navigation: [(label: String, href: String)] = []) -> String {
     let span = forestSpan(m.endpoints, margin: m.endpoints.compactMap(\.marginPercent).reduce(m.marginPercent, max))
     var h = """
       <!doctype html>
@@ -17,6 +18,7 @@ public enum HTMLReport {
       <header>
         <div class="brand">mattegate</div>
         <h1><span class="arm a">A</span> \(esc(m.a.name)) <span class="vs">vs</span> <span class="arm b">B</span> \(esc(m.b.name))</h1>
+        \(navBar(navigation))
         <p class="meta">run <code>\(esc(m.runID))</code> · \(esc(iso(m.createdAt))) · clip set <b>\(esc(m.clipsetName))</b> (\(m.clips.count) clips, manifest <code>\(esc(String(m.clipsetSHA256.prefix(12))))</code>) · provider <b>\(esc(m.provider))</b></p>
       </header>
       <main>
@@ -102,6 +104,13 @@ public enum HTMLReport {
 
       """
     return h
+  }
+
+  /// Header links, or nothing.
+  static func navBar(_ links: [(label: String, href: String)]) -> String {
+    guard !links.isEmpty else { return "" }
+    return "<nav aria-label=\"mattegate\">"
+      + links.map { "<a href=\"\(esc($0.href))\">\(esc($0.label))</a>" }.joined() + "</nav>"
   }
 
   /// The heatmaps' colour legend: the colour map's stops as an SVG gradient over

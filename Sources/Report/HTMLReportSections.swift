@@ -404,6 +404,7 @@ extension HTMLReport {
     .composite[data-bg=black] .comp{background:#000}.composite[data-bg=white] .comp{background:#fff}
     .composite[data-bg=configured] .comp.has-conf{background:var(--conf)}
     table.sortable th.sorter{cursor:pointer}table.sortable th[aria-sort=ascending]::after{content:" ▲"}table.sortable th[aria-sort=descending]::after{content:" ▼"}
+    header nav{margin-top:6px}header nav a{color:#cfd8ea;margin-right:14px;text-decoration:none}header nav a:hover{text-decoration:underline}
     .gate-status{flex:0 0 auto}caption{text-align:left;padding:4px 0}.runbook-arm{margin:8px 0}.job-errors li,.problems li{margin:2px 0}
     table.clips td,table.clips th{font-size:12px;padding:4px 6px}tr.failed td{background:#fdf1f1}
     """

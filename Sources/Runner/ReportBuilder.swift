@@ -180,7 +180,7 @@ public enum ReportBuilder {
   }
 
   /// The review crops of a clip's regions, found in its folder (`REGION-frameN-ROLE.png`).
-  static func regionReviews(clipID: String, runFolder: String) -> [ReportModel.RegionReview] {
+  public static func regionReviews(clipID: String, runFolder: String) -> [ReportModel.RegionReview] {
     let folder = runFolder + "/clips/" + clipID
     let names = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
     var out: [ReportModel.RegionReview] = []

@@ -38,6 +38,9 @@ public struct EndpointHistoryRow: Sendable, Equatable {
   public var ciLowPercent: Double?
   public var ciHighPercent: Double?
   public var verdict: String
+  public var clipset: String = ""
+  public var marginPercent: Double?
+  public var isPrimary = false
 }
 
 extension ResultStore {
@@ -203,16 +206,21 @@ extension ResultStore {
       try Row.fetchAll(
         db,
         sql: """
-          SELECT run_id, created_at, config_a_name, config_b_name, clips, estimate_pct, ci_low_pct, ci_high_pct,
-            verdict
-          FROM endpoint_history WHERE region = ? AND metric = ? ORDER BY created_at, run_id
+          SELECT c.run_id, r.created_at, r.config_a_name, r.config_b_name, r.clipset_name, c.clips, c.estimate_pct,
+            c.ci_low_pct, c.ci_high_pct, c.verdict, c.margin_pct, c.is_primary
+          FROM comparisons c JOIN runs r ON r.id = c.run_id
+          WHERE c.region = ? AND c.metric = ? ORDER BY r.created_at, c.run_id
           """,
         arguments: [region, metric]
       ).map { row in
-        EndpointHistoryRow(
+        var h = EndpointHistoryRow(
           runID: row["run_id"], createdAt: row["created_at"], configA: row["config_a_name"],
           configB: row["config_b_name"], clips: row["clips"], estimatePercent: row["estimate_pct"],
           ciLowPercent: row["ci_low_pct"], ciHighPercent: row["ci_high_pct"], verdict: row["verdict"])
+        h.clipset = row["clipset_name"]
+        h.marginPercent = row["margin_pct"]
+        h.isPrimary = row["is_primary"]
+        return h
       }
     }
   }

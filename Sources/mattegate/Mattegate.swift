@@ -17,7 +17,7 @@ struct Mattegate: AsyncParsableCommand {
     subcommands: [
       Synth.self, ClipSetCommand.self, Run.self, Calibrate.self, ReportCommand.self, Merge.self, History.self,
       Extract.self, Score.self, Bench.self,
-      ServeAPI.self,
+      Serve.self, ServeAPI.self,
     ]
   )
 

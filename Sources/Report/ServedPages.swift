@@ -1,0 +1,300 @@
+public import Foundation
+import MatteMetrics
+public import Store
+
+/// The pages `mattegate serve` adds to the reports: the runs list, a comparison of two runs,
+/// history charts per endpoint and the blind A/B vote. Every stored string is escaped.
+public enum ServedPages {
+  /// The navigation every served page (and a served report) carries.
+  public static let navigation: [(label: String, href: String)] = [
+    ("Runs", "/"), ("History", "/history"),
+  ]
+
+  static func page(_ title: String, _ body: String, script: String = "") -> String {
+    """
+    <!doctype html>
+    <html lang="en">
+    <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>\(HTMLReport.esc(title)) · mattegate</title>
+    <style>\(HTMLReport.css)\(HTMLReport.sectionCSS)\(css)</style>
+    </head>
+    <body>
+    <header><div class="brand">mattegate</div><h1>\(HTMLReport.esc(title))</h1>\(HTMLReport.navBar(navigation))</header>
+    <main>
+    \(body)
+    </main>
+    <footer>mattegate serve · read from SQLite on every request.</footer>
+    \(script.isEmpty ? "" : "<script>\(script)</script>")
+    </body>
+    </html>
+
+    """
+  }
+
+  static func esc(_ s: String) -> String { HTMLReport.esc(s) }
+
+  static func day(_ d: Date) -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.dateFormat = "yyyy-MM-dd HH:mm"
+    return f.string(from: d) + " UTC"
+  }
+
+  /// Every stored run, newest first, with links to its report and its vote page, and a form
+  /// that compares any two.
+  public static func runs(_ runs: [RunRecord], votes: [String: Int], database: String) -> String {
+    let newest = runs.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+    var b =
+      "<p class=\"small\">\(newest.count) run\(newest.count == 1 ? "" : "s") in <code>\(esc(database))</code>.</p>"
+    if newest.count >= 2 {
+      func select(_ name: String, _ chosen: Int) -> String {
+        "<select name=\"\(name)\" aria-label=\"Run \(name.uppercased())\">"
+          + newest.enumerated().map { i, r in
+            "<option value=\"\(esc(r.id))\"\(i == chosen ? " selected" : "")>\(esc(r.id)) · \(esc(r.configAName)) → \(esc(r.configBName))</option>"
+          }.joined() + "</select>"
+      }
+      b += "<form class=\"compare-form\" method=\"get\" action=\"/compare\">Compare \(select("a", 1)) with "
+      b += "\(select("b", 0)) <button type=\"submit\">Compare</button></form>"
+    }
+    b += "<table class=\"runs sortable\"><caption class=\"small\">Click a column's header to sort by it.</caption>"
+    b += "<thead><tr><th scope=\"col\">Run</th><th scope=\"col\">Created</th><th scope=\"col\">Clip set</th>"
+    b += "<th scope=\"col\">A → B</th><th scope=\"col\">Provider</th><th scope=\"col\">Outcome</th>"
+    b += "<th scope=\"col\" data-type=\"num\">Exit</th><th scope=\"col\" data-type=\"num\">Votes</th>"
+    b += "<th scope=\"col\" class=\"nosort\">Review</th></tr></thead><tbody>"
+    for r in newest {
+      let finished = r.exitCode != nil
+      let status = GateWords.status(exitCode: r.exitCode)
+      b += "<tr><th scope=\"row\">"
+      b += finished ? "<a href=\"/runs/\(esc(r.id))/\">\(esc(r.id))</a>" : esc(r.id)
+      b += "</th><td>\(esc(day(r.createdAt)))</td><td>\(esc(r.clipsetName))</td>"
+      b += "<td>\(esc(r.configAName)) → \(esc(r.configBName))</td><td>\(esc(r.provider))</td>"
+      b += "<td><span class=\"verdict \(status.cls)\">\(esc(status.word))</span> "
+      b += "<span class=\"small\">\(esc(r.outcome ?? (r.status == "running" ? "unfinished" : r.status)))</span></td>"
+      b += "<td class=\"num\">\(r.exitCode.map(String.init) ?? "–")</td><td class=\"num\">\(votes[r.id] ?? 0)</td>"
+      b += "<td>" + (finished ? "<a href=\"/runs/\(esc(r.id))/vote\">blind vote</a>" : "–") + "</td></tr>"
+    }
+    b += "</tbody></table>"
+    return page("Runs", b, script: HTMLReport.pageScript)
+  }
+
+  /// Two runs side by side: their arms and gate outcomes, then every endpoint's estimate and
+  /// interval in each, drawn on one scale, and the change between them.
+  public static func compare(
+    _ a: RunRecord, _ ac: [ComparisonRecord], _ b: RunRecord, _ bc: [ComparisonRecord]
+  ) -> String {
+    var body = "<div class=\"configs\">"
+    for (label, r) in [("Run 1", a), ("Run 2", b)] {
+      let status = GateWords.status(exitCode: r.exitCode)
+      body += "<div class=\"card\"><h2>\(label): <a href=\"/runs/\(esc(r.id))/\">\(esc(r.id))</a></h2>"
+      body += "<p><span class=\"arm a\">A</span> \(esc(r.configAName)) <span class=\"vs\">vs</span> "
+      body += "<span class=\"arm b\">B</span> \(esc(r.configBName))</p>"
+      body += "<p class=\"small\">\(esc(day(r.createdAt))) · clip set \(esc(r.clipsetName)) · provider "
+      body += "\(esc(r.provider))</p><p><span class=\"verdict \(status.cls)\">\(esc(status.word))</span> "
+      body += "\(esc(r.outcome ?? r.status))</p></div>"
+    }
+    body += "</div>"
+    if a.clipsetSHA256 != b.clipsetSHA256 {
+      body += "<p class=\"warn\">The runs used different clip sets (\(esc(a.clipsetName)) and \(esc(b.clipsetName))): "
+      body += "their estimates are not over the same clips.</p>"
+    }
+    let bByKey = Dictionary(bc.map { ("\($0.region)/\($0.metric)", $0) }, uniquingKeysWith: { x, _ in x })
+    let rows = ac.filter { bByKey["\($0.region)/\($0.metric)"] != nil }.sorted {
+      ($0.isPrimary ? 0 : 1, order($0.region, $0.metric)) < ($1.isPrimary ? 0 : 1, order($1.region, $1.metric))
+    }
+    let widest = (ac + bc).flatMap { [$0.ciLowPercent, $0.ciHighPercent] }.compactMap { $0 }.map(abs).max() ?? 1
+    let span = max(widest, 5) * 1.05
+    body += "<table class=\"compare sortable\"><caption class=\"small\">B vs A in each run (lower is better). In the "
+    body +=
+      "chart the first run is drawn above the second; the shaded band is the first run's margin.</caption><thead><tr>"
+    body +=
+      "<th scope=\"col\">Endpoint</th><th scope=\"col\" data-type=\"num\">Run 1</th><th scope=\"col\">Verdict 1</th>"
+    body += "<th scope=\"col\" data-type=\"num\">Run 2</th><th scope=\"col\">Verdict 2</th>"
+    body += "<th scope=\"col\" data-type=\"num\">Change (points)</th>"
+    body += "<th scope=\"col\" class=\"nosort\">−\(HTMLReport.fmt(span, 2))% · 0 · +\(HTMLReport.fmt(span, 2))%</th>"
+    body += "</tr></thead><tbody>"
+    for x in rows {
+      let y = bByKey["\(x.region)/\(x.metric)"]!
+      body += "<tr\(x.isPrimary ? " class=\"primary\"" : "")><th scope=\"row\">\(esc(x.region)).\(esc(x.metric))"
+      body += x.isPrimary ? " <span class=\"tag\">primary</span>" : ""
+      body +=
+        "</th>\(estimateCell(x))<td><span class=\"verdict \(HTMLReport.verdictClass(x.verdict))\">\(esc(x.verdict))</span></td>"
+      body +=
+        "\(estimateCell(y))<td><span class=\"verdict \(HTMLReport.verdictClass(y.verdict))\">\(esc(y.verdict))</span></td>"
+      if let e1 = x.estimatePercent, let e2 = y.estimatePercent {
+        body += "<td class=\"num \(HTMLReport.signClass(e2 - e1))\" data-v=\"\(HTMLReport.fmt(e2 - e1, 8))\">"
+        body += String(format: "%+.1f", e2 - e1) + "</td>"
+      } else {
+        body += "<td class=\"num\" data-v=\"\">–</td>"
+      }
+      body += "<td>\(pairForest(x, y, span: span))</td></tr>"
+    }
+    body += "</tbody></table>"
+    return page("Compare \(a.id) with \(b.id)", body, script: HTMLReport.pageScript)
+  }
+
+  static func order(_ region: String, _ metric: String) -> Int {
+    (RegionKind.allCases.firstIndex { $0.rawValue == region } ?? 99) * 100
+      + (MetricKind.allCases.firstIndex { $0.rawValue == metric } ?? 99)
+  }
+
+  static func estimateCell(_ c: ComparisonRecord) -> String {
+    var s =
+      "<td class=\"num \(HTMLReport.signClass(c.estimatePercent))\" data-v=\"\(c.estimatePercent.map { HTMLReport.fmt($0, 8) } ?? "")\">"
+    s += HTMLReport.pct(c.estimatePercent)
+    if let lo = c.ciLowPercent, let hi = c.ciHighPercent {
+      s += " <span class=\"small\">[\(HTMLReport.pct(lo)), \(HTMLReport.pct(hi))]</span>"
+    }
+    return s + "</td>"
+  }
+
+  /// Both runs' 95% intervals and estimates on one scale: run 1 above, run 2 below.
+  static func pairForest(_ x: ComparisonRecord, _ y: ComparisonRecord, span: Double) -> String {
+    func px(_ v: Double) -> Double { 80 + 76 * max(-1, min(1, v / span)) }
+    var s = "<svg width=\"160\" height=\"26\" viewBox=\"0 0 160 26\" role=\"img\" aria-label=\"run 1 "
+    s += "\(HTMLReport.pct(x.estimatePercent)), run 2 \(HTMLReport.pct(y.estimatePercent))\">"
+    let m = x.marginPercent
+    s +=
+      "<rect x=\"\(HTMLReport.fmt(px(-m), 4))\" y=\"1\" width=\"\(HTMLReport.fmt(px(m) - px(-m), 4))\" height=\"24\" class=\"band\"/>"
+    s += "<line x1=\"80\" y1=\"0\" x2=\"80\" y2=\"26\" class=\"zero\"/>"
+    for (c, yPos, cls) in [(x, 8.0, "r1"), (y, 18.0, "r2")] {
+      guard let e = c.estimatePercent else { continue }
+      if let lo = c.ciLowPercent, let hi = c.ciHighPercent {
+        s +=
+          "<line x1=\"\(HTMLReport.fmt(px(lo), 4))\" y1=\"\(yPos)\" x2=\"\(HTMLReport.fmt(px(hi), 4))\" y2=\"\(yPos)\" class=\"ci \(cls)\"/>"
+      }
+      s += "<circle cx=\"\(HTMLReport.fmt(px(e), 4))\" cy=\"\(yPos)\" r=\"3\" class=\"est \(cls)\"/>"
+    }
+    return s + "</svg>"
+  }
+
+  /// Per endpoint, every run's estimate with its 95% interval, oldest to newest, against zero
+  /// and the margin band; primaries first.
+  public static func history(_ series: [(region: String, metric: String, rows: [EndpointHistoryRow])]) -> String {
+    var body = "<p class=\"small\">Each point is one run's estimate of B vs A (lower is better) with its 95% interval; "
+    body += "the shaded band is ±margin. Points are coloured by verdict: <span class=\"dot good\"></span> improved "
+    body += "<span class=\"dot ok\"></span> equivalent or non-inferior <span class=\"dot bad\"></span> regressed "
+    body += "<span class=\"dot unknown\"></span> inconclusive.</p>"
+    let shown = series.filter { s in s.rows.contains { $0.estimatePercent != nil } }
+    if shown.isEmpty { body += "<p>No run has compared any endpoint yet.</p>" }
+    let sorted = shown.sorted { l, r in
+      let lp = l.rows.last?.isPrimary == true ? 0 : 1
+      let rp = r.rows.last?.isPrimary == true ? 0 : 1
+      return (lp, order(l.region, l.metric)) < (rp, order(r.region, r.metric))
+    }
+    body += "<div class=\"history\">"
+    for s in sorted { body += historyChart(s.region, s.metric, s.rows) }
+    return page("History", body + "</div>")
+  }
+
+  static func historyChart(_ region: String, _ metric: String, _ rows: [EndpointHistoryRow]) -> String {
+    let (w, h, left, top, bottom) = (420.0, 150.0, 40.0, 10.0, 20.0)
+    let values = rows.flatMap { [$0.estimatePercent, $0.ciLowPercent, $0.ciHighPercent] }.compactMap { $0 }
+    let margin = rows.last?.marginPercent ?? 5
+    let span = max(values.map(abs).max() ?? 1, margin * 2) * 1.1
+    let n = max(rows.count, 1)
+    func x(_ i: Int) -> Double { left + (w - left - 10) * (Double(i) + 0.5) / Double(n) }
+    func y(_ v: Double) -> Double { top + (h - top - bottom) * (1 - (v + span) / (2 * span)) }
+    let name = "\(region).\(metric)"
+    var s = "<figure class=\"hist\"><svg viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" "
+    s +=
+      "role=\"img\" aria-label=\"\(esc(name)) over \(rows.count) run\(rows.count == 1 ? "" : "s")\"><title>\(esc(name))</title>"
+    s += "<rect class=\"band\" x=\"\(left)\" y=\"\(HTMLReport.fmt(y(margin), 5))\" width=\"\(w - left - 10)\" "
+    s += "height=\"\(HTMLReport.fmt(y(-margin) - y(margin), 5))\"/>"
+    s +=
+      "<line class=\"zero\" x1=\"\(left)\" y1=\"\(HTMLReport.fmt(y(0), 5))\" x2=\"\(w - 10)\" y2=\"\(HTMLReport.fmt(y(0), 5))\"/>"
+    s +=
+      "<text x=\"\(left - 4)\" y=\"\(HTMLReport.fmt(y(span) + 8, 5))\" text-anchor=\"end\">+\(HTMLReport.fmt(span, 2))%</text>"
+    s += "<text x=\"\(left - 4)\" y=\"\(HTMLReport.fmt(y(0) + 3, 5))\" text-anchor=\"end\">0</text>"
+    s +=
+      "<text x=\"\(left - 4)\" y=\"\(HTMLReport.fmt(y(-span), 5))\" text-anchor=\"end\">−\(HTMLReport.fmt(span, 2))%</text>"
+    for (i, r) in rows.enumerated() {
+      guard let e = r.estimatePercent else { continue }
+      let tip = "\(r.runID): \(r.configA) → \(r.configB), \(HTMLReport.pct(e)), \(r.verdict)"
+      s +=
+        "<a href=\"/runs/\(esc(r.runID))/\"><g class=\"pt \(HTMLReport.verdictClass(r.verdict))\"><title>\(esc(tip))</title>"
+      if let lo = r.ciLowPercent, let hi = r.ciHighPercent {
+        s +=
+          "<line x1=\"\(HTMLReport.fmt(x(i), 5))\" y1=\"\(HTMLReport.fmt(y(hi), 5))\" x2=\"\(HTMLReport.fmt(x(i), 5))\" "
+        s += "y2=\"\(HTMLReport.fmt(y(lo), 5))\"/>"
+      }
+      s += "<circle cx=\"\(HTMLReport.fmt(x(i), 5))\" cy=\"\(HTMLReport.fmt(y(e), 5))\" r=\"4\"/></g></a>"
+    }
+    s += "</svg><figcaption>\(esc(name))\(rows.last?.isPrimary == true ? " <span class=\"tag\">primary</span>" : "")"
+    s += " · \(rows.count) run\(rows.count == 1 ? "" : "s")</figcaption></figure>"
+    return s
+  }
+
+  /// One blind comparison: the clip's source and ground truth, then its two arms' crops as
+  /// Left and Right in an order the server drew, under opaque names; the form sends the token
+  /// and the choice.
+  public static func vote(runID: String, clip: String, token: String, votesSoFar: Int, thanks: Bool) -> String {
+    let base = "/vote/\(esc(token))"
+    var b = ""
+    if thanks { b += "<p class=\"thanks\" role=\"status\">Vote stored. Here is the next clip.</p>" }
+    b += "<p>Run <a href=\"/runs/\(esc(runID))/\">\(esc(runID))</a> · clip <b>\(esc(clip))</b> · \(votesSoFar) vote"
+    b +=
+      "\(votesSoFar == 1 ? "" : "s") so far. Which matte is better? The arms are shown in a random order and not named.</p>"
+    b += "<div class=\"images vote-refs\"><figure><img src=\"\(base)/source.png\" alt=\"Source crop of \(esc(clip))\">"
+    b += "<figcaption>Source</figcaption></figure><figure><img src=\"\(base)/truth.png\" alt=\"Ground truth alpha of "
+    b += "\(esc(clip))\"><figcaption>Ground truth α</figcaption></figure></div>"
+    b += "<div class=\"vote-pair\">"
+    for side in ["left", "right"] {
+      let title = side == "left" ? "Left" : "Right"
+      b += "<figure><img src=\"\(base)/\(side).png\" alt=\"\(title) matte of \(esc(clip))\">"
+      b +=
+        "<img src=\"\(base)/\(side)-cut.png\" class=\"cut\" alt=\"\(title) composite of \(esc(clip)) over a checkerboard\">"
+      b += "<figcaption>\(title)</figcaption></figure>"
+    }
+    b += "</div><form method=\"post\" action=\"/runs/\(esc(runID))/vote\" class=\"vote-form\">"
+    b += "<input type=\"hidden\" name=\"token\" value=\"\(esc(token))\">"
+    b += "<label>Your name (optional) <input type=\"text\" name=\"voter\" maxlength=\"80\"></label> "
+    b += "<button type=\"submit\" name=\"choice\" value=\"left\">Left is better</button> "
+    b += "<button type=\"submit\" name=\"choice\" value=\"tie\">About the same</button> "
+    b += "<button type=\"submit\" name=\"choice\" value=\"right\">Right is better</button></form>"
+    b +=
+      "<p class=\"small\">Keyboard: <kbd>←</kbd> left is better · <kbd>↓</kbd> about the same · <kbd>→</kbd> right is better.</p>"
+    return page("Blind review · \(runID)", b, script: voteScript)
+  }
+
+  static let voteScript = """
+    document.addEventListener('keydown',function(e){if(e.target.tagName==='INPUT')return;
+      var v={ArrowLeft:'left',ArrowDown:'tie',ArrowRight:'right'}[e.key];if(!v)return;e.preventDefault();
+      document.querySelector('.vote-form button[value='+v+']').click()});
+    """
+
+  /// A page for something that is not there or not allowed, with the reason.
+  public static func problem(_ title: String, _ message: String) -> String {
+    page(title, "<p class=\"error\">\(esc(message))</p><p><a href=\"/\">All runs</a></p>")
+  }
+
+  static let css = """
+    .compare-form{margin:10px 0}.compare-form select{max-width:420px}.card{background:var(--card);padding:10px 14px;border-radius:8px}
+    .warn{color:var(--warn)}svg .r1{stroke:var(--a)}svg .r2{stroke:var(--b)}svg circle.r1{fill:var(--a)}svg circle.r2{fill:var(--b)}
+    .history{display:flex;flex-wrap:wrap;gap:14px}.hist svg{background:var(--card);border:1px solid var(--line);border-radius:4px}
+    .hist text{font-size:10px;fill:var(--muted)}.hist .band{fill:#e4ecfb}.hist .zero{stroke:#9aa3b5}
+    .pt line{stroke:#1d2330;stroke-width:1.2}.pt circle{stroke:#1d2330;stroke-width:1}.pt.good circle{fill:var(--good)}.pt.bad circle{fill:var(--bad)}
+    .pt.ok circle{fill:#2c55a8}.pt.unknown circle{fill:var(--warn)}
+    .dot{display:inline-block;width:10px;height:10px;border-radius:5px;vertical-align:middle}.dot.good{background:var(--good)}
+    .dot.bad{background:var(--bad)}.dot.ok{background:#2c55a8}.dot.unknown{background:var(--warn)}
+    .vote-pair{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0}.vote-pair img{width:100%;display:block;border:1px solid var(--line);border-radius:4px;image-rendering:pixelated}
+    .vote-pair img.cut{margin-top:6px;background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
+    .vote-refs{grid-template-columns:repeat(2,minmax(0,320px))}.vote-form button{font:inherit;padding:6px 14px;margin:4px}
+    .thanks{color:var(--good)}
+    """
+}
+
+/// The gate's word and style for a stored exit code.
+enum GateWords {
+  static func status(exitCode: Int?) -> (word: String, cls: String) {
+    switch exitCode {
+    case nil: ("UNFINISHED", "unknown")
+    case 0: ("PASS", "good")
+    case 2: ("FAIL", "bad")
+    case 3: ("INCONCLUSIVE", "unknown")
+    default: ("ERROR", "bad")
+    }
+  }
+}

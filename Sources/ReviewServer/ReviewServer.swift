@@ -1,0 +1,308 @@
+public import APIServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MatteMetrics
+import NIOCore
+import Report
+import Runner
+import ServiceLifecycle
+import Store
+import UnixSignals
+
+/// Where `mattegate serve` reads runs and their review crops, and where it listens.
+public struct ReviewServerOptions: Sendable {
+  public var database: String
+  /// The folder holding run folders (`REPORTS/RUN/clips/…`), as `mattegate run --out` wrote them.
+  public var reports: String
+  public var host = "127.0.0.1"
+  public var port: Int
+
+  public init(database: String, reports: String, port: Int) {
+    self.database = database
+    self.reports = reports
+    self.port = port
+  }
+}
+
+/// `mattegate serve`: the runs in a SQLite store as pages, on loopback. Every page is rendered
+/// from SQLite when asked for; the only state of its own is the pending blind votes.
+public enum ReviewServer {
+  /// Serves until stopped (SIGINT, SIGTERM or `stopper`). `onListening` gets the bound port.
+  public static func run(
+    _ options: ReviewServerOptions, stopper: ReferenceServerStopper? = nil,
+    onListening: @escaping @Sendable (Int) -> Void = { _ in }
+  ) async throws {
+    guard ["localhost", "::1", "[::1]"].contains(options.host) || options.host.hasPrefix("127.") else {
+      throw ServerError("serve binds loopback only (127.0.0.1, ::1 or localhost), not '\(options.host)'")
+    }
+    guard FileManager.default.fileExists(atPath: options.database) else {
+      throw ServerError("\(options.database): no such database (run `mattegate run` first, or pass --db)")
+    }
+    let site = try Site(options: options)
+    var logger = Logger(label: "mattegate.serve")
+    logger.logLevel = .critical
+    let app = Application(
+      responder: CallbackResponder<BasicRequestContext> { request, _ in
+        await site.respond(request)
+      },
+      configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port)),
+      onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
+      logger: logger)
+    let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    await stopper?.attach(group)
+    try await group.run()
+  }
+}
+
+/// A blind vote handed out and not yet answered.
+struct PendingVote: Sendable {
+  var runID: String
+  var clipID: String
+  /// "A" or "B": the arm shown on the left.
+  var leftArm: String
+  /// Files by the opaque names the page uses: source, truth, left, right, left-cut, right-cut.
+  var files: [String: String]
+}
+
+/// The pending blind votes, by token.
+actor VoteBook {
+  private var pending: [String: PendingVote] = [:]
+  private var order: [String] = []
+  static let limit = 10_000
+
+  func add(_ v: PendingVote) -> String {
+    var g = SystemRandomNumberGenerator()
+    let token = (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max, using: &g)) }.joined()
+    pending[token] = v
+    order.append(token)
+    if order.count > Self.limit {
+      pending[order.removeFirst()] = nil
+    }
+    return token
+  }
+
+  func peek(_ token: String) -> PendingVote? { pending[token] }
+
+  func take(_ token: String) -> PendingVote? {
+    guard let v = pending.removeValue(forKey: token) else { return nil }
+    order.removeAll { $0 == token }
+    return v
+  }
+}
+
+/// The routes.
+final class Site: Sendable {
+  let options: ReviewServerOptions
+  let store: ResultStore
+  let votes = VoteBook()
+
+  init(options: ReviewServerOptions) throws {
+    self.options = options
+    do {
+      store = try ResultStore(path: options.database)
+    } catch {
+      throw ServerError("\(options.database): \(error)")
+    }
+  }
+
+  func respond(_ request: Request) async -> Response {
+    let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).map {
+      String($0).removingPercentEncoding ?? String($0)
+    }
+    do {
+      switch (request.method, parts.count) {
+      case (.get, 0): return try runsPage()
+      case (.get, 1) where parts[0] == "history": return try historyPage()
+      case (.get, 1) where parts[0] == "compare": return try comparePage(request.uri.queryParameters)
+      case (.get, 2) where parts[0] == "runs" && request.uri.path.hasSuffix("/"): return try reportPage(parts[1])
+      case (.get, 2) where parts[0] == "runs":
+        // The report's images are relative to its folder, so its address ends in a slash.
+        return redirect("/runs/\(percentEncoded(parts[1]))/", status: .movedPermanently)
+      case (.get, 3) where parts[0] == "runs" && parts[2] == "vote":
+        return try await votePage(parts[1], thanks: request.uri.queryParameters["thanks"] != nil)
+      case (.post, 3) where parts[0] == "runs" && parts[2] == "vote":
+        return try await castVote(parts[1], body: try await request.body.collect(upTo: 16 * 1024))
+      case (.get, 5) where parts[0] == "runs" && parts[2] == "clips":
+        return try image(run: parts[1], clip: parts[3], file: parts[4])
+      case (.get, 3) where parts[0] == "vote": return await blindImage(token: parts[1], name: parts[2])
+      default: return page(.notFound, ServedPages.problem("Not found", "There is no page at \(request.uri.path)."))
+      }
+    } catch let e as PageError {
+      return page(e.status, ServedPages.problem(e.title, e.message))
+    } catch {
+      return page(.internalServerError, ServedPages.problem("Error", "\(error)"))
+    }
+  }
+
+  struct PageError: Error {
+    var status: HTTPResponse.Status
+    var title: String
+    var message: String
+  }
+
+  func page(_ status: HTTPResponse.Status, _ html: String) -> Response {
+    var fields = HTTPFields()
+    fields[.contentType] = "text/html; charset=utf-8"
+    fields[.cacheControl] = "no-store"
+    return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+  }
+
+  func redirect(_ location: String, status: HTTPResponse.Status = .seeOther) -> Response {
+    var fields = HTTPFields()
+    fields[.location] = location
+    return Response(status: status, headers: fields)
+  }
+
+  func percentEncoded(_ s: String) -> String {
+    s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+  }
+
+  func finishedRun(_ id: String) throws -> RunRecord {
+    guard let run = try store.run(id: id) else {
+      throw PageError(status: .notFound, title: "No such run", message: "\(options.database) has no run \(id).")
+    }
+    guard run.exitCode != nil else {
+      throw PageError(
+        status: .conflict, title: "Run not finished",
+        message: "Run \(id) has not finished; resume it with `mattegate run --resume \(id)`.")
+    }
+    return run
+  }
+
+  func runsPage() throws -> Response {
+    let runs = try store.runs()
+    var counts: [String: Int] = [:]
+    for r in runs { counts[r.id] = try store.votes(runID: r.id).count }
+    return page(.ok, ServedPages.runs(runs, votes: counts, database: options.database))
+  }
+
+  func historyPage() throws -> Response {
+    var series: [(region: String, metric: String, rows: [EndpointHistoryRow])] = []
+    for region in RegionKind.allCases {
+      for metric in MetricKind.allCases {
+        series.append(
+          (region.rawValue, metric.rawValue, try store.history(region: region.rawValue, metric: metric.rawValue)))
+      }
+    }
+    return page(.ok, ServedPages.history(series))
+  }
+
+  func comparePage(_ query: Parameters) throws -> Response {
+    guard let a = query["a"].map(String.init), let b = query["b"].map(String.init) else {
+      throw PageError(status: .badRequest, title: "Compare", message: "Name two runs: /compare?a=RUN&b=RUN.")
+    }
+    let ra = try finishedRun(a)
+    let rb = try finishedRun(b)
+    return page(.ok, ServedPages.compare(ra, try store.comparisons(runID: a), rb, try store.comparisons(runID: b)))
+  }
+
+  func reportPage(_ id: String) throws -> Response {
+    _ = try finishedRun(id)
+    let model = try ReportBuilder.model(runID: id, store: store, runFolder: runFolder(id))
+    let nav = ServedPages.navigation + [("Blind vote on this run", "/runs/\(percentEncoded(id))/vote")]
+    return page(.ok, HTMLReport.render(model, navigation: nav))
+  }
+
+  func runFolder(_ id: String) -> String { options.reports + "/" + id }
+
+  /// A review crop of a run's clip: only PNGs named as the run writes them, in the run's folder.
+  func image(run id: String, clip: String, file: String) throws -> Response {
+    let run = try finishedRun(id)
+    guard file.hasSuffix(".png"), !file.hasPrefix("."),
+      file.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
+      try store.clips(runID: run.id).contains(where: { $0.clipID == clip })
+    else {
+      throw PageError(status: .notFound, title: "Not found", message: "Run \(id) has no image \(clip)/\(file).")
+    }
+    return try png(runFolder(id) + "/clips/" + clip + "/" + file)
+  }
+
+  func png(_ path: String) throws -> Response {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw PageError(status: .notFound, title: "Not found", message: "No image at \(path).")
+    }
+    var fields = HTTPFields()
+    fields[.contentType] = "image/png"
+    fields[.cacheControl] = "no-store"
+    return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+  }
+
+  /// The next clip to vote on: among the clips with both arms' review crops, one with the
+  /// fewest votes so far (a random one of those); sides drawn at random.
+  func votePage(_ id: String, thanks: Bool) async throws -> Response {
+    let run = try finishedRun(id)
+    let stored = try store.votes(runID: run.id)
+    var candidates: [(clip: String, files: [String: String])] = []
+    for clip in try store.clips(runID: run.id) where clip.status == "scored" {
+      let reviews = ReportBuilder.regionReviews(clipID: clip.clipID, runFolder: runFolder(run.id))
+      guard
+        let r = reviews.first(where: { $0.region == RegionKind.transition.rawValue }) ?? reviews.first,
+        r.images["a"] != nil, r.images["b"] != nil
+      else { continue }
+      candidates.append((clip.clipID, r.images.mapValues { runFolder(run.id) + "/" + $0 }))
+    }
+    guard !candidates.isEmpty else {
+      throw PageError(
+        status: .notFound, title: "Nothing to vote on",
+        message: "Run \(id) has no clip with review crops of both arms in \(runFolder(id)).")
+    }
+    let counts = Dictionary(grouping: stored, by: \.clipID).mapValues(\.count)
+    let fewest = candidates.map { counts[$0.clip] ?? 0 }.min()!
+    let pick = candidates.filter { (counts[$0.clip] ?? 0) == fewest }.randomElement()!
+    let leftArm = Bool.random() ? "A" : "B"
+    let (l, r) = leftArm == "A" ? ("a", "b") : ("b", "a")
+    var files: [String: String] = [:]
+    for (name, role) in [
+      ("source", "source"), ("truth", "truth"), ("left", l), ("right", r), ("left-cut", "cut-" + l),
+      ("right-cut", "cut-" + r),
+    ] {
+      if let path = pick.files[role] { files[name] = path }
+    }
+    let token = await votes.add(PendingVote(runID: run.id, clipID: pick.clip, leftArm: leftArm, files: files))
+    return page(
+      .ok,
+      ServedPages.vote(runID: run.id, clip: pick.clip, token: token, votesSoFar: stored.count, thanks: thanks))
+  }
+
+  func blindImage(token: String, name: String) async -> Response {
+    guard name.hasSuffix(".png"), let v = await votes.peek(token), let path = v.files[String(name.dropLast(4))],
+      let response = try? png(path)
+    else {
+      return page(.notFound, ServedPages.problem("Not found", "No such image."))
+    }
+    return response
+  }
+
+  func castVote(_ id: String, body: ByteBuffer) async throws -> Response {
+    let form = Self.form(String(buffer: body))
+    guard let token = form["token"], let choice = form["choice"], ["left", "right", "tie"].contains(choice) else {
+      throw PageError(
+        status: .badRequest, title: "Vote", message: "A vote needs a token and a choice (left, right or tie).")
+    }
+    guard let v = await votes.take(token), v.runID == id else {
+      throw PageError(
+        status: .badRequest, title: "Vote",
+        message: "This vote's token is unknown or already used (the server may have restarted); vote again.")
+    }
+    let other = v.leftArm == "A" ? "B" : "A"
+    let arm = choice == "tie" ? "tie" : (choice == "left" ? v.leftArm : other)
+    let voter = form["voter"].map { String($0.prefix(80)) }.flatMap { $0.isEmpty ? nil : $0 }
+    try store.addVote(
+      VoteRecord(runID: id, clipID: v.clipID, leftArm: v.leftArm, choice: arm, voter: voter, createdAt: Date()))
+    return redirect("/runs/\(percentEncoded(id))/vote?thanks=1")
+  }
+
+  /// An application/x-www-form-urlencoded body as fields (the last of a repeated name wins).
+  static func form(_ body: String) -> [String: String] {
+    var out: [String: String] = [:]
+    for pair in body.split(separator: "&") {
+      let kv = pair.split(separator: "=", maxSplits: 1).map {
+        String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+      }
+      if let key = kv.first { out[key] = kv.count > 1 ? kv[1] : "" }
+    }
+    return out
+  }
+}

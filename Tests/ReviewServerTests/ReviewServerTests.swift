@@ -1,0 +1,225 @@
+import APIServer
+import AsyncHTTPClient
+import Foundation
+import MediaIO
+import NIOCore
+import NIOHTTP1
+import ReviewServer
+import Store
+import TestSupport
+import Testing
+import Verdict
+
+/// `mattegate serve` on loopback, over real HTTP, reading a real SQLite store.
+struct LiveReviewServer {
+  let port: Int
+  let stopper: ReferenceServerStopper
+  let task: Task<Void, any Error>
+  /// A client that shows redirects instead of following them.
+  let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+  var base: String { "http://127.0.0.1:\(port)" }
+
+  static func start(database: String, reports: String) async throws -> LiveReviewServer {
+    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let stopper = ReferenceServerStopper()
+    let options = ReviewServerOptions(database: database, reports: reports, port: 0)
+    let task = Task { try await ReviewServer.run(options, stopper: stopper) { continuation.yield($0) } }
+    var iterator = ports.makeAsyncIterator()
+    guard let port = await iterator.next() else { throw ServerError("serve did not start") }
+    return LiveReviewServer(port: port, stopper: stopper, task: task)
+  }
+
+  func get(_ path: String) async throws -> (status: Int, body: Data, headers: HTTPHeaders) {
+    try await send(HTTPClientRequest(url: base + path))
+  }
+
+  func post(_ path: String, form: String) async throws -> (status: Int, body: Data, headers: HTTPHeaders) {
+    var request = HTTPClientRequest(url: base + path)
+    request.method = .POST
+    request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+    request.body = .bytes(ByteBuffer(string: form))
+    return try await send(request)
+  }
+
+  private func send(_ request: HTTPClientRequest) async throws -> (status: Int, body: Data, headers: HTTPHeaders) {
+    let response = try await client.execute(request, timeout: .seconds(30))
+    let body = Data(try await response.body.collect(upTo: 1 << 24).readableBytesView)
+    return (Int(response.status.code), body, response.headers)
+  }
+
+  func stop() async {
+    try? await client.shutdown()
+    stopper.stop()
+    _ = try? await task.value
+  }
+}
+
+/// Two finished runs in a fresh store, the first with a clip whose id is a script and configs
+/// whose names carry quotes, the second plain; review crops of clip `hair-1` of the first run
+/// (A's alpha all 10, B's all 200, so a test can tell them apart).
+struct Fixture {
+  let folder: String
+  var database: String { folder + "/m.sqlite" }
+  var reports: String { folder + "/reports" }
+  static let script = "<script>alert(1)</script>"
+  static let quoted = #"say "hi" 'A'"#
+  static let attribute = #"B" onmouseover="alert(3)"#
+
+  init() throws {
+    folder = try temporaryFolder()
+    let store = try ResultStore(path: folder + "/m.sqlite")
+    let gate = GatePolicy.standard.canonicalText
+    for (n, (id, a, b, estimate)) in [("r1", Self.quoted, Self.attribute, -10.0), ("r2", "base", "cand", 5.0)]
+      .enumerated()
+    {
+      try store.insert(
+        RunRecord(
+          id: id, createdAt: Date(timeIntervalSince1970: 1_000_000 + Double(n) * 3600), status: "running",
+          clipsetName: "tiny", clipsetFolder: "/clips", clipsetSHA256: String(repeating: "c", count: 64),
+          configAName: a, configAHash: "ha", configAText: "model=\(a)", configBName: b, configBHash: "hb",
+          configBText: "model=\(b)", provider: "local", harnessVersion: "test", metricsVersion: "m",
+          regionsVersion: "r", gateText: gate, seed: 1))
+      for clip in [Self.script, "hair-1"] {
+        try store.saveClip(
+          runID: id, clip: ClipRecord(runID: id, clipID: clip, sha256: "s", tags: "hair", status: "scored", frames: 2),
+          frameMetrics: [], clipMetrics: [])
+      }
+      var c = ComparisonRecord(
+        region: "hair", metric: "Grad", isPrimary: true, clips: 2, estimatePercent: estimate,
+        ciLowPercent: estimate - 4, ciHighPercent: estimate + 4, ciLevel: 0.95, pValue: 0.5,
+        hodgesLehmannPercent: estimate,
+        wins: 1, ties: 0, losses: 1, marginPercent: 5, noisePercent: 0, verdict: "Inconclusive", note: Self.script)
+      c.ci90LowPercent = estimate - 3
+      c.ci90HighPercent = estimate + 3
+      try store.saveComparisons(runID: id, [c])
+      try store.finishRun(id: id, status: "completed", exitCode: 3, outcome: "INCONCLUSIVE: \(Self.script)")
+    }
+    let crops = reports + "/r1/clips/hair-1"
+    try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true)
+    try "0 0 4 2\n".write(toFile: crops + "/transition-frame1-crop.txt", atomically: true, encoding: .utf8)
+    for (role, value) in [("source", 90), ("truth", 255), ("a", 10), ("b", 200), ("cut-a", 11), ("cut-b", 201)] {
+      try PNGFile.writeGray8(
+        [UInt8](repeating: UInt8(value), count: 8), width: 4, height: 2, to: crops + "/transition-frame1-\(role).png")
+    }
+  }
+
+  func remove() { try? FileManager.default.removeItem(atPath: folder) }
+}
+
+@Suite struct ReviewServerTests {
+  /// Every served page shows the script clip id, the quoted config names and the markup in
+  /// notes and outcomes as text: never as markup, and with no script but the page's own.
+  @Test func hostileNamesAreInertInServedPages() async throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    try ResultStore(path: fixture.database).addVote(
+      VoteRecord(
+        runID: "r1", clipID: Fixture.script, leftArm: "A", choice: "B", voter: Fixture.script, createdAt: Date()))
+    let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    for path in [
+      "/", "/runs/r1/", "/compare?a=r1&b=r2", "/history", "/runs/r1/vote", "/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+      "/runs/%3Cscript%3E/",
+    ] {
+      let (status, body, _) = try await server.get(path)
+      let html = String(decoding: body, as: UTF8.self)
+      #expect([200, 404].contains(status), "\(path): \(status)")
+      for raw in [Fixture.script, #"onmouseover="alert(3)""#, #""hi""#, "<script>alert"] {
+        #expect(!html.contains(raw), "\(path) has \(raw) unescaped")
+      }
+      #expect(html.components(separatedBy: "<script").count <= 2, "\(path) has a script of its own beyond one")
+      #expect(!html.contains("<script src"))
+    }
+    let report = String(decoding: try await server.get("/runs/r1/").body, as: UTF8.self)
+    #expect(report.contains("id=\"clip-&lt;script&gt;alert(1)&lt;/script&gt;\""))
+    #expect(report.contains("say &quot;hi&quot; &#39;A&#39;"))
+    let notFound = try await server.get("/runs/%3Cscript%3E/")
+    #expect(notFound.status == 404)
+    #expect(String(decoding: notFound.body, as: UTF8.self).contains("has no run &lt;script&gt;."))
+    await server.stop()
+  }
+
+  /// The vote page names neither arm, its images come under opaque names, and a vote is stored
+  /// as the arm that was on the left or right; the report then counts the votes with a sign test.
+  @Test func blindVotesAreStoredUnblindedAndCountedWithASignTest() async throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    let a = try Data(contentsOf: URL(fileURLWithPath: fixture.reports + "/r1/clips/hair-1/transition-frame1-a.png"))
+    let b = try Data(contentsOf: URL(fileURLWithPath: fixture.reports + "/r1/clips/hair-1/transition-frame1-b.png"))
+    var expected: [String] = []
+    var tokens: [String] = []
+    for choice in ["left", "right", "left", "tie"] {
+      let page = String(decoding: try await server.get("/runs/r1/vote").body, as: UTF8.self)
+      for giveaway in ["-a.png", "-b.png", "say &quot;hi", "onmouseover", "Arm A", "Arm B"] {
+        #expect(!page.contains(giveaway), "the vote page gives away \(giveaway)")
+      }
+      let range = try #require(page.range(of: #"name="token" value="[0-9a-f]{32}""#, options: .regularExpression))
+      let token = String(page[range].dropFirst(20).dropLast())
+      tokens.append(token)
+      let left = try await server.get("/vote/\(token)/left.png")
+      let right = try await server.get("/vote/\(token)/right.png")
+      #expect(left.status == 200 && right.status == 200)
+      #expect(Set([left.body, right.body]) == Set([a, b]))
+      let leftArm = left.body == a ? "A" : "B"
+      expected.append(choice == "tie" ? "tie" : choice == "left" ? leftArm : (leftArm == "A" ? "B" : "A"))
+      let posted = try await server.post("/runs/r1/vote", form: "token=\(token)&choice=\(choice)&voter=r%C3%A9viewer+1")
+      #expect(posted.status == 303)
+      #expect(posted.headers.first(name: "location") == "/runs/r1/vote?thanks=1")
+    }
+    let stored = try ResultStore(path: fixture.database).votes(runID: "r1")
+    #expect(stored.map(\.choice) == expected)
+    #expect(stored.allSatisfy { $0.clipID == "hair-1" && $0.voter == "réviewer 1" })
+    // A token answers once, and only for its run.
+    #expect(try await server.post("/runs/r1/vote", form: "token=\(tokens[0])&choice=left").status == 400)
+    let fresh = String(decoding: try await server.get("/runs/r1/vote").body, as: UTF8.self)
+    let range = try #require(fresh.range(of: #"name="token" value="[0-9a-f]{32}""#, options: .regularExpression))
+    #expect(
+      try await server.post("/runs/r2/vote", form: "token=\(fresh[range].dropFirst(20).dropLast())&choice=left").status
+        == 400)
+    // The report counts them: B's wins against A's, with the exact two-sided sign test.
+    let aWins = expected.filter { $0 == "A" }.count
+    let bWins = expected.filter { $0 == "B" }.count
+    let report = String(decoding: try await server.get("/runs/r1/").body, as: UTF8.self)
+    #expect(report.contains("Blind review: 4 votes — B preferred \(bWins), A preferred \(aWins), ties 1; sign test"))
+    let p = SignTest.twoSided(wins: bWins, losses: aWins)
+    #expect(report.contains("p = \(String(format: "%.3g", p))."))
+    await server.stop()
+  }
+
+  /// Only the run's own PNGs, by plain names, inside its folder.
+  @Test func imagesStayInsideTheRunFolder() async throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    #expect(try await server.get("/runs/r1/clips/hair-1/transition-frame1-a.png").status == 200)
+    for path in [
+      "/runs/r1/clips/hair-1/..%2F..%2F..%2Fm.sqlite", "/runs/r1/clips/hair-1/transition-frame1-crop.txt",
+      "/runs/r1/clips/nope/transition-frame1-a.png", "/runs/r9/clips/hair-1/transition-frame1-a.png",
+      "/runs/r1/clips/..%2F..%2F..%2F/m.sqlite",
+    ] {
+      #expect(try await server.get(path).status == 404, "\(path)")
+    }
+    await server.stop()
+  }
+
+  /// The comparison puts the two runs' estimates side by side with the change between them; the
+  /// history draws each run's estimate of an endpoint, linked to its report.
+  @Test func compareAndHistoryShowBothRuns() async throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    let compare = String(decoding: try await server.get("/compare?a=r1&b=r2").body, as: UTF8.self)
+    // hair.Grad: −10.0% in r1, +5.0% in r2, a change of +15.0 points.
+    #expect(compare.contains("-10.0%"))
+    #expect(compare.contains("+5.0%"))
+    #expect(compare.contains(#"data-v="15">+15.0</td>"#))
+    #expect(try await server.get("/compare?a=r1").status == 400)
+    #expect(try await server.get("/compare?a=r1&b=nope").status == 404)
+    let history = String(decoding: try await server.get("/history").body, as: UTF8.self)
+    #expect(history.contains("aria-label=\"hair.Grad over 2 runs\""))
+    #expect(history.contains("<a href=\"/runs/r1/\">") && history.contains("<a href=\"/runs/r2/\">"))
+    let runs = String(decoding: try await server.get("/").body, as: UTF8.self)
+    #expect(runs.contains("<form class=\"compare-form\" method=\"get\" action=\"/compare\">"))
+    await server.stop()
+  }
+}
