@@ -104,7 +104,9 @@ public enum ServedPages {
     let rows = ac.filter { bByKey["\($0.region)/\($0.metric)"] != nil }.sorted {
       ($0.isPrimary ? 0 : 1, order($0.region, $0.metric)) < ($1.isPrimary ? 0 : 1, order($1.region, $1.metric))
     }
-    let widest = (ac + bc).flatMap { [$0.ciLowPercent, $0.ciHighPercent] }.compactMap { $0 }.map(abs).max() ?? 1
+    let widest =
+      (ac + bc).flatMap { [$0.ciLowPercent, $0.ciHighPercent, $0.estimatePercent] }.compactMap { $0 }.map(abs).max()
+      ?? 1
     let span = max(widest, 5) * 1.05
     body += "<table class=\"compare sortable\"><caption class=\"small\">B vs A in each run (lower is better). In the "
     body +=
