@@ -76,25 +76,22 @@ extension HTMLReport {
         }
         h += "</tbody></table>"
       }
-      if !e.jobErrors.isEmpty {
-        h += "<ul class=\"job-errors\">"
-        for j in e.jobErrors {
-          h +=
-            "<li><a href=\"#clip-\(esc(j.clip))\">\(esc(j.clip))</a>: <span class=\"error\">\(esc(j.error))</span></li>"
-        }
-        h += "</ul>"
-      }
+      if !e.jobErrors.isEmpty { h += clipErrors(e.jobErrors, class: "job-errors") }
       h += "</div>"
     }
     if !m.problems.isEmpty {
-      h += "<h3>Clips without a result</h3><ul class=\"problems\">"
-      for p in m.problems {
-        h +=
-          "<li><a href=\"#clip-\(esc(p.clip))\">\(esc(p.clip))</a>: <span class=\"error\">\(esc(p.reason))</span></li>"
-      }
-      h += "</ul>"
+      h += "<h3>Clips without a result</h3>" + clipErrors(m.problems.map { ($0.clip, $0.reason) }, class: "problems")
     }
     return h + "</section>"
+  }
+
+  /// A list of errors, each after a link to its clip.
+  static func clipErrors(_ items: [(clip: String, error: String)], class cls: String) -> String {
+    "<ul class=\"\(cls)\">"
+      + items.map {
+        "<li><a href=\"#clip-\(esc($0.clip))\">\(esc($0.clip))</a>: <span class=\"error\">\(esc($0.error))</span></li>"
+      }
+      .joined() + "</ul>"
   }
 
   /// One clip: its heading, problems, curves, worst frames, review crops per region and table.
