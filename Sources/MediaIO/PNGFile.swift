@@ -46,18 +46,6 @@ public enum PNGFile {
     }
   }
 
-  /// Writes an 8-bit RGBA PNG (straight alpha) from `bytes`, four per pixel.
-  public static func writeRGBA8(
-    _ bytes: [UInt8], width: Int, height: Int, to path: String, compression: PNGCompression = .standard
-  ) throws(MediaError) {
-    precondition(bytes.count == width * height * 4, "writeRGBA8 needs width*height*4 bytes")
-    let failure = bytes.withUnsafeBytes { raw in
-      writeExact(
-        path: path, width: width, height: height, channels: 4, depth: 8, bytes: raw, fast: compression == .fast)
-    }
-    if let failure { throw failure }
-  }
-
   /// Writes a 16-bit grayscale PNG with every sample exactly as given (no gamma chunk);
   /// `image` is rescaled to 0…65535 with rounding if its `maxValue` is smaller.
   public static func writeGray16(_ image: GrayImage, to path: String) throws(MediaError) {

@@ -231,7 +231,7 @@ extension HTMLReport {
       h += "furthest from the ground truth over the \(esc(r.region)) region's pixels.</p>"
     }
     if r.images["heat-a"] != nil || r.images["heat-b"] != nil { h += heatmapLegend(legendID) }
-    h += compositeFigure(r, clip: c.id, lazy: lazy, m)
+    h += compositeFigure(r, clip: c.id, id: legendID, m)
     h += viewer(r.images, clip: c.id, a: m.a.name, b: m.b.name)
     return h + "</details>"
   }
@@ -241,17 +241,25 @@ extension HTMLReport {
     s.count == 7 && s.hasPrefix("#") && s.dropFirst().allSatisfy(\.isHexDigit)
   }
 
-  /// Both arms' cut-outs over a background the reader picks: checkerboard, black, white, or
+  /// Both arms' composites over a background the reader picks: checkerboard, black, white, or
   /// each arm's configured background (its colour; transparent arms stay on the checkerboard).
-  static func compositeFigure(_ r: ReportModel.RegionReview, clip: String, lazy: String, _ m: ReportModel) -> String {
-    guard let ca = r.images["cut-a"], let cb = r.images["cut-b"] else { return "" }
-    func pane(_ arm: ReportModel.Arm, _ letter: String, _ path: String) -> String {
+  /// Each is the source crop masked by the arm's alpha crop in SVG (a mask's luminance is the
+  /// alpha), so no extra picture is stored; `id` keeps the masks' ids unique on the page.
+  static func compositeFigure(_ r: ReportModel.RegionReview, clip: String, id: String, _ m: ReportModel) -> String {
+    guard let source = r.images["source"], let pa = r.images["a"], let pb = r.images["b"], let size = r.size else {
+      return ""
+    }
+    func pane(_ arm: ReportModel.Arm, _ letter: String, _ alpha: String) -> String {
       let colour = arm.backgroundColour.flatMap { isHexColour($0) ? $0 : nil }
       let style = colour.map { " style=\"--conf:\($0)\"" } ?? ""
+      let mask = "mask-\(id)-\(letter)"
+      let (w, h) = (size.width, size.height)
       return "<div class=\"comp\(colour == nil ? "" : " has-conf")\"\(style)>"
         + "<span class=\"pane-label\">\(letter) · \(esc(arm.name))</span>"
-        + "<img src=\"\(esc(path))\" alt=\"Arm \(letter) (\(esc(arm.name))) composited, \(esc(r.region)) frame "
-        + "\(r.frame) of \(esc(clip))\"\(lazy)></div>"
+        + "<svg viewBox=\"0 0 \(w) \(h)\" role=\"img\" aria-label=\"Arm \(letter) (\(esc(arm.name))) composited, "
+        + "\(esc(r.region)) frame \(r.frame) of \(esc(clip))\"><defs><mask id=\"\(mask)\" maskUnits=\"userSpaceOnUse\" "
+        + "x=\"0\" y=\"0\" width=\"\(w)\" height=\"\(h)\"><image href=\"\(esc(alpha))\" width=\"\(w)\" height=\"\(h)\"/>"
+        + "</mask></defs><image href=\"\(esc(source))\" width=\"\(w)\" height=\"\(h)\" mask=\"url(#\(mask))\"/></svg></div>"
     }
     var h = "<figure class=\"composite\" data-bg=\"checker\"><div class=\"controls\" role=\"group\" "
     h += "aria-label=\"Composite background\">Composite over: "
@@ -260,8 +268,8 @@ extension HTMLReport {
     ] {
       h += "<button type=\"button\" data-set-bg=\"\(key)\" aria-pressed=\"\(key == "checker")\">\(label)</button>"
     }
-    h += "</div><div class=\"comp-pair\">" + pane(m.a, "A", ca) + pane(m.b, "B", cb) + "</div>"
-    h += "<figcaption>The source's colour with each arm's alpha, over the chosen background. Configured: A "
+    h += "</div><div class=\"comp-pair\">" + pane(m.a, "A", pa) + pane(m.b, "B", pb) + "</div>"
+    h += "<figcaption>The source with each arm's alpha, over the chosen background. Configured: A "
     h += "\(esc(m.a.background)), B \(esc(m.b.background)).</figcaption></figure>"
     return h
   }
@@ -396,7 +404,7 @@ extension HTMLReport {
     .composite button{font:inherit;padding:2px 8px;border:1px solid var(--line);border-radius:4px;background:#fff;cursor:pointer}
     .composite button[aria-pressed=true]{background:#1d2330;color:#fff}
     .comp-pair{display:grid;grid-template-columns:1fr 1fr;gap:8px}.comp{position:relative;border-radius:4px;border:1px solid var(--line);overflow:hidden}
-    .comp img{display:block;width:100%}
+    .comp svg{display:block;width:100%;height:auto}.comp svg image{image-rendering:pixelated}
     .composite[data-bg=checker] .comp,.composite[data-bg=configured] .comp{background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
     .composite[data-bg=black] .comp{background:#000}.composite[data-bg=white] .comp{background:#fff}
     .composite[data-bg=configured] .comp.has-conf{background:var(--conf)}

@@ -118,19 +118,24 @@ public struct ReportModel: Sendable {
   }
 
   /// A region's worst frame in a clip and the crops cut from it, by role: source, truth, a, b,
-  /// heat-a, heat-b, cut-a, cut-b (paths relative to the report folder).
+  /// heat-a, heat-b (paths relative to the report folder).
   public struct RegionReview: Sendable {
     public var region: String
     public var frame: Int
     public var images: [String: String]
     /// "480×270 at (x, y)".
     public var crop: String?
+    /// The crops' size in pixels, when known (the composites are drawn at it).
+    public var size: (width: Int, height: Int)?
 
-    public init(region: String, frame: Int, images: [String: String], crop: String?) {
+    public init(
+      region: String, frame: Int, images: [String: String], crop: String?, size: (width: Int, height: Int)? = nil
+    ) {
       self.region = region
       self.frame = frame
       self.images = images
       self.crop = crop
+      self.size = size
     }
   }
 

@@ -110,25 +110,6 @@ public enum ReviewImages {
     return best
   }
 
-  /// A cut-out: `source`'s colour with `alpha` (rounded to 8 bits) as its alpha channel, as
-  /// straight (not premultiplied) RGBA bytes; fully transparent pixels get colour 0, which no
-  /// viewer shows and which keeps the PNG small. The browser composites it over any background.
-  public static func cutOut(source: RGBImage, alpha: GrayImage) -> [UInt8] {
-    precondition(source.width == alpha.width && source.height == alpha.height, "cutOut: sizes differ")
-    let n = source.width * source.height
-    var out = [UInt8](repeating: 0, count: n * 4)
-    let m = UInt32(alpha.maxValue)
-    for i in 0..<n {
-      let a = UInt8((UInt32(alpha.samples[i]) * 255 + m / 2) / m)
-      guard a > 0 else { continue }
-      out[4 * i] = source.pixels[3 * i]
-      out[4 * i + 1] = source.pixels[3 * i + 1]
-      out[4 * i + 2] = source.pixels[3 * i + 2]
-      out[4 * i + 3] = a
-    }
-    return out
-  }
-
   /// The pixels of `crop` of a gray image.
   public static func cropped(_ image: GrayImage, _ c: Crop) -> GrayImage {
     var samples: [UInt16] = []

@@ -232,7 +232,9 @@ public enum ServedPages {
   /// One blind comparison: the clip's source and ground truth, then its two arms' crops as
   /// Left and Right in an order the server drew, under opaque names; the form sends the token
   /// and the choice.
-  public static func vote(runID: String, clip: String, token: String, votesSoFar: Int, thanks: Bool) -> String {
+  public static func vote(
+    runID: String, clip: String, token: String, size: (width: Int, height: Int)?, votesSoFar: Int, thanks: Bool
+  ) -> String {
     let base = "/vote/\(esc(token))"
     var b = ""
     if thanks { b += "<p class=\"thanks\" role=\"status\">Vote stored. Here is the next clip.</p>" }
@@ -246,8 +248,16 @@ public enum ServedPages {
     for side in ["left", "right"] {
       let title = side == "left" ? "Left" : "Right"
       b += "<figure><img src=\"\(base)/\(side).png\" alt=\"\(title) matte of \(esc(clip))\">"
-      b +=
-        "<img src=\"\(base)/\(side)-cut.png\" class=\"cut\" alt=\"\(title) composite of \(esc(clip)) over a checkerboard\">"
+      if let size {
+        // The source masked by this side's alpha, over a checkerboard.
+        let (w, h) = (size.width, size.height)
+        b += "<svg class=\"cut\" viewBox=\"0 0 \(w) \(h)\" role=\"img\" aria-label=\"\(title) composite of "
+        b += "\(esc(clip)) over a checkerboard\"><defs><mask id=\"mask-\(side)\" maskUnits=\"userSpaceOnUse\" x=\"0\" "
+        b +=
+          "y=\"0\" width=\"\(w)\" height=\"\(h)\"><image href=\"\(base)/\(side).png\" width=\"\(w)\" height=\"\(h)\"/>"
+        b +=
+          "</mask></defs><image href=\"\(base)/source.png\" width=\"\(w)\" height=\"\(h)\" mask=\"url(#mask-\(side))\"/></svg>"
+      }
       b += "<figcaption>\(title)</figcaption></figure>"
     }
     b += "</div><form method=\"post\" action=\"/runs/\(esc(runID))/vote\" class=\"vote-form\">"
@@ -282,7 +292,8 @@ public enum ServedPages {
     .dot{display:inline-block;width:10px;height:10px;border-radius:5px;vertical-align:middle}.dot.good{background:var(--good)}
     .dot.bad{background:var(--bad)}.dot.ok{background:#2c55a8}.dot.unknown{background:var(--warn)}
     .vote-pair{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0}.vote-pair img{width:100%;display:block;border:1px solid var(--line);border-radius:4px;image-rendering:pixelated}
-    .vote-pair img.cut{margin-top:6px;background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
+    .vote-pair svg.cut{display:block;width:100%;height:auto;margin-top:6px;border-radius:4px;background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/16px 16px}
+    .vote-pair svg.cut image{image-rendering:pixelated}
     .vote-refs{grid-template-columns:repeat(2,minmax(0,320px))}.vote-form button{font:inherit;padding:6px 14px;margin:4px}
     .thanks{color:var(--good)}
     """

@@ -62,8 +62,9 @@ struct PendingVote: Sendable {
   var clipID: String
   /// "A" or "B": the arm shown on the left.
   var leftArm: String
-  /// Files by the opaque names the page uses: source, truth, left, right, left-cut, right-cut.
+  /// Files by the opaque names the page uses: source, truth, left, right.
   var files: [String: String]
+  var size: (width: Int, height: Int)?
 }
 
 /// The pending blind votes, by token.
@@ -234,14 +235,14 @@ final class Site: Sendable {
   func votePage(_ id: String, thanks: Bool) async throws -> Response {
     let run = try finishedRun(id)
     let stored = try store.votes(runID: run.id)
-    var candidates: [(clip: String, files: [String: String])] = []
+    var candidates: [(clip: String, files: [String: String], size: (width: Int, height: Int)?)] = []
     for clip in try store.clips(runID: run.id) where clip.status == "scored" {
       let reviews = ReportBuilder.regionReviews(clipID: clip.clipID, runFolder: runFolder(run.id))
       guard
         let r = reviews.first(where: { $0.region == RegionKind.transition.rawValue }) ?? reviews.first,
         r.images["a"] != nil, r.images["b"] != nil
       else { continue }
-      candidates.append((clip.clipID, r.images.mapValues { runFolder(run.id) + "/" + $0 }))
+      candidates.append((clip.clipID, r.images.mapValues { runFolder(run.id) + "/" + $0 }, r.size))
     }
     guard !candidates.isEmpty else {
       throw PageError(
@@ -254,16 +255,16 @@ final class Site: Sendable {
     let leftArm = Bool.random() ? "A" : "B"
     let (l, r) = leftArm == "A" ? ("a", "b") : ("b", "a")
     var files: [String: String] = [:]
-    for (name, role) in [
-      ("source", "source"), ("truth", "truth"), ("left", l), ("right", r), ("left-cut", "cut-" + l),
-      ("right-cut", "cut-" + r),
-    ] {
+    for (name, role) in [("source", "source"), ("truth", "truth"), ("left", l), ("right", r)] {
       if let path = pick.files[role] { files[name] = path }
     }
-    let token = await votes.add(PendingVote(runID: run.id, clipID: pick.clip, leftArm: leftArm, files: files))
+    let token = await votes.add(
+      PendingVote(runID: run.id, clipID: pick.clip, leftArm: leftArm, files: files, size: pick.size))
     return page(
       .ok,
-      ServedPages.vote(runID: run.id, clip: pick.clip, token: token, votesSoFar: stored.count, thanks: thanks))
+      ServedPages.vote(
+        runID: run.id, clip: pick.clip, token: token, size: files["source"] != nil ? pick.size : nil,
+        votesSoFar: stored.count, thanks: thanks))
   }
 
   func blindImage(token: String, name: String) async -> Response {

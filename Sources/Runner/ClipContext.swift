@@ -38,14 +38,22 @@ struct ClipContext: Sendable {
   /// Bounds how many clips decode and score at once (memory), whatever the jobs in flight.
   var scoring: Slots
 
+  /// Where the service's outputs go, clip by clip: `OUT/outputs/RUN/`, beside the run's report
+  /// folder `OUT/RUN/` rather than in it, so that the report stays small (crops, not videos).
+  var outputsFolder: String {
+    (runFolder as NSString).deletingLastPathComponent + "/outputs/" + (runFolder as NSString).lastPathComponent
+  }
+
   /// Submits both arms (interleaved: A first on even clips, B first on odd ones), scores the
   /// outputs, stores everything and writes the review images. Never throws: a failure becomes
   /// the outcome's error, naming the clip and the file.
   func process(clip: Clip, index: Int) async -> ClipOutcome {
     var outcome = ClipOutcome()
-    let folder = runFolder + "/clips/" + clip.id
+    let folder = outputsFolder + "/" + clip.id
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        atPath: runFolder + "/clips/" + clip.id, withIntermediateDirectories: true)
       let arms = index % 2 == 0 ? [("A", configA), ("B", configB)] : [("B", configB), ("A", configA)]
       var outputs: [String: String] = [:]
       var sourceHashes: [String: String] = [:]
@@ -299,8 +307,8 @@ struct ClipContext: Sendable {
   /// Writes each region's worst frame (`ClipScore.regionReviews`) as PNG crops (libpng): the
   /// window where A and B together are furthest from the ground truth over the region's pixels
   /// (`ReviewImages.worstWindow`, a quarter of the frame's width and height, at least 160×90),
-  /// of the source, the ground truth, both alphas, both error heatmaps and both arms' cut-outs
-  /// (source colour with the arm's alpha, for composites over any background), named
+  /// of the source, the ground truth, both alphas and both error heatmaps (the report composites
+  /// the source over any background with each arm's alpha in the browser), named
   /// `clips/ID/REGION-frameN-ROLE.png` in the run folder, where the report looks for them, with
   /// the window in `REGION-frameN-crop.txt` ("x y width height"). Crops keep the report small;
   /// fast compression keeps the run from waiting on zlib (the files are lossless either way).
@@ -328,11 +336,6 @@ struct ClipContext: Sendable {
       for (role, piece) in pieces.dropFirst() {
         let map = ReviewImages.heatmap(prediction: piece, truth: pieces[0].1)
         try PNGFile.write(map, to: prefix + "-heat-\(role).png", compression: .fast)
-        if let source {
-          try PNGFile.writeRGBA8(
-            ReviewImages.cutOut(source: source, alpha: piece), width: piece.width, height: piece.height,
-            to: prefix + "-cut-\(role).png", compression: .fast)
-        }
       }
     }
   }

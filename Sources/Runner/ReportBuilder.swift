@@ -193,14 +193,17 @@ public enum ReportBuilder {
       else { continue }
       let stem = "\(region.rawValue)-frame\(frame)"
       var images: [String: String] = [:]
-      for role in ["source", "truth", "a", "b", "heat-a", "heat-b", "cut-a", "cut-b"]
+      for role in ["source", "truth", "a", "b", "heat-a", "heat-b"]
       where names.contains("\(stem)-\(role).png") {
         images[role] = "clips/\(clipID)/\(stem)-\(role).png"
       }
       let numbers = ((try? String(contentsOfFile: folder + "/" + name, encoding: .utf8)) ?? "")
         .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
       let crop = numbers.count == 4 ? "\(numbers[2])×\(numbers[3]) at (\(numbers[0]), \(numbers[1]))" : nil
-      out.append(ReportModel.RegionReview(region: region.rawValue, frame: frame, images: images, crop: crop))
+      out.append(
+        ReportModel.RegionReview(
+          region: region.rawValue, frame: frame, images: images, crop: crop,
+          size: numbers.count == 4 ? (numbers[2], numbers[3]) : nil))
     }
     return out
   }

@@ -150,9 +150,9 @@ struct CLI {
       try store.clipValue(runID: runID, clipID: "hair-sway", arm: "B", region: "frame", metric: "MAD"))
     #expect(a > 0 && b > 0 && a != b)
 
-    // HTML: every clip, for its transition band and its own hard region the worst frame's eight
-    // PNG crops (written through libpng: source, truth, both alphas, both heatmaps, both
-    // cut-outs), the crop's place, an A/B viewer per review, per-frame curves, a per-region table.
+    // HTML: every clip, for its transition band and its own hard region the worst frame's six
+    // PNG crops (written through libpng: source, truth, both alphas, both heatmaps), the crop's
+    // place, composites, an A/B viewer per review, per-frame curves, a per-region table.
     let html = try String(contentsOfFile: reportPath, encoding: .utf8)
     #expect(html.contains("data-exit-code=\"3\""))
     let folder = URL(fileURLWithPath: reportPath).deletingLastPathComponent().path
@@ -160,7 +160,7 @@ struct CLI {
       #expect(html.contains("id=\"clip-\(clip)\""))
       for r in ["transition", region] {
         #expect(html.contains("id=\"clip-\(clip)-\(r)\""))
-        for role in ["source", "truth", "a", "b", "heat-a", "heat-b", "cut-a", "cut-b"] {
+        for role in ["source", "truth", "a", "b", "heat-a", "heat-b"] {
           let range = try #require(
             html.range(of: "clips/\(clip)/\(r)-frame[0-9]+-\(role).png", options: .regularExpression))
           let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + html[range]))

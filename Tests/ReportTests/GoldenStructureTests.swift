@@ -86,12 +86,12 @@ import Testing
           images: [:], values: [:], support: [:]),
       ])
     m.primaryMetrics = ["frame": "MAD", "hair": "Grad"]
-    let roles = ["source", "truth", "a", "b", "heat-a", "heat-b", "cut-a", "cut-b"]
+    let roles = ["source", "truth", "a", "b", "heat-a", "heat-b"]
     m.clips[0].reviews = ["transition", "hair"].map { region in
       .init(
         region: region, frame: 1,
         images: Dictionary(uniqueKeysWithValues: roles.map { ($0, "clips/hair-1/\(region)-frame1-\($0).png") }),
-        crop: "160×90 at (0, 0)")
+        crop: "160×90 at (0, 0)", size: (160, 90))
     }
     m.clips[0].curves = ["MAD", "Grad"].map {
       .init(region: "hair", metric: $0, scale: "", frames: [0, 1, 2], a: [1, 2, 3], b: [2, nil, 1])

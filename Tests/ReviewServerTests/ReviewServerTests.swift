@@ -97,7 +97,7 @@ struct Fixture {
     let crops = reports + "/r1/clips/hair-1"
     try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true)
     try "0 0 4 2\n".write(toFile: crops + "/transition-frame1-crop.txt", atomically: true, encoding: .utf8)
-    for (role, value) in [("source", 90), ("truth", 255), ("a", 10), ("b", 200), ("cut-a", 11), ("cut-b", 201)] {
+    for (role, value) in [("source", 90), ("truth", 255), ("a", 10), ("b", 200)] {
       try PNGFile.writeGray8(
         [UInt8](repeating: UInt8(value), count: 8), width: 4, height: 2, to: crops + "/transition-frame1-\(role).png")
     }
