@@ -122,7 +122,8 @@ public enum HTMLReport {
     }.joined()
     let ticks = [0.0, 0.25, 0.5, 0.75, 1.0].map { t in
       let label = t == 1 ? "≥\(fmt(top, 2))" : fmt(t * top, 3)
-      return "<text x=\"\(fmt(10 + t * 300, 4))\" y=\"34\" text-anchor=\"middle\">\(label)</text>"
+      return
+        "<text x=\"\(fmt(10 + t * 300, 4))\" y=\"34\" text-anchor=\"\(t == 1 ? "end" : t == 0 ? "start" : "middle")\">\(label)</text>"
     }.joined()
     return "<figure class=\"legend\"><svg width=\"320\" height=\"40\" role=\"img\" "
       + "aria-label=\"Heatmap colours: |α − α_gt| from 0 (black) to \(fmt(top, 2)) or more (pale yellow)\">"
