@@ -174,8 +174,26 @@ public enum ServedPages {
 
   /// Per endpoint, every run's estimate with its 95% interval, oldest to newest, against zero
   /// and the margin band; primaries first.
-  public static func history(_ series: [(region: String, metric: String, rows: [EndpointHistoryRow])]) -> String {
-    var body = "<p class=\"small\">Each point is one run's estimate of B vs A (lower is better) with its 95% interval; "
+  /// With `clipset`, only the runs on that clip set; links offer each clip set the store holds.
+  public static func history(
+    _ all: [(region: String, metric: String, rows: [EndpointHistoryRow])], clipset: String? = nil
+  ) -> String {
+    let sets = Set(all.flatMap { $0.rows.map(\.clipset) }).sorted()
+    let series = all.map { s in
+      (region: s.region, metric: s.metric, rows: s.rows.filter { clipset == nil || $0.clipset == clipset })
+    }
+    var body = ""
+    if sets.count > 1 || clipset != nil {
+      body +=
+        "<p class=\"small\">Clip set: "
+        + ([(nil, "all")] + sets.map { ($0, $0) }).map { key, label in
+          let href =
+            key.map { "/history?clipset=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) }
+            ?? "/history"
+          return key == clipset ? "<b>\(esc(label))</b>" : "<a href=\"\(esc(href))\">\(esc(label))</a>"
+        }.joined(separator: " · ") + "</p>"
+    }
+    body += "<p class=\"small\">Each point is one run's estimate of B vs A (lower is better) with its 95% interval; "
     body += "the shaded band is ±margin. Points are coloured by verdict: <span class=\"dot good\"></span> improved "
     body += "<span class=\"dot ok\"></span> equivalent or non-inferior <span class=\"dot bad\"></span> regressed "
     body += "<span class=\"dot unknown\"></span> inconclusive.</p>"

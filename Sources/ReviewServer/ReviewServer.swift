@@ -115,7 +115,8 @@ final class Site: Sendable {
     do {
       switch (request.method, parts.count) {
       case (.get, 0): return try runsPage()
-      case (.get, 1) where parts[0] == "history": return try historyPage()
+      case (.get, 1) where parts[0] == "history":
+        return try historyPage(clipset: request.uri.queryParameters["clipset"].map(String.init))
       case (.get, 1) where parts[0] == "compare": return try comparePage(request.uri.queryParameters)
       case (.get, 2) where parts[0] == "runs" && request.uri.path.hasSuffix("/"): return try reportPage(parts[1])
       case (.get, 2) where parts[0] == "runs":
@@ -179,7 +180,7 @@ final class Site: Sendable {
     return page(.ok, ServedPages.runs(runs, votes: counts, database: options.database))
   }
 
-  func historyPage() throws -> Response {
+  func historyPage(clipset: String?) throws -> Response {
     var series: [(region: String, metric: String, rows: [EndpointHistoryRow])] = []
     for region in RegionKind.allCases {
       for metric in MetricKind.allCases {
@@ -187,7 +188,7 @@ final class Site: Sendable {
           (region.rawValue, metric.rawValue, try store.history(region: region.rawValue, metric: metric.rawValue)))
       }
     }
-    return page(.ok, ServedPages.history(series))
+    return page(.ok, ServedPages.history(series, clipset: clipset))
   }
 
   func comparePage(_ query: Parameters) throws -> Response {

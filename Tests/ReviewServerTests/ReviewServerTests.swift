@@ -117,7 +117,8 @@ struct Fixture {
         runID: "r1", clipID: Fixture.script, leftArm: "A", choice: "B", voter: Fixture.script, createdAt: Date()))
     let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
     for path in [
-      "/", "/runs/r1/", "/compare?a=r1&b=r2", "/history", "/runs/r1/vote", "/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+      "/", "/runs/r1/", "/compare?a=r1&b=r2", "/history", "/history?clipset=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+      "/runs/r1/vote", "/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
       "/runs/%3Cscript%3E/",
     ] {
       let (status, body, _) = try await server.get(path)
@@ -218,6 +219,10 @@ struct Fixture {
     let history = String(decoding: try await server.get("/history").body, as: UTF8.self)
     #expect(history.contains("aria-label=\"hair.Grad over 2 runs\""))
     #expect(history.contains("<a href=\"/runs/r1/\">") && history.contains("<a href=\"/runs/r2/\">"))
+    // Filtered by a clip set the runs did not use, nothing is left to draw.
+    let other = String(decoding: try await server.get("/history?clipset=other").body, as: UTF8.self)
+    #expect(other.contains("No run has compared any endpoint yet."))
+    #expect(other.contains("<a href=\"/history?clipset=tiny\">tiny</a>"))
     let runs = String(decoding: try await server.get("/").body, as: UTF8.self)
     #expect(runs.contains("<form class=\"compare-form\" method=\"get\" action=\"/compare\">"))
     await server.stop()
