@@ -51,13 +51,7 @@ public struct ErrorTotals: Sendable, Equatable {
   public func value(_ region: RegionKind, _ metric: MetricKind) -> Double? {
     let r = Self.index(region)
     let m = Self.index(metric)
-    guard pixels[r][m] > 0, frames[r][m] > 0 else { return nil }
-    let s = sums[r][m]
-    switch metric {
-    case .sad, .grad, .conn: return s / Double(frames[r][m]) * metric.reportScale
-    case .mad, .mse, .messddt: return s / Double(pixels[r][m]) * metric.reportScale
-    case .dtssd: return (s / Double(pixels[r][m])).squareRoot() * metric.reportScale
-    }
+    return metric.reportedValue(sum: sums[r][m], pixels: pixels[r][m], frames: frames[r][m])
   }
 
   /// Adds another frame's (or clip's) totals.

@@ -29,6 +29,19 @@ public enum MetricKind: String, Sendable, CaseIterable, Codable, Comparable {
     }
   }
 
+  /// Total error `sum` over `pixels` region pixels in `frames` frames with support, on the
+  /// reported scale: over frames for sums (SAD, Grad, Conn), over pixels for means (MAD, MSE,
+  /// MESSDdt; dtSSD is the root of that). `nil` without support. One frame's value is this
+  /// with `frames: 1`.
+  public func reportedValue(sum: Double, pixels: Int, frames: Int) -> Double? {
+    guard pixels > 0, frames > 0 else { return nil }
+    switch self {
+    case .sad, .grad, .conn: return sum / Double(frames) * reportScale
+    case .mad, .mse, .messddt: return sum / Double(pixels) * reportScale
+    case .dtssd: return (sum / Double(pixels)).squareRoot() * reportScale
+    }
+  }
+
   /// How the report labels the scale.
   public var scaleLabel: String {
     switch self {

@@ -109,16 +109,6 @@ public enum ReportBuilder {
     }
   }
 
-  /// A metric's value in one frame, on the report's scale: sums per frame, means per pixel.
-  static func frameValue(_ metric: MetricKind, sum: Double, pixels: Int) -> Double? {
-    guard pixels > 0 else { return nil }
-    switch metric {
-    case .sad, .grad, .conn: return sum * metric.reportScale
-    case .mad, .mse, .messddt: return sum / Double(pixels) * metric.reportScale
-    case .dtssd: return (sum / Double(pixels)).squareRoot() * metric.reportScale
-    }
-  }
-
   /// Per region with rows (in region order) and per metric of `curveMetrics`, both arms' values
   /// frame by frame over the frames either arm has.
   static func curves(_ rows: [FrameMetricRecord]) -> [ReportModel.Curve] {
@@ -132,7 +122,7 @@ public enum ReportBuilder {
         var a = [Double?](repeating: nil, count: frames.count)
         var b = [Double?](repeating: nil, count: frames.count)
         for r in mine {
-          let v = frameValue(metric, sum: r.errorSum, pixels: r.pixels)
+          let v = metric.reportedValue(sum: r.errorSum, pixels: r.pixels, frames: 1)
           if r.arm == "A" { a[index[r.frame]!] = v } else if r.arm == "B" { b[index[r.frame]!] = v }
         }
         out.append(
@@ -170,7 +160,9 @@ public enum ReportBuilder {
           region.rawValue,
           ranked.prefix(count).map { f, _ in
             func v(_ arm: String) -> Double? {
-              mad["\(region.rawValue)/\(arm)/\(f)"].flatMap { frameValue(.mad, sum: $0.errorSum, pixels: $0.pixels) }
+              mad["\(region.rawValue)/\(arm)/\(f)"].flatMap {
+                MetricKind.mad.reportedValue(sum: $0.errorSum, pixels: $0.pixels, frames: 1)
+              }
             }
             return ReportModel.WorstFrame(frame: f, a: v("A"), b: v("B"))
           }
