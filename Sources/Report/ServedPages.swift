@@ -1,6 +1,7 @@
 import Foundation
 import MatteMetrics
 public import Store
+import Verdict
 
 /// The pages `mattegate serve` adds to the reports: the runs list, a comparison of two runs,
 /// history charts per endpoint and the blind A/B vote. Every stored string is escaped.
@@ -137,7 +138,8 @@ public enum ServedPages {
     return page("Compare \(a.id) with \(b.id)", body, script: HTMLReport.pageScript)
   }
 
-  static func order(_ region: String, _ metric: String) -> Int {
+  /// Where an endpoint goes in lists: by region, then metric, in their declared orders.
+  public static func order(_ region: String, _ metric: String) -> Int {
     (RegionKind.allCases.firstIndex { $0.rawValue == region } ?? 99) * 100
       + (MetricKind.allCases.firstIndex { $0.rawValue == metric } ?? 99)
   }
@@ -317,15 +319,17 @@ public enum ServedPages {
     """
 }
 
-/// The gate's word and style for a stored exit code.
+/// The gate's word (as the report's banner says it) and badge style for a stored exit code.
 enum GateWords {
   static func status(exitCode: Int?) -> (word: String, cls: String) {
-    switch exitCode {
-    case nil: ("UNFINISHED", "unknown")
-    case 0: ("PASS", "good")
-    case 2: ("FAIL", "bad")
-    case 3: ("INCONCLUSIVE", "unknown")
-    default: ("ERROR", "bad")
-    }
+    guard let exitCode else { return ("UNFINISHED", "unknown") }
+    let status = GateOutcome.status(exitCode: Int32(exitCode))
+    let cls =
+      switch status {
+      case .passed: "good"
+      case .inconclusive: "unknown"
+      case .regression, .error: "bad"
+      }
+    return (HTMLReport.gateWord(status.rawValue), cls)
   }
 }

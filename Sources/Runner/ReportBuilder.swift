@@ -90,12 +90,8 @@ public enum ReportBuilder {
     let rank: (ComparisonRecord) -> Int = { r in
       policy.primaries.firstIndex(of: Endpoint(region: r.region, metric: r.metric)) ?? Int.max
     }
-    let order = Dictionary(
-      uniqueKeysWithValues: RegionKind.allCases.enumerated().flatMap { ri, region in
-        MetricKind.allCases.enumerated().map { mi, metric in ("\(region.rawValue)/\(metric.rawValue)", ri * 100 + mi) }
-      })
     return records.sorted { l, r in
-      (rank(l), order["\(l.region)/\(l.metric)"] ?? Int.max) < (rank(r), order["\(r.region)/\(r.metric)"] ?? Int.max)
+      (rank(l), ServedPages.order(l.region, l.metric)) < (rank(r), ServedPages.order(r.region, r.metric))
     }.map { c in
       var row = ReportModel.EndpointRow(
         region: c.region, metric: c.metric, isPrimary: c.isPrimary, clips: c.clips,
@@ -205,8 +201,6 @@ public enum ReportBuilder {
   static func runbook(
     _ m: ReportModel, byClip: [String: [String: ClipMetricRecord]], policy: GatePolicy
   ) -> [ReportModel.RunbookEntry] {
-    let rank = Dictionary(
-      uniqueKeysWithValues: RegionKind.allCases.enumerated().map { ($0.element.rawValue, $0.offset) })
     return [("A", "B", m.a), ("B", "A", m.b)].map { mine, other, arm in
       var cases: [ReportModel.RunbookEntry.Case] = []
       for region in RegionKind.allCases {
@@ -228,7 +222,10 @@ public enum ReportBuilder {
       }
       return ReportModel.RunbookEntry(
         arm: mine, config: arm.name, model: arm.model,
-        cases: cases.sorted { (rank[$0.region] ?? 99, -$0.worsePercent) < (rank[$1.region] ?? 99, -$1.worsePercent) },
+        cases: cases.sorted {
+          (ServedPages.order($0.region, $0.metric), -$0.worsePercent)
+            < (ServedPages.order($1.region, $1.metric), -$1.worsePercent)
+        },
         jobErrors: errors)
     }
   }
