@@ -174,10 +174,7 @@ final class Site: Sendable {
   }
 
   func runsPage() throws -> Response {
-    let runs = try store.runs()
-    var counts: [String: Int] = [:]
-    for r in runs { counts[r.id] = try store.votes(runID: r.id).count }
-    return page(.ok, ServedPages.runs(runs, votes: counts, database: options.database))
+    page(.ok, ServedPages.runs(try store.runs(), votes: try store.voteCounts(), database: options.database))
   }
 
   func historyPage(clipset: String?) throws -> Response {

@@ -381,6 +381,16 @@ extension ResultStore {
     }
   }
 
+  /// How many votes each run has (runs without votes are left out).
+  public func voteCounts() throws -> [String: Int] {
+    try read { db in
+      Dictionary(
+        uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT run_id, COUNT(*) FROM votes GROUP BY run_id").map {
+          (row: Row) -> (String, Int) in (row[0], row[1])
+        })
+    }
+  }
+
   /// A run's votes, oldest first.
   public func votes(runID: String) throws -> [VoteRecord] {
     try read { db in
