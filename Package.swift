@@ -108,7 +108,7 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
     .testTarget(
       name: "RunnerTests",
-      dependencies: ["Runner", "Clips", "Engine", "MediaIO", "Services", "Verdict", "TestSupport"],
+      dependencies: ["Runner", "Clips", "Engine", "MediaIO", "Report", "Services", "Store", "Verdict", "TestSupport"],
       swiftSettings: strictSettings
     ),
     .testTarget(
