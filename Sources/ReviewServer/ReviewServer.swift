@@ -125,7 +125,14 @@ final class Site: Sendable {
       case (.get, 3) where parts[0] == "runs" && parts[2] == "vote":
         return try await votePage(parts[1], thanks: request.uri.queryParameters["thanks"] != nil)
       case (.post, 3) where parts[0] == "runs" && parts[2] == "vote":
-        return try await castVote(parts[1], body: try await request.body.collect(upTo: 16 * 1024))
+        let body: ByteBuffer
+        do {
+          body = try await request.body.collect(upTo: 16 * 1024)
+        } catch {
+          throw PageError(
+            status: .contentTooLarge, title: "Vote", message: "A vote's form must be under 16 KB; this one is larger.")
+        }
+        return try await castVote(parts[1], body: body)
       case (.get, 5) where parts[0] == "runs" && parts[2] == "clips":
         return try image(run: parts[1], clip: parts[3], file: parts[4])
       case (.get, 3) where parts[0] == "vote": return await blindImage(token: parts[1], name: parts[2])
