@@ -100,7 +100,7 @@ let package = Package(
     .executableTarget(
       name: "mattegate",
       dependencies: [
-        "Runner", "Clips", "Engine", "MediaIO", "MatteMetrics", "APIServer", "ReviewServer",
+        "Runner", "Clips", "Engine", "MediaIO", "MatteMetrics", "APIServer", "ReviewServer", "Verdict",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings

@@ -2,13 +2,15 @@
 """Independent cross-check of mattegate's stored per-frame metrics.
 
 Decodes a run's outputs and ground truth with the ffmpeg CLI (not mattegate's decoder), recomputes
-SAD, MAD, MSE, Grad, Conn and dtSSD from the published definitions (shared/specs/metrics.md) with
+SAD, MAD, MSE, Grad, Conn, dtSSD and MESSDdt from the published definitions (docs/metrics.md) with
 numpy/scipy, and compares them with the frame_metrics rows mattegate stored in SQLite, for the
 regions (frame, transition, hair, glass, motion, derived independently) of every clip, arm and frame.
 
 usage: crosscheck_metrics.py DB RUN_ID CLIPSET_FOLDER
 """
+import io
 import os
+import zipfile
 import sqlite3
 import subprocess
 import sys
@@ -80,12 +82,12 @@ def erode(mask, radius):
 
 
 def regions(g, g_before, own):
-    """The regions of shared/specs/metrics.md with mattegate-regions/1's constants; a clip's own
+    """The regions of docs/metrics.md with mattegate-regions/2's constants (hair minus glass); a clip's own
     masks (8-bit codes: 64 = hair, 128 = glass) win over derived ones."""
     soft = (g > 0) & (g < 65535)
     plateau = (g > 0.05 * 65535) & (g < 0.95 * 65535)
     glass = dilate(erode(plateau, 3), 3) if own is None else (own & 128) != 0
-    hair = soft & ~dilate(erode(soft, 1), 1) & ~glass if own is None else (own & 64) != 0
+    hair = (soft & ~dilate(erode(soft, 1), 1) if own is None else (own & 64) != 0) & ~glass
     out = {"frame": np.ones_like(soft), "transition": dilate(soft, 2), "hair": hair, "glass": glass}
     if g_before is not None:
         out["motion"] = dilate(g != g_before, 2)
@@ -113,6 +115,8 @@ def main():
         if len(truth) != len(pred):
             bad.append(f"{clip} {arm}: {len(pred)} output frames, {len(truth)} ground-truth frames")
             continue
+        motion_path = f"{clipset}/{clip}/motion.zip"
+        fields = zipfile.ZipFile(motion_path) if os.path.exists(motion_path) else None
         previous = None
         for t in range(len(truth)):
             g, p = truth[t], pred[t]
@@ -131,6 +135,18 @@ def main():
                 pp, gp, masks_before = previous
                 dt = ((pv - pp) - (gv - gp))**2
                 checks += [(region, "dtSSD", dt, masks_before[region]) for region in masks_before]
+                if fields is not None:
+                    # MESSDdt: |E_{t-1}(x) - E_t(x + v(x))|, E = (p - g)^2, v the true motion t-1 -> t
+                    # rounded half away from zero and clamped to the frame; mask of frame t - 1.
+                    v = np.load(io.BytesIO(fields.read(f"{t}.npy"))).astype(np.float64)
+                    h, w = g.shape
+                    ys, xs = np.mgrid[0:h, 0:w]
+                    away = lambda d: np.sign(d) * np.floor(np.abs(d) + 0.5)
+                    tx = np.clip(xs + away(v[..., 0]), 0, w - 1).astype(int)
+                    ty = np.clip(ys + away(v[..., 1]), 0, h - 1).astype(int)
+                    e_before, e_now = (pp - gp)**2, diff**2
+                    messd = np.abs(e_before - e_now[ty, tx])
+                    checks += [(region, "MESSDdt", messd, masks_before[region]) for region in masks_before]
             previous = (pv, gv, masks)
             for region, metric, m, mask in checks:
                 key = (clip, arm, t, region, metric)

@@ -426,7 +426,10 @@ struct SceneRenderer {
     }
     // The hair mask: pixels a strand reached where the matte is soft, grown by one pixel.
     let hair = Morphology.dilate(hairSoft, width: width, height: height, radius: 1)
-    for k in hair.indices where hair[k] { regions[k] |= RegionMaskCodes.hair }
+    // Hair is never glass: the same definition as the derived regions (docs/metrics.md).
+    for k in hair.indices where hair[k] && regions[k] & RegionMaskCodes.glass == 0 {
+      regions[k] |= RegionMaskCodes.hair
+    }
     return Output(
       rgb: RGBImage(width: width, height: height, pixels: rgb),
       alpha16: GrayImage(width: width, height: height, maxValue: 65535, samples: alpha),

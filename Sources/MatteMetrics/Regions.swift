@@ -25,7 +25,8 @@ public enum RegionKind: String, Sendable, CaseIterable, Codable, Comparable {
 }
 
 /// Version of the region definitions; stored with results.
-public let regionsVersion = "mattegate-regions/1 (transition dilate 2, motion dilate 2, glass opening 3)"
+public let regionsVersion =
+  "mattegate-regions/2 (transition dilate 2, motion dilate 2, glass opening 3, hair minus glass)"
 
 /// Which regions each pixel of a frame belongs to.
 public struct RegionMap: Sendable, Equatable {
@@ -136,7 +137,8 @@ public struct RegionDeriver: Sendable {
   /// - Parameters:
   ///   - truth: ground-truth alpha of frame t.
   ///   - previousTruth: ground-truth alpha of frame t − 1 (nil on frame 0: no motion region).
-  ///   - hairMask: the clip's own hair mask, which wins over the derived one.
+  ///   - hairMask: the clip's own hair mask, which wins over the derived one (less any glass pixels:
+  ///     hair and glass never overlap).
   ///   - glassMask: the clip's own glass mask, which wins over the derived one.
   public func regions(
     truth: Matte, previousTruth: Matte?, hairMask: [Bool]?, glassMask: [Bool]?
@@ -281,7 +283,9 @@ public struct RegionDeriver: Sendable {
       bits.withUnsafeMutableBufferPointer { out in
         maskCodes.codes.withUnsafeBufferPointer { c in
           for k in 0..<n {
-            let own = (c[k] & hairCode != 0 ? hairBit : 0) | (c[k] & glassCode != 0 ? glassBit : 0)
+            // One definition of hair everywhere: thin soft structure that is not glass.
+            let glass = c[k] & glassCode != 0
+            let own = (c[k] & hairCode != 0 && !glass ? hairBit : 0) | (glass ? glassBit : 0)
             out[k] = (out[k] & ~(hairBit | glassBit)) | own
           }
         }
@@ -313,6 +317,13 @@ public struct RegionDeriver: Sendable {
         mask.withUnsafeBufferPointer { m in
           for k in 0..<n { out[k] = (out[k] & ~bit) | (m[k] ? bit : 0) }
         }
+      }
+    }
+    if masks[.hair] != nil {
+      // An own hair mask loses the pixels that are glass, as the derived one does.
+      let glassBit = RegionKind.glass.bit
+      bits.withUnsafeMutableBufferPointer { out in
+        for k in 0..<n where out[k] & glassBit != 0 { out[k] &= ~hairBit }
       }
     }
     return RegionMap(width: w, height: h, bits: bits)

@@ -30,6 +30,10 @@ public struct VerdictDocument: Sendable {
     public var worstClipPercent: Double?
     public var verdict: String
     public var note: String?
+    /// "worse, within margin" on a Regressed endpoint that is non-inferior.
+    public var warning: String?
+    /// On an inconclusive endpoint, about how many clips would show the margin.
+    public var clipsForMargin: Int?
 
     public init(
       region: String, metric: String, isPrimary: Bool, clips: Int, verdict: String, ciLevel: Double,
@@ -73,6 +77,8 @@ public struct VerdictDocument: Sendable {
   public var configB: String
   public var configAHash: String
   public var configBHash: String
+  /// The gate's mode: "rollout" or "alarm".
+  public var mode: String
   public var gateStatus: String
   public var gateSummary: String
   public var gateReasons: [String]
@@ -87,7 +93,7 @@ public struct VerdictDocument: Sendable {
 
   public init(
     runID: String, createdAt: Date, clipset: String, clipsetSHA256: String, provider: String, configA: String,
-    configB: String, configAHash: String, configBHash: String, gateStatus: String, gateSummary: String,
+    configB: String, configAHash: String, configBHash: String, mode: String, gateStatus: String, gateSummary: String,
     gateReasons: [String], exitCode: Int32, alpha: Double, worstClipMarginPercent: Double, clipsScored: Int,
     endpoints: [Endpoint], problems: [ClipProblem], reportPath: String?
   ) {
@@ -100,6 +106,7 @@ public struct VerdictDocument: Sendable {
     self.configB = configB
     self.configAHash = configAHash
     self.configBHash = configBHash
+    self.mode = mode
     self.gateStatus = gateStatus
     self.gateSummary = gateSummary
     self.gateReasons = gateReasons
@@ -114,10 +121,17 @@ public struct VerdictDocument: Sendable {
 
   var primaries: [Endpoint] { endpoints.filter(\.isPrimary) }
 
-  /// Why a primary endpoint fails the gate: regressed, or a clip past the worst-clip margin.
+  /// Why a primary endpoint fails the gate: Inferior, Regressed in alarm mode, or a clip past
+  /// the worst-clip margin.
   func failure(of e: Endpoint) -> String? {
+    guard e.isPrimary else { return nil }
     var parts: [String] = []
-    if e.verdict == "Regressed" {
+    if e.verdict == "Inferior" {
+      parts.append(
+        "inferior: B/A \(signed(e.estimatePercent)), 90% interval \(decisionInterval(e)) above the +\(String(format: "%g", e.marginPercent))% margin"
+      )
+    }
+    if e.verdict == "Regressed" && mode == "alarm" {
       parts.append("regressed: B/A \(signed(e.estimatePercent)), \(interval(e)), Holm p \(pText(e.adjustedP))")
     }
     if let worst = e.worstClipPercent, worst > worstClipMarginPercent, let clip = e.worstClip {
@@ -125,6 +139,23 @@ public struct VerdictDocument: Sendable {
         "worst-clip guard: clip '\(clip)' \(signed(worst)) exceeds +\(String(format: "%.0f", worstClipMarginPercent))%")
     }
     return parts.isEmpty ? nil : parts.joined(separator: "; ")
+  }
+
+  /// Whether a primary endpoint lets the gate pass in this mode.
+  func passes(_ e: Endpoint) -> Bool {
+    switch mode {
+    case "alarm": failure(of: e) == nil && e.ci90LowPercent != nil
+    default: failure(of: e) == nil && (CIOutputs.passes(e) || (e.verdict == "Regressed" && e.warning != nil))
+    }
+  }
+
+  /// The warnings of endpoints that pass: "worse, within margin".
+  var warnings: [String] {
+    primaries.filter { failure(of: $0) == nil }.compactMap { e in
+      e.warning.map {
+        "\(e.name): \($0) (B/A \(signed(e.estimatePercent)), 90% interval \(decisionInterval(e)), margin +\(String(format: "%g", e.marginPercent))%)"
+      }
+    }
   }
 }
 
@@ -135,7 +166,7 @@ public enum CIOutputs {
   /// error).
   public static func junit(_ doc: VerdictDocument) -> String {
     let failures = doc.primaries.filter { doc.failure(of: $0) != nil }.count
-    let skipped = doc.primaries.filter { doc.failure(of: $0) == nil && !passes($0) }.count
+    let skipped = doc.primaries.filter { doc.failure(of: $0) == nil && (!doc.passes($0) || $0.warning != nil || $0.verdict == "Inconclusive") }.count
     let errors = doc.problems.count
     let tests = doc.primaries.count + errors
     var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -145,7 +176,8 @@ public enum CIOutputs {
       "  <testsuite name=\"\(xml("mattegate \(doc.configB) vs \(doc.configA) on \(doc.clipset)"))\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" timestamp=\"\(ISO8601DateFormatter().string(from: doc.createdAt))\">\n"
     x += "    <properties>\n"
     for (k, v) in [
-      ("run", doc.runID), ("gate", doc.gateStatus), ("exit_code", String(doc.exitCode)), ("provider", doc.provider),
+      ("run", doc.runID), ("mode", doc.mode), ("gate", doc.gateStatus), ("exit_code", String(doc.exitCode)),
+      ("provider", doc.provider),
       ("config_a", doc.configA), ("config_b", doc.configB), ("clipset_sha256", doc.clipsetSHA256),
     ] {
       x += "      <property name=\"\(k)\" value=\"\(xml(v))\"/>\n"
@@ -155,7 +187,12 @@ public enum CIOutputs {
       x += "    <testcase classname=\"mattegate.endpoint\" name=\"\(xml(e.name))\">\n"
       if let why = doc.failure(of: e) {
         x += "      <failure message=\"\(xml(why))\" type=\"regression\"/>\n"
-      } else if !passes(e) {
+      } else if let warning = e.warning {
+        // Passes the gate, but is significantly worse: shown as skipped with the warning, which
+        // CI tools list without failing the build.
+        x +=
+          "      <skipped message=\"\(xml("WARNING: \(warning): B/A \(signed(e.estimatePercent)), 90% interval \(decisionInterval(e)), margin +\(String(format: "%g", e.marginPercent))%; \(doc.mode) gate not failed"))\"/>\n"
+      } else if !doc.passes(e) || e.verdict == "Inconclusive" {
         x += "      <skipped message=\"\(xml(inconclusiveText(e)))\"/>\n"
       }
       x += "      <system-out>\(xml(line(e)))</system-out>\n"
@@ -180,11 +217,13 @@ public enum CIOutputs {
       case "inconclusive": "⚠️ INCONCLUSIVE"
       default: "🛑 ERROR"
       }
-    var m = "## mattegate: \(badge) (exit \(doc.exitCode))\n\n"
+    var m = "## mattegate: \(badge) (exit \(doc.exitCode), \(doc.mode) mode)\n\n"
     m += "**\(md(doc.configB))** (B) against **\(md(doc.configA))** (A) on clip set \(code(doc.clipset)), "
     m += "\(doc.clipsScored) clips scored, provider \(code(doc.provider)), run \(code(doc.runID)).\n\n"
     m += "\(md(doc.gateSummary))\n"
-    for r in doc.gateReasons { m += "- \(md(r))\n" }
+    // A pass's reasons are its warnings, listed below from the endpoints.
+    for r in doc.gateReasons where doc.gateStatus != "passed" { m += "- \(md(r))\n" }
+    for w in doc.warnings { m += "- ⚠️ **Warning**: \(md(w))\n" }
     m += "\n### Primary endpoints\n\n"
     m += table(doc.primaries, doc: doc)
     let secondary = doc.endpoints.filter { !$0.isPrimary && $0.clips > 0 }
@@ -199,24 +238,30 @@ public enum CIOutputs {
       for p in doc.problems { m += "- \(code(p.clipID)) (\(md(p.status))): \(md(p.message))\n" }
     }
     m += "\nB/A is the geometric mean of the per-clip ratios of B's error to A's (negative is an improvement); "
-    m += "intervals are \(String(format: "%.0f", (1 - doc.alpha) * 100))% (t below 15 clips, BCa bootstrap from 15). "
+    m += "intervals invert the sign-flip test (the decision interval is the "
+    m += "\(String(format: "%.0f", (1 - 2 * doc.alpha) * 100))% one, against each margin); "
+    m += "p (adj.) is Holm-adjusted over the primaries, Benjamini–Hochberg over the rest. "
     m +=
-      "Non-inferiority uses the \(String(format: "%.0f", (1 - 2 * doc.alpha) * 100))% interval against each margin.\n"
+      doc.mode == "alarm"
+      ? "Alarm mode: an Inferior or Regressed primary fails.\n"
+      : "Rollout mode: every primary must be non-inferior; an Inferior primary fails.\n"
     if let report = doc.reportPath { m += "\nFull report: \(code(report))\n" }
     return m
   }
 
   static func table(_ endpoints: [VerdictDocument.Endpoint], doc: VerdictDocument) -> String {
-    var t = "| endpoint | clips | B/A | interval | p (adj.) | W/T/L | margin | verdict |\n"
-    t += "|---|---:|---:|---|---:|---|---:|---|\n"
+    var t = "| endpoint | clips | B/A | 90% (decision) | 95% | p (adj.) | W/T/L | margin | verdict |\n"
+    t += "|---|---:|---:|---|---|---:|---|---:|---|\n"
     for e in endpoints {
       var verdict = e.verdict
+      if let warning = e.warning { verdict += " ⚠️ \(warning)" }
       if e.verdict == "Inconclusive", let d = e.detectablePercent {
-        verdict += " (detectable ±\(String(format: "%.1f", abs(d)))%)"
+        verdict += " (detectable ±\(String(format: "%.1f", abs(d)))%"
+        verdict += e.clipsForMargin.map { "; ~\($0) clips for the margin)" } ?? ")"
       }
-      if let failure = doc.failure(of: e), e.isPrimary, e.verdict != "Regressed" { verdict += "; " + failure }
+      if let failure = doc.failure(of: e), !["Regressed", "Inferior"].contains(e.verdict) { verdict += "; " + failure }
       t +=
-        "| \(md(e.name)) | \(e.clips) | \(signed(e.estimatePercent)) | \(interval(e)) | \(pText(e.adjustedP)) | \(e.wins)/\(e.ties)/\(e.losses) | ±\(String(format: "%.1f", e.marginPercent))% | \(md(verdict)) |\n"
+        "| \(md(e.name)) | \(e.clips) | \(signed(e.estimatePercent)) | \(decisionInterval(e)) | \(interval(e)) | \(pText(e.adjustedP)) | \(e.wins)/\(e.ties)/\(e.losses) | +\(String(format: "%.1f", e.marginPercent))% | \(md(verdict)) |\n"
     }
     return t
   }
@@ -236,6 +281,10 @@ public enum CIOutputs {
         "margin_pct": e.marginPercent, "noise_pct": e.noisePercent, "detectable_pct": number(e.detectablePercent),
         "worst_clip": e.worstClip ?? NSNull(), "worst_clip_pct": number(e.worstClipPercent), "verdict": e.verdict,
         "note": e.note ?? NSNull(), "gate_failure": doc.failure(of: e).map { $0 as Any } ?? NSNull(),
+        "warning": e.warning ?? NSNull(), "clips_for_margin": e.clipsForMargin.map { $0 as Any } ?? NSNull(),
+        "decision_interval": [
+          "level": 1 - 2 * doc.alpha, "low_pct": number(e.ci90LowPercent), "high_pct": number(e.ci90HighPercent),
+        ],
       ]
     }
     let object: [String: Any] = [
@@ -244,7 +293,8 @@ public enum CIOutputs {
       "config_a": ["name": doc.configA, "hash": doc.configAHash],
       "config_b": ["name": doc.configB, "hash": doc.configBHash],
       "gate": [
-        "status": doc.gateStatus, "summary": doc.gateSummary, "reasons": doc.gateReasons,
+        "status": doc.gateStatus, "mode": doc.mode, "summary": doc.gateSummary, "reasons": doc.gateReasons,
+        "warnings": doc.warnings,
         "exit_code": Int(doc.exitCode),
         "alpha": doc.alpha, "worst_clip_margin_pct": doc.worstClipMarginPercent,
       ],
@@ -304,6 +354,12 @@ func signed(_ v: Double?) -> String { v.map { String(format: "%+.1f%%", $0) } ??
 func pText(_ p: Double?) -> String {
   guard let p else { return "–" }
   return p < 0.001 ? String(format: "%.1e", p) : String(format: "%.3f", p)
+}
+
+/// The 90% decision interval, "[+1.2%, +4.3%]".
+func decisionInterval(_ e: VerdictDocument.Endpoint) -> String {
+  guard let lo = e.ci90LowPercent, let hi = e.ci90HighPercent else { return "–" }
+  return String(format: "[%+.1f%%, %+.1f%%]", lo, hi)
 }
 
 func interval(_ e: VerdictDocument.Endpoint) -> String {

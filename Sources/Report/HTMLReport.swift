@@ -23,22 +23,24 @@ public enum HTMLReport {
       </header>
       <main>
       <section id="gate" class="gate \(esc(m.gateStatus))" data-exit-code="\(m.exitCode)">
-        <div class="gate-status">\(esc(gateWord(m.gateStatus)))</div>
+        <div class="gate-status">\(esc(gateWord(m.gateStatus)))<div class="gate-mode small">\(esc(m.mode)) mode</div></div>
         <div class="gate-text"><p>\(esc(m.gateSummary))</p>
       """
     if !m.gateReasons.isEmpty {
-      h += "<ul>" + m.gateReasons.map { "<li>\(esc($0))</li>" }.joined() + "</ul>"
+      // A pass's reasons are its warnings.
+      let item = m.gateStatus == "passed" ? "<li class=\"warning\">⚠ Warning: " : "<li>"
+      h += "<ul>" + m.gateReasons.map { "\(item)\(esc($0))</li>" }.joined() + "</ul>"
     }
     if let v = m.votes { h += "<p class=\"votes-line\">\(voteLine(v)) <a href=\"#votes\">votes by clip</a></p>" }
     h += """
-        <p class="small">Exit code \(m.exitCode). Rollout gate: B must be non-inferior on every primary endpoint (90% CI upper bound of the mean per-clip log-ratio below ln(1 + \(fmt(m.marginPercent, 3))%)), with no clip worse than the worst-clip margin.</p></div>
+        <p class="small">Exit code \(m.exitCode). \(modeText(m))</p></div>
       </section>
       <section id="verdicts">
       <h2>Verdicts by region</h2>
-      <p class="small">Per clip y = ln(B/A) on the clip's pooled error (lower is better); effect = 100·(e<sup>mean y</sup> − 1)%. Intervals: t on y (95% for the label, 90% for non-inferiority); p: exact sign-flip permutation. Negative means B has less error.</p>
+      <p class="small">Per clip y = ln(B/A) on the clip's pooled error (lower is better); effect = 100·(e<sup>mean y</sup> − 1)%. Negative means B has less error. Intervals: \(esc(m.intervalMethod ?? "sign-flip inversion")) — the set of shifts the sign-flip test of the mean does not reject; the 90% interval is the decision interval of the Inferior, Equivalent and Non-inferior rules, the 95% one of Regressed and Improved. p: exact sign-flip permutation; adj. p: Holm over the primaries, Benjamini–Hochberg q over the rest — the p the Regressed and Improved rules used. Labels are tried in the order Inferior, Regressed, Improved, Equivalent, Non-inferior, Inconclusive; the first that holds is the label.</p>
       <table class="verdicts sortable">
       <caption class="small">Click a column's header to sort by it.</caption>
-      <thead><tr><th scope="col">Region</th><th scope="col">Metric</th><th scope="col" data-type="num">Clips</th><th scope="col" data-type="num">B vs A</th><th scope="col">95% CI</th><th scope="col" class="forest-h nosort" title="95% (thin) and 90% (thick) intervals; shaded: ±\(fmt(m.marginPercent, 2))% margin">−\(fmt(span, 2))% · 0 · +\(fmt(span, 2))%</th><th scope="col" data-type="num">p</th><th scope="col" data-type="num">HL</th><th scope="col">W/T/L</th><th scope="col">Verdict</th></tr></thead>
+      <thead><tr><th scope="col">Region</th><th scope="col">Metric</th><th scope="col" data-type="num">Clips</th><th scope="col" data-type="num">B vs A</th><th scope="col">90% (decision)</th><th scope="col">95% CI</th><th scope="col" class="forest-h nosort" title="95% (thin) and 90% (thick) intervals; shaded: ±\(fmt(m.marginPercent, 2))% margin">−\(fmt(span, 2))% · 0 · +\(fmt(span, 2))%</th><th scope="col" data-type="num">p</th><th scope="col" data-type="num">adj. p</th><th scope="col" data-type="num">HL</th><th scope="col">W/T/L</th><th scope="col">Verdict</th></tr></thead>
       <tbody>
 
       """
@@ -49,13 +51,17 @@ public enum HTMLReport {
       h += "<td>\(esc(e.metric))</td><td class=\"num\">\(e.clips)</td>"
       h +=
         "<td class=\"num \(signClass(e.estimatePercent))\" data-v=\"\(e.estimatePercent.map { fmt($0, 8) } ?? "")\">\(pct(e.estimatePercent))</td>"
+      h += "<td class=\"num ci90\">\(e.ci90Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
       h += "<td class=\"num\">\(e.ci95Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
       h += "<td class=\"forest\">\(forest(e, margin: e.marginPercent ?? m.marginPercent, span: span))</td>"
       h += "<td class=\"num\">\(e.pValue.map { fmt($0, 3) } ?? "–")</td>"
       h +=
+        "<td class=\"num\" title=\"\(e.isPrimary ? "Holm-adjusted p" : "Benjamini–Hochberg q")\">\(e.adjustedP.map { fmt($0, 3) } ?? "–")</td>"
+      h +=
         "<td class=\"num\" data-v=\"\(e.hodgesLehmannPercent.map { fmt($0, 8) } ?? "")\">\(pct(e.hodgesLehmannPercent))</td>"
       h += "<td class=\"num\">\(e.wins)/\(e.ties)/\(e.losses)</td>"
       h += "<td><span class=\"verdict \(verdictClass(e.verdict))\">\(esc(e.verdict))</span>"
+      if let warning = e.warning { h += " <span class=\"verdict warn-badge\">⚠ \(esc(warning))</span>" }
       if let note = e.note { h += "<div class=\"note\">\(esc(note))</div>" }
       h += "</td></tr>\n"
     }
@@ -242,9 +248,16 @@ public enum HTMLReport {
     }
   }
 
+  /// What the gate's mode asks, in one sentence.
+  static func modeText(_ m: ReportModel) -> String {
+    m.mode == "alarm"
+      ? "Alarm mode: the gate fails when a primary endpoint is Inferior (90% lower bound above its margin) or Regressed (95% interval above 0 and Holm-adjusted sign-flip p ≤ α), or a clip trips the worst-clip guard."
+      : "Rollout mode: B passes when every primary endpoint is non-inferior (90% upper bound of the mean per-clip log-ratio below ln(1 + \(fmt(m.marginPercent, 3))%)) and no clip is worse than the worst-clip margin; it fails when a primary is Inferior (90% lower bound above the margin). A significant change inside the margin passes with the warning “worse, within margin”."
+  }
+
   static func verdictClass(_ v: String) -> String {
     switch v {
-    case "Regressed": "bad"
+    case "Regressed", "Inferior": "bad"
     case "Improved": "good"
     case "Equivalent", "Non-inferior": "ok"
     default: "unknown"
@@ -313,7 +326,7 @@ public enum HTMLReport {
     tr.secondary td{color:#4a5263}tr.primary td:first-child{font-weight:600}
     .better{color:var(--good)}.worse{color:var(--bad)}.same{color:var(--muted)}
     .verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#eceff4}
-    .verdict.good{background:#dff3e7;color:var(--good)}.verdict.bad{background:#fbe2e2;color:var(--bad)}.verdict.ok{background:#e4ecfb;color:#2c55a8}.verdict.unknown{background:#f7ecd9;color:var(--warn)}
+    .verdict.good{background:#dff3e7;color:var(--good)}.verdict.bad{background:#fbe2e2;color:var(--bad)}.verdict.ok{background:#e4ecfb;color:#2c55a8}.verdict.unknown{background:#f7ecd9;color:var(--warn)}.verdict.warn-badge{background:#fff3cd;color:#7a5300}
     .note{font-size:11px;color:var(--muted);max-width:280px}.small{font-size:12px;color:var(--muted)}
     .tag{display:inline-block;font-size:11px;padding:0 6px;border-radius:8px;background:#eceff4;color:#4a5263}
     svg .band{fill:#e4ecfb}svg .zero{stroke:#9aa3b5;stroke-width:1}svg .ci{stroke:#1d2330;stroke-width:1.2}svg .ci90{stroke:#1d2330;stroke-width:3.5}svg .est{fill:#fff;stroke:#1d2330;stroke-width:1.5}

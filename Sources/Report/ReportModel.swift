@@ -38,6 +38,11 @@ public struct ReportModel: Sendable {
     public var note: String?
     /// This endpoint's own margin (gate.yaml `margins:`), when it differs from the run's.
     public var marginPercent: Double?
+    /// The adjusted p the label's significance rules used: Holm (primaries) or
+    /// Benjamini–Hochberg q (secondaries).
+    public var adjustedP: Double?
+    /// "worse, within margin" on a Regressed endpoint that is non-inferior.
+    public var warning: String?
 
     public init(
       region: String, metric: String, isPrimary: Bool, clips: Int, estimatePercent: Double?,
@@ -267,6 +272,10 @@ public struct ReportModel: Sendable {
   public var versions: [String: String]
   public var gateStatus: String
   public var gateSummary: String
+  /// The gate's mode: "rollout" or "alarm".
+  public var mode = "rollout"
+  /// How the intervals were made (the sign-flip inversion, exact or Monte Carlo).
+  public var intervalMethod: String?
   public var gateReasons: [String]
   public var exitCode: Int32
   public var marginPercent: Double

@@ -147,6 +147,8 @@ enum ClipScorer {
       try VideoReader(path: set.path(of: $0), options: ReadOptions(rgb: .none, alpha: .luma))
     }
     let interval = truth.frameRate > 0 ? 1 / truth.frameRate : 0.04
+    // True motion vectors (t−1 → t), where the manifest carries them: MESSDdt is scored only then.
+    let motion = try clip.motion.map { try MotionFields(folder: set.path(of: $0), size: truth.size) }
     var readers: [String: any FrameSource] = [:]
     var composites: [String: CompositeAccumulator] = [:]
     for (arm, path, config) in [("A", outputA, configA), ("B", outputB, configB)] {
@@ -272,6 +274,13 @@ enum ClipScorer {
           blocks: previousArms[arm]?.blocks
         )
       }
+      // The field that carries frame t − 1 onto this frame, when a temporal pair is scored.
+      let field: MotionField?
+      do {
+        field = try inputs.contains { $0.previous != nil } ? motion?.field(frame: current.index) : nil
+      } catch {
+        throw ClipScoringError(description: "clip '\(clip.id)': motion vectors: \(error)")
+      }
       // The arms are independent given the prepared truth, and the next frame's truth depends
       // on neither: all three at once, so that a clip scored alone (the last of a run) still
       // uses two cores and decoding the truth overlaps scoring.
@@ -281,7 +290,8 @@ enum ClipScorer {
         return .arm(
           input.matte.map { m in
             FrameScorer.scoreKeepingBlocks(
-              prediction: m, truth: prepared, previous: input.previous, previousBlocks: input.blocks)
+              prediction: m, truth: prepared, previous: input.previous, previousBlocks: input.blocks,
+              motion: input.previous == nil ? nil : field)
           })
       }
       guard case .arm(let resultA) = pieces[0], case .arm(let resultB) = pieces[1], case .truth(let next) = pieces[2]

@@ -1,4 +1,5 @@
 public import Clips
+import Foundation
 import MatteMetrics
 public import MediaIO
 public import Verdict
@@ -9,9 +10,18 @@ public enum GateFile {
   public static func load(_ path: String) throws(ConfigError) -> GatePolicy {
     let doc = try YAMLMap.load(path)
     try doc.rejectUnknownKeys([
-      "primaries", "margin", "margins", "noise", "alpha", "worst_clip_margin", "min_clips", "description", "alignment",
+      "mode", "primaries", "margin", "margins", "noise", "alpha", "worst_clip_margin", "min_clips", "description",
+      "alignment",
     ])
     var policy = GatePolicy.standard
+    if let v = try doc.string("mode") {
+      guard let mode = GateMode(rawValue: v) else {
+        throw doc.error(
+          line: doc.line(of: "mode"), field: "mode",
+          "'\(v)' is not a gate mode: use rollout (changing a default) or alarm (regression runs)")
+      }
+      policy.mode = mode
+    }
     if let list = try doc.stringList("primaries") {
       var primaries: [Endpoint] = []
       for item in list {
@@ -29,8 +39,8 @@ public enum GateFile {
       policy.margin = v
     }
     if let v = try doc.double("noise") {
-      guard v >= 0, v <= policy.margin else {
-        throw doc.error(line: doc.line(of: "noise"), field: "noise", "must be in [0, margin]")
+      guard v >= 0, v < 1 else {
+        throw doc.error(line: doc.line(of: "noise"), field: "noise", "must be in [0, 1), e.g. 0.01 for 1%")
       }
       policy.noise = v
     }
@@ -59,6 +69,32 @@ public enum GateFile {
     if let v = try doc.int("min_clips") {
       guard v >= 1 else { throw doc.error(line: doc.line(of: "min_clips"), field: "min_clips", "must be at least 1") }
       policy.minClips = v
+    }
+    // The noise band is where a change is too small to matter; above its margin it would hide
+    // changes the margin counts as regressions.
+    let noiseLine = doc.line(of: "noise")
+    if policy.noise > policy.margin {
+      throw doc.error(
+        line: noiseLine, field: "noise",
+        "\(policy.noise) is above the margin \(policy.margin): the noise band must not exceed the margin")
+    }
+    if let section = try doc.map("margins") {
+      for key in section.keys {
+        let e = try endpoint(key, in: doc, field: "margins")
+        if policy.noise > policy.margin(of: e) {
+          throw section.error(
+            line: section.line(of: key), field: "margins.\(key)",
+            "\(policy.margin(of: e)) is below the noise band \(policy.noise): the noise band must not exceed a margin")
+        }
+      }
+    }
+    // In alarm mode a Regressed label needs a Holm-adjusted p ≤ α, which fewer clips than this
+    // cannot reach over these primaries (the smallest is primaries · 2/2ⁿ).
+    if policy.mode == .alarm, policy.minClips < policy.attainableClips {
+      throw doc.error(
+        line: doc.line(of: "min_clips") ?? doc.line(of: "mode"), field: "min_clips",
+        "\(policy.minClips) clips cannot reach α = \(policy.alpha) under Holm over \(policy.primaries.count) primaries (the smallest adjusted p is \(policy.primaries.count)·2/2^\(policy.minClips) = \(String(format: "%.3g", Double(policy.primaries.count) * 2 / pow(2, Double(policy.minClips))))): alarm mode needs min_clips ≥ \(policy.attainableClips)"
+      )
     }
     return policy
   }

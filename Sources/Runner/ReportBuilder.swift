@@ -70,6 +70,8 @@ public enum ReportBuilder {
         return row
       })
     model.primaryMetrics = primaryMetrics
+    model.mode = policy.mode.rawValue
+    model.intervalMethod = records.compactMap(\.intervalMethod).first
     model.problems = clips.filter { ["failed", "inconclusive"].contains($0.status) }.map {
       ($0.clipID, $0.error ?? $0.status)
     }
@@ -101,6 +103,8 @@ public enum ReportBuilder {
         pValue: c.pValue, hodgesLehmannPercent: c.hodgesLehmannPercent, wins: c.wins, ties: c.ties,
         losses: c.losses, verdict: c.verdict, note: RunCoordinator.detectableNote(c))
       if c.marginPercent != policy.margin * 100 { row.marginPercent = c.marginPercent }
+      row.adjustedP = c.adjustedP
+      row.warning = c.warning
       return row
     }
   }

@@ -222,39 +222,38 @@ public enum RunCoordinator {
     return c.note.map { "\($0); \(detectable)" } ?? detectable
   }
 
-  /// One line per region, for its primary endpoint (or MSE when the gate names none).
+  /// The gate's mode, then one line per primary endpoint: estimate, the 90% decision interval
+  /// and the 95% interval, the sign-flip p and its Holm adjustment, the label and its warning
+  /// or note.
   static func verdictLines(results: [Endpoint: PairedResult], policy: GatePolicy) -> [String] {
-    RegionKind.allCases.map { region in
-      let endpoint =
-        policy.primaries.first { $0.region == region.rawValue } ?? Endpoint(region: region.rawValue, metric: "MSE")
-      let name = region.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
-      let metric = endpoint.metric.padding(toLength: 5, withPad: " ", startingAt: 0)
-      guard let r = results[endpoint] else { return "\(name)\(metric) no result" }
-      var line = "\(name)\(metric) n=\(r.n)"
-      if let mean = r.meanLogRatio { line += String(format: "  B/A %+6.1f%%", PairedResult.percent(mean)) }
-      if let ci = r.ci95 {
-        line += String(
-          format: "  95%% CI [%+.1f%%, %+.1f%%]", PairedResult.percent(ci.lowerBound),
-          PairedResult.percent(ci.upperBound))
-      }
-      if let p = r.pValue { line += String(format: "  p=%.3g", p) }
-      if let q = r.adjustedP {
-        line += String(format: " (%@ %.3g)", policy.primaries.contains(endpoint) ? "Holm" : "BH", q)
-      }
-      line += "  \(r.label.rawValue)"
-      if policy.primaries.contains(endpoint) {
-        line += r.nonInferior ? " (non-inferior)" : ""
-      } else {
-        line += " (not a primary)"
-      }
-      if r.label == .inconclusive {
-        if let note = r.note { line += ": \(note)" }
-        if let d = r.detectableLogRatio {
-          line += String(format: "; smallest detectable change with %d clips ±%.1f%%", r.n, PairedResult.percent(d))
+    let width = max(12, (policy.primaries.map { $0.description.count }.max() ?? 0) + 2)
+    let head =
+      "gate mode: \(policy.mode.rawValue) (\(policy.mode == .rollout ? "B passes when every primary is non-inferior" : "fails on an Inferior or Regressed primary"))"
+    return [head]
+      + policy.primaries.map { endpoint in
+        let name = endpoint.description.padding(toLength: width, withPad: " ", startingAt: 0)
+        guard let r = results[endpoint] else { return "\(name)no result" }
+        let pct = PairedResult.percent
+        var line = "\(name)n=\(r.n)"
+        if let mean = r.meanLogRatio { line += String(format: "  B/A %+6.1f%%", pct(mean)) }
+        if let ci = r.ci90 {
+          line += String(format: "  90%% [%+.1f%%, %+.1f%%]", pct(ci.lowerBound), pct(ci.upperBound))
         }
+        if let ci = r.ci95 {
+          line += String(format: "  95%% [%+.1f%%, %+.1f%%]", pct(ci.lowerBound), pct(ci.upperBound))
+        }
+        if let p = r.pValue { line += String(format: "  p=%.3g", p) }
+        if let q = r.adjustedP { line += String(format: " (Holm %.3g)", q) }
+        line += String(format: "  margin +%g%%", policy.margin(of: endpoint) * 100)
+        line += "  \(r.label.rawValue)"
+        if let warning = r.warning { line += " — WARNING: \(warning)" }
+        if r.label == .inconclusive || r.label == .inferior, let note = r.note { line += ": \(note)" }
+        if r.label == .inconclusive, r.ci90 != nil, let d = r.detectableLogRatio {
+          line += String(format: "; smallest detectable change with %d clips ±%.1f%%", r.n, PairedResult.percent(d))
+          if let more = r.clipsForMargin { line += "; about \(more) clips would show the margin" }
+        }
+        return line
       }
-      return line
-    }
   }
 
   static func makeRunID() -> String {

@@ -18,20 +18,29 @@ enum RunFinisher {
     let clips = try store.clips(runID: runID)
     let byClip = valuesByClip(try store.clipMetrics(runID: runID))
     let scored = clips.filter { $0.status == "scored" }
-    let errors = clips.filter { $0.status == "failed" }.map { $0.error ?? "clip '\($0.clipID)' failed" }
-    let inconclusive = clips.filter { $0.status == "inconclusive" }.map {
-      "clip '\($0.clipID)': \($0.error ?? "inconclusive")"
-    }
+    let failed = clips.filter { $0.status == "failed" }
+    let errors = failed.map { $0.error ?? "clip '\($0.clipID)' failed" }
+    let misaligned = clips.filter { $0.status == "inconclusive" }
+    let inconclusive = misaligned.map { "clip '\($0.clipID)': \($0.error ?? "inconclusive")" }
 
     // Paired comparisons over the scored clips, in clip-set order; then the p-values adjusted
-    // across endpoints (Holm over the primaries, Benjamini–Hochberg over the rest).
+    // across endpoints (Holm over the primaries, Benjamini–Hochberg over the rest) and every
+    // endpoint labelled again with its adjusted p.
     var results: [Endpoint: PairedResult] = [:]
+    var accounts: [Endpoint: ClipAccount] = [:]
     for (endpoint, observations) in pairedObservations(clips: scored, byClip: byClip) {
+      let present = Set(observations.map(\.clipID))
+      let account = ClipAccount(
+        misaligned: misaligned.map(\.clipID), failed: failed.map(\.clipID),
+        unsupported: scored.map(\.clipID).filter { !present.contains($0) })
+      accounts[endpoint] = account
       results[endpoint] = PairedStatistics.analyse(
         observations, margin: policy.margin(of: endpoint), noise: policy.noise(of: endpoint),
-        minClips: policy.minClips, alpha: policy.alpha, seed: UInt64(bitPattern: run.seed))
+        minClips: policy.minClips, alpha: policy.alpha, seed: UInt64(bitPattern: run.seed), account: account)
     }
-    PairedStatistics.adjust(&results, primaries: policy.primaries, alpha: policy.alpha)
+    PairedStatistics.adjust(
+      &results, primaries: policy.primaries, alpha: policy.alpha,
+      margins: { (policy.margin(of: $0), policy.noise(of: $0)) }, accounts: accounts)
     var records: [ComparisonRecord] = []
     for region in RegionKind.allCases {
       for metric in MetricKind.allCases {
@@ -41,7 +50,8 @@ enum RunFinisher {
     }
     try store.saveComparisons(runID: runID, records)
     let outcome = Gate.decide(
-      results: results, policy: policy, pipelineErrors: errors, inconclusiveClips: inconclusive)
+      results: results, policy: policy, pipelineErrors: errors, misalignedClips: misaligned.map(\.clipID),
+      inconclusiveClips: inconclusive)
     try store.finishRun(
       id: runID, status: errors.isEmpty ? "completed" : "completed_with_errors", exitCode: Int(outcome.exitCode),
       outcome: outcome.summary, reasons: outcome.reasons)
@@ -119,12 +129,14 @@ enum RunFinisher {
       e.worstClip = c.worstClip
       e.worstClipPercent = c.worstClipPercent
       e.note = c.note
+      e.warning = c.warning
+      e.clipsForMargin = c.clipsForMargin
       return e
     }.sorted { (order[$0.name] ?? Int.max, $0.name) < (order[$1.name] ?? Int.max, $1.name) }
     return VerdictDocument(
       runID: runID, createdAt: run.createdAt, clipset: run.clipsetName, clipsetSHA256: run.clipsetSHA256,
       provider: run.provider, configA: run.configAName, configB: run.configBName, configAHash: run.configAHash,
-      configBHash: run.configBHash, gateStatus: GateOutcome.status(exitCode: Int32(exitCode)).rawValue,
+      configBHash: run.configBHash, mode: policy.mode.rawValue, gateStatus: GateOutcome.status(exitCode: Int32(exitCode)).rawValue,
       gateSummary: summary, gateReasons: (run.gateReasons ?? "").split(separator: "\n").map(String.init),
       exitCode: Int32(exitCode), alpha: policy.alpha, worstClipMarginPercent: policy.worstClipMargin * 100,
       clipsScored: clips.filter { $0.status == "scored" }.count, endpoints: endpoints,
@@ -170,6 +182,8 @@ enum RunFinisher {
     c.alpha = policy.alpha
     c.ci90LowPercent = r.ci90.map { percent($0.lowerBound) }
     c.ci90HighPercent = r.ci90.map { percent($0.upperBound) }
+    c.warning = r.warning
+    c.clipsForMargin = r.clipsForMargin
     if let worst = zip(r.clipIDs, r.logRatios).max(by: { $0.1 < $1.1 }) {
       c.worstClip = worst.0
       c.worstClipPercent = percent(worst.1)

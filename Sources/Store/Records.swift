@@ -268,7 +268,7 @@ public struct ComparisonRecord: Sendable, Equatable {
   /// Holm-adjusted p (primary endpoints) or Benjamini–Hochberg q (secondary ones).
   public var adjustedP: Double?
   public var wilcoxonP: Double?
-  /// "t" or "BCa bootstrap".
+  /// How the intervals were made, e.g. "sign-flip inversion (exact, 256 sign patterns)".
   public var intervalMethod: String?
   /// The smallest change these clips detect with 80% power, in percent.
   public var detectablePercent: Double?
@@ -279,6 +279,11 @@ public struct ComparisonRecord: Sendable, Equatable {
   /// The clip with the largest B/A ratio, and that ratio as a percent change.
   public var worstClip: String?
   public var worstClipPercent: Double?
+  /// "worse, within margin" on a Regressed endpoint that is non-inferior.
+  public var warning: String?
+  /// On an inconclusive endpoint: about how many clips would show the margin at this estimate
+  /// and spread (80% power); nil when none would.
+  public var clipsForMargin: Int?
 
   public init(
     region: String, metric: String, isPrimary: Bool, clips: Int, estimatePercent: Double?,

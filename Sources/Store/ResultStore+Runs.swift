@@ -154,6 +154,8 @@ extension ResultStore {
         c.ci90HighPercent = row["ci90_high_pct"]
         c.worstClip = row["worst_clip"]
         c.worstClipPercent = row["worst_clip_pct"]
+        c.warning = row["warning"]
+        c.clipsForMargin = row["clips_for_margin"]
         return c
       }
     }

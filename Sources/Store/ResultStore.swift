@@ -318,6 +318,11 @@ public final class ResultStore: Sendable {
           ) WITHOUT ROWID;
           """)
     }
+    m.registerMigration("v8-verdict-warnings") { db in
+      // The "worse, within margin" warning and the clips that would show the margin.
+      try db.execute(sql: "ALTER TABLE comparisons ADD COLUMN warning TEXT")
+      try db.execute(sql: "ALTER TABLE comparisons ADD COLUMN clips_for_margin INTEGER")
+    }
     return m
   }
 
@@ -509,8 +514,9 @@ public final class ResultStore: Sendable {
           INSERT OR REPLACE INTO comparisons (run_id, region, metric, is_primary, clips, estimate_pct,
             ci_low_pct, ci_high_pct, ci_level, p_value, hl_pct, wins, ties, losses, margin_pct,
             noise_pct, verdict, note, metric_version, adjusted_p, wilcoxon_p, interval_method,
-            detectable_pct, alpha, ci90_low_pct, ci90_high_pct, worst_clip, worst_clip_pct)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            detectable_pct, alpha, ci90_low_pct, ci90_high_pct, worst_clip, worst_clip_pct, warning,
+            clips_for_margin)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """)
       for c in comparisons {
         try statement.execute(arguments: [
@@ -518,7 +524,7 @@ public final class ResultStore: Sendable {
           c.ciHighPercent, c.ciLevel, c.pValue, c.hodgesLehmannPercent, c.wins, c.ties, c.losses,
           c.marginPercent, c.noisePercent, c.verdict, c.note, c.metricVersion, c.adjustedP, c.wilcoxonP,
           c.intervalMethod, c.detectablePercent, c.alpha, c.ci90LowPercent, c.ci90HighPercent, c.worstClip,
-          c.worstClipPercent,
+          c.worstClipPercent, c.warning, c.clipsForMargin,
         ])
       }
     }

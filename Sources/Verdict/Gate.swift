@@ -13,8 +13,17 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
   public var description: String { "\(region)/\(metric)" }
 }
 
-/// The gate policy (`gate.yaml`): primary endpoints and margins.
+/// What the gate is for (`gate.yaml: mode`).
+public enum GateMode: String, Sendable, CaseIterable {
+  /// Changing the default: B passes only when every primary is shown non-inferior.
+  case rollout
+  /// Nightly and regression runs: fails on a primary that is Inferior or Regressed (Holm).
+  case alarm
+}
+
+/// The gate policy (`gate.yaml`): mode, primary endpoints and margins.
 public struct GatePolicy: Sendable, Equatable {
+  public var mode: GateMode = .rollout
   public var primaries: [Endpoint]
   /// Relative non-inferiority margin δ (0.05 = 5%), for endpoints without their own.
   public var margin: Double
@@ -29,7 +38,7 @@ public struct GatePolicy: Sendable, Equatable {
   public var alpha: Double = 0.05
   /// A single clip worse than this on a primary endpoint blocks the rollout (0.25 = +25%).
   public var worstClipMargin: Double
-  /// Minimum clips with support per region (never below 6).
+  /// Below this many clips with support an endpoint cannot let B pass.
   public var minClips: Int
 
   public init(
@@ -61,7 +70,13 @@ public struct GatePolicy: Sendable, Equatable {
       Endpoint(region: "glass", metric: "MSE"),
       Endpoint(region: "motion", metric: "MAD"),
     ],
-    margin: 0.05, noise: 0.0, worstClipMargin: 0.25, minClips: 6)
+    margin: 0.05, noise: 0.0, worstClipMargin: 0.25, minClips: 8)
+
+  /// The fewest clips at which the alarm mode's Holm-adjusted sign-flip p can reach α over
+  /// these primaries.
+  public var attainableClips: Int {
+    PairedStatistics.attainableClips(endpoints: primaries.count, alpha: alpha)
+  }
 
   /// The policy as text, stored with each run.
   public var canonicalText: String {
@@ -69,7 +84,7 @@ public struct GatePolicy: Sendable, Equatable {
       values.sorted { $0.key.description < $1.key.description }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
     return [
-      "primaries=\(primaries.map(\.description).joined(separator: ","))", "margin=\(margin)",
+      "mode=\(mode.rawValue)", "primaries=\(primaries.map(\.description).joined(separator: ","))", "margin=\(margin)",
       "margins=\(list(margins))", "noise=\(noise)", "noise_bands=\(list(noiseBands))", "alpha=\(alpha)",
       "worst_clip_margin=\(worstClipMargin)", "min_clips=\(minClips)",
     ].joined(separator: "\n")
@@ -77,7 +92,7 @@ public struct GatePolicy: Sendable, Equatable {
 
   /// The policy back from its stored `canonicalText` (a merged or resumed run decides by the
   /// policy its runs were made with); `nil` when the text is not one. Text stored before
-  /// `alpha`, `margins` and `noise_bands` existed reads with their defaults.
+  /// `mode`, `alpha`, `margins` and `noise_bands` existed reads with their defaults.
   public init?(canonicalText text: String) {
     var fields: [String: String] = [:]
     for line in text.split(separator: "\n") {
@@ -113,6 +128,8 @@ public struct GatePolicy: Sendable, Equatable {
       primaries: primaries, margin: margin, noise: noise, worstClipMargin: worst, minClips: minClips, alpha: alpha,
       margins: margins)
     noiseBands = bands
+    guard let mode = GateMode(rawValue: fields["mode"] ?? "rollout") else { return nil }
+    self.mode = mode
   }
 }
 
@@ -123,10 +140,21 @@ public struct GateOutcome: Sendable, Equatable {
   }
 
   public var status: Status
-  /// 0 passed · 1 error · 2 regression · 3 inconclusive (DESIGN.md).
+  public var mode: GateMode = .rollout
+  /// 0 passed · 1 error · 2 regression · 3 inconclusive.
   public var exitCode: Int32
-  /// Why, one line per reason.
+  /// Why, one line per reason (for a pass: its warnings).
   public var reasons: [String]
+  /// What the one-line summary counts: primaries that failed or were not decided.
+  public var primaryCount = 0
+  /// Clips not scored, named in the summary: misaligned and failed.
+  public var clipNote = ""
+
+  public init(status: Status, exitCode: Int32, reasons: [String]) {
+    self.status = status
+    self.exitCode = exitCode
+    self.reasons = reasons
+  }
 
   /// The status an exit code stands for.
   public static func status(exitCode: Int32) -> Status {
@@ -138,56 +166,129 @@ public struct GateOutcome: Sendable, Equatable {
     }
   }
 
-  /// A one-line summary.
+  /// A one-line summary, naming the mode.
   public var summary: String {
-    switch status {
-    case .passed: "PASS: B is non-inferior to A on every primary endpoint"
-    case .regression: "FAIL: regression on a primary endpoint (\(count(reasons.count, "reason")))"
-    case .inconclusive: "INCONCLUSIVE: non-inferiority not shown (\(count(reasons.count, "primary endpoint")))"
-    case .error: "ERROR: the pipeline failed (\(count(reasons.count, "error"))); a failed run never passes"
+    let clips = clipNote.isEmpty ? "" : "; \(clipNote)"
+    switch (status, mode) {
+    case (.passed, .rollout):
+      return "PASS (rollout): B is non-inferior to A on every primary endpoint"
+        + (reasons.isEmpty ? "" : " (\(count(reasons.count, "warning")): worse, within margin)")
+    case (.passed, .alarm):
+      return "PASS (alarm): no primary endpoint is Inferior or Regressed"
+        + (reasons.isEmpty ? "" : " (\(count(reasons.count, "warning")))")
+    case (.regression, _):
+      return "FAIL (\(mode.rawValue)): regression on \(count(primaryCount, "primary endpoint"))\(clips)"
+    case (.inconclusive, .rollout):
+      return "INCONCLUSIVE (rollout): non-inferiority not shown on \(count(primaryCount, "primary endpoint"))\(clips)"
+    case (.inconclusive, .alarm):
+      return "INCONCLUSIVE (alarm): \(count(primaryCount, "primary endpoint")) without a decision interval\(clips)"
+    case (.error, _):
+      return "ERROR (\(mode.rawValue)): the pipeline failed (\(count(reasons.count, "error"))); a failed run never passes"
     }
   }
 }
 
 func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
-/// The rollout gate: B must be non-inferior on every primary endpoint (an intersection–union
-/// test), no clip may regress past the worst-clip margin, and nothing in the pipeline may fail.
+/// The gate (docs/statistics.md, "Gate modes").
+///
+/// - rollout: passes when every primary endpoint is non-inferior (an intersection–union test:
+///   each one-sided test at its level, no multiplicity adjustment needed), no clip trips the
+///   worst-clip guard and no clip failed or was misaligned; fails (2) on an Inferior primary or
+///   a worst-clip trip; otherwise inconclusive (3) with the detectable change and the clips
+///   that would show the margin. A Regressed primary that is non-inferior passes with the
+///   warning "worse, within margin".
+/// - alarm: fails (2) on a primary that is Inferior, Regressed (Holm-adjusted) or trips the
+///   worst-clip guard; inconclusive (3) when a primary has no decision interval (too few clips)
+///   or a clip was misaligned; else passes.
+///
+/// A failed clip is a pipeline error (1) in both modes: a broken run never passes.
 public enum Gate {
   public static func decide(
     results: [Endpoint: PairedResult], policy: GatePolicy, pipelineErrors: [String],
-    inconclusiveClips: [String] = []
+    misalignedClips: [String] = [], inconclusiveClips: [String] = []
   ) -> GateOutcome {
-    if !pipelineErrors.isEmpty {
-      return GateOutcome(status: .error, exitCode: 1, reasons: pipelineErrors)
+    var clipNotes: [String] = []
+    if !misalignedClips.isEmpty {
+      clipNotes.append("\(misalignedClips.count) misaligned (\(ClipAccount.list(misalignedClips)))")
     }
-    var regressions: [String] = []
+    if !pipelineErrors.isEmpty { clipNotes.append("\(count(pipelineErrors.count, "clip")) failed") }
+    func outcome(_ status: GateOutcome.Status, _ code: Int32, _ reasons: [String], primaries: Int = 0) -> GateOutcome {
+      var o = GateOutcome(status: status, exitCode: code, reasons: reasons)
+      o.mode = policy.mode
+      o.primaryCount = primaries
+      o.clipNote = clipNotes.joined(separator: ", ")
+      return o
+    }
+    if !pipelineErrors.isEmpty {
+      return outcome(.error, 1, pipelineErrors)
+    }
+    var failing: [String] = []
+    var failingCount = 0
     var open: [String] = []
+    var warnings: [String] = []
     let worstLog = log(1 + policy.worstClipMargin)
     for endpoint in policy.primaries {
       guard let r = results[endpoint] else {
         open.append("\(endpoint): no result")
         continue
       }
-      if r.label == .regressed {
-        regressions.append(
-          "\(endpoint) regressed (\(String(format: "%+.1f%%", PairedResult.percent(r.meanLogRatio ?? 0))))")
+      var reasons: [String] = []
+      let estimate = String(format: "%+.1f%%", PairedResult.percent(r.meanLogRatio ?? 0))
+      if r.label == .inferior, let ci90 = r.ci90 {
+        reasons.append(
+          "\(endpoint) Inferior (\(estimate), 90% interval [\(pct(ci90.lowerBound)), \(pct(ci90.upperBound))] above the +\(String(format: "%g", policy.margin(of: endpoint) * 100))% margin)"
+        )
+      }
+      if policy.mode == .alarm, r.label == .regressed {
+        reasons.append(
+          "\(endpoint) Regressed (\(estimate), Holm-adjusted p \(String(format: "%.3g", r.adjustedP ?? r.pValue ?? 1)))")
       }
       let broken = zip(r.clipIDs, r.logRatios).filter { $0.1 > worstLog }
       if let worst = broken.max(by: { $0.1 < $1.1 }) {
         let guardText = "\(endpoint) worst-clip guard (+\(String(format: "%.0f", policy.worstClipMargin * 100))%)"
         let worstText = "clip '\(worst.0)' \(String(format: "%+.1f%%", PairedResult.percent(worst.1)))"
-        regressions.append(
+        reasons.append(
           broken.count == 1 ? "\(guardText): \(worstText)" : "\(guardText): \(broken.count) clips, worst \(worstText)")
       }
-      if !r.nonInferior && r.label != .regressed {
-        open.append("\(endpoint): \(r.note ?? "non-inferiority not shown")")
+      if !reasons.isEmpty {
+        failing += reasons
+        failingCount += 1
+        continue
+      }
+      if let warning = r.warning {
+        warnings.append("\(endpoint) \(warning) (\(estimate), 90% upper bound \(pct(r.ci90?.upperBound ?? 0)))")
+      }
+      switch policy.mode {
+      case .rollout:
+        if !r.nonInferior { open.append("\(endpoint): \(undecided(r))") }
+      case .alarm:
+        if r.ci90 == nil { open.append("\(endpoint): \(r.note ?? "no decision interval")") }
       }
     }
-    if !regressions.isEmpty { return GateOutcome(status: .regression, exitCode: 2, reasons: regressions) }
+    if !failing.isEmpty { return outcome(.regression, 2, failing, primaries: failingCount) }
+    let openPrimaries = open.count
     // A clip that could not be scored fairly (misaligned frames) never lets the gate pass.
     open += inconclusiveClips
-    if !open.isEmpty { return GateOutcome(status: .inconclusive, exitCode: 3, reasons: open) }
-    return GateOutcome(status: .passed, exitCode: 0, reasons: [])
+    if !open.isEmpty { return outcome(.inconclusive, 3, open, primaries: openPrimaries) }
+    return outcome(.passed, 0, warnings)
   }
+
+  /// Why a primary is not non-inferior, with what more clips would do.
+  static func undecided(_ r: PairedResult) -> String {
+    var text = r.note ?? "non-inferiority not shown"
+    if let d = r.detectableLogRatio, r.ci90 != nil {
+      text += String(format: "; smallest detectable change with %d clips ±%.1f%%", r.n, PairedResult.percent(d))
+    }
+    if r.ci90 != nil, r.n >= r.clipsNeeded {
+      if let more = r.clipsForMargin {
+        text += "; about \(more) clips would show the margin at this estimate and spread"
+      } else if r.meanLogRatio != nil {
+        text += "; no number of clips would show the margin: the estimate is past it"
+      }
+    }
+    return text
+  }
+
+  static func pct(_ x: Double) -> String { String(format: "%+.1f%%", PairedResult.percent(x)) }
 }

@@ -83,14 +83,56 @@ import Testing
     #expect(banded.label != .regressed && banded.ties == 8)
   }
 
-  @Test func alphaSetsTheClipsASignFlipTestNeeds() {
-    // The smallest two-sided sign-flip p is 2/2ⁿ: 7 clips give 1/64 > 0.01, 8 give 1/128.
-    let seven = (0..<7).map { PairedObservation(clipID: "c\($0)", a: 1, b: 2) }
+  @Test func alphaSetsTheClipsTheIntervalsNeed() {
+    // At α = 0.01 the 99% interval needs 2ⁿ·0.5% ≥ 1: 7 clips (128 patterns) are too few, 8 do.
+    let seven = (0..<7).map { PairedObservation(clipID: "c\($0)", a: 1, b: 1.02) }
     let r7 = PairedStatistics.analyse(seven, margin: 0.05, noise: 0, alpha: 0.01)
-    #expect(r7.note?.contains("insufficient clips: 7 clips with support, 8 needed") == true)
+    #expect(r7.note == "insufficient clips (n = 7, need ≥ 8)")
     let r8 = PairedStatistics.analyse(
-      seven + [PairedObservation(clipID: "c7", a: 1, b: 2)], margin: 0.05, noise: 0, alpha: 0.01)
-    #expect(r8.label == .regressed)
+      seven + [PairedObservation(clipID: "c7", a: 1, b: 1.02)], margin: 0.05, noise: 0, alpha: 0.01)
+    #expect(r8.label == .regressed && r8.warning == "worse, within margin")
     #expect(r8.pValue == 2.0 / 256)
+  }
+
+  /// The message of the error `load` throws for `text`, or nil.
+  func loadError(_ text: String) throws -> (error: ConfigError, path: String)? {
+    let path = try write(text)
+    do {
+      _ = try GateFile.load(path)
+      return nil
+    } catch {
+      return (error, path)
+    }
+  }
+
+  @Test func modesAndTheirRefusals() throws {
+    #expect(try GateFile.load(try write("mode: alarm\n")).mode == .alarm)
+    #expect(try GateFile.load(try write("primaries: [hair/Grad]\n")).mode == .rollout)
+    // The shipped gate is valid in alarm mode too (min_clips 8 attains α over 5 primaries).
+    let shipped = try String(contentsOfFile: Self.repository + "/configs/gate.yaml", encoding: .utf8)
+    #expect(
+      try GateFile.load(try write(shipped.replacingOccurrences(of: "mode: rollout", with: "mode: alarm"))).mode
+        == .alarm)
+    let cases: [(String, String, Int, String)] = [
+      ("description: x\nmode: strict\n", "mode", 2, "'strict' is not a gate mode"),
+      ("margin: 0\n", "margin", 1, "must be in (0, 1)"),
+      ("margin: 1.0\n", "margin", 1, "must be in (0, 1)"),
+      ("margin: 0.05\nnoise: 0.06\n", "noise", 2, "must not exceed the margin"),
+      ("noise: 0.03\nmargins:\n  hair/Grad: 0.02\n", "margins.hair/Grad", 3, "below the noise band"),
+      ("primaries: [hair/Blur]\n", "primaries", 1, "'hair/Blur' is not region/metric"),
+      ("primaries: [face/MSE]\n", "primaries", 1, "'face/MSE' is not region/metric"),
+      (
+        "mode: alarm\nmin_clips: 6\n", "min_clips", 2,
+        "6 clips cannot reach α = 0.05 under Holm over 5 primaries (the smallest adjusted p is 5·2/2^6 = 0.156): alarm mode needs min_clips ≥ 8"
+      ),
+    ]
+    for (text, field, line, message) in cases {
+      let (error, path) = try #require(try loadError(text), "\(text) was accepted")
+      #expect(error.file == path && error.field == field && error.line == line, "\(error)")
+      #expect("\(error)".contains(message), "\(error)")
+      #expect(!"\(error)".contains("\n"), "one line: \(error)")
+    }
+    // Rollout accepts 6 clips: no multiplicity adjustment decides it.
+    #expect(try GateFile.load(try write("mode: rollout\nmin_clips: 6\n")).minClips == 6)
   }
 }
