@@ -1,4 +1,4 @@
-/// The ground-truth metrics mattegate reports; see shared/specs/metrics.md.
+/// The ground-truth metrics mattegate reports; see docs/metrics.md.
 public enum MetricKind: String, Sendable, CaseIterable, Codable, Comparable {
   case sad = "SAD"
   case mad = "MAD"

@@ -433,5 +433,17 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     #expect(rows.filter { $0.status == "scored" }.map(\.clipID) == ["hair-sway", "motion-blur"])
     let alignment = try store.alignment(runID: id).filter { $0.clipID == "glass-slide" && $0.record.arm == "B" }
     #expect(alignment.first?.record.status == "misaligned" && alignment.first?.record.dropped == 2)
+    // The gate counts primaries and clips apart, and every primary's note names the clip left out
+    // and why, beside the clips that lack the region.
+    let outcome = try #require(try store.run(id: id)?.outcome)
+    #expect(
+      outcome == "INCONCLUSIVE (rollout): non-inferiority not shown on 5 primary endpoints; 1 misaligned (glass-slide)",
+      "\(outcome)")
+    let primaries = try store.comparisons(runID: id).filter(\.isPrimary)
+    #expect(primaries.count == 5)
+    for c in primaries {
+      #expect(c.note?.contains("1 misaligned (glass-slide)") == true, "\(c.region)/\(c.metric): \(c.note ?? "")")
+      #expect(c.note?.contains("no clips with support") != true)
+    }
   }
 }
