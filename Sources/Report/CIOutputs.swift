@@ -144,7 +144,7 @@ public struct VerdictDocument: Sendable {
   /// Whether a primary endpoint lets the gate pass in this mode.
   func passes(_ e: Endpoint) -> Bool {
     switch mode {
-    case "alarm": failure(of: e) == nil && e.ci90LowPercent != nil
+    case "alarm": failure(of: e) == nil && e.ci90LowPercent != nil && !(e.note ?? "").hasPrefix("insufficient clips")
     default: failure(of: e) == nil && (CIOutputs.passes(e) || (e.verdict == "Regressed" && e.warning != nil))
     }
   }
@@ -166,7 +166,9 @@ public enum CIOutputs {
   /// error).
   public static func junit(_ doc: VerdictDocument) -> String {
     let failures = doc.primaries.filter { doc.failure(of: $0) != nil }.count
-    let skipped = doc.primaries.filter { doc.failure(of: $0) == nil && (!doc.passes($0) || $0.warning != nil || $0.verdict == "Inconclusive") }.count
+    let skipped = doc.primaries.filter {
+      doc.failure(of: $0) == nil && (!doc.passes($0) || $0.warning != nil || $0.verdict == "Inconclusive")
+    }.count
     let errors = doc.problems.count
     let tests = doc.primaries.count + errors
     var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

@@ -51,7 +51,8 @@ public enum HTMLReport {
       h += "<td>\(esc(e.metric))</td><td class=\"num\">\(e.clips)</td>"
       h +=
         "<td class=\"num \(signClass(e.estimatePercent))\" data-v=\"\(e.estimatePercent.map { fmt($0, 8) } ?? "")\">\(pct(e.estimatePercent))</td>"
-      h += "<td class=\"num ci90\">\(e.ci90Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
+      h +=
+        "<td class=\"num ci90\">\(e.ci90Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
       h += "<td class=\"num\">\(e.ci95Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
       h += "<td class=\"forest\">\(forest(e, margin: e.marginPercent ?? m.marginPercent, span: span))</td>"
       h += "<td class=\"num\">\(e.pValue.map { fmt($0, 3) } ?? "–")</td>"

@@ -136,7 +136,8 @@ enum RunFinisher {
     return VerdictDocument(
       runID: runID, createdAt: run.createdAt, clipset: run.clipsetName, clipsetSHA256: run.clipsetSHA256,
       provider: run.provider, configA: run.configAName, configB: run.configBName, configAHash: run.configAHash,
-      configBHash: run.configBHash, mode: policy.mode.rawValue, gateStatus: GateOutcome.status(exitCode: Int32(exitCode)).rawValue,
+      configBHash: run.configBHash, mode: policy.mode.rawValue,
+      gateStatus: GateOutcome.status(exitCode: Int32(exitCode)).rawValue,
       gateSummary: summary, gateReasons: (run.gateReasons ?? "").split(separator: "\n").map(String.init),
       exitCode: Int32(exitCode), alpha: policy.alpha, worstClipMarginPercent: policy.worstClipMargin * 100,
       clipsScored: clips.filter { $0.status == "scored" }.count, endpoints: endpoints,

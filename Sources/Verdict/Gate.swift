@@ -181,9 +181,10 @@ public struct GateOutcome: Sendable, Equatable {
     case (.inconclusive, .rollout):
       return "INCONCLUSIVE (rollout): non-inferiority not shown on \(count(primaryCount, "primary endpoint"))\(clips)"
     case (.inconclusive, .alarm):
-      return "INCONCLUSIVE (alarm): \(count(primaryCount, "primary endpoint")) without a decision interval\(clips)"
+      return "INCONCLUSIVE (alarm): \(count(primaryCount, "primary endpoint")) with too few clips to decide\(clips)"
     case (.error, _):
-      return "ERROR (\(mode.rawValue)): the pipeline failed (\(count(reasons.count, "error"))); a failed run never passes"
+      return
+        "ERROR (\(mode.rawValue)): the pipeline failed (\(count(reasons.count, "error"))); a failed run never passes"
     }
   }
 }
@@ -199,8 +200,8 @@ func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s
 ///   that would show the margin. A Regressed primary that is non-inferior passes with the
 ///   warning "worse, within margin".
 /// - alarm: fails (2) on a primary that is Inferior, Regressed (Holm-adjusted) or trips the
-///   worst-clip guard; inconclusive (3) when a primary has no decision interval (too few clips)
-///   or a clip was misaligned; else passes.
+///   worst-clip guard; inconclusive (3) when a primary has fewer clips than its interval or
+///   `min_clips` needs, or a clip was misaligned; else passes.
 ///
 /// A failed clip is a pipeline error (1) in both modes: a broken run never passes.
 public enum Gate {
@@ -242,7 +243,8 @@ public enum Gate {
       }
       if policy.mode == .alarm, r.label == .regressed {
         reasons.append(
-          "\(endpoint) Regressed (\(estimate), Holm-adjusted p \(String(format: "%.3g", r.adjustedP ?? r.pValue ?? 1)))")
+          "\(endpoint) Regressed (\(estimate), Holm-adjusted p \(String(format: "%.3g", r.adjustedP ?? r.pValue ?? 1)))"
+        )
       }
       let broken = zip(r.clipIDs, r.logRatios).filter { $0.1 > worstLog }
       if let worst = broken.max(by: { $0.1 < $1.1 }) {
@@ -263,7 +265,10 @@ public enum Gate {
       case .rollout:
         if !r.nonInferior { open.append("\(endpoint): \(undecided(r))") }
       case .alarm:
-        if r.ci90 == nil { open.append("\(endpoint): \(r.note ?? "no decision interval")") }
+        // Fewer clips than min_clips: the alarm could not have fired on a Regressed label.
+        if r.ci90 == nil || r.n < r.clipsNeeded {
+          open.append("\(endpoint): \(r.note ?? "insufficient clips (n = \(r.n), need ≥ \(r.clipsNeeded))")")
+        }
       }
     }
     if !failing.isEmpty { return outcome(.regression, 2, failing, primaries: failingCount) }

@@ -48,7 +48,9 @@ public struct ClipAccount: Sendable, Equatable {
   /// every clip counted.
   public var text: String {
     var parts: [String] = []
-    for (ids, what) in [(misaligned, "misaligned"), (failed, "failed"), (unsupported, "without support in this region")]
+    for (ids, what) in [
+      (misaligned, "misaligned"), (failed, "failed"), (unsupported, "without support in this region"),
+    ]
     where !ids.isEmpty {
       parts.append("\(ids.count) \(what) (\(ClipAccount.list(ids)))")
     }
@@ -157,6 +159,10 @@ public enum PairedStatistics {
     let left = account.text
     guard !y.isEmpty else {
       result.note = "no clips to compare" + (left.isEmpty ? "" : ": " + left)
+      return result
+    }
+    if let bad = zip(observations, y).first(where: { !$0.1.isFinite }) {
+      result.note = "clip '\(bad.0.clipID)': the log-ratio of B's error \(bad.0.b) to A's \(bad.0.a) is not finite"
       return result
     }
     let n = Double(y.count)

@@ -44,13 +44,16 @@ public enum SignFlipInterval {
   /// Equal-tailed intervals at each of `levels` for the centre of `y`; nil when there are too
   /// few values for the widest level (`clipsNeeded`).
   public static func intervals(_ y: [Double], levels: [Double], seed: UInt64 = 1) -> [ClosedRange<Double>]? {
-    guard !y.isEmpty, let widest = levels.max(), y.count >= clipsNeeded(level: widest) else { return nil }
+    guard !y.isEmpty, y.allSatisfy(\.isFinite), let widest = levels.max(), y.count >= clipsNeeded(level: widest)
+    else { return nil }
     let means = subsetMeans(y, seed: seed)
     // The observed pattern (the empty subset) counts among the 2ⁿ (or draws + 1) patterns.
     let patterns = Double(means.count + 1)
     return levels.map { level in
       let k = patterns * (1 - level) / 2
-      return lowerBound(means, k)...upperBound(means, k)
+      let (lo, hi) = (lowerBound(means, k), upperBound(means, k))
+      // Equal values give equal means up to an ulp of division: never a reversed range.
+      return min(lo, hi)...max(lo, hi)
     }
   }
 
@@ -73,31 +76,22 @@ public enum SignFlipInterval {
     return a - fraction * (a - sorted[last - whole])
   }
 
-  /// Every non-empty subset's mean (Gray-code order, one addition each) for up to `exactClips`
+  /// Every non-empty subset's mean (in the order of their bit masks) for up to `exactClips`
   /// values, else the means of `draws` random non-empty subsets; sorted.
   static func subsetMeans(_ y: [Double], seed: UInt64) -> [Double] {
     let n = y.count
     var means: [Double]
     if n <= exactClips {
-      let count = (1 << n) - 1
-      means = [Double](repeating: 0, count: count)
-      var sum = 0.0
-      var size = 0
-      var inSet = [Bool](repeating: false, count: n)
-      for i in 1...count {
-        let bit = i.trailingZeroBitCount
-        inSet[bit].toggle()
-        if inSet[bit] {
-          sum += y[bit]
-          size += 1
-        } else {
-          sum -= y[bit]
-          size -= 1
-        }
-        means[i - 1] = sum / Double(size)
+      // Each subset's sum is its subset without the lowest member plus that member: every sum
+      // takes at most n additions, so no rounding error builds up across the 2ⁿ subsets.
+      let count = 1 << n
+      var sums = [Double](repeating: 0, count: count)
+      means = [Double](repeating: 0, count: count - 1)
+      for mask in 1..<count {
+        let low = mask.trailingZeroBitCount
+        sums[mask] = sums[mask & (mask - 1)] + y[low]
+        means[mask - 1] = sums[mask] / Double(mask.nonzeroBitCount)
       }
-      // A running sum over 2ⁿ steps drifts by at most a few thousand ulps: far below the 0.1%
-      // to which bounds are reported.
     } else {
       var rng = SplitMix64(seed: seed ^ 0x5167_F11B)
       means = []

@@ -104,8 +104,10 @@ struct CLI {
     // Three clips cannot support a verdict: inconclusive, exit 3.
     #expect(r.status == 3, "stderr: \(r.stderr)")
     let lines = r.stdout.split(separator: "\n").map(String.init)
-    for region in ["frame", "transition", "hair", "glass", "motion"] {
-      #expect(lines.contains { $0.hasPrefix(region + " ") }, "no verdict line for \(region)")
+    // The mode, then one line per primary endpoint of the default gate.
+    #expect(lines.contains("gate mode: rollout (B passes when every primary is non-inferior)"))
+    for endpoint in ["frame/MSE", "transition/Conn", "hair/Grad", "glass/MSE", "motion/MAD"] {
+      #expect(lines.contains { $0.hasPrefix(endpoint + " ") }, "no verdict line for \(endpoint)")
     }
     let reportLine = try #require(lines.first { $0.hasPrefix("report: ") })
     let reportPath = String(reportLine.dropFirst("report: ".count))
@@ -293,7 +295,7 @@ struct CLI {
     ])
     #expect([0, 2, 3].contains(run.status), "stderr: \(run.stderr)")
     // The three clips with ground truth are compared; the user's clip is not among them.
-    #expect(run.stdout.contains("frame      MSE   n=3"))
+    #expect(run.stdout.split(separator: "\n").contains { $0.hasPrefix("frame/MSE ") && $0.contains(" n=3 ") })
     let store = try ResultStore(path: db)
     let results = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") })
     let runID = String(try #require(results.split(separator: "(run ").last).dropLast())

@@ -91,7 +91,8 @@ import Testing
     #expect(flagged.contains(r.verdicts["hair/Grad"]), "\(r.verdicts)")
     #expect(flagged.contains(r.verdicts["hair/MSE"]), "\(r.verdicts)")
     for other in ["glass/MSE", "motion/MAD", "motion/dtSSD"] {
-      #expect(r.verdicts[other] != nil && !flagged.contains(r.verdicts[other]), "\(other): \(r.verdicts[other] ?? "none")")
+      #expect(
+        r.verdicts[other] != nil && !flagged.contains(r.verdicts[other]), "\(other): \(r.verdicts[other] ?? "none")")
     }
     #expect(r.verdicts["glass/MSE"] == "Equivalent")  // nothing planted there: identical errors
   }
@@ -199,7 +200,8 @@ import Testing
     let junit = try String(contentsOfFile: folder + "/junit.xml", encoding: .utf8)
     #expect(junit.contains("failures=\"0\"") && junit.contains("<skipped message=\"WARNING: worse, within margin"))
     let md = try String(contentsOfFile: folder + "/summary.md", encoding: .utf8)
-    #expect(md.contains("✅ PASS (exit 0, rollout mode)") && md.contains("⚠️ **Warning**: frame/MSE: worse, within margin"))
+    #expect(
+      md.contains("✅ PASS (exit 0, rollout mode)") && md.contains("⚠️ **Warning**: frame/MSE: worse, within margin"))
     let html = try String(contentsOfFile: folder + "/index.html", encoding: .utf8)
     #expect(html.contains("rollout mode") && html.contains("⚠ worse, within margin"))
     #expect(html.contains("<td class=\"num ci90\">[+"))

@@ -64,7 +64,9 @@ import FoundationXML
   @Test func markdownSummaryEscapesAndFoldsSecondaries() {
     let md = CIOutputs.markdown(document())
     #expect(md.hasPrefix("## mattegate: ❌ REGRESSION (exit 2, alarm mode)"))
-    #expect(md.contains("| hair/Grad | 8 | +40.0% | [+38.5%, +41.5%] | [+38.0%, +42.0%] | 0.039 | 0/0/8 | +5.0% | Regressed |"))
+    #expect(
+      md.contains(
+        "| hair/Grad | 8 | +40.0% | [+38.5%, +41.5%] | [+38.0%, +42.0%] | 0.039 | 0/0/8 | +5.0% | Regressed |"))
     #expect(md.contains("Inconclusive (detectable ±12.5%)"))
     #expect(md.contains("<details><summary>Secondary endpoints (1,"))
     #expect(md.contains(#"**b & \<c\>**"#))
@@ -106,7 +108,8 @@ import FoundationXML
     doc.problems = []
     doc.gateStatus = "passed"
     doc.exitCode = 0
-    doc.gateSummary = "PASS (rollout): B is non-inferior to A on every primary endpoint (1 warning: worse, within margin)"
+    doc.gateSummary =
+      "PASS (rollout): B is non-inferior to A on every primary endpoint (1 warning: worse, within margin)"
     doc.gateReasons = ["frame/MSE worse, within margin (+3.2%, 90% upper bound +4.3%)"]
     let xml = CIOutputs.junit(doc)
     #expect(XMLParser(data: Data(xml.utf8)).parse())
@@ -116,7 +119,10 @@ import FoundationXML
     let md = CIOutputs.markdown(doc)
     #expect(md.hasPrefix("## mattegate: ✅ PASS (exit 0, rollout mode)"))
     #expect(md.contains(#"- ⚠️ **Warning**: frame/MSE: worse, within margin (B/A +3.2%, 90% interval \[+2.2%, +4.3%\]"#))
-    #expect(md.contains("| frame/MSE | 8 | +3.2% | [+2.2%, +4.3%] | [+2.0%, +4.5%] | 0.008 | 0/0/8 | +5.0% | Regressed ⚠️ worse, within margin |"))
+    #expect(
+      md.contains(
+        "| frame/MSE | 8 | +3.2% | [+2.2%, +4.3%] | [+2.0%, +4.5%] | 0.008 | 0/0/8 | +5.0% | Regressed ⚠️ worse, within margin |"
+      ))
     let object = try #require(
       try JSONSerialization.jsonObject(with: Data(try CIOutputs.json(doc).utf8)) as? [String: Any])
     let gate = try #require(object["gate"] as? [String: Any])
