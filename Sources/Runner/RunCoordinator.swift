@@ -246,7 +246,8 @@ public enum RunCoordinator {
         if let q = r.adjustedP { line += String(format: " (Holm %.3g)", q) }
         line += String(format: "  margin +%g%%", policy.margin(of: endpoint) * 100)
         line += "  \(r.label.rawValue)"
-        if let warning = r.warning { line += " — WARNING: \(warning)" }
+        // In alarm mode a Regressed primary fails the gate: no warning beside the failure.
+        if let warning = r.warning, policy.mode == .rollout { line += " — WARNING: \(warning)" }
         if r.label == .inconclusive || r.label == .inferior, let note = r.note { line += ": \(note)" }
         if r.label == .inconclusive, r.ci90 != nil, let d = r.detectableLogRatio {
           line += String(format: "; smallest detectable change with %d clips ±%.1f%%", r.n, PairedResult.percent(d))
