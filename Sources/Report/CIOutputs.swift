@@ -1,4 +1,5 @@
 public import Foundation
+import Verdict
 
 /// Everything CI reads about a run's verdict: the gate, every endpoint's statistics and the clips
 /// that could not be scored. Built from SQLite, so `run` and `report` give the same files.
@@ -84,6 +85,8 @@ public struct VerdictDocument: Sendable {
   public var gateReasons: [String]
   public var exitCode: Int32
   public var alpha: Double
+  /// The gate's `min_clips`: below it (or below what the intervals need) a primary cannot pass.
+  public var minClips = 0
   public var worstClipMarginPercent: Double
   public var clipsScored: Int
   public var endpoints: [Endpoint]
@@ -144,7 +147,9 @@ public struct VerdictDocument: Sendable {
   /// Whether a primary endpoint lets the gate pass in this mode.
   func passes(_ e: Endpoint) -> Bool {
     switch mode {
-    case "alarm": failure(of: e) == nil && e.ci90LowPercent != nil && !(e.note ?? "").hasPrefix("insufficient clips")
+    case "alarm":
+      failure(of: e) == nil && e.ci90LowPercent != nil
+        && e.clips >= max(minClips, PairedStatistics.intervalClips(alpha: alpha))
     default: failure(of: e) == nil && (CIOutputs.passes(e) || (e.verdict == "Regressed" && e.warning != nil))
     }
   }

@@ -246,13 +246,11 @@ public enum RunCoordinator {
         if let q = r.adjustedP { line += String(format: " (Holm %.3g)", q) }
         line += String(format: "  margin +%g%%", policy.margin(of: endpoint) * 100)
         line += "  \(r.label.rawValue)"
-        // In alarm mode a Regressed primary fails the gate: no warning beside the failure.
-        if let warning = r.warning, policy.mode == .rollout { line += " — WARNING: \(warning)" }
-        if r.label == .inconclusive || r.label == .inferior, let note = r.note { line += ": \(note)" }
-        if r.label == .inconclusive, r.ci90 != nil, let d = r.detectableLogRatio {
-          line += String(format: "; smallest detectable change with %d clips ±%.1f%%", r.n, PairedResult.percent(d))
-          if let more = r.clipsForMargin { line += "; about \(more) clips would show the margin" }
-        }
+        // The warning belongs to the label, as in every other output; the gate's line below
+        // says whether the mode fails on it.
+        if let warning = r.warning { line += " — WARNING: \(warning)" }
+        if r.label == .inferior, let note = r.note { line += ": \(note)" }
+        if r.label == .inconclusive { line += ": " + Gate.undecided(r) }
         return line
       }
   }

@@ -36,7 +36,8 @@ enum RunFinisher {
       accounts[endpoint] = account
       results[endpoint] = PairedStatistics.analyse(
         observations, margin: policy.margin(of: endpoint), noise: policy.noise(of: endpoint),
-        minClips: policy.minClips, alpha: policy.alpha, seed: UInt64(bitPattern: run.seed), account: account)
+        minClips: policy.minClips, alpha: policy.alpha, seed: UInt64(bitPattern: run.seed), account: account,
+        planClips: false)  // `adjust` labels again and plans the inconclusive endpoints
     }
     PairedStatistics.adjust(
       &results, primaries: policy.primaries, alpha: policy.alpha,
@@ -133,7 +134,7 @@ enum RunFinisher {
       e.clipsForMargin = c.clipsForMargin
       return e
     }.sorted { (order[$0.name] ?? Int.max, $0.name) < (order[$1.name] ?? Int.max, $1.name) }
-    return VerdictDocument(
+    var doc = VerdictDocument(
       runID: runID, createdAt: run.createdAt, clipset: run.clipsetName, clipsetSHA256: run.clipsetSHA256,
       provider: run.provider, configA: run.configAName, configB: run.configBName, configAHash: run.configAHash,
       configBHash: run.configBHash, mode: policy.mode.rawValue,
@@ -144,6 +145,8 @@ enum RunFinisher {
       problems: clips.filter { ["failed", "inconclusive"].contains($0.status) }.map {
         VerdictDocument.ClipProblem(clipID: $0.clipID, status: $0.status, message: $0.error ?? $0.status)
       }, reportPath: reportPath)
+    doc.minClips = policy.minClips
+    return doc
   }
 
   /// Writes `junit.xml`, `summary.md` and `verdict.json` into `folder`; returns their paths.

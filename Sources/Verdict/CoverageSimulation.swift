@@ -67,32 +67,22 @@ public enum CoverageSimulation {
     var rows: [Row] = []
     for scenario in Scenario.allCases {
       for n in clips {
-        let hits = Mutex([Int](repeating: 0, count: 6))
-        let chunks = 8
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-          var local = [Int](repeating: 0, count: 6)
-          var rng = SplitMix64(seed: seed ^ UInt64(n * 1000 + chunk) ^ UInt64(scenario.rawValue.hashValueStable))
-          for s in stride(from: chunk, to: sets, by: chunks) {
-            let y = scenario.draw(n, scale: scale, rng: &rng)
-            let setSeed = seed &+ UInt64(s)
-            if let i = SignFlipInterval.intervals(y, levels: [0.95, 0.90], seed: setSeed) {
-              local[0] += i[0].contains(0) ? 1 : 0
-              local[1] += i[1].contains(0) ? 1 : 0
-            }
-            let t = tIntervals(y)
-            local[2] += t[0].contains(0) ? 1 : 0
-            local[3] += t[1].contains(0) ? 1 : 0
-            if let b = BCaBootstrap.intervals(
-              y, levels: [0.95, 0.90], resamples: bcaResamples, seed: setSeed,
-              statistic: { $0.reduce(0, +) / Double($0.count) })
-            {
-              local[4] += b[0].contains(0) ? 1 : 0
-              local[5] += b[1].contains(0) ? 1 : 0
-            }
+        let h = tally(scenario, clips: n, sets: sets, seed: seed, salt: 1000, counters: 6) { y, setSeed, count in
+          if let i = SignFlipInterval.intervals(y, levels: [0.95, 0.90], seed: setSeed) {
+            count[0] += i[0].contains(0) ? 1 : 0
+            count[1] += i[1].contains(0) ? 1 : 0
           }
-          hits.withLock { for k in 0..<6 { $0[k] += local[k] } }
+          let t = tIntervals(y)
+          count[2] += t[0].contains(0) ? 1 : 0
+          count[3] += t[1].contains(0) ? 1 : 0
+          if let b = BCaBootstrap.intervals(
+            y, levels: [0.95, 0.90], resamples: bcaResamples, seed: setSeed,
+            statistic: { $0.reduce(0, +) / Double($0.count) })
+          {
+            count[4] += b[0].contains(0) ? 1 : 0
+            count[5] += b[1].contains(0) ? 1 : 0
+          }
         }
-        let h = hits.withLock { $0 }.map { 100 * Double($0) / Double(sets) }
         rows.append(
           Row(scenario: scenario, clips: n, sets: sets, signFlip: (h[0], h[1]), t: (h[2], h[3]), bca: (h[4], h[5])))
       }
@@ -109,35 +99,26 @@ public enum CoverageSimulation {
     var rows: [RateRow] = []
     for scenario in Scenario.allCases {
       for n in clips {
-        let counts = Mutex([Int](repeating: 0, count: 4))
-        let chunks = 8
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-          var local = [Int](repeating: 0, count: 4)
-          var rng = SplitMix64(seed: seed ^ UInt64(n * 7919 + chunk) ^ UInt64(scenario.rawValue.hashValueStable))
-          for s in stride(from: chunk, to: sets, by: chunks) {
-            let y = scenario.draw(n, scale: scale, rng: &rng)
-            for (k, shift) in shifts.enumerated() {
-              // ln(b/a) = y + shift, split between the arms and clamped to ±30 so that Cauchy
-              // draws stay finite and far above ε (the clamp is symmetric: the law stays centred).
-              let obs = y.enumerated().map {
-                let v = min(max($0.element + shift, -30), 30)
-                return PairedObservation(clipID: "c\($0.offset)", a: 1000 * exp(-v / 2), b: 1000 * exp(v / 2))
-              }
-              let r = PairedStatistics.analyse(
-                obs, margin: margin, noise: 0, minClips: 1, seed: seed &+ UInt64(s), planClips: false)
-              let fires = r.label == .inferior || r.label == .regressed
-              switch k {
-              case 0: local[0] += r.nonInferior ? 1 : 0
-              case 1:
-                local[1] += r.nonInferior ? 1 : 0
-                local[2] += fires ? 1 : 0
-              default: local[3] += fires ? 1 : 0
-              }
+        let c = tally(scenario, clips: n, sets: sets, seed: seed, salt: 7919, counters: 4) { y, setSeed, count in
+          for (k, shift) in shifts.enumerated() {
+            // ln(b/a) = y + shift, split between the arms and clamped to ±30 so that Cauchy
+            // draws stay finite and far above ε (the clamp is symmetric: the law stays centred).
+            let obs = y.enumerated().map {
+              let v = min(max($0.element + shift, -30), 30)
+              return PairedObservation(clipID: "c\($0.offset)", a: 1000 * exp(-v / 2), b: 1000 * exp(v / 2))
+            }
+            let r = PairedStatistics.analyse(
+              obs, margin: margin, noise: 0, minClips: 1, seed: setSeed, planClips: false)
+            let fires = r.label == .inferior || r.label == .regressed
+            switch k {
+            case 0: count[0] += r.nonInferior ? 1 : 0
+            case 1:
+              count[1] += r.nonInferior ? 1 : 0
+              count[2] += fires ? 1 : 0
+            default: count[3] += fires ? 1 : 0
             }
           }
-          counts.withLock { for k in 0..<4 { $0[k] += local[k] } }
         }
-        let c = counts.withLock { $0 }.map { 100 * Double($0) / Double(sets) }
         rows.append(
           RateRow(
             scenario: scenario, clips: n, sets: sets, falsePass: c[0], passAtZero: c[1], falseAlarm: c[2],
@@ -145,6 +126,26 @@ public enum CoverageSimulation {
       }
     }
     return rows
+  }
+
+  /// Draws `sets` clip sets of n log-ratios from `scenario` (in 8 seeded chunks spread over the
+  /// cores; `salt` keeps the two tables' draws apart), hands each to `body` with its own seed
+  /// and `counters` counts to raise, and returns each count as a percent of the sets.
+  static func tally(
+    _ scenario: Scenario, clips n: Int, sets: Int, seed: UInt64, salt: Int, counters: Int,
+    _ body: @Sendable (_ y: [Double], _ setSeed: UInt64, _ count: inout [Int]) -> Void
+  ) -> [Double] {
+    let totals = Mutex([Int](repeating: 0, count: counters))
+    let chunks = 8
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+      var local = [Int](repeating: 0, count: counters)
+      var rng = SplitMix64(seed: seed ^ UInt64(n * salt + chunk) ^ UInt64(scenario.rawValue.hashValueStable))
+      for s in stride(from: chunk, to: sets, by: chunks) {
+        body(scenario.draw(n, scale: scale, rng: &rng), seed &+ UInt64(s), &local)
+      }
+      totals.withLock { for k in 0..<counters { $0[k] += local[k] } }
+    }
+    return totals.withLock { $0 }.map { 100 * Double($0) / Double(sets) }
   }
 
   /// The t intervals (95%, 90%) on the mean.

@@ -280,7 +280,7 @@ public enum Gate {
   }
 
   /// Why a primary is not non-inferior, with what more clips would do.
-  static func undecided(_ r: PairedResult) -> String {
+  public static func undecided(_ r: PairedResult) -> String {
     var text = r.note ?? "non-inferiority not shown"
     if let d = r.detectableLogRatio, r.ci90 != nil {
       text += String(format: "; smallest detectable change with %d clips ±%.1f%%", r.n, PairedResult.percent(d))

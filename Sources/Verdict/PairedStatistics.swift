@@ -169,10 +169,8 @@ public enum PairedStatistics {
     let mean = y.reduce(0, +) / n
     result.meanLogRatio = mean
     result.hodgesLehmann = hodgesLehmann(y)
-    let variance = y.count > 1 ? y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1) : 0
-    result.detectableLogRatio = DetectableEffect.standardized(clips: y.count, alpha: alpha).map {
-      $0 * variance.squareRoot()
-    }
+    let sd = standardDeviation(y, mean: mean)
+    result.detectableLogRatio = DetectableEffect.standardized(clips: y.count, alpha: alpha).map { $0 * sd }
     guard y.count >= intervalNeed,
       let intervals = SignFlipInterval.intervals(y, levels: [1 - alpha, 1 - 2 * alpha], seed: seed)
     else {
@@ -185,10 +183,7 @@ public enum PairedStatistics {
     result.pValue = signFlipPValue(y, seed: seed)
     result.wilcoxonP = WilcoxonSignedRank.test(y)?.pValue
     label(&result, margin: margin, noise: noise, alpha: alpha, left: left)
-    if planClips, result.label == .inconclusive, result.n >= result.clipsNeeded {
-      result.clipsForMargin = clipsForMargin(
-        mean: mean, sd: variance.squareRoot(), margin: log(1 + margin), alpha: alpha, atLeast: result.clipsNeeded)
-    }
+    if planClips { plan(&result, margin: margin, alpha: alpha) }
     return result
   }
 
@@ -272,16 +267,19 @@ public enum PairedStatistics {
         let (margin, noise) = margins(endpoint)
         var r = results[endpoint]!
         label(&r, margin: margin, noise: noise, alpha: alpha, left: accounts[endpoint]?.text ?? "")
-        if r.label == .inconclusive, r.n >= r.clipsNeeded, let mean = r.meanLogRatio {
-          let sd = standardDeviation(r.logRatios, mean: mean)
-          r.clipsForMargin = clipsForMargin(
-            mean: mean, sd: sd, margin: log(1 + margin), alpha: alpha, atLeast: r.clipsNeeded)
-        } else {
-          r.clipsForMargin = nil
-        }
+        plan(&r, margin: margin, alpha: alpha)
         results[endpoint] = r
       }
     }
+  }
+
+  /// Sets `clipsForMargin` on an inconclusive endpoint that has its clips (nil otherwise).
+  static func plan(_ r: inout PairedResult, margin: Double, alpha: Double) {
+    r.clipsForMargin = nil
+    guard r.label == .inconclusive, r.n >= r.clipsNeeded, let mean = r.meanLogRatio else { return }
+    r.clipsForMargin = clipsForMargin(
+      mean: mean, sd: standardDeviation(r.logRatios, mean: mean), margin: log(1 + margin), alpha: alpha,
+      atLeast: r.clipsNeeded)
   }
 
   static func standardDeviation(_ y: [Double], mean: Double) -> Double {
@@ -313,7 +311,8 @@ public enum PairedStatistics {
   /// Two-sided sign-flip permutation p-value of the mean: exact (all 2ⁿ patterns) for n ≤ 20,
   /// 100 000 seeded Monte Carlo draws above.
   public static func signFlipPValue(_ y: [Double], seed: UInt64 = 1) -> Double {
-    let observed = abs(y.reduce(0, +))
+    let total = y.reduce(0, +)
+    let observed = abs(total)
     let tolerance = 1e-12 * max(1, observed)
     if y.count <= 20 {
       let patterns = 1 << y.count
@@ -329,18 +328,8 @@ public enum PairedStatistics {
     let draws = 100_000
     var extreme = 0
     for _ in 0..<draws {
-      var s = 0.0
-      var bits = rng.next()
-      var used = 0
-      for v in y {
-        if used == 64 {
-          bits = rng.next()
-          used = 0
-        }
-        s += bits & 1 == 1 ? -v : v
-        bits >>= 1
-        used += 1
-      }
+      // Flipping the signs of a subset moves the sum by twice its values.
+      let s = total - 2 * SignFlipInterval.randomSubset(of: y, rng: &rng).sum
       if abs(s) >= observed - tolerance { extreme += 1 }
     }
     // Count the observed pattern so p is never 0.

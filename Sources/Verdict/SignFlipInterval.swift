@@ -97,26 +97,34 @@ public enum SignFlipInterval {
       means = []
       means.reserveCapacity(draws)
       while means.count < draws {
-        var sum = 0.0
-        var size = 0
-        var bits = rng.next()
-        var used = 0
-        for v in y {
-          if used == 64 {
-            bits = rng.next()
-            used = 0
-          }
-          if bits & 1 == 1 {
-            sum += v
-            size += 1
-          }
-          bits >>= 1
-          used += 1
-        }
+        let (sum, size) = randomSubset(of: y, rng: &rng)
         if size > 0 { means.append(sum / Double(size)) }
       }
     }
     means.sort()
     return means
+  }
+
+  /// One random sign pattern: the sum and size of the subset of `y` whose signs it flips (each
+  /// value in it with probability ½, one bit of `rng` per value). The Monte Carlo sign-flip
+  /// p-value and interval both draw their patterns here.
+  static func randomSubset(of y: [Double], rng: inout SplitMix64) -> (sum: Double, size: Int) {
+    var sum = 0.0
+    var size = 0
+    var bits = rng.next()
+    var used = 0
+    for v in y {
+      if used == 64 {
+        bits = rng.next()
+        used = 0
+      }
+      if bits & 1 == 1 {
+        sum += v
+        size += 1
+      }
+      bits >>= 1
+      used += 1
+    }
+    return (sum, size)
   }
 }

@@ -120,6 +120,19 @@ import Testing
     #expect(codes.samples == expected)
   }
 
+  /// Hair is never glass (docs/metrics.md, mattegate-regions/2): in a mixed scene large enough
+  /// for strands to cross the glass, no pixel of the mask carries both codes, and both regions
+  /// are there.
+  @Test func hairAndGlassNeverShareAPixel() {
+    let (w, h) = (320, 180)
+    let script = SyntheticClipSet.script(kind: .mixed, width: w, height: h, seed: 3)
+    let renderer = SceneRenderer(width: w, height: h, supersample: 2, background: script.background())
+    let codes = renderer.render(script.layers(frame: 0, motionSamples: 1), plate: nil).regionCodes.samples
+    let (hair, glass) = (RegionMaskCodes.hair, RegionMaskCodes.glass)
+    #expect(codes.contains { $0 & hair != 0 } && codes.contains { $0 & glass != 0 })
+    #expect(codes.filter { $0 & hair != 0 && $0 & glass != 0 }.count == 0)
+  }
+
   @Test func hairMotionAtALargerSize() throws {
     // 320×180: strands about half a pixel wide, the head moving under a pixel per frame.
     let (w, h) = (320, 180)
