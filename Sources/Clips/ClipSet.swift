@@ -132,8 +132,15 @@ public struct ClipSet: Sendable, Equatable {
     guard let entries = try doc.mapList("clips"), !entries.isEmpty else {
       throw doc.error(line: doc.line(of: "clips"), field: "clips", "must list at least one clip")
     }
+    guard entries.count <= InputLimits.maxClips else {
+      throw doc.error(
+        line: doc.line(of: "clips"), field: "clips",
+        "lists \(entries.count) clips, more than the limit of \(InputLimits.maxClips)")
+    }
     var clips: [Clip] = []
     var seen: Set<String> = []
+    // Each source once: the same bytes under two ids would count one clip twice in the paired test.
+    var sourceOwners: [String: String] = [:]
     // Hash mismatches are collected so that one error lists every changed file.
     var changed: [String] = []
     for entry in entries {
@@ -142,9 +149,7 @@ public struct ClipSet: Sendable, Equatable {
       guard seen.insert(id).inserted else {
         throw e.error(line: e.line(of: "id"), field: "id", "duplicate clip id")
       }
-      guard id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-        throw e.error(line: e.line(of: "id"), field: "id", "may contain only letters, digits, '-', '_' and '.'")
-      }
+      if let problem = ClipID.problem(id) { throw e.error(line: e.line(of: "id"), field: "id", problem) }
       try e.rejectUnknownKeys([
         "id", "tags", "source", "sha256", "crf", "alpha", "region_masks", "clean_plate", "foreground", "motion",
         "backgrounds", "duration", "size",
@@ -157,7 +162,24 @@ public struct ClipSet: Sendable, Equatable {
       }
       let source = PinnedFile(path: try e.requiredString("source"), sha256: try e.requiredString("sha256"))
       try check(source, field: "source", in: e, root: root, verify: verifyHashes, changed: &changed)
+      let pathKey = "path:" + URL(fileURLWithPath: root + "/" + source.path).standardizedFileURL.path
+      if let owner = sourceOwners[source.sha256.lowercased()] ?? sourceOwners[pathKey] {
+        throw e.error(
+          line: e.line(of: "source"), field: "source",
+          "is the same source as clip '\(owner)' (sha256 \(source.sha256.prefix(12))…): one clip would count twice in the paired test"
+        )
+      }
+      sourceOwners[source.sha256.lowercased()] = id
+      sourceOwners[pathKey] = id
       let crf = try e.int("crf")
+      if let crf, !(0...63).contains(crf) {
+        throw e.error(line: e.line(of: "crf"), field: "crf", "\(crf) is not a CRF (0…63)")
+      }
+      let duration = try e.double("duration")
+      if let duration, !(duration.isFinite && duration > 0) {
+        throw e.error(
+          line: e.line(of: "duration"), field: "duration", "must be a positive number of seconds, not \(duration)")
+      }
       func pinned(_ key: String, in parent: YAMLMap) throws(ConfigError) -> PinnedFile? {
         guard let m = try parent.map(key) else { return nil }
         try m.rejectUnknownKeys(["path", "sha256"])
@@ -185,7 +207,7 @@ public struct ClipSet: Sendable, Equatable {
           id: id, tags: tags, source: source, crf: crf, alpha: alpha,
           regionMasks: try pinned("region_masks", in: e), cleanPlate: try pinned("clean_plate", in: e),
           foreground: try pinned("foreground", in: e), motion: try pinned("motion", in: e), backgrounds: backgrounds,
-          duration: try e.double("duration"), size: try e.string("size")))
+          duration: duration, size: try e.string("size")))
     }
     if !changed.isEmpty {
       throw ConfigError(

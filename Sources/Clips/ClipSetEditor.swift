@@ -34,8 +34,11 @@ public enum ClipSetEditor {
 
   public static func add(_ new: NewClip, to folder: String) throws -> Added {
     let fm = FileManager.default
-    try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let manifest = folder + "/" + ClipSet.manifestName
+    if let problem = ClipID.problem(new.id) {
+      throw ConfigError(file: manifest, clip: new.id, field: "id", message: problem)
+    }
+    try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
     var existing: ClipSet?
     if fm.fileExists(atPath: manifest) {
       existing = try ClipSet.load(folder: folder)
@@ -43,11 +46,6 @@ public enum ClipSetEditor {
         throw ConfigError(
           file: manifest, clip: new.id, field: "id", message: "a clip with this id is already registered")
       }
-    }
-    guard new.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), !new.id.isEmpty
-    else {
-      throw ConfigError(
-        file: manifest, clip: new.id, field: "id", message: "may contain only letters, digits, '-', '_' and '.'")
     }
     var tags = new.tags
     if new.alpha == nil && !tags.contains("no-gt") { tags.append("no-gt") }

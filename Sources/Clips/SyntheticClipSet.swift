@@ -109,22 +109,46 @@ public enum SyntheticClipSet {
   ///   - frames: overrides the preset's frame count.
   ///   - progress: called with each clip id as it is written, then with a line on how well its
   ///     motion vectors carry the ground-truth alpha of frame t − 1 onto frame t.
+  /// Largest synthetic frame area: 8K UHD (7680×4320). The renderer holds a few float planes
+  /// per frame, so this bounds synth's memory well below what a frame at the reader's limit would take.
+  public static let maxPixels = 7680 * 4320
+
+  /// Why a synthetic frame size is refused, or `nil`.
+  public static func sizeProblem(width: Int, height: Int) -> String? {
+    if width < 16 || height < 16 || width % 2 != 0 || height % 2 != 0 {
+      return "frame size \(width)x\(height) must be even and at least 16x16"
+    }
+    if width > InputLimits.maxSide || height > InputLimits.maxSide || width * height > maxPixels {
+      return
+        "frame size \(width)x\(height) is beyond synth's limit of \(maxPixels) pixels (7680x4320) and \(InputLimits.maxSide) per side"
+    }
+    return nil
+  }
+
   public static func generate(
     preset: SynthPreset, folder: String, seed: UInt64 = 1, size: (Int, Int)? = nil,
     frames: Int? = nil, progress: @Sendable (String) -> Void = { _ in }
   ) throws -> ClipSet {
     var plan = preset.plan()
     if let size {
-      guard size.0 >= 16, size.1 >= 16, size.0 % 2 == 0, size.1 % 2 == 0 else {
-        throw ConfigError(
-          file: folder, field: "size", message: "frame size \(size.0)x\(size.1) must be even and at least 16x16")
+      if let problem = Self.sizeProblem(width: size.0, height: size.1) {
+        throw ConfigError(file: folder, field: "size", message: problem)
       }
       plan.width = size.0
       plan.height = size.1
     }
     if let frames {
       guard frames >= 2 else { throw ConfigError(file: folder, field: "frames", message: "need at least 2 frames") }
+      guard frames <= InputLimits.maxFrames else {
+        throw ConfigError(
+          file: folder, field: "frames", message: "\(frames) frames is more than the limit of \(InputLimits.maxFrames)")
+      }
       for i in plan.clips.indices { plan.clips[i].frames = frames }
+    }
+    for clip in plan.clips {
+      if let problem = ClipID.problem(clip.id) {
+        throw ConfigError(file: folder, clip: clip.id, field: "id", message: problem)
+      }
     }
     let fm = FileManager.default
     try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Foundation
+import MediaIO
 import Yams
 
 /// A YAML mapping read with line numbers, for strict validation of user files: unknown keys and
@@ -11,8 +12,10 @@ public struct YAMLMap {
 
   /// Reads and parses `path`, whose root must be a mapping.
   public static func load(_ path: String) throws(ConfigError) -> YAMLMap {
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw ConfigError(file: path, message: "file not found")
+    do {
+      _ = try InputFile.regularFile(path, maxBytes: InputLimits.maxTextFileBytes)
+    } catch {
+      throw ConfigError(file: path, message: error.reason == "no such file or folder" ? "file not found" : error.reason)
     }
     guard let data = FileManager.default.contents(atPath: path),
       let text = String(data: data, encoding: .utf8)

@@ -7,6 +7,7 @@ public enum FileHash {
   ///
   /// - Throws: `MediaError` naming the file when it cannot be read.
   public static func sha256(ofFile path: String) throws -> String {
+    try InputFile.check(path)
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw MediaError(path: path, reason: "cannot be opened for reading")
     }

@@ -15,6 +15,11 @@ final class FrameConverter {
   private let resampler = ScalerOwner()
   private let resampled = FrameOwner()
   private var expansionTable: [UInt16] = []
+  /// Padded rows for swscale when a packed row is not a multiple of `strideAlign` bytes.
+  private var scratch: [UInt8] = []
+  /// Row alignment and tail padding swscale may write into (as `av_frame_get_buffer` gives).
+  static let strideAlign = 64
+  static let tailPadding = 128
   private var expansionVectorised = false
 
   init(path: String, storedSize: PixelSize, turn: QuarterTurn, options: ReadOptions) {
@@ -303,16 +308,43 @@ final class FrameConverter {
         sws, sws_getCoefficients(matrix), fullRange, sws_getCoefficients(cffmpeg_sws_cs_601()), 1, 0, 1 << 16,
         1 << 16)
     }
-    let dstStride = [Int32(Int(w) * bytesPerPixel)]
+    // swscale's vector code writes whole vectors, so it may write past the end of a row (up to
+    // the row's 64-byte aligned stride) and past the last row; FFmpeg's own frames are padded
+    // for that. When the packed row is already a multiple of 64 bytes (1920 pixels and most
+    // real widths) it writes straight into the Swift buffer, which keeps a padded tail;
+    // otherwise into a padded scratch buffer whose rows are then copied out.
+    let rowBytes = Int(w) * bytesPerPixel
+    let stride = (rowBytes + Self.strideAlign - 1) / Self.strideAlign * Self.strideAlign
     let count = Int(w) * Int(h) * 3
+    let tail = (Self.tailPadding + MemoryLayout<T>.stride - 1) / MemoryLayout<T>.stride
     var rows: Int32 = 0
-    // swscale writes every sample, so the buffer starts uninitialised.
-    let buffer = [T](unsafeUninitializedCapacity: count) { out, initialized in
-      rows = withPlanes(of: f) { data, sizes in
-        let raw = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self)
-        var dst: [UnsafeMutablePointer<UInt8>?] = [raw]
+    func scale(into base: UnsafeMutableRawPointer, stride: Int) -> Int32 {
+      withPlanes(of: f) { data, sizes in
+        // sws_scale reads four plane pointers and four strides, whatever the format.
+        var dst: [UnsafeMutablePointer<UInt8>?] = [base.assumingMemoryBound(to: UInt8.self), nil, nil, nil]
+        let dstStride: [Int32] = [Int32(stride), 0, 0, 0]
         return data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
           sws_scale(sws, src, sizes, 0, h, &dst, dstStride)
+        }
+      }
+    }
+    if stride != rowBytes {
+      let needed = stride * Int(h) + Self.tailPadding
+      if scratch.count < needed { scratch = [UInt8](repeating: 0, count: needed) }
+    }
+    // swscale writes every sample, so the buffer starts uninitialised.
+    let buffer = [T](unsafeUninitializedCapacity: count + tail) { out, initialized in
+      let raw = UnsafeMutableRawPointer(out.baseAddress!)
+      if stride == rowBytes {
+        rows = scale(into: raw, stride: stride)
+      } else {
+        scratch.withUnsafeMutableBytes { s in
+          rows = scale(into: s.baseAddress!, stride: stride)
+          if rows == h {
+            for y in 0..<Int(h) {
+              (raw + y * rowBytes).copyMemory(from: s.baseAddress! + y * stride, byteCount: rowBytes)
+            }
+          }
         }
       }
       if rows != h { UnsafeMutableRawBufferPointer(out).initializeMemory(as: UInt8.self, repeating: 0) }

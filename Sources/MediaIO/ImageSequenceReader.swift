@@ -34,12 +34,8 @@ public final class ImageSequenceReader: FrameSource {
     self.path = path
     frameRate = options.sequenceFrameRate
     guard frameRate > 0 else { throw MediaError(path: path, reason: "an image sequence needs a frame rate > 0") }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw MediaError(path: path, reason: "no such file or folder")
-    }
     let all: [String]
-    if isDirectory.boolValue {
+    if try InputFile.check(path, allowFolder: true) == .folder {
       zip = nil
       do {
         all = try FileManager.default.contentsOfDirectory(atPath: path)
@@ -90,6 +86,11 @@ public final class ImageSequenceReader: FrameSource {
       data = try zip.read(name)
     } else {
       let file = (folder as NSString).appendingPathComponent(name)
+      do {
+        _ = try InputFile.regularFile(file, maxBytes: InputLimits.maxPNGBytes)
+      } catch {
+        throw MediaError(path: folder, reason: "frame \(i) ('\(name)') \(error.reason)")
+      }
       guard let d = FileManager.default.contents(atPath: file) else {
         throw MediaError(path: folder, reason: "cannot read frame \(i) ('\(name)') of the sequence")
       }

@@ -139,11 +139,8 @@ extension ProBundleReader: Sendable {}
 /// (videos of every container and codec, GIF, single PNG/JPEG images).
 public enum MediaInput {
   public static func open(_ path: String, options: ReadOptions) throws(MediaError) -> any FrameSource {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw MediaError(path: path, reason: "no such file or folder")
-    }
-    if isDirectory.boolValue { return try ImageSequenceReader(path: path, options: options) }
+    let kind = try InputFile.check(path, allowFolder: true)
+    if kind == .folder { return try ImageSequenceReader(path: path, options: options) }
     if isZip(path) {
       let zip = try SafeZip(path: path)
       let names = Set(zip.members.map { ($0.path as NSString).lastPathComponent.lowercased() })
@@ -152,9 +149,7 @@ public enum MediaInput {
       }
       return try ImageSequenceReader(path: path, options: options, zip: zip)
     }
-    if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue == 0 {
-      throw MediaError(path: path, reason: "is empty (0 bytes)")
-    }
+    if kind == .file(size: 0) { throw MediaError(path: path, reason: "is empty (0 bytes)") }
     return try VideoReader(path: path, options: options)
   }
 

@@ -66,6 +66,7 @@ public final class VideoReader: FrameSource {
   /// - Throws: `MediaError` naming the file and the reason.
   public init(path: String, options: ReadOptions) throws(MediaError) {
     self.path = path
+    try InputFile.check(path)
     try Self.refuseUnsupported(path: path)
     input = try InputFormatOwner(path: path)
     guard let fmt = input.pointer else { throw MediaError(path: path, reason: "not opened") }
@@ -143,8 +144,8 @@ public final class VideoReader: FrameSource {
     guard r >= 0 else { throw MediaError.ffmpeg(r, "opening decoder \(decoderName)", path: path) }
     let w = Int(codec.pointer.pointee.width)
     let h = Int(codec.pointer.pointee.height)
-    guard w > 0, h > 0, w <= 16384, h <= 16384 else {
-      throw MediaError(path: path, reason: "unsupported frame size \(w)x\(h) (1…16384 per side)")
+    if let problem = InputLimits.problem(width: w, height: h) {
+      throw MediaError(path: path, reason: "unsupported \(problem)")
     }
     pixelFormatName = av_get_pix_fmt_name(codec.pointer.pointee.pix_fmt).map { String(cString: $0) } ?? "unknown"
     storedSize = PixelSize(width: w, height: h)
@@ -155,10 +156,7 @@ public final class VideoReader: FrameSource {
     var converterOptions = options
     if alphaOnly { converterOptions.alpha = .luma }
     converter = FrameConverter(path: path, storedSize: storedSize, turn: rotation, options: converterOptions)
-    if let target = options.targetSize,
-      target.width <= 0 || target.height <= 0 || target.width > 16384
-        || target.height > 16384
-    {
+    if let target = options.targetSize, InputLimits.problem(width: target.width, height: target.height) != nil {
       throw MediaError(path: path, reason: "cannot resample to \(target)")
     }
   }

@@ -56,6 +56,8 @@ public final class VideoWriter {
   private let packet = PacketOwner()
   private let scaler = ScalerOwner()
   private var frameCount: Int64 = 0
+  /// Padded RGB rows for swscale.
+  private var padding: [UInt8] = []
   private var finished = false
 
   /// Creates the file and writes its header.
@@ -68,8 +70,12 @@ public final class VideoWriter {
     self.width = width
     self.height = height
     self.encoding = encoding
-    guard width > 0, height > 0, width % 2 == 0, height % 2 == 0 else {
-      throw MediaError(path: path, reason: "frame size \(width)x\(height) must be even and positive")
+    if let problem = InputLimits.problem(width: width, height: height) {
+      throw MediaError(path: path, reason: "cannot write a frame: \(problem)")
+    }
+    // libx264 refuses odd sizes in 4:2:0; VP9, FFV1 and ProRes take any size.
+    if case .h264 = encoding, width % 2 != 0 || height % 2 != 0 {
+      throw MediaError(path: path, reason: "H.264 4:2:0 needs an even frame size, not \(width)x\(height)")
     }
     output = try OutputFormatOwner(path: path)
     let oc = output.pointer
@@ -233,10 +239,22 @@ public final class VideoWriter {
     let table = sws_getCoefficients(cffmpeg_sws_cs_601())
     _ = sws_setColorspaceDetails(sws, table, 1, table, 0, 0, 1 << 16, 1 << 16)
     let h = Int32(height)
-    let srcStride: [Int32] = [Int32(width * 3)]
+    // swscale's vector code reads whole vectors, up to 32 bytes past the end of a packed buffer
+    // (measured at every width from 2 to 1920 against a guard page), so the rows are first
+    // copied into a buffer padded as FFmpeg's own frames are: 64-byte aligned rows and a tail.
+    let rowBytes = width * 3
+    let stride = (rowBytes + 63) / 64 * 64
+    if padding.count < stride * height + 128 { padding = [UInt8](repeating: 0, count: stride * height + 128) }
     let done: Int32 = withPlanes(of: frame.pointer) { data, sizes in
-      rgb.pixels.withUnsafeBufferPointer { src in
-        let srcPlanes: [UnsafePointer<UInt8>?] = [src.baseAddress]
+      padding.withUnsafeMutableBufferPointer { dst in
+        rgb.pixels.withUnsafeBufferPointer { src in
+          for y in 0..<height {
+            (dst.baseAddress! + y * stride).update(from: src.baseAddress! + y * rowBytes, count: rowBytes)
+          }
+        }
+        // sws_scale reads four plane pointers and four strides, whatever the format.
+        let srcPlanes: [UnsafePointer<UInt8>?] = [UnsafePointer(dst.baseAddress!), nil, nil, nil]
+        let srcStride: [Int32] = [Int32(stride), 0, 0, 0]
         return sws_scale(sws, srcPlanes, srcStride, 0, h, data, sizes)
       }
     }

@@ -49,11 +49,12 @@ struct ClipContext: Sendable {
   /// the outcome's error, naming the clip and the file.
   func process(clip: Clip, index: Int) async -> ClipOutcome {
     var outcome = ClipOutcome()
-    let folder = outputsFolder + "/" + clip.id
     do {
+      // Both folders are checked to stay inside the run's folders whatever the id says.
+      let folder = try ClipID.path(clip.id, in: outputsFolder)
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
       try FileManager.default.createDirectory(
-        atPath: runFolder + "/clips/" + clip.id, withIntermediateDirectories: true)
+        atPath: try ClipID.path(clip.id, in: runFolder + "/clips"), withIntermediateDirectories: true)
       let arms = index % 2 == 0 ? [("A", configA), ("B", configB)] : [("B", configB), ("A", configA)]
       var outputs: [String: String] = [:]
       var sourceHashes: [String: String] = [:]
@@ -316,7 +317,7 @@ struct ClipContext: Sendable {
     var sources: [Int: RGBImage?] = [:]
     for region in ReviewFrame.regions {
       guard let r = score.regionReviews[region] else { continue }
-      let prefix = runFolder + "/clips/\(clip.id)/\(region.rawValue)-frame\(r.index)"
+      let prefix = try ClipID.path(clip.id, in: runFolder + "/clips") + "/\(region.rawValue)-frame\(r.index)"
       let crop = ReviewImages.worstWindow(
         a: r.a, b: r.b, truth: r.truth, width: max(160, r.truth.width / 4), height: max(90, r.truth.height / 4),
         within: (r.regionBits, region.bit))

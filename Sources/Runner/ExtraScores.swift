@@ -147,7 +147,7 @@ extension StandaloneScore {
     public init(_ text: String) throws {
       if text.hasPrefix("#") {
         let hex = text.dropFirst()
-        guard hex.count == 6, let v = Int(hex, radix: 16) else {
+        guard hex.count == 6, hex.allSatisfy(\.isHexDigit), let v = Int(hex, radix: 16) else {
           throw Failure(description: "background '\(text)' is neither #RRGGBB nor a picture file")
         }
         self = .color(Double(v >> 16 & 255) / 255, Double(v >> 8 & 255) / 255, Double(v & 255) / 255)

@@ -1,3 +1,4 @@
+import Clips
 import Foundation
 import MatteMetrics
 import MediaIO
@@ -173,7 +174,7 @@ public enum ReportBuilder {
 
   /// The review crops of a clip's regions, found in its folder (`REGION-frameN-ROLE.png`).
   public static func regionReviews(clipID: String, runFolder: String) -> [ReportModel.RegionReview] {
-    let folder = runFolder + "/clips/" + clipID
+    guard let folder = try? ClipID.path(clipID, in: runFolder + "/clips") else { return [] }
     let names = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
     var out: [ReportModel.RegionReview] = []
     for region in RegionKind.allCases {

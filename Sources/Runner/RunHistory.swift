@@ -1,10 +1,22 @@
 import Foundation
+public import MatteMetrics
 import Store
 
 /// `mattegate history`: the stored runs with their verdicts, and the trend of one endpoint.
 public enum RunHistory {
   /// The lines to print: one per run, then, with `endpoint` ("hair.Grad" or "hair/Grad"), one
   /// per run that compared it, and a sparkline of its estimates, oldest first.
+  /// An endpoint written `region.metric` or `region/metric` (hair.Grad), or `nil` when either
+  /// part is not a known region or metric.
+  public static func parseEndpoint(_ text: String) -> (RegionKind, MetricKind)? {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    let pieces = parts.count == 2 ? parts : text.split(separator: "/", omittingEmptySubsequences: false)
+    guard pieces.count == 2, let region = RegionKind(rawValue: String(pieces[0])),
+      let metric = MetricKind(rawValue: String(pieces[1]))
+    else { return nil }
+    return (region, metric)
+  }
+
   public static func lines(database: String, endpoint: String?) throws -> [String] {
     guard FileManager.default.fileExists(atPath: database) else { throw RunError("\(database): no such database") }
     let store = try ResultStore(path: database)
@@ -25,8 +37,10 @@ public enum RunHistory {
       out.append(line)
     }
     guard let endpoint else { return out }
-    let parts = endpoint.split(whereSeparator: { $0 == "." || $0 == "/" }).map(String.init)
-    guard parts.count == 2 else { throw RunError("--endpoint '\(endpoint)' is not region.metric, e.g. hair.Grad") }
+    guard let (region, metric) = parseEndpoint(endpoint) else {
+      throw RunError("--endpoint '\(endpoint)' is not region.metric with a known region and metric, e.g. hair.Grad")
+    }
+    let parts = [region.rawValue, metric.rawValue]
     let rows = try store.history(region: parts[0], metric: parts[1])
     out.append("")
     guard !rows.isEmpty else {

@@ -1,3 +1,4 @@
+import Clips
 import Foundation
 import Store
 import Verdict
@@ -81,8 +82,8 @@ public enum RunMerger {
       let images = URL(fileURLWithPath: s.db).deletingLastPathComponent().path + "/\(s.run.id)/clips"
       if FileManager.default.fileExists(atPath: images) {
         try FileManager.default.createDirectory(atPath: runFolder + "/clips", withIntermediateDirectories: true)
-        for clip in try FileManager.default.contentsOfDirectory(atPath: images) {
-          let to = runFolder + "/clips/" + clip
+        for clip in try FileManager.default.contentsOfDirectory(atPath: images) where ClipID.problem(clip) == nil {
+          let to = try ClipID.path(clip, in: runFolder + "/clips")
           if !FileManager.default.fileExists(atPath: to) {
             try FileManager.default.copyItem(atPath: images + "/" + clip, toPath: to)
           }

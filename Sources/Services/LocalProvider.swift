@@ -28,6 +28,14 @@ public struct LocalProvider: Provider {
         message: "unknown engine parameter (known: \(allowedParameters.sorted().joined(separator: ", ")))")
     }
     var s = EngineSettings(model: model)
+    // Colour distances in 8-bit RGB: 0 up to the cube's diagonal, √3·255 ≈ 441.7.
+    for key in ["threshold", "low", "high"] {
+      if let v = config.parameters[key], !(v.isFinite && v >= 0 && v <= 442) {
+        throw ConfigError(
+          file: config.file, field: "engine.\(key)",
+          message: "\(v) is not a colour distance (0...442 in 8-bit RGB units)")
+      }
+    }
     if let v = config.parameters["threshold"] { s.threshold = v }
     if let v = config.parameters["low"] { s.low = v }
     if let v = config.parameters["high"] { s.high = v }

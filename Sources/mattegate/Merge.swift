@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MatteMetrics
 import Runner
 
 struct Merge: AsyncParsableCommand {
@@ -14,6 +15,18 @@ struct Merge: AsyncParsableCommand {
 
   @Option(help: "Folder for the merged run's report.")
   var out: String = "reports"
+
+  func validate() throws {
+    guard !databases.isEmpty else { throw ValidationError("give the shards' databases") }
+    func same(_ a: String, _ b: String) -> Bool {
+      let ra = URL(fileURLWithPath: a).standardizedFileURL.resolvingSymlinksInPath().path
+      let rb = URL(fileURLWithPath: b).standardizedFileURL.resolvingSymlinksInPath().path
+      return ra == rb
+    }
+    if let clash = databases.first(where: { same($0, into) }) {
+      throw ValidationError("--into \(into) is one of the shards' databases (\(clash)); merge into a new database")
+    }
+  }
 
   func run() async throws {
     let result = try RunMerger.merge(databases: databases, into: into, outputFolder: out) {
@@ -32,6 +45,14 @@ struct History: AsyncParsableCommand {
 
   @Option(help: "An endpoint as region.metric (e.g. hair.Grad): its estimate and CI per run, and the trend.")
   var endpoint: String?
+
+  func validate() throws {
+    if let endpoint, RunHistory.parseEndpoint(endpoint) == nil {
+      throw ValidationError(
+        "--endpoint '\(endpoint)' is not region.metric with region one of \(RegionKind.allCases.map(\.rawValue).joined(separator: ", ")) and metric one of \(MetricKind.allCases.map(\.rawValue).joined(separator: ", ")) (e.g. hair.Grad)"
+      )
+    }
+  }
 
   func run() async throws {
     for line in try RunHistory.lines(database: db, endpoint: endpoint) { print(line) }

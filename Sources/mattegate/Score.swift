@@ -59,6 +59,11 @@ struct Score: ParsableCommand {
   func validate() throws {
     guard format == "json" else { throw ValidationError("--format must be json") }
     guard BackgroundFit(rawValue: fit) != nil else { throw ValidationError("--fit must be cover, contain or stretch") }
+    for (flag, value) in [("--background", background), ("--pad", pad)] {
+      if let value, value.hasPrefix("#") {
+        do { _ = try StandaloneScore.Background(value) } catch { throw ValidationError("\(flag): \(error)") }
+      }
+    }
     if background != nil {
       guard gt != nil, source != nil, plate != nil else {
         throw ValidationError("a composite (--background) needs --gt, --source and --plate")

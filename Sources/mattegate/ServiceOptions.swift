@@ -41,6 +41,13 @@ struct ServiceOptions: ParsableArguments {
       throw ValidationError("--provider must be local, http or exec, not '\(provider)'")
     }
     guard provider != "http" || apiURL != nil else { throw ValidationError("--provider http needs --api-url URL") }
+    if let apiURL {
+      guard let url = URL(string: apiURL), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+        let host = url.host, !host.isEmpty
+      else {
+        throw ValidationError("--api-url '\(apiURL)' is not an http:// or https:// URL with a host")
+      }
+    }
     guard pollInterval > 0, jobDeadline > 0 else {
       throw ValidationError("--poll-interval and --job-deadline must be positive")
     }

@@ -1,6 +1,7 @@
 public import ArgumentParser
 public import Clips
 import Foundation
+import MediaIO
 
 extension SynthPreset: ExpressibleByArgument {}
 
@@ -24,10 +25,15 @@ struct Synth: ParsableCommand {
   var frames: Int?
 
   func validate() throws {
-    if let size, parseSize(size) == nil {
-      throw ValidationError("--size must look like 320x180 (even numbers, at least 16)")
+    if let size {
+      guard let (w, h) = parseSize(size) else {
+        throw ValidationError("--size must look like 320x180 (even numbers, at least 16)")
+      }
+      if let problem = SyntheticClipSet.sizeProblem(width: w, height: h) { throw ValidationError("--size: \(problem)") }
     }
-    if let frames, frames < 2 { throw ValidationError("--frames must be at least 2") }
+    if let frames, frames < 2 || frames > InputLimits.maxFrames {
+      throw ValidationError("--frames must be between 2 and \(InputLimits.maxFrames)")
+    }
   }
 
   func run() throws {
@@ -43,7 +49,8 @@ struct Synth: ParsableCommand {
 
 func parseSize(_ text: String) -> (Int, Int)? {
   let parts = text.lowercased().split(separator: "x")
-  guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w >= 16, h >= 16, w % 2 == 0, h % 2 == 0
+  guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w >= 16, h >= 16, w % 2 == 0, h % 2 == 0,
+    w <= 1 << 20, h <= 1 << 20
   else { return nil }
   return (w, h)
 }
