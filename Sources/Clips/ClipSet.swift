@@ -97,11 +97,7 @@ public struct ClipSet: Sendable, Equatable {
   /// SHA-256 of a file, or of a folder: the hash of the lines "<name> <sha256>" of its files
   /// in name order (motion-vector folders).
   public static func contentHash(of path: String) throws -> String {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-      throw ConfigError(file: path, message: "not found")
-    }
-    guard isDir.boolValue else { return try FileHash.sha256(ofFile: path) }
+    guard try InputFile.check(path, allowFolder: true) == .folder else { return try FileHash.sha256(ofFile: path) }
     let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted()
     var listing = ""
     for name in names { listing += "\(name) \(try FileHash.sha256(ofFile: path + "/" + name))\n" }
@@ -246,7 +242,9 @@ public struct ClipSet: Sendable, Equatable {
     }
     if verify {
       let actual: String
-      do { actual = try contentHash(of: resolved) } catch {
+      do { actual = try contentHash(of: resolved) } catch let error as MediaError {
+        throw map.error(line: line, field: field, "file '\(file.path)' \(error.reason)")
+      } catch {
         throw map.error(line: line, field: field, "file '\(file.path)' cannot be read")
       }
       if actual != hex {

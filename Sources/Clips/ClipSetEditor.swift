@@ -36,9 +36,10 @@ public enum ClipSetEditor {
     let fm = FileManager.default
     let manifest = folder + "/" + ClipSet.manifestName
     if let problem = ClipID.problem(new.id) {
-      throw ConfigError(file: manifest, clip: new.id, field: "id", message: problem)
+      let shown = new.id.count > ClipID.maxLength ? String(new.id.prefix(24)) + "…" : new.id
+      throw ConfigError(file: manifest, clip: shown, field: "id", message: problem)
     }
-    try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    try OutputFolder.create(folder)
     var existing: ClipSet?
     if fm.fileExists(atPath: manifest) {
       existing = try ClipSet.load(folder: folder)

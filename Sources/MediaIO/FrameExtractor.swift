@@ -51,13 +51,8 @@ public enum FrameExtractor {
     options.sequenceFrameRate = sequenceFrameRate
     let reader = try MediaInput.open(media, options: options)
     // A pro_bundle's matte arrives through .alphaChannel as its luma.
-    let fm = FileManager.default
     for sub in ["alpha", "rgb"] where (sub == "alpha" ? alphaSource != .none : rgb != .none) {
-      do {
-        try fm.createDirectory(atPath: out + "/" + sub, withIntermediateDirectories: true)
-      } catch {
-        throw MediaError(path: out, reason: "cannot create the output folder (\(error))")
-      }
+      try OutputFolder.create(out + "/" + sub)
     }
     var entries: [[String: Any]] = []
     var decoded = 0

@@ -23,3 +23,54 @@ public enum SafePath {
     }
   }
 }
+
+/// Folders mattegate writes into, created with errors in words rather than Foundation's.
+public enum OutputFolder {
+  /// Creates `path` and any missing parents.
+  ///
+  /// - Throws: `MediaError` naming the path: it (or a parent) exists and is not a folder, or the
+  ///   system refused (permission, space), in one sentence.
+  public static func create(_ path: String) throws(MediaError) {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for part in path.split(separator: "/") {
+      prefix += (prefix.isEmpty || prefix == "/" ? "" : "/") + part
+      var isDir: ObjCBool = false
+      if FileManager.default.fileExists(atPath: prefix, isDirectory: &isDir), !isDir.boolValue {
+        throw MediaError(path: path, reason: "cannot create the folder: \(prefix) exists and is not a folder")
+      }
+    }
+    do {
+      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    } catch {
+      throw MediaError(path: path, reason: "cannot create the folder: \(ErrorText.plain(error))")
+    }
+  }
+}
+
+/// Foundation's errors as the sentence a user should read (its POSIX reason), not the
+/// `NSCocoaErrorDomain Code=…` dump.
+public enum ErrorText {
+  public static func plain(_ error: any Error) -> String {
+    if let cocoa = error as? CocoaError {
+      let path = cocoa.filePath.map { "\($0): " } ?? ""
+      if let underlying = cocoa.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return path + String(cString: strerror(Int32(underlying.code))).lowercased()
+      }
+      switch cocoa.code {
+      case .fileNoSuchFile, .fileReadNoSuchFile: return path + "no such file or folder"
+      case .fileWriteNoPermission, .fileReadNoPermission: return path + "permission denied"
+      case .fileWriteOutOfSpace: return path + "no space left on the device"
+      case .fileWriteFileExists: return path + "already exists"
+      case .fileReadInvalidFileName, .fileWriteInvalidFileName: return path + "invalid file name"
+      default: return path + "file operation failed (Foundation error \(cocoa.code.rawValue))"
+      }
+    }
+    if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)).lowercased() }
+    return "\(error)"
+  }
+
+  /// Whether `error` is one of Foundation's own (whose description is not meant for users).
+  public static func isFoundation(_ error: any Error) -> Bool {
+    error is CocoaError || error is POSIXError
+  }
+}

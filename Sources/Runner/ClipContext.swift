@@ -52,9 +52,10 @@ struct ClipContext: Sendable {
     do {
       // Both folders are checked to stay inside the run's folders whatever the id says.
       let folder = try ClipID.path(clip.id, in: outputsFolder)
-      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-      try FileManager.default.createDirectory(
-        atPath: try ClipID.path(clip.id, in: runFolder + "/clips"), withIntermediateDirectories: true)
+      try OutputFolder.create(folder)
+      try OutputFolder.create(try ClipID.path(clip.id, in: runFolder + "/clips"))
+      // Broken ground truth fails the clip before either arm is submitted (or paid for).
+      try TruthCheck.check(clip: clip, in: clipSet)
       let arms = index % 2 == 0 ? [("A", configA), ("B", configB)] : [("B", configB), ("A", configA)]
       var outputs: [String: String] = [:]
       var sourceHashes: [String: String] = [:]

@@ -142,7 +142,8 @@ enum ClipScorer {
         clip: clip, in: set, outputA: outputA, outputB: outputB, configA: configA, configB: configB, alignment: policy)
     }
     let truthPath = set.path(of: alphaFile)
-    let truth = try VideoReader(path: truthPath, options: ReadOptions(rgb: .none, alpha: .luma))
+    // Opened as `score` opens a matte: a colour picture is refused, not read as its first channel.
+    let truth = try StandaloneScore.open(truthPath)
     let masks = try clip.regionMasks.map {
       try VideoReader(path: set.path(of: $0), options: ReadOptions(rgb: .none, alpha: .luma))
     }

@@ -126,7 +126,7 @@ public enum RunCoordinator {
     }
 
     let runFolder = options.outputFolder + "/" + runID
-    try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
+    try OutputFolder.create(runFolder)
     let mine = clipSet.clips.enumerated().filter { shard == nil || $0.offset % shard!.count == shard!.index - 1 }
     let todo = ClipOrder.mostWorkFirst(
       mine.filter { !["scored", "inconclusive"].contains(priorClips[$0.element.id]?.status ?? "") })

@@ -59,7 +59,7 @@ enum RunFinisher {
 
     // The report, from the same stored rows.
     let model = try ReportBuilder.model(runID: runID, store: store, runFolder: runFolder)
-    try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
+    try OutputFolder.create(runFolder)
     let reportPath = runFolder + "/index.html"
     do {
       try HTMLReport.render(model).write(toFile: reportPath, atomically: true, encoding: .utf8)

@@ -146,6 +146,32 @@ public enum StandaloneScore {
     return out
   }
 
+  /// Largest difference between a pixel's RGB channels that a gray picture stored as YUV may
+  /// show after lossy coding (chroma noise); a colour picture differs by far more.
+  static let grayTolerance = 12
+
+  /// Throws when the first picture of a YUV file is in colour.
+  static func refuseColour(_ path: String) throws {
+    let reader = try MediaInput.open(path, options: ReadOptions(rgb: .eight))
+    guard let rgb = try reader.nextFrame()?.rgb else { return }
+    var worst = 0
+    var at = 0
+    for i in 0..<(rgb.width * rgb.height) {
+      let r = Int(rgb.pixels[3 * i])
+      let g = Int(rgb.pixels[3 * i + 1])
+      let b = Int(rgb.pixels[3 * i + 2])
+      let spread = max(r, g, b) - min(r, g, b)
+      if spread > worst { (worst, at) = (spread, i) }
+    }
+    if worst > grayTolerance {
+      throw MediaError(
+        path: path,
+        reason:
+          "is a colour picture, not a matte: frame 0 pixel (\(at % rgb.width),\(at / rgb.width)) has channels \(worst) codes apart; give a gray video or one with an alpha plane"
+      )
+    }
+  }
+
   /// Opens a matte: an alpha channel if the media has one, else the luma of a gray or YUV matte.
   static func open(_ path: String) throws -> any FrameSource {
     let layout = try MediaInput.open(path, options: ReadOptions(rgb: .none)).layout
@@ -157,7 +183,9 @@ public enum StandaloneScore {
       // An RGB picture as a matte: only if its channels agree (checked per frame).
       return try RGBMatte(path: path)
     }
-    // A matte stored as YUV video: its luma, range-expanded when limited.
+    // A matte stored as YUV video: its luma, range-expanded when limited; but only if its
+    // first picture is gray (a colour picture has no place as a matte).
+    try refuseColour(path)
     return try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: .matteLuma))
   }
 }

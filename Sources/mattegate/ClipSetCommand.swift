@@ -1,6 +1,7 @@
 import ArgumentParser
 import Clips
 import Foundation
+import Runner
 
 struct ClipSetCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -9,14 +10,28 @@ struct ClipSetCommand: ParsableCommand {
 
   struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Load DIR/clipset.yaml and check every key, tag, path and pinned sha256.",
-      discussion: "Exits 1 with every problem named (file, line, clip, field); a changed file lists all of them.")
+      abstract: "Load DIR/clipset.yaml and check every key, tag, path and pinned sha256, and every clip's ground truth.",
+      discussion: """
+        Exits 1 with every problem named (file, line, clip, field); a changed file lists all of them. \
+        Ground truth and region masks must match their source frame for frame (counted from the \
+        containers' packets, without decoding) and in size, and the alpha must be a matte, not a \
+        colour picture (its first frame is decoded).
+        """)
 
     @Argument(help: "The clip set folder.")
     var folder: String
 
     func run() throws {
       let set = try ClipSet.load(folder: folder)
+      var problems: [String] = []
+      for clip in set.clips {
+        do { try TruthCheck.check(clip: clip, in: set) } catch { problems.append("clip '\(clip.id)': \(error)") }
+      }
+      if !problems.isEmpty {
+        throw RunError(
+          "\(set.folder)/\(ClipSet.manifestName): \(problems.count) clip\(problems.count == 1 ? "" : "s") with broken ground truth: "
+            + problems.joined(separator: "; "))
+      }
       let files = set.clips.reduce(0) { n, c in
         n + 1 + [c.alpha, c.regionMasks, c.cleanPlate, c.foreground, c.motion].compactMap { $0 }.count
           + c.backgrounds.count

@@ -23,7 +23,20 @@ struct Mattegate: AsyncParsableCommand {
 
   static func main() async {
     AllocatorTuning.keepLargeBuffersOnTheHeap()
-    await Self.main(nil)
+    do {
+      var command = try parseAsRoot(nil)
+      if var command = command as? any AsyncParsableCommand {
+        try await command.run()
+      } else {
+        try command.run()
+      }
+    } catch where ErrorText.isFoundation(error) {
+      // Foundation's errors (file operations) as one sentence, never its NSError dump.
+      printError("Error: " + ErrorText.plain(error))
+      Foundation.exit(1)
+    } catch {
+      exit(withError: error)
+    }
   }
 }
 

@@ -1,0 +1,34 @@
+public import Clips
+import Foundation
+import MediaIO
+
+/// The checks a clip's ground truth passes before anything is submitted for it: the alpha and
+/// the region masks match the source frame for frame (counted from the container's packets,
+/// without decoding) and in size, and the alpha is a matte, not a colour picture. A clip that
+/// fails is a failed clip (exit 1) that costs nothing; the other clips go on.
+public enum TruthCheck {
+  public static func check(clip: Clip, in set: ClipSet) throws {
+    guard let alpha = clip.alpha else { return }
+    let sourcePath = set.path(of: clip.source)
+    let source = try StreamTiming(path: sourcePath)
+    let sourceSize = try MediaInput.open(sourcePath, options: ReadOptions(rgb: .none)).size
+    var files = [("ground-truth alpha", set.path(of: alpha))]
+    if let masks = clip.regionMasks { files.append(("region masks", set.path(of: masks))) }
+    for (what, path) in files {
+      let timing = try StreamTiming(path: path)
+      guard timing.frames == source.frames else {
+        throw ClipScoringError(
+          description:
+            "\(path): the \(what) has \(timing.frames) frames but the source \(sourcePath) has \(source.frames); they must match frame for frame"
+        )
+      }
+      let size = try MediaInput.open(path, options: ReadOptions(rgb: .none)).size
+      guard size == sourceSize else {
+        throw ClipScoringError(
+          description: "\(path): the \(what) is \(size) but the source \(sourcePath) is \(sourceSize); they must match")
+      }
+    }
+    // The alpha as `score` reads it: decoding its first frame refuses a colour picture.
+    _ = try StandaloneScore.open(set.path(of: alpha)).nextFrame()
+  }
+}
