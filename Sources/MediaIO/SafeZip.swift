@@ -36,7 +36,13 @@ public final class SafeZip {
     var members: [Member] = []
     var entries: [String: Entry] = [:]
     var total: UInt64 = 0
+    var listed = 0
+    // ZIPFoundation stops listing at the first entry it cannot represent (an encrypted one),
+    // silently: the central directory is read here too, so that such an entry is named and a
+    // shortened listing is never taken for the whole archive.
+    let directory = try Self.centralDirectory(path)
     for entry in archive {
+      listed += 1
       let name = entry.path
       if let problem = Self.unsafeReason(name) {
         throw MediaError(path: path, reason: "ZIP entry '\(name)' \(problem); refusing the archive")
@@ -73,8 +79,68 @@ public final class SafeZip {
       entries[name] = entry
       members.append(Member(path: name, uncompressedSize: size))
     }
+    if let encrypted = directory.encrypted {
+      throw MediaError(
+        path: path, reason: "ZIP entry '\(encrypted)' is encrypted; mattegate reads only unencrypted archives")
+    }
+    guard listed == directory.count else {
+      throw MediaError(
+        path: path,
+        reason: "ZIP central directory declares \(directory.count) entries but \(listed) could be read; refusing the archive")
+    }
     self.members = members
     self.entries = entries
+  }
+
+  /// The entry count the end-of-central-directory record declares, and the first entry whose
+  /// general-purpose flags mark it encrypted (bit 0). ZIP64 archives (count 0xFFFF) are counted
+  /// by walking the directory.
+  static func centralDirectory(_ path: String) throws(MediaError) -> (count: Int, encrypted: String?) {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw MediaError(path: path, reason: "cannot be opened for reading")
+    }
+    defer { try? handle.close() }
+    let size: UInt64
+    do { size = try handle.seekToEnd() } catch { throw MediaError(path: path, reason: "cannot be read") }
+    let tailLength = min(size, 65_557)
+    let tail: [UInt8]
+    do {
+      try handle.seek(toOffset: size - tailLength)
+      tail = [UInt8](try handle.read(upToCount: Int(tailLength)) ?? Data())
+    } catch { throw MediaError(path: path, reason: "cannot be read") }
+    func u16(_ b: [UInt8], _ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
+    func u32(_ b: [UInt8], _ i: Int) -> Int { u16(b, i) | u16(b, i + 2) << 16 }
+    guard tail.count >= 22,
+      let eocd = stride(from: tail.count - 22, through: 0, by: -1).first(where: {
+        tail[$0] == 0x50 && tail[$0 + 1] == 0x4B && tail[$0 + 2] == 0x05 && tail[$0 + 3] == 0x06
+      })
+    else {
+      throw MediaError(path: path, reason: "not a readable ZIP archive (no end-of-central-directory record)")
+    }
+    let declared = u16(tail, eocd + 10)
+    let cdSize = u32(tail, eocd + 12)
+    let cdOffset = u32(tail, eocd + 16)
+    // The directory itself, entry by entry, when it is a plain (non-ZIP64) one of sane size.
+    guard declared != 0xFFFF, cdOffset != 0xFFFF_FFFF, cdSize <= 64 << 20, UInt64(cdOffset + cdSize) <= size else {
+      return (declared, nil)
+    }
+    let cd: [UInt8]
+    do {
+      try handle.seek(toOffset: UInt64(cdOffset))
+      cd = [UInt8](try handle.read(upToCount: cdSize) ?? Data())
+    } catch { throw MediaError(path: path, reason: "cannot be read") }
+    var at = 0
+    var encrypted: String?
+    while at + 46 <= cd.count, cd[at] == 0x50, cd[at + 1] == 0x4B, cd[at + 2] == 0x01, cd[at + 3] == 0x02 {
+      let flags = u16(cd, at + 8)
+      let nameLength = u16(cd, at + 28)
+      let next = at + 46 + nameLength + u16(cd, at + 30) + u16(cd, at + 32)
+      if flags & 1 != 0 && encrypted == nil, at + 46 + nameLength <= cd.count {
+        encrypted = String(decoding: cd[(at + 46)..<(at + 46 + nameLength)], as: UTF8.self)
+      }
+      at = next
+    }
+    return (declared, encrypted)
   }
 
   /// Why a member name is unsafe to use, or `nil`.

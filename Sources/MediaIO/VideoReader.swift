@@ -144,6 +144,13 @@ public final class VideoReader: FrameSource {
     guard r >= 0 else { throw MediaError.ffmpeg(r, "opening decoder \(decoderName)", path: path) }
     let w = Int(codec.pointer.pointee.width)
     let h = Int(codec.pointer.pointee.height)
+    if w <= 0 || h <= 0 {
+      throw MediaError(
+        path: path,
+        reason:
+          "gives no frame size (\(w)x\(h)) for its \(String(cString: avcodec_get_name(par.pointee.codec_id))) stream: the file is cut short or its header is corrupt"
+      )
+    }
     if let problem = InputLimits.problem(width: w, height: h) {
       throw MediaError(path: path, reason: "unsupported \(problem)")
     }

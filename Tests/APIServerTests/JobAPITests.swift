@@ -70,13 +70,17 @@ struct LiveServer {
     precondition(status == 201, "fault not armed: \(json)")
   }
 
-  /// An http provider for this server, with short intervals so the tests stay quick.
-  func provider(deadline: Double = 120) -> HTTPProvider {
+  /// An http provider for this server, with short intervals so the tests stay quick. Its
+  /// request timeout and job deadline are far beyond anything a loaded machine needs: a test
+  /// that counts retries must never see one caused by the machine's speed (a 10 s request
+  /// timeout once made `GET /health` retry under load). Tests of the deadline itself stall the
+  /// job on the server, so that it fires whatever the speed.
+  func provider(deadline: Double = 900) -> HTTPProvider {
     var settings = HTTPProviderSettings(baseURL: base, apiKey: Self.apiKey)
     settings.pollInitial = 0.05
     settings.pollMax = 0.2
     settings.retryBase = 0.05
-    settings.requestTimeout = 10
+    settings.requestTimeout = 900
     settings.deadline = deadline
     return HTTPProvider(settings: settings)
   }
