@@ -150,7 +150,7 @@ let package = Package(
     ),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["mattegate", "MediaIO", "Store", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: ["mattegate", "MediaIO", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strictSettings),
   ]
 )

@@ -61,6 +61,13 @@ public enum ClipSetEditor {
         throw ConfigError(file: file, clip: new.id, field: field, message: "no such file")
       }
     }
+    // The same bytes under a second id would count one clip twice in the paired test.
+    let sourceHash = try FileHash.sha256(ofFile: new.source)
+    if let twin = existing?.clips.first(where: { $0.source.sha256.lowercased() == sourceHash }) {
+      throw ConfigError(
+        file: new.source, clip: new.id, field: "source",
+        message: "is the same source as clip '\(twin.id)' (sha256 \(sourceHash.prefix(12))…): one clip would count twice in the paired test")
+    }
     // Probe the source before copying anything: a file FFmpeg cannot read is refused here.
     let probe = try VideoReader(path: new.source, options: ReadOptions(rgb: .none))
     let size = "\(probe.size.width)x\(probe.size.height)"
