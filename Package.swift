@@ -11,7 +11,9 @@ let package = Package(
   name: "mattegate",
   platforms: [.macOS(.v14)],
   products: [
-    .executable(name: "mattegate", targets: ["mattegate"])
+    .executable(name: "mattegate", targets: ["mattegate"]),
+    // The libraries the fuzz harnesses in Fuzz/ (a package of its own) link against.
+    .library(name: "MattegateCore", targets: ["MediaIO", "Clips", "Services", "Runner"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

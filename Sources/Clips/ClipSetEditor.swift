@@ -66,7 +66,9 @@ public enum ClipSetEditor {
     if let twin = existing?.clips.first(where: { $0.source.sha256.lowercased() == sourceHash }) {
       throw ConfigError(
         file: new.source, clip: new.id, field: "source",
-        message: "is the same source as clip '\(twin.id)' (sha256 \(sourceHash.prefix(12))…): one clip would count twice in the paired test")
+        message:
+          "is the same source as clip '\(twin.id)' (sha256 \(sourceHash.prefix(12))…): one clip would count twice in the paired test"
+      )
     }
     // Probe the source before copying anything: a file FFmpeg cannot read is refused here.
     let probe = try VideoReader(path: new.source, options: ReadOptions(rgb: .none))

@@ -98,10 +98,9 @@ public final class ImageSequenceReader: FrameSource {
     }
     if data.isEmpty { throw MediaError(path: folder, reason: "frame \(i) ('\(name)') is an empty file") }
     if let declared = VideoReader.declaredPictureSize([UInt8](data.prefix(64))),
-      declared.width > 16384 || declared.height > 16384
+      let problem = InputLimits.problem(width: declared.width, height: declared.height)
     {
-      throw MediaError(
-        path: folder, reason: "frame \(i) ('\(name)') declares a \(declared) picture, beyond the 16384-pixel limit")
+      throw MediaError(path: folder, reason: "frame \(i) ('\(name)') declares a picture whose \(problem)")
     }
     return data
   }

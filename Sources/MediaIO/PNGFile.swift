@@ -126,6 +126,7 @@ public enum PNGFile {
 
   /// Reads any PNG as 8-bit RGB.
   public static func readRGB(_ path: String) throws(MediaError) -> RGBImage {
+    _ = try InputFile.regularFile(path, maxBytes: InputLimits.maxPNGBytes)
     var png = makeImage(width: 0, height: 0, format: 0)
     guard png_image_begin_read_from_file(&png, path) != 0 else {
       let reason = message(of: png)
@@ -135,7 +136,7 @@ public enum PNGFile {
     png.format = cpng_format_rgb()
     let width = Int(png.width)
     let height = Int(png.height)
-    guard width > 0, height > 0, width <= 16384, height <= 16384 else {
+    guard InputLimits.problem(width: width, height: height) == nil else {
       png_image_free(&png)
       throw MediaError(path: path, reason: "PNG has unsupported dimensions \(width)x\(height)")
     }

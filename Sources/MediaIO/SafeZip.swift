@@ -86,7 +86,8 @@ public final class SafeZip {
     guard listed == directory.count else {
       throw MediaError(
         path: path,
-        reason: "ZIP central directory declares \(directory.count) entries but \(listed) could be read; refusing the archive")
+        reason:
+          "ZIP central directory declares \(directory.count) entries but \(listed) could be read; refusing the archive")
     }
     self.members = members
     self.entries = entries

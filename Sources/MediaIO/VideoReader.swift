@@ -174,9 +174,10 @@ public final class VideoReader: FrameSource {
     guard let handle = FileHandle(forReadingAtPath: path) else { return }
     defer { try? handle.close() }
     let head = [UInt8]((try? handle.read(upToCount: 64)) ?? Data())
-    if let declared = declaredPictureSize(head), declared.width > 16384 || declared.height > 16384 {
-      throw MediaError(
-        path: path, reason: "its header declares a \(declared) picture, beyond the 16384-pixel limit per side")
+    if let declared = declaredPictureSize(head), declared.width > 0, declared.height > 0,
+      let problem = InputLimits.problem(width: declared.width, height: declared.height)
+    {
+      throw MediaError(path: path, reason: "its header declares a picture whose \(problem)")
     }
     // RIFF....WEBP then a VP8X chunk whose flags byte has the animation bit (0x02).
     if head.count >= 21, head[0..<4] == [0x52, 0x49, 0x46, 0x46], head[8..<12] == [0x57, 0x45, 0x42, 0x50],

@@ -10,7 +10,8 @@ struct ClipSetCommand: ParsableCommand {
 
   struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Load DIR/clipset.yaml and check every key, tag, path and pinned sha256, and every clip's ground truth.",
+      abstract:
+        "Load DIR/clipset.yaml and check every key, tag, path and pinned sha256, and every clip's ground truth.",
       discussion: """
         Exits 1 with every problem named (file, line, clip, field); a changed file lists all of them. \
         Ground truth and region masks must match their source frame for frame (counted from the \

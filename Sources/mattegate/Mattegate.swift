@@ -30,7 +30,7 @@ struct Mattegate: AsyncParsableCommand {
       } else {
         try command.run()
       }
-    } catch where ErrorText.isFoundation(error) {
+    } catch  where ErrorText.isFoundation(error) {
       // Foundation's errors (file operations) as one sentence, never its NSError dump.
       printError("Error: " + ErrorText.plain(error))
       Foundation.exit(1)

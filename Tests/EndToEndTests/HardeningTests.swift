@@ -18,7 +18,8 @@ import Testing
   /// 8×8), VP9 4:2:0 for odd ones (H.264 4:2:0 has no odd sizes); and a 16-bit gray matte.
   static func tinyMedia(_ n: Int, in dir: String) throws -> (source: String, alpha: String) {
     let source = dir + "/src\(n)" + (n % 2 == 0 ? ".mp4" : ".webm")
-    let codec = n % 2 == 0 ? ["-c:v", "libx264", "-pix_fmt", "yuv420p"] : ["-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p"]
+    let codec =
+      n % 2 == 0 ? ["-c:v", "libx264", "-pix_fmt", "yuv420p"] : ["-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p"]
     try FFmpegCLI.run(["-f", "lavfi", "-i", "testsrc=size=\(n)x\(n):rate=25", "-frames:v", "3"] + codec + [source])
     let alpha = dir + "/alpha\(n).mkv"
     try FFmpegCLI.run([
@@ -101,7 +102,8 @@ import Testing
         toFile: manifest, atomically: true, encoding: .utf8)
       let verify = try CLI.run(["clipset", "verify", clips])
       #expect(verify.status == 1, "id '\(bad)' accepted")
-      #expect(verify.stderr.contains("field 'id'") && verify.stderr.contains("ids use ASCII letters"), "\(verify.stderr)")
+      #expect(
+        verify.stderr.contains("field 'id'") && verify.stderr.contains("ids use ASCII letters"), "\(verify.stderr)")
       let out = try CLI.folder()
       let run = try CLI.run([
         "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml", "--db",
@@ -177,7 +179,11 @@ import Testing
     let fifo = dir + "/pipe.mp4"
     #expect(mkfifo(fifo, 0o600) == 0)
     let extract = try Self.guarded(["extract", fifo, "--out", dir + "/x"])
-    #expect(extract.status == 1 && extract.stderr == "Error: \(fifo): is a FIFO (named pipe), not a regular file; mattegate reads only regular files\n")
+    #expect(
+      extract.status == 1
+        && extract.stderr
+          == "Error: \(fifo): is a FIFO (named pipe), not a regular file; mattegate reads only regular files\n"
+    )
     let device = try Self.guarded(["extract", "/dev/zero", "--out", dir + "/x"])
     #expect(device.status == 1 && device.stderr.contains("/dev/zero: is a device"))
 
@@ -214,7 +220,8 @@ import Testing
     let clips = try CLI.tinyClipSet()
     let manifest = clips + "/clipset.yaml"
     let yaml = try String(contentsOfFile: manifest, encoding: .utf8)
-    try (yaml.replacingOccurrences(of: "source: glass-slide/source.mp4", with: "source: hair-sway/source.mp4")
+    try
+      (yaml.replacingOccurrences(of: "source: glass-slide/source.mp4", with: "source: hair-sway/source.mp4")
       .replacingOccurrences(of: try sourceHash(yaml, "glass-slide"), with: try sourceHash(yaml, "hair-sway")))
       .write(toFile: manifest, atomically: true, encoding: .utf8)
     let shared = try CLI.run(["clipset", "verify", clips])
@@ -265,7 +272,10 @@ import Testing
       ],
       ["merge", dir + "/a.sqlite", "--into", dir + "/a.sqlite"],
       ["merge", dir + "/a.sqlite", "--into", dir + "/./a.sqlite"],
-      ["score", "--pred", "p.webm", "--gt", "g.mkv", "--source", "s.mp4", "--plate", "p.png", "--background", "#GGHHII"],
+      [
+        "score", "--pred", "p.webm", "--gt", "g.mkv", "--source", "s.mp4", "--plate", "p.png", "--background",
+        "#GGHHII",
+      ],
       ["synth", "--out", dir + "/huge", "--size", "100000x100000", "--frames", "2"],
       ["synth", "--out", dir + "/long", "--frames", "100000000"],
     ]
@@ -302,7 +312,9 @@ import Testing
     try Data(zip).write(to: URL(fileURLWithPath: dir + "/enc.zip"))
     let encrypted = try CLI.run(["extract", dir + "/enc.zip", "--out", dir + "/enc"])
     #expect(encrypted.status == 1)
-    #expect(encrypted.stderr == "Error: \(dir)/enc.zip: ZIP entry '0001.png' is encrypted; mattegate reads only unencrypted archives\n")
+    #expect(
+      encrypted.stderr
+        == "Error: \(dir)/enc.zip: ZIP entry '0001.png' is encrypted; mattegate reads only unencrypted archives\n")
   }
 }
 

@@ -1,0 +1,19 @@
+// swift-tools-version: 6.0
+// libFuzzer harnesses, outside the default build: `Fuzz/run` builds them with
+// -sanitize=fuzzer,address and runs each for a time budget. See docs/bad-input.md.
+import PackageDescription
+
+let package = Package(
+  name: "mattegate-fuzz",
+  dependencies: [.package(name: "mattegate", path: "..")],
+  targets: [
+    .executableTarget(
+      name: "FuzzManifest", dependencies: [.product(name: "MattegateCore", package: "mattegate")]),
+    .executableTarget(
+      name: "FuzzConfig", dependencies: [.product(name: "MattegateCore", package: "mattegate")]),
+    .executableTarget(
+      name: "FuzzMedia", dependencies: [.product(name: "MattegateCore", package: "mattegate")]),
+    .executableTarget(
+      name: "FuzzJobJSON", dependencies: [.product(name: "MattegateCore", package: "mattegate")]),
+  ]
+)

@@ -1,0 +1,21 @@
+import Clips
+import Foundation
+
+/// A clip set manifest: any bytes as `clipset.yaml` in a scratch folder, loaded and checked
+/// without hashing (the harness looks for crashes and hangs in parsing and validation; every
+/// error must be a thrown `ConfigError`).
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-manifest-\(getpid())").path
+let prepared: Bool = {
+  try? FileManager.default.createDirectory(atPath: folder + "/c", withIntermediateDirectories: true)
+  FileManager.default.createFile(atPath: folder + "/c/source.mp4", contents: Data([0]))
+  return true
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+  _ = prepared
+  let bytes = Data(bytes: data, count: count)
+  guard FileManager.default.createFile(atPath: folder + "/clipset.yaml", contents: bytes) else { return 0 }
+  _ = try? ClipSet.load(folder: folder, verifyHashes: false)
+  return 0
+}
