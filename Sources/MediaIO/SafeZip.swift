@@ -26,6 +26,7 @@ public final class SafeZip {
 
   public init(path: String) throws(MediaError) {
     self.path = path
+    try InputFile.check(path)
     let archive: Archive
     do {
       archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)

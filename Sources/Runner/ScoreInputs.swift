@@ -126,6 +126,7 @@ final class MotionFields {
     self.folder = folder
     self.size = size
     let entries: [String]
+    try InputFile.check(folder, allowFolder: true)
     if folder.lowercased().hasSuffix(".zip") {
       let z = try SafeZip(path: folder)
       zip = z
@@ -150,6 +151,8 @@ final class MotionFields {
     if let zip {
       data = try zip.read(name)
     } else {
+      // H×W×2 float32 and a header: anything much larger is not this frame's field.
+      _ = try InputFile.regularFile(path, maxBytes: size.width * size.height * 8 + 65_536)
       guard let d = FileManager.default.contents(atPath: path) else {
         throw StandaloneScore.Failure(description: "\(path): cannot read")
       }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// An error of the result database, naming the file.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
+public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
   public var path: String
   public var reason: String
   public var description: String { "\(path): \(reason)" }
@@ -19,6 +19,19 @@ public final class ResultStore: Sendable {
   public init(path: String) throws {
     self.path = path
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    // A database is a regular file: a FIFO, socket, device or folder here is a mistake.
+    if let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
+      type != .typeRegular
+    {
+      let what: String
+      switch type {
+      case .typeDirectory: what = "a folder"
+      case .typeCharacterSpecial, .typeBlockSpecial: what = "a device"
+      case .typeSocket: what = "a socket"
+      default: what = "a FIFO or other special file"
+      }
+      throw StoreError(path: path, reason: "is \(what), not a database file")
+    }
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
       var config = Configuration()

@@ -66,6 +66,8 @@ import Testing
     #expect(throws: MediaError.self) { try MediaInput.open(fifo, options: ReadOptions(rgb: .eight)) }
     #expect(throws: MediaError.self) { try FileHash.sha256(ofFile: fifo) }
     #expect(throws: MediaError.self) { try PNGFile.readRGB(fifo) }
+    #expect(throws: MediaError.self) { try SafeZip(path: fifo) }
+    #expect(throws: MediaError.self) { try StreamTiming(path: fifo) }
   }
 
   @Test func pathsBuiltFromNamesStayInside() throws {
