@@ -301,7 +301,11 @@ import Testing
     try png.prefix(40).write(to: URL(fileURLWithPath: dir + "/cut.png"))
     let cut = try CLI.run(["extract", dir + "/cut.png", "--out", dir + "/cut"])
     #expect(cut.status == 1 && cut.stderr.contains("cut short"), "\(cut.stderr)")
-    var zip = [UInt8](craftStoredZip([("0001.png", [UInt8](png)), ("0002.png", [UInt8](png))]))
+    var zip = [UInt8](
+      craftZip([
+        (name: "0001.png", data: [UInt8](png), declared: nil, method: 0),
+        (name: "0002.png", data: [UInt8](png), declared: nil, method: 0),
+      ]))
     for signature in [[0x50, 0x4B, 0x03, 0x04] as [UInt8], [0x50, 0x4B, 0x01, 0x02]] {
       var i = 0
       while i + 4 <= zip.count {
@@ -316,54 +320,4 @@ import Testing
       encrypted.stderr
         == "Error: \(dir)/enc.zip: ZIP entry '0001.png' is encrypted; mattegate reads only unencrypted archives\n")
   }
-}
-
-/// A stored (uncompressed) ZIP written byte by byte.
-func craftStoredZip(_ entries: [(String, [UInt8])]) -> Data {
-  func crc32(_ bytes: [UInt8]) -> UInt32 {
-    var c: UInt32 = 0xFFFF_FFFF
-    for b in bytes {
-      c ^= UInt32(b)
-      for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
-    }
-    return ~c
-  }
-  func le16(_ v: Int, _ a: inout [UInt8]) { a += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
-  func le32(_ v: UInt32, _ a: inout [UInt8]) { for k in 0..<4 { a.append(UInt8((v >> (8 * k)) & 0xFF)) } }
-  var out: [UInt8] = []
-  var central: [UInt8] = []
-  for (name, data) in entries {
-    let nameBytes = Array(name.utf8)
-    let crc = crc32(data)
-    let offset = UInt32(out.count)
-    le32(0x0403_4B50, &out)
-    for v in [20, 0, 0, 0, 0x21] { le16(v, &out) }
-    le32(crc, &out)
-    le32(UInt32(data.count), &out)
-    le32(UInt32(data.count), &out)
-    le16(nameBytes.count, &out)
-    le16(0, &out)
-    out += nameBytes + data
-    le32(0x0201_4B50, &central)
-    for v in [20, 20, 0, 0, 0, 0x21] { le16(v, &central) }
-    le32(crc, &central)
-    le32(UInt32(data.count), &central)
-    le32(UInt32(data.count), &central)
-    le16(nameBytes.count, &central)
-    for _ in 0..<4 { le16(0, &central) }
-    le32(0o100644 << 16, &central)
-    le32(offset, &central)
-    central += nameBytes
-  }
-  let cdOffset = UInt32(out.count)
-  out += central
-  le32(0x0605_4B50, &out)
-  le16(0, &out)
-  le16(0, &out)
-  le16(entries.count, &out)
-  le16(entries.count, &out)
-  le32(UInt32(central.count), &out)
-  le32(cdOffset, &out)
-  le16(0, &out)
-  return Data(out)
 }
