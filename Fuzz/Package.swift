@@ -7,13 +7,14 @@ let package = Package(
   name: "mattegate-fuzz",
   dependencies: [.package(name: "mattegate", path: "..")],
   targets: [
+    .target(name: "FuzzSupport"),
     .executableTarget(
-      name: "FuzzManifest", dependencies: [.product(name: "MattegateCore", package: "mattegate")]),
+      name: "FuzzManifest", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
     .executableTarget(
-      name: "FuzzConfig", dependencies: [.product(name: "MattegateCore", package: "mattegate")]),
+      name: "FuzzConfig", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
     .executableTarget(
-      name: "FuzzMedia", dependencies: [.product(name: "MattegateCore", package: "mattegate")]),
+      name: "FuzzMedia", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
     .executableTarget(
-      name: "FuzzJobJSON", dependencies: [.product(name: "MattegateCore", package: "mattegate")]),
+      name: "FuzzJobJSON", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
   ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import Runner
 import Services
 
@@ -6,8 +7,14 @@ import Services
 /// `ConfigError` naming the file.
 let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-config-\(getpid()).yaml").path
 
+@_cdecl("FuzzConfig_main")
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+  runFuzzer(argc, argv, fuzzOne)
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+  guard let data = input else { return 0 }
   guard FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: count)) else { return 0 }
   if let config = try? ArmConfig.load(path) { _ = try? LocalProvider.settings(for: config) }
   _ = try? GateFile.load(path)

@@ -1,10 +1,17 @@
 import Foundation
+import FuzzSupport
 import Services
 
 /// The job API's JSON as the http provider decodes it: every answer type from any bytes.
 /// Every problem must be a thrown `DecodingError`.
+@_cdecl("FuzzJobJSON_main")
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+  runFuzzer(argc, argv, fuzzOne)
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+  guard let data = input else { return 0 }
   let bytes = Data(bytes: data, count: count)
   let decoder = JobAPI.decoder
   _ = try? decoder.decode(JobAPI.Job.self, from: bytes)

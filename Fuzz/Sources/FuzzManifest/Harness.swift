@@ -1,5 +1,6 @@
 import Clips
 import Foundation
+import FuzzSupport
 
 /// A clip set manifest: any bytes as `clipset.yaml` in a scratch folder, loaded and checked
 /// without hashing (the harness looks for crashes and hangs in parsing and validation; every
@@ -11,8 +12,14 @@ let prepared: Bool = {
   return true
 }()
 
+@_cdecl("FuzzManifest_main")
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+  runFuzzer(argc, argv, fuzzOne)
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+  guard let data = input else { return 0 }
   _ = prepared
   let bytes = Data(bytes: data, count: count)
   guard FileManager.default.createFile(atPath: folder + "/clipset.yaml", contents: bytes) else { return 0 }

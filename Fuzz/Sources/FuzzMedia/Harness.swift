@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import MediaIO
 
 /// The media reader: any bytes as a file (containers FFmpeg probes, single pictures, ZIPs of
@@ -6,8 +7,14 @@ import MediaIO
 /// alpha and RGB. Every problem must be a thrown `MediaError`.
 let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-media-\(getpid())").path
 
+@_cdecl("FuzzMedia_main")
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+  runFuzzer(argc, argv, fuzzOne)
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+  guard let data = input else { return 0 }
   guard FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: count)) else { return 0 }
   for options in [
     ReadOptions(rgb: .none, alpha: .alphaChannel), ReadOptions(rgb: .eight, alpha: .none),

@@ -1,0 +1,19 @@
+/// libFuzzer's driver, called from each harness's entry point. SwiftPM links an executable
+/// with `main` defined as `<Target>_main`; each harness defines that symbol and hands its
+/// input callback to `LLVMFuzzerRunDriver` (and exports the same callback as
+/// `LLVMFuzzerTestOneInput`, which libFuzzer's own `main` object refers to).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+  _ argc: UnsafeMutablePointer<CInt>,
+  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+  _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+public func runFuzzer(
+  _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+  _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt {
+  var count = argc
+  var values = argv
+  return LLVMFuzzerRunDriver(&count, &values, callback)
+}
