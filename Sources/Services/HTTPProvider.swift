@@ -20,6 +20,9 @@ public struct HTTPProviderSettings: Sendable {
   public var deadline: Double = 3600
   /// Deadline of one HTTP call.
   public var requestTimeout: Double = 120
+  /// Largest output downloaded for one job (the limit ZIP outputs have on their contents); a
+  /// larger one is refused and its partial file removed.
+  public var maxOutputBytes = 16 << 30
   /// Backoff before retry k (k = 1, 2, …) without Retry-After: `retryBase × 2^(k−1)`, capped
   /// at `retryCap`, times a random factor in [0.5, 1].
   public var retryBase: Double = 1
@@ -359,7 +362,19 @@ public final class HTTPProvider: Provider {
           throw ProviderSetupError("\(path): cannot be written")
         }
         defer { try? handle.close() }
-        for try await chunk in response.body { handle.write(Data(chunk.readableBytesView)) }
+        var written = 0
+        for try await chunk in response.body {
+          written += chunk.readableBytes
+          // A service that never stops sending must not fill the disk.
+          guard written <= settings.maxOutputBytes else {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: path)
+            throw ProviderSetupError(
+              "the output of job \(jobID) is larger than the limit of \(settings.maxOutputBytes) bytes for one output; refusing it"
+            )
+          }
+          handle.write(Data(chunk.readableBytesView))
+        }
         return 200
       } catch let error as ProviderSetupError {
         throw error

@@ -140,6 +140,18 @@ struct LiveServer {
     #expect(provider.retryLog.isEmpty)
   }
 
+  /// An output beyond the download limit is refused and nothing of it is left on disk.
+  @Test func anOutputBeyondTheDownloadLimitIsRefused() async throws {
+    let server = try await LiveServer.start()
+    defer { server.stop() }
+    var settings = server.provider().settings
+    settings.maxOutputBytes = 100
+    let request = try server.request(try server.config())
+    let error = await #expect(throws: (any Error).self) { try await HTTPProvider(settings: settings).submit(request) }
+    #expect("\(error.map { "\($0)" } ?? "")".contains("is larger than the limit of 100 bytes for one output"))
+    #expect(!FileManager.default.fileExists(atPath: request.outputPath))
+  }
+
   @Test func aFailedJobIsRecordedWithItsCodeAndRefunded() async throws {
     let server = try await LiveServer.start()
     defer { server.stop() }

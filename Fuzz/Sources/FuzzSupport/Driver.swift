@@ -3,7 +3,7 @@
 /// input callback to `LLVMFuzzerRunDriver` (and exports the same callback as
 /// `LLVMFuzzerTestOneInput`, which libFuzzer's own `main` object refers to).
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
+func llvmFuzzerRunDriver(
   _ argc: UnsafeMutablePointer<CInt>,
   _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
   _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
@@ -15,5 +15,5 @@ public func runFuzzer(
 ) -> CInt {
   var count = argc
   var values = argv
-  return LLVMFuzzerRunDriver(&count, &values, callback)
+  return llvmFuzzerRunDriver(&count, &values, callback)
 }
