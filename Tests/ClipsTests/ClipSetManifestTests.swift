@@ -52,11 +52,17 @@ func makeFolder() throws -> String {
   @Test func everyChangedFileIsListed() throws {
     let dir = try setWithManifest {
       "  - id: one\n    source: a/src.bin\n    sha256: \($0)\n    clean_plate: {path: a/plate.png, sha256: \($0)}\n"
-        + "  - id: two\n    source: a/src.bin\n    sha256: \($0)\n"
+        + "  - id: two\n    source: a/src2.bin\n    sha256: SECOND\n"
     }
+    // Each clip its own source (one source under two ids is refused on its own).
+    try Data("second source".utf8).write(to: URL(fileURLWithPath: dir + "/a/src2.bin"))
+    let manifest = try String(contentsOfFile: dir + "/clipset.yaml", encoding: .utf8)
+    try manifest.replacingOccurrences(of: "SECOND", with: try FileHash.sha256(ofFile: dir + "/a/src2.bin")).write(
+      toFile: dir + "/clipset.yaml", atomically: true, encoding: .utf8)
     try Data("plate".utf8).write(to: URL(fileURLWithPath: dir + "/a/plate.png"))
     #expect(throws: Never.self) { try ClipSet.load(folder: dir, verifyHashes: false) }
     try Data("changed".utf8).write(to: URL(fileURLWithPath: dir + "/a/src.bin"))
+    try Data("changed too".utf8).write(to: URL(fileURLWithPath: dir + "/a/src2.bin"))
     let error = #expect(throws: ConfigError.self) { try ClipSet.load(folder: dir) }
     let message = error?.message ?? ""
     // The source of both clips and the plate: three entries, each with its clip and field.
@@ -100,8 +106,22 @@ func makeFolder() throws -> String {
     #expect(added.clip.tags == ["motion", "short", "no-gt"] && !added.clip.hasGroundTruth)
     #expect(added.clip.source.path == "street-01/source.mp4")
     #expect(added.clip.source.sha256 == (try FileHash.sha256(ofFile: source)))
-    // A second clip appends; a repeated id, an unknown tag and a file FFmpeg cannot read are refused.
-    _ = try ClipSetEditor.add(.init(id: "street-02", source: source, tags: ["hands"]), to: dir + "/set")
+    // A second clip appends; a repeated id, the same source again, an unknown tag and a file
+    // FFmpeg cannot read are refused.
+    let second = dir + "/upload-2.mp4"
+    let other = try VideoWriter(
+      path: second, width: 32, height: 16, frameRate: 25, encoding: .h264(crf: 23, preset: "medium"))
+    for _ in 0..<5 {
+      try other.append(
+        rgb: RGBImage(width: 32, height: 16, pixels: [UInt8](repeating: 200, count: 32 * 16 * 3)), alpha: nil)
+    }
+    try other.finish()
+    _ = try ClipSetEditor.add(.init(id: "street-02", source: second, tags: ["hands"]), to: dir + "/set")
+    let twice = #expect(throws: ConfigError.self) {
+      try ClipSetEditor.add(.init(id: "street-03", source: source), to: dir + "/set")
+    }
+    #expect(twice?.message.contains("is the same source as clip 'street-01'") == true)
+    #expect(!FileManager.default.fileExists(atPath: dir + "/set/street-03"))
     #expect(try ClipSet.load(folder: dir + "/set").clips.map(\.id) == ["street-01", "street-02"])
     #expect(
       (#expect(throws: ConfigError.self) {
