@@ -136,7 +136,8 @@ public struct ClipSet: Sendable, Equatable {
     var clips: [Clip] = []
     var seen: Set<String> = []
     // Each source once: the same bytes under two ids would count one clip twice in the paired test.
-    var sourceOwners: [String: String] = [:]
+    var ownerBySHA256: [String: String] = [:]
+    var ownerByPath: [String: String] = [:]
     // Hash mismatches are collected so that one error lists every changed file.
     var changed: [String] = []
     for entry in entries {
@@ -158,15 +159,15 @@ public struct ClipSet: Sendable, Equatable {
       }
       let source = PinnedFile(path: try e.requiredString("source"), sha256: try e.requiredString("sha256"))
       try check(source, field: "source", in: e, root: root, verify: verifyHashes, changed: &changed)
-      let pathKey = "path:" + URL(fileURLWithPath: root + "/" + source.path).standardizedFileURL.path
-      if let owner = sourceOwners[source.sha256.lowercased()] ?? sourceOwners[pathKey] {
+      let sourcePath = URL(fileURLWithPath: root + "/" + source.path).standardizedFileURL.path
+      if let owner = ownerBySHA256[source.sha256.lowercased()] ?? ownerByPath[sourcePath] {
         throw e.error(
           line: e.line(of: "source"), field: "source",
           "is the same source as clip '\(owner)' (sha256 \(source.sha256.prefix(12))…): one clip would count twice in the paired test"
         )
       }
-      sourceOwners[source.sha256.lowercased()] = id
-      sourceOwners[pathKey] = id
+      ownerBySHA256[source.sha256.lowercased()] = id
+      ownerByPath[sourcePath] = id
       let crf = try e.int("crf")
       if let crf, !(0...63).contains(crf) {
         throw e.error(line: e.line(of: "crf"), field: "crf", "\(crf) is not a CRF (0…63)")

@@ -86,15 +86,16 @@ public enum ClipSetEditor {
     let duration = ((last + interval) * 1000).rounded() / 1000
     let dir = folder + "/" + new.id
     try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    func copy(_ path: String, as name: String) throws -> (String, String) {
+    func copy(_ path: String, as name: String, sha256 known: String? = nil) throws -> (String, String) {
       let ext = URL(fileURLWithPath: path).pathExtension
       let relative = new.id + "/" + name + (ext.isEmpty ? "" : "." + ext)
       let target = folder + "/" + relative
       if fm.fileExists(atPath: target) { try fm.removeItem(atPath: target) }
       try fm.copyItem(atPath: path, toPath: target)
-      return (relative, try FileHash.sha256(ofFile: target))
+      return (relative, try known ?? FileHash.sha256(ofFile: target))
     }
-    let source = try copy(new.source, as: "source")
+    // Hashed once above; `ClipSet.load` below verifies the copy against it.
+    let source = try copy(new.source, as: "source", sha256: sourceHash)
     var yaml = ""
     if existing == nil {
       let name = URL(fileURLWithPath: folder).lastPathComponent

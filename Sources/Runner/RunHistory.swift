@@ -40,14 +40,14 @@ public enum RunHistory {
     guard let (region, metric) = parseEndpoint(endpoint) else {
       throw RunError("--endpoint '\(endpoint)' is not region.metric with a known region and metric, e.g. hair.Grad")
     }
-    let parts = [region.rawValue, metric.rawValue]
-    let rows = try store.history(region: parts[0], metric: parts[1])
+    let name = "\(region.rawValue).\(metric.rawValue)"
+    let rows = try store.history(region: region.rawValue, metric: metric.rawValue)
     out.append("")
     guard !rows.isEmpty else {
-      out.append("\(parts[0]).\(parts[1]): no run compared it")
+      out.append("\(name): no run compared it")
       return out
     }
-    out.append("\(parts[0]).\(parts[1]), B/A per run (oldest first):")
+    out.append("\(name), B/A per run (oldest first):")
     for row in rows {
       var line = "  \(row.runID)  \(row.configA) → \(row.configB)  n=\(row.clips)"
       if let e = row.estimatePercent { line += String(format: "  %+.1f%%", e) } else { line += "  –" }

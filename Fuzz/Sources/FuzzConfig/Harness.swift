@@ -5,7 +5,7 @@ import Services
 
 /// An arm config and a gate file: any bytes loaded as both. Every problem must be a thrown
 /// `ConfigError` naming the file.
-let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-config-\(getpid()).yaml").path
+let path = scratchPath("config.yaml")
 
 @_cdecl("FuzzConfig_main")
 public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
@@ -14,8 +14,7 @@ public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointe
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-  guard let data = input else { return 0 }
-  guard FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: count)) else { return 0 }
+  guard writeInput(input, count, to: path) else { return 0 }
   if let config = try? ArmConfig.load(path) { _ = try? LocalProvider.settings(for: config) }
   _ = try? GateFile.load(path)
   _ = try? GateFile.alignment(path)

@@ -5,7 +5,7 @@ import FuzzSupport
 /// A clip set manifest: any bytes as `clipset.yaml` in a scratch folder, loaded and checked
 /// without hashing (the harness looks for crashes and hangs in parsing and validation; every
 /// error must be a thrown `ConfigError`).
-let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-manifest-\(getpid())").path
+let folder = scratchPath("manifest")
 let prepared: Bool = {
   try? FileManager.default.createDirectory(atPath: folder + "/c", withIntermediateDirectories: true)
   FileManager.default.createFile(atPath: folder + "/c/source.mp4", contents: Data([0]))
@@ -19,10 +19,8 @@ public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointe
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-  guard let data = input else { return 0 }
   _ = prepared
-  let bytes = Data(bytes: data, count: count)
-  guard FileManager.default.createFile(atPath: folder + "/clipset.yaml", contents: bytes) else { return 0 }
+  guard writeInput(input, count, to: folder + "/clipset.yaml") else { return 0 }
   _ = try? ClipSet.load(folder: folder, verifyHashes: false)
   return 0
 }

@@ -5,7 +5,7 @@ import MediaIO
 /// The media reader: any bytes as a file (containers FFmpeg probes, single pictures, ZIPs of
 /// PNG frames, pro bundles), opened as `run` opens an output and decoded for at most 8 frames,
 /// alpha and RGB. Every problem must be a thrown `MediaError`.
-let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-media-\(getpid())").path
+let path = scratchPath("media")
 
 @_cdecl("FuzzMedia_main")
 public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
@@ -14,8 +14,7 @@ public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointe
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-  guard let data = input else { return 0 }
-  guard FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: count)) else { return 0 }
+  guard writeInput(input, count, to: path) else { return 0 }
   for options in [
     ReadOptions(rgb: .none, alpha: .alphaChannel), ReadOptions(rgb: .eight, alpha: .none),
     ReadOptions(rgb: .sixteen, alpha: .luma),
