@@ -82,12 +82,19 @@ def erode(mask, radius):
 
 
 def regions(g, g_before, own):
-    """The regions of docs/metrics.md with mattegate-regions/2's constants (hair minus glass); a clip's own
-    masks (8-bit codes: 64 = hair, 128 = glass) win over derived ones."""
+    """The regions of docs/metrics.md with mattegate-regions/3's constants; a clip's own masks
+    (8-bit codes: 64 = hair, 128 = glass) win over derived ones."""
     soft = (g > 0) & (g < 65535)
     plateau = (g > 0.05 * 65535) & (g < 0.95 * 65535)
-    glass = dilate(erode(plateau, 3), 3) if own is None else (own & 128) != 0
-    hair = (soft & ~dilate(erode(soft, 1), 1) if own is None else (own & 64) != 0) & ~glass
+    g32 = g.astype(np.int64)
+    spread = ndi.maximum_filter(g32, size=5, mode="nearest") - ndi.minimum_filter(g32, size=5, mode="nearest")
+    flat = plateau & (spread <= int(0.1 * 65535))
+    glass = (dilate(erode(flat, 2), 5) & (g > 0)) if own is None else (own & 128) != 0
+    if own is None:
+        seeds = soft & ~dilate(erode(soft, 1), 1) & ~glass
+        hair = dilate(seeds, 1) & ~glass
+    else:
+        hair = ((own & 64) != 0) & ~glass
     out = {"frame": np.ones_like(soft), "transition": dilate(soft, 2), "hair": hair, "glass": glass}
     if g_before is not None:
         out["motion"] = dilate(g != g_before, 2)

@@ -36,6 +36,12 @@ public struct Clip: Sendable, Equatable {
   /// Duration in seconds and picture size, as probed when the clip was registered.
   public var duration: Double?
   public var size: String?
+  /// The source's bits per pixel per frame (file size over pixels × frames), at registration.
+  public var bitsPerPixel: Double?
+  /// The regions the region-mask video carries; the others are derived from ground truth.
+  /// Sets that do not say carry hair and glass (the synthetic generator's motion bit is left
+  /// to the derived region).
+  public var maskRegions: [String] = ["hair", "glass"]
 
   /// A clip without ground-truth alpha gets only the no-ground-truth measures.
   public var hasGroundTruth: Bool { alpha != nil }
@@ -80,13 +86,23 @@ public struct ClipSet: Sendable, Equatable {
 
   public static let manifestName = "clipset.yaml"
 
-  /// Tags a clip may carry; `crfNN` names a compression level.
+  /// Tags with a meaning to mattegate (coverage and the sample-set rule); `crfNN` names a
+  /// compression level. Any other tag is the user's own and is kept as given.
   public static let knownTags: Set<String> = [
     "hair", "glass", "motion", "hands", "fast-turn", "short", "long", "difficult", "no-gt", "panning", "static",
   ]
 
   /// Aspect classes of the background pictures a clip may carry.
   public static let backgroundClasses = ["exact", "close", "large"]
+
+  /// Why `tag` cannot be a tag (1–40 ASCII letters, digits, '-', '_', '.', '=', ':'), or nil.
+  public static func tagProblem(_ tag: String) -> String? {
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.=:")
+    guard !tag.isEmpty, tag.count <= 40, tag.allSatisfy({ allowed.contains($0) }) else {
+      return "tag '\(tag.prefix(40))' must be 1–40 ASCII letters, digits, '-', '_', '.', '=' or ':'"
+    }
+    return nil
+  }
 
   public static func isKnownTag(_ tag: String) -> Bool {
     if knownTags.contains(tag) { return true }
@@ -149,14 +165,10 @@ public struct ClipSet: Sendable, Equatable {
       if let problem = ClipID.problem(id) { throw e.error(line: e.line(of: "id"), field: "id", problem) }
       try e.rejectUnknownKeys([
         "id", "tags", "source", "sha256", "crf", "alpha", "region_masks", "clean_plate", "foreground", "motion",
-        "backgrounds", "duration", "size",
+        "backgrounds", "duration", "size", "bits_per_pixel",
       ])
       let tags = try e.stringList("tags") ?? []
-      for tag in tags where !isKnownTag(tag) {
-        throw e.error(
-          line: e.line(of: "tags"), field: "tags",
-          "unknown tag '\(tag)' (known: \(knownTags.sorted().joined(separator: ", ")), crfNN)")
-      }
+      for tag in tags { if let problem = tagProblem(tag) { throw e.error(line: e.line(of: "tags"), field: "tags", problem) } }
       let source = PinnedFile(path: try e.requiredString("source"), sha256: try e.requiredString("sha256"))
       try check(source, field: "source", in: e, root: root, verify: verifyHashes, changed: &changed)
       let sourcePath = URL(fileURLWithPath: root + "/" + source.path).standardizedFileURL.path
@@ -177,9 +189,16 @@ public struct ClipSet: Sendable, Equatable {
         throw e.error(
           line: e.line(of: "duration"), field: "duration", "must be a positive number of seconds, not \(duration)")
       }
+      var maskRegions = ["hair", "glass"]
       func pinned(_ key: String, in parent: YAMLMap) throws(ConfigError) -> PinnedFile? {
         guard let m = try parent.map(key) else { return nil }
-        try m.rejectUnknownKeys(["path", "sha256"])
+        try m.rejectUnknownKeys(key == "region_masks" ? ["path", "sha256", "regions"] : ["path", "sha256"])
+        if key == "region_masks", let regions = try m.stringList("regions") {
+          for r in regions where !["hair", "glass", "motion"].contains(r) {
+            throw m.error(line: m.line(of: "regions"), field: "regions", "'\(r)' is not a mask region (hair, glass, motion)")
+          }
+          maskRegions = regions
+        }
         let file = PinnedFile(path: try m.requiredString("path"), sha256: try m.requiredString("sha256"))
         try check(file, field: key, in: m, root: root, verify: verifyHashes, changed: &changed)
         return file
@@ -199,12 +218,18 @@ public struct ClipSet: Sendable, Equatable {
       if tags.contains("no-gt") && alpha != nil {
         throw e.error(line: e.line(of: "tags"), field: "tags", "tag 'no-gt' on a clip that has ground-truth alpha")
       }
-      clips.append(
-        Clip(
-          id: id, tags: tags, source: source, crf: crf, alpha: alpha,
-          regionMasks: try pinned("region_masks", in: e), cleanPlate: try pinned("clean_plate", in: e),
-          foreground: try pinned("foreground", in: e), motion: try pinned("motion", in: e), backgrounds: backgrounds,
-          duration: duration, size: try e.string("size")))
+      let bpp = try e.double("bits_per_pixel")
+      if let bpp, !(bpp.isFinite && bpp > 0) {
+        throw e.error(line: e.line(of: "bits_per_pixel"), field: "bits_per_pixel", "must be a positive number, not \(bpp)")
+      }
+      var clip = Clip(
+        id: id, tags: tags, source: source, crf: crf, alpha: alpha,
+        regionMasks: try pinned("region_masks", in: e), cleanPlate: try pinned("clean_plate", in: e),
+        foreground: try pinned("foreground", in: e), motion: try pinned("motion", in: e), backgrounds: backgrounds,
+        duration: duration, size: try e.string("size"))
+      clip.bitsPerPixel = bpp
+      clip.maskRegions = maskRegions
+      clips.append(clip)
     }
     if !changed.isEmpty {
       throw ConfigError(
@@ -255,5 +280,15 @@ public struct ClipSet: Sendable, Equatable {
         )
       }
     }
+  }
+}
+
+extension Clip {
+  /// The codes of the regions the clip's mask video carries (0: derived from ground truth).
+  public var ownMaskCodes: (hair: UInt16, glass: UInt16, motion: UInt16) {
+    (
+      maskRegions.contains("hair") ? RegionMaskCodes.hair : 0, maskRegions.contains("glass") ? RegionMaskCodes.glass : 0,
+      maskRegions.contains("motion") ? RegionMaskCodes.motion : 0
+    )
   }
 }

@@ -90,17 +90,18 @@ public struct PreparedTruth: Sendable {
 
   /// Prepares `matte` with regions derived from it, whose hair and glass regions are replaced
   /// by a clip's own masks carried as bits of one code plane (a region-mask video's frame):
-  /// a pixel is in `hair` where `codes & hair != 0`, in `glass` where `codes & glass != 0`.
+  /// a pixel is in `hair` where `codes & hair != 0`, in `glass` where `codes & glass != 0`, in
+  /// `motion` where `codes & motion != 0`; a code of 0 leaves that region derived.
   /// The same regions as passing both masks as `[Bool]`, in one pass. Without codes, every
   /// region is derived.
   public init(
     _ matte: Matte, previous: PreparedTruth? = nil, maskCodes codes: [UInt16]?, hair: UInt16, glass: UInt16,
-    deriver: RegionDeriver = RegionDeriver()
+    motion: UInt16 = 0, deriver: RegionDeriver = RegionDeriver()
   ) {
     let grid = BlockGrid(matte)
     let regions = deriver.regions(
       truth: matte, grid: grid, previous: previous.map { ($0.matte, $0.grid) }, masks: [:],
-      maskCodes: codes.map { ($0, hair, glass) })
+      maskCodes: codes.map { ($0, hair, glass, motion) })
     self.init(matte, regions: regions, grid: grid)
   }
 

@@ -26,7 +26,7 @@ public enum RegionKind: String, Sendable, CaseIterable, Codable, Comparable {
 
 /// Version of the region definitions; stored with results.
 public let regionsVersion =
-  "mattegate-regions/2 (transition dilate 2, motion dilate 2, glass opening 3, hair minus glass)"
+  "mattegate-regions/3 (transition dilate 2, motion dilate 2, glass = flat plateau core 2 grown 3, hair = thin soft grown 1, minus glass)"
 
 /// Which regions each pixel of a frame belongs to.
 public struct RegionMap: Sendable, Equatable {
@@ -127,8 +127,18 @@ public struct RegionDeriver: Sendable {
   public var motionRadius = 2
   /// Glass plateaus: ε < g < 1 − ε …
   public var glassEpsilon = 0.05
-  /// … surviving a morphological opening of this radius (wider than the edge band).
-  public var glassOpeningRadius = 3
+  /// … that are flat: g spans at most this share of its scale over the square window of this
+  /// radius (a sheet of glass is uniform; a motion-blurred edge is a ramp) …
+  public var glassFlatRange = 0.1
+  public var glassFlatRadius = 2
+  /// … eroded by this radius (the core: wider than any edge band) …
+  public var glassCoreRadius = 2
+  /// … then dilated by the core radius plus this growth, where g > 0, so that the sheet's own
+  /// soft border is glass too.
+  public var glassGrowRadius = 3
+  /// Hair: soft pixels outside the soft band's opening (radius 1) and outside glass, grown by
+  /// this radius, less glass.
+  public var hairGrowRadius = 1
 
   public init() {}
 
@@ -151,18 +161,20 @@ public struct RegionDeriver: Sendable {
   }
 
   /// The regions of one frame, from byte planes holding one bit per region candidate, so that
-  /// every morphological pass works on all of them at once:
-  /// soft = 0 < g < 1, plateau = ε < g < 1 − ε, changed = g differs from frame t − 1;
-  /// transition = soft dilated, hair = soft minus its opening (radius 1) minus glass,
-  /// glass = plateau opened, motion = changed dilated (square windows, in-frame part).
+  /// every morphological pass works on all of them at once (square windows, in-frame part):
+  /// soft = 0 < g < 1, flat = ε < g < 1 − ε with a 5×5 range of g ≤ `glassFlatRange`,
+  /// changed = g differs from frame t − 1;
+  /// transition = soft dilated; glass = flat eroded by `glassCoreRadius`, dilated by
+  /// `glassCoreRadius + glassGrowRadius`, where g > 0; hair = (soft minus its opening of radius 1
+  /// minus glass) dilated by `hairGrowRadius`, minus glass; motion = changed dilated.
   ///
   /// `masks` are a clip's own masks (transition, hair, glass or motion); each replaces the
-  /// derived region (a derived hair region leaves out an own glass mask's pixels). `maskCodes`
-  /// carries own hair and glass masks as bits of one code plane instead, replacing both derived
-  /// regions in one pass (`masks` must then be empty).
+  /// derived region (derived hair leaves out an own glass mask's pixels, an own hair mask loses
+  /// its glass pixels). `maskCodes` carries own hair, glass and motion masks as bits of one code
+  /// plane instead (a code of 0: that region is derived); `masks` must then be empty.
   func regions(
     truth: Matte, grid: BlockGrid, previous: (matte: Matte, grid: BlockGrid)?, masks: [RegionKind: [Bool]],
-    maskCodes: (codes: [UInt16], hair: UInt16, glass: UInt16)? = nil
+    maskCodes: (codes: [UInt16], hair: UInt16, glass: UInt16, motion: UInt16)? = nil
   ) -> RegionMap {
     let w = truth.width
     let h = truth.height
@@ -235,13 +247,17 @@ public struct RegionDeriver: Sendable {
     // Radii are below a block's size, so the passes reach at most the neighbouring blocks:
     // work on runs of blocks next to a seeded one, a block row at a time.
     let spans = grid.spans(near: seeded)
-    // Erode soft by 1 and plateau by the glass radius; keep them as bits 3 and 4 beside the
-    // originals, then dilate: soft and changed by their radii, the eroded bits back by theirs.
-    // One zeroed scratch serves both passes: each writes only span pixels, and the column pass
-    // reads rows outside the spans, which stay 0.
+    // Flat plateau: a plateau pixel whose 5×5 window (in-frame part) spans at most
+    // `glassFlatRange` of the scale. Glass is a uniform sheet; a motion-blurred edge is a ramp.
+    clearSlopedPlateau(plane, truth: truth, spans: spans, plateau: plateau)
+    // Erode soft by 1 and the flat plateau by the glass core radius; keep them as bits 3 and 4
+    // beside the originals, then dilate: soft and changed by their radii, the eroded soft back
+    // by 1 (an opening), the glass core by its radius plus the growth. One zeroed scratch serves
+    // every pass: each writes only span pixels, and the column pass reads rows outside the
+    // spans, which stay 0.
     let scratch = ZeroedBytes(count: n)
     let eroded = BytePlaneMorphology.apply(
-      plane, scratch: scratch, width: w, height: h, spans: spans, radii: [(soft, 1), (plateau, glassOpeningRadius)],
+      plane, scratch: scratch, width: w, height: h, spans: spans, radii: [(soft, 1), (plateau, glassCoreRadius)],
       dilate: false)
     plane.withUnsafeMutableBufferPointer { pl in
       eroded.withUnsafeBufferPointer { e in
@@ -252,81 +268,161 @@ public struct RegionDeriver: Sendable {
     }
     let dilated = BytePlaneMorphology.apply(
       plane, scratch: scratch, width: w, height: h, spans: spans,
-      radii: [(soft, transitionRadius), (changed, motionRadius), (soft << 3, 1), (plateau << 3, glassOpeningRadius)],
+      radii: [
+        (soft, transitionRadius), (changed, motionRadius), (soft << 3, 1),
+        (plateau << 3, glassCoreRadius + glassGrowRadius),
+      ],
       dilate: true)
-    // Region bits from the planes with byte arithmetic (vectorises); a clip's own masks then
-    // replace the derived hair and glass bits.
+    // Region bits from the planes with byte arithmetic (vectorises). Hair is grown by one pixel
+    // after glass is known: its seeds go to a plane of their own.
     let motionBit: UInt8 = previous != nil ? RegionKind.motion.bit : 0
+    let own = OwnMasks(masks: masks, codes: maskCodes, count: n)
     var bits = [UInt8](repeating: RegionKind.frame.bit, count: n)
-    plane.withUnsafeBufferPointer { pl in
-      dilated.withUnsafeBufferPointer { d in
-        bits.withUnsafeMutableBufferPointer { out in
-          BytePlaneMorphology.forEach(spans, width: w, height: h) { k, count in
-            for k in k..<(k + count) {
-              let v = d[k]
-              let transition = (v & soft) << 1  // soft → bit 1
-              let glass = (v >> 4) & 1  // opened plateau
-              let opened = (v >> 3) & 1
-              let hair = pl[k] & soft & ~opened & ~glass  // bit 0
-              let motion = ((v >> 2) & 1) &* motionBit
-              out[k] = RegionKind.frame.bit | transition | (hair << 2) | (glass << 3) | motion
+    let hairSeeds = ZeroedBytes(count: n)
+    truth.codes.withUnsafeBufferPointer { g in
+      plane.withUnsafeBufferPointer { pl in
+        dilated.withUnsafeBufferPointer { d in
+          hairSeeds.withUnsafeMutableBufferPointer { seeds in
+            bits.withUnsafeMutableBufferPointer { out in
+              BytePlaneMorphology.forEach(spans, width: w, height: h) { k, count in
+                for k in k..<(k + count) {
+                  let v = d[k]
+                  let transition = (v & soft) << 1  // soft → bit 1
+                  let glass = ((v >> 4) & 1) & (g[k] != 0 ? 1 : 0)  // the grown core, where g > 0
+                  let opened = (v >> 3) & 1
+                  seeds[k] = pl[k] & soft & ~opened & ~glass  // bit 0
+                  let motion = ((v >> 2) & 1) &* motionBit
+                  out[k] = RegionKind.frame.bit | transition | (glass << 3) | motion
+                }
+              }
             }
           }
         }
       }
     }
-    if let maskCodes {
-      precondition(masks.isEmpty, "own masks come either as codes or as [Bool], not both")
-      precondition(maskCodes.codes.count == n, "region mask codes differ in size")
-      let (hairBit, glassBit) = (RegionKind.hair.bit, RegionKind.glass.bit)
-      let (hairCode, glassCode) = (maskCodes.hair, maskCodes.glass)
-      bits.withUnsafeMutableBufferPointer { out in
-        maskCodes.codes.withUnsafeBufferPointer { c in
-          for k in 0..<n {
-            // One definition of hair everywhere: thin soft structure that is not glass.
-            let glass = c[k] & glassCode != 0
-            let own = (c[k] & hairCode != 0 && !glass ? hairBit : 0) | (glass ? glassBit : 0)
-            out[k] = (out[k] & ~(hairBit | glassBit)) | own
-          }
-        }
-      }
-      return RegionMap(width: w, height: h, bits: bits)
-    }
-    guard !masks.isEmpty else {
-      return RegionMap(
-        width: w, height: h, bits: bits, support: RegionMap.supports(of: bits, spans: spans, width: w, height: h))
-    }
-    let hairBit = RegionKind.hair.bit
-    let ownGlass = masks[.glass]
-    if masks[.hair] == nil, let ownGlass {
-      // The derived hair region leaves out the own glass mask's pixels.
-      bits.withUnsafeMutableBufferPointer { out in
-        plane.withUnsafeBufferPointer { pl in
-          dilated.withUnsafeBufferPointer { d in
-            for k in 0..<n {
-              let hair = pl[k] & soft != 0 && d[k] & (soft << 3) == 0 && !ownGlass[k]
-              out[k] = (out[k] & ~hairBit) | (hair ? hairBit : 0)
-            }
-          }
-        }
-      }
-    }
-    for (region, mask) in masks {
-      let bit = region.bit
-      bits.withUnsafeMutableBufferPointer { out in
-        mask.withUnsafeBufferPointer { m in
-          for k in 0..<n { out[k] = (out[k] & ~bit) | (m[k] ? bit : 0) }
-        }
-      }
-    }
-    if masks[.hair] != nil {
-      // An own hair mask loses the pixels that are glass, as the derived one does.
+    // A clip's own glass mask replaces the derived one everywhere (it may reach past the spans).
+    if own.has(.glass) {
       let glassBit = RegionKind.glass.bit
       bits.withUnsafeMutableBufferPointer { out in
-        for k in 0..<n where out[k] & glassBit != 0 { out[k] &= ~hairBit }
+        for k in 0..<n { out[k] = (out[k] & ~glassBit) | (own.contains(.glass, k) ? glassBit : 0) }
       }
     }
-    return RegionMap(width: w, height: h, bits: bits)
+    let hairBit = RegionKind.hair.bit
+    let glassBit = RegionKind.glass.bit
+    if own.has(.hair) {
+      // One definition of hair everywhere: hair is never glass.
+      bits.withUnsafeMutableBufferPointer { out in
+        for k in 0..<n where own.contains(.hair, k) && out[k] & glassBit == 0 { out[k] |= hairBit }
+      }
+    } else {
+      // Seeds that are not glass (an own glass mask may cover some), grown by one pixel, less glass.
+      hairSeeds.withUnsafeMutableBufferPointer { seeds in
+        bits.withUnsafeBufferPointer { out in
+          BytePlaneMorphology.forEach(spans, width: w, height: h) { k, count in
+            for k in k..<(k + count) { seeds[k] &= ~(out[k] >> 3) & 1 }
+          }
+        }
+      }
+      let grown = BytePlaneMorphology.apply(
+        hairSeeds, scratch: scratch, width: w, height: h, spans: spans, radii: [(1, hairGrowRadius)], dilate: true)
+      grown.withUnsafeBufferPointer { g in
+        bits.withUnsafeMutableBufferPointer { out in
+          BytePlaneMorphology.forEach(spans, width: w, height: h) { k, count in
+            for k in k..<(k + count) { out[k] |= (g[k] & ~(out[k] >> 3) & 1) << 2 }
+          }
+        }
+      }
+    }
+    for region in [RegionKind.transition, .motion] where own.has(region) {
+      let bit = region.bit
+      bits.withUnsafeMutableBufferPointer { out in
+        for k in 0..<n { out[k] = (out[k] & ~bit) | (own.contains(region, k) ? bit : 0) }
+      }
+    }
+    guard own.isEmpty else { return RegionMap(width: w, height: h, bits: bits) }
+    return RegionMap(
+      width: w, height: h, bits: bits, support: RegionMap.supports(of: bits, spans: spans, width: w, height: h))
+  }
+
+  /// Clears the plateau bit of every plateau pixel in the spans whose 5×5 window (in-frame
+  /// part) spans more than `glassFlatRange` of the scale: row minima and maxima first, then
+  /// columns of them. Only plateau pixels are tested; they lie in seeded blocks, whose 3×3
+  /// block neighbourhood is in the spans, so every row minimum read was written.
+  private func clearSlopedPlateau(_ plane: ZeroedBytes, truth: Matte, spans: [[Range<Int>]], plateau: UInt8) {
+    let (w, h, n) = (truth.width, truth.height, truth.width * truth.height)
+    let r = glassFlatRadius
+    let limit = Int((glassFlatRange * Double(truth.maxValue)).rounded(.down))
+    let lows = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: max(n, 1))
+    let highs = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: max(n, 1))
+    defer {
+      lows.deallocate()
+      highs.deallocate()
+    }
+    truth.codes.withUnsafeBufferPointer { g in
+      BytePlaneMorphology.forEach(spans, width: w, height: h) { start, count in
+        let y = start / w
+        let row = y * w
+        for k in start..<(start + count) {
+          let x = k - row
+          var lo = UInt16.max
+          var hi = UInt16.min
+          for xx in max(x - r, 0)...min(x + r, w - 1) {
+            let v = g[row + xx]
+            lo = min(lo, v)
+            hi = max(hi, v)
+          }
+          lows[k] = lo
+          highs[k] = hi
+        }
+      }
+    }
+    plane.withUnsafeMutableBufferPointer { pl in
+      BytePlaneMorphology.forEach(spans, width: w, height: h) { start, count in
+        let y = start / w
+        for k in start..<(start + count) where pl[k] & plateau != 0 {
+          var lo = UInt16.max
+          var hi = UInt16.min
+          for yy in max(y - r, 0)...min(y + r, h - 1) {
+            let j = k + (yy - y) * w
+            lo = min(lo, lows[j])
+            hi = max(hi, highs[j])
+          }
+          if Int(hi) - Int(lo) > limit { pl[k] &= ~plateau }
+        }
+      }
+    }
+  }
+}
+
+/// A clip's own masks, as `[Bool]` per region or as bits of one code plane (a code of 0: the
+/// region is derived).
+struct OwnMasks {
+  let masks: [RegionKind: [Bool]]
+  let codes: [UInt16]?
+  let codeOf: [RegionKind: UInt16]
+
+  init(masks: [RegionKind: [Bool]], codes: (codes: [UInt16], hair: UInt16, glass: UInt16, motion: UInt16)?, count: Int) {
+    precondition(codes == nil || masks.isEmpty, "own masks come either as codes or as [Bool], not both")
+    precondition(codes.map { $0.codes.count == count } ?? true, "region mask codes differ in size")
+    self.masks = masks
+    self.codes = codes?.codes
+    var codeOf: [RegionKind: UInt16] = [:]
+    if let codes {
+      for (region, code) in [(RegionKind.hair, codes.hair), (.glass, codes.glass), (.motion, codes.motion)]
+      where code != 0 { codeOf[region] = code }
+    }
+    self.codeOf = codeOf
+  }
+
+  var isEmpty: Bool { masks.isEmpty && codeOf.isEmpty }
+
+  func has(_ region: RegionKind) -> Bool { masks[region] != nil || codeOf[region] != nil }
+
+  @inline(__always)
+  func contains(_ region: RegionKind, _ k: Int) -> Bool {
+    if let m = masks[region] { return m[k] }
+    if let c = codeOf[region], let codes { return codes[k] & c != 0 }
+    return false
   }
 }
 

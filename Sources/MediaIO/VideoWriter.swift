@@ -63,9 +63,25 @@ public final class VideoWriter {
   /// Creates the file and writes its header.
   ///
   /// - Throws: `MediaError` naming the file when the encoder or container cannot be set up.
-  public init(
+  public convenience init(
     path: String, width: Int, height: Int, frameRate: Int, encoding: VideoEncoding
   ) throws(MediaError) {
+    try self.init(path: path, width: width, height: height, rate: (frameRate, 1), encoding: encoding)
+  }
+
+  /// A writer at a frame rate that need not be whole (29.97 = 30000/1001): the nearest ratio
+  /// with a denominator up to 1001.
+  public convenience init(
+    path: String, width: Int, height: Int, frameRate: Double, encoding: VideoEncoding
+  ) throws(MediaError) {
+    let q = av_d2q(frameRate > 0 && frameRate.isFinite ? frameRate : 25, 1001)
+    try self.init(path: path, width: width, height: height, rate: (Int(q.num), Int(q.den)), encoding: encoding)
+  }
+
+  init(
+    path: String, width: Int, height: Int, rate: (num: Int, den: Int), encoding: VideoEncoding
+  ) throws(MediaError) {
+    let frameRate = max(1, Int((Double(rate.num) / Double(rate.den)).rounded()))
     self.path = path
     self.width = width
     self.height = height
@@ -91,8 +107,8 @@ public final class VideoWriter {
     let ctx = codec.pointer
     ctx.pointee.width = Int32(width)
     ctx.pointee.height = Int32(height)
-    ctx.pointee.time_base = AVRational(num: 1, den: Int32(frameRate))
-    ctx.pointee.framerate = AVRational(num: Int32(frameRate), den: 1)
+    ctx.pointee.time_base = AVRational(num: Int32(rate.den), den: Int32(rate.num))
+    ctx.pointee.framerate = AVRational(num: Int32(rate.num), den: Int32(rate.den))
     ctx.pointee.pix_fmt = encoding.pixelFormat
     ctx.pointee.thread_count = 1
     ctx.pointee.flags |= cffmpeg_codec_flag_bitexact()

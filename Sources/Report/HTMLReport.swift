@@ -80,8 +80,16 @@ public enum HTMLReport {
     h +=
       "<p class=\"keys\" id=\"shortcuts\">Keyboard (on the viewer last used): "
       + shortcuts.map { "<kbd>\(esc($0.key))</kbd> \(esc($0.action))" }.joined(separator: " · ") + "</p>\n"
-    for (clipIndex, c) in m.clips.enumerated() {
+    // Clips with ground truth first; clips without it apart, after them (they feed no verdict).
+    let withoutTruth = m.clips.enumerated().filter { !$0.element.hasTruth }
+    for (clipIndex, c) in m.clips.enumerated() where c.hasTruth {
       h += clipArticle(c, index: clipIndex, m)
+    }
+    if !withoutTruth.isEmpty {
+      h += "<h3 id=\"clips-no-truth\">Clips without ground truth (\(withoutTruth.count))</h3>"
+      h += "<p class=\"small\">Customer footage without a matte: measured by flicker, edge alignment and where A "
+      h += "and B disagree, shown here and offered first in the blind vote. These measures never move the verdict.</p>\n"
+      for (clipIndex, c) in withoutTruth { h += clipArticle(c, index: clipIndex, m) }
     }
     h += """
       </section>

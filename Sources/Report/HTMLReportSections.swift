@@ -24,7 +24,7 @@ extension HTMLReport {
       }
     }
     h += "</tr></thead><tbody>"
-    for c in m.clips {
+    for c in m.clips where c.hasTruth {
       h += "<tr><th scope=\"row\"><a href=\"#clip-\(esc(c.id))\">\(esc(c.id))</a></th>"
       h += "<td>\(esc(c.status))</td><td class=\"num\">\(c.frames)</td>"
       for r in regions {
@@ -42,7 +42,13 @@ extension HTMLReport {
       }
       h += "</tr>"
     }
-    return h + "</tbody></table></section>"
+    h += "</tbody></table>"
+    let apart = m.clips.filter { !$0.hasTruth }
+    if !apart.isEmpty {
+      h += "<p class=\"no-truth\">Without ground truth, listed apart (no verdict): "
+      h += apart.map { "<a href=\"#clip-\(esc($0.id))\">\(esc($0.id))</a>" }.joined(separator: ", ") + ".</p>"
+    }
+    return h + "</section>"
   }
 
   /// Per arm (model and configuration): where the run found it worse than the other arm by
@@ -101,8 +107,11 @@ extension HTMLReport {
     h += "<p class=\"tags\">" + c.tags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " ")
     h += " · \(c.frames) frames\(c.reviewFrame.map { " · review frame \($0)" } ?? "")"
     if !c.sha256.isEmpty { h += " · source sha256 <code>\(esc(String(c.sha256.prefix(12))))</code>" }
+    if let bpp = c.bitsPerPixel { h += String(format: " · source %.4f bits/pixel/frame", bpp) }
     h += "</p>"
     if let error = c.error { h += "<p class=\"error\">\(esc(error))</p>" }
+    if let w = c.compressionWarning { h += "<p class=\"warning compression\">Warning: \(esc(w))</p>" }
+    if let regions = c.regions { h += "<p class=\"small regions\">Hard regions: \(esc(regions))</p>" }
     if !c.alignment.isEmpty {
       h +=
         "<p class=\"small alignment\">Frame alignment by timestamp: \(c.alignment.map(esc).joined(separator: " · "))</p>"
@@ -226,7 +235,10 @@ extension HTMLReport {
       h += "frame \(r.frame) of \(esc(c.id))\"\(lazy)></a><figcaption>\(esc(label))</figcaption></figure>"
     }
     h += "</div>"
-    if let crop = r.crop {
+    if let crop = r.crop, r.images["truth"] == nil {
+      h += "<p class=\"small crop\">Crops: the \(esc(crop)) window of frame \(r.frame) where A and B disagree most "
+      h += "(no ground truth: this frame feeds no verdict).</p>"
+    } else if let crop = r.crop {
       h += "<p class=\"small crop\">Crops: the \(esc(crop)) window of frame \(r.frame) where A and B together are "
       h += "furthest from the ground truth over the \(esc(r.region)) region's pixels.</p>"
     }

@@ -98,6 +98,13 @@ public struct ReportModel: Sendable {
     public var crop: String?
     /// The source's sha256.
     public var sha256: String = ""
+    /// Whether the clip has ground truth; clips without it are listed apart and feed no verdict.
+    public var hasTruth = true
+    /// Where the hard regions came from (own masks or the derivation rule and its version).
+    public var regions: String?
+    /// The source's bits per pixel per frame, and the warning when it is past the guardrail.
+    public var bitsPerPixel: Double?
+    public var compressionWarning: String?
     /// Each region's worst frame with its crops, in region order.
     public var reviews: [RegionReview] = []
     /// Per-frame metric curves, by region then metric.

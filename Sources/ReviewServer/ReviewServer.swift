@@ -236,18 +236,19 @@ final class Site: Sendable {
   }
 
   /// The next clip to vote on: among the clips with both arms' review crops, one with the
-  /// fewest votes so far (a random one of those); sides drawn at random.
+  /// fewest votes so far, clips without ground truth first (a random one of those); sides
+  /// drawn at random.
   func votePage(_ id: String, thanks: Bool) async throws -> Response {
     let run = try finishedRun(id)
     let stored = try store.votes(runID: run.id)
-    var candidates: [(clip: String, files: [String: String], size: (width: Int, height: Int)?)] = []
+    var candidates: [(clip: String, files: [String: String], size: (width: Int, height: Int)?, truth: Bool)] = []
     for clip in try store.clips(runID: run.id) where clip.status == "scored" {
       let reviews = ReportBuilder.regionReviews(clipID: clip.clipID, runFolder: runFolder(run.id))
       guard
         let r = reviews.first(where: { $0.region == RegionKind.transition.rawValue }) ?? reviews.first,
         r.images["a"] != nil, r.images["b"] != nil
       else { continue }
-      candidates.append((clip.clipID, r.images.mapValues { runFolder(run.id) + "/" + $0 }, r.size))
+      candidates.append((clip.clipID, r.images.mapValues { runFolder(run.id) + "/" + $0 }, r.size, clip.hasTruth))
     }
     guard !candidates.isEmpty else {
       throw PageError(
@@ -255,8 +256,13 @@ final class Site: Sendable {
         message: "Run \(id) has no clip with review crops of both arms in \(runFolder(id)).")
     }
     let counts = Dictionary(grouping: stored, by: \.clipID).mapValues(\.count)
-    let fewest = candidates.map { counts[$0.clip] ?? 0 }.min()!
-    let pick = candidates.filter { (counts[$0.clip] ?? 0) == fewest }.randomElement()!
+    // Fewest votes first; at equal votes, clips without ground truth first: a person's eye is
+    // the only judge they have.
+    func rank(_ c: (clip: String, files: [String: String], size: (width: Int, height: Int)?, truth: Bool)) -> Int {
+      (counts[c.clip] ?? 0) * 2 + (c.truth ? 1 : 0)
+    }
+    let fewest = candidates.map(rank).min()!
+    let pick = candidates.filter { rank($0) == fewest }.randomElement()!
     let leftArm = Bool.random() ? "A" : "B"
     let (l, r) = leftArm == "A" ? ("a", "b") : ("b", "a")
     var files: [String: String] = [:]

@@ -289,6 +289,8 @@ struct ClipContext: Sendable {
     record.hasTruth = score?.hasTruth ?? (clip.alpha != nil)
     record.position = index
     record.scoredAt = Date()
+    record.regions = clip.hasGroundTruth ? RegionProvenance.describe(clip) : nil
+    record.bitsPerPixel = clip.bitsPerPixel ?? SetCoverage.sourceBitsPerPixel(clip, in: clipSet)
     try store.saveClip(
       runID: runID,
       clip: record,
@@ -331,11 +333,12 @@ struct ClipContext: Sendable {
       let source = sources[r.index].flatMap { $0 }.map { ReviewImages.cropped($0, crop) }
       if let source { try PNGFile.write(source, to: prefix + "-source.png", compression: .fast) }
       let pieces = [("truth", r.truth), ("a", r.a), ("b", r.b)].map { ($0.0, ReviewImages.cropped($0.1, crop)) }
-      for (role, piece) in pieces {
+      // Without ground truth (the crop is where A and B disagree most): the arms alone, no heatmaps.
+      for (role, piece) in pieces where score.hasTruth || role != "truth" {
         try PNGFile.writeGray8(
           piece.eightBit(), width: piece.width, height: piece.height, to: prefix + "-\(role).png", compression: .fast)
       }
-      for (role, piece) in pieces.dropFirst() {
+      for (role, piece) in pieces.dropFirst() where score.hasTruth {
         let map = ReviewImages.heatmap(prediction: piece, truth: pieces[0].1)
         try PNGFile.write(map, to: prefix + "-heat-\(role).png", compression: .fast)
       }

@@ -225,8 +225,9 @@ enum ClipScorer {
         maskCodes = codes.samples
       }
       let matte = Matte(width: ga.width, height: ga.height, maxValue: ga.maxValue, codes: ga.samples)
+      let own = clip.ownMaskCodes
       let prepared = PreparedTruth(
-        matte, previous: previous, maskCodes: maskCodes, hair: RegionMaskCodes.hair, glass: RegionMaskCodes.glass)
+        matte, previous: previous, maskCodes: maskCodes, hair: own.hair, glass: own.glass, motion: own.motion)
       return TruthFrame(index: g.index, time: g.time, image: ga, prepared: prepared)
     }
     var upcoming = try nextTruth(after: nil)

@@ -88,6 +88,11 @@ extension ClipScorer {
       if let frameValue = d[0], frameValue > worst {
         worst = frameValue
         score.reviewFrame = s.index
+        // The frame where A and B disagree most is the clip's review (and blind-vote) frame;
+        // without ground truth, A stands in as the reference the crop window is placed by.
+        score.regionReviews[.transition] = ReviewFrame(
+          index: s.index, time: s.time, error: frameValue, truth: fa, a: fa, b: fb,
+          regionBits: current["A"]!.truth.regions.bits)
       }
       score.frames += 1
       previous = current.mapValues(\.truth)

@@ -56,8 +56,8 @@ public enum MetricsOnlyBenchmark {
       for f in frames {
         let start = DispatchTime.now().uptimeNanoseconds
         let prepared = PreparedTruth(
-          f.g, previous: previous?.truth, maskCodes: f.codes, hair: RegionMaskCodes.hair,
-          glass: RegionMaskCodes.glass)
+          f.g, previous: previous?.truth, maskCodes: f.codes, hair: clip.ownMaskCodes.hair,
+          glass: clip.ownMaskCodes.glass, motion: clip.ownMaskCodes.motion)
         let afterTruth = DispatchTime.now().uptimeNanoseconds
         let sa = FrameScorer.scoreKeepingBlocks(
           prediction: f.a, truth: prepared, previous: previous.map { ($0.a, $0.truth) }, previousBlocks: blocks?.a)

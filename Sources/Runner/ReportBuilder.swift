@@ -286,6 +286,10 @@ public enum ReportBuilder {
     row.crop = headline?.crop
     row.reviews = reviews
     row.sha256 = c.sha256
+    row.regions = c.regions
+    row.hasTruth = c.hasTruth
+    row.bitsPerPixel = c.bitsPerPixel
+    row.compressionWarning = c.bitsPerPixel.flatMap { CompressionGuard.warning(bitsPerPixel: $0, codec: "") }
     row.alignment = alignment.map { a in
       var s = AlignmentStats()
       s.referenceFrames = a.referenceFrames

@@ -144,6 +144,12 @@ public enum RunCoordinator {
       )
     }
     for _ in 0..<(mine.count - todo.count) { progress.clipCarriedOver() }
+    for clip in mine.map(\.element) {
+      let bpp = clip.bitsPerPixel ?? SetCoverage.sourceBitsPerPixel(clip, in: clipSet)
+      if let bpp, let w = CompressionGuard.warning(bitsPerPixel: bpp, codec: "") {
+        progress.line("  \(clip.id): warning: \(w)")
+      }
+    }
     for w in aspectWarnings {
       progress.line(
         "  \(w.clipID): arm \(w.arm)'s background aspect is \(w.match.match.rawValue) against the source "

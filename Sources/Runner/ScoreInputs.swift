@@ -12,9 +12,9 @@ final class RGBMatte: FrameSource {
   var formatDescription: String { reader.formatDescription }
   var layout: PixelLayout { reader.layout }
 
-  init(path: String) throws {
+  init(path: String, sequenceFrameRate: Double = 25) throws {
     self.path = path
-    reader = try MediaInput.open(path, options: ReadOptions(rgb: .eight))
+    reader = try MediaInput.open(path, options: ReadOptions(rgb: .eight, sequenceFrameRate: sequenceFrameRate))
   }
 
   func nextFrame() throws(MediaError) -> DecodedFrame? {

@@ -173,19 +173,21 @@ public enum StandaloneScore {
   }
 
   /// Opens a matte: an alpha channel if the media has one, else the luma of a gray or YUV matte.
-  static func open(_ path: String) throws -> any FrameSource {
-    let layout = try MediaInput.open(path, options: ReadOptions(rgb: .none)).layout
+  /// PNG sequences are timed at `sequenceFrameRate`.
+  static func open(_ path: String, sequenceFrameRate rate: Double = 25) throws -> any FrameSource {
+    let layout = try MediaInput.open(path, options: ReadOptions(rgb: .none, sequenceFrameRate: rate)).layout
     if layout.hasAlpha || layout.isGray {
-      return try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: layout.hasAlpha ? .alphaChannel : .luma))
+      return try MediaInput.open(
+        path, options: ReadOptions(rgb: .none, alpha: layout.hasAlpha ? .alphaChannel : .luma, sequenceFrameRate: rate))
     }
     let rgbFormats = ["rgb", "bgr", "gbr", "argb", "abgr", "pal8"]
     if rgbFormats.contains(where: { layout.pixelFormat.hasPrefix($0) }) {
       // An RGB picture as a matte: only if its channels agree (checked per frame).
-      return try RGBMatte(path: path)
+      return try RGBMatte(path: path, sequenceFrameRate: rate)
     }
     // A matte stored as YUV video: its luma, range-expanded when limited; but only if its
     // first picture is gray (a colour picture has no place as a matte).
     try refuseColour(path)
-    return try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: .matteLuma))
+    return try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: .matteLuma, sequenceFrameRate: rate))
   }
 }

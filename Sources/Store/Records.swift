@@ -172,6 +172,11 @@ public struct ClipRecord: Sendable, Equatable {
   /// The clip's place in the clip set (its order in reports and statistics).
   public var position: Int?
   public var scoredAt: Date?
+  /// Where the hard regions came from, e.g. "own: hair; derived: glass, motion
+  /// (mattegate-regions/3 …)".
+  public var regions: String?
+  /// The source's bits per pixel per frame.
+  public var bitsPerPixel: Double?
 
   public init(
     runID: String, clipID: String, sha256: String, tags: String, status: String, error: String? = nil,

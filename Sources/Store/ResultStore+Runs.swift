@@ -113,6 +113,8 @@ extension ResultStore {
         c.hasTruth = row["has_truth"]
         c.position = row["position"]
         c.scoredAt = row["scored_at"]
+        c.regions = row["regions"]
+        c.bitsPerPixel = row["bits_per_pixel"]
         return c
       }
     }

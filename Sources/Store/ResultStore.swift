@@ -336,6 +336,11 @@ public final class ResultStore: Sendable {
       try db.execute(sql: "ALTER TABLE comparisons ADD COLUMN warning TEXT")
       try db.execute(sql: "ALTER TABLE comparisons ADD COLUMN clips_for_margin INTEGER")
     }
+    m.registerMigration("v9-clip-provenance") { db in
+      // Where each clip's hard regions came from, and how hard its source was compressed.
+      try db.execute(sql: "ALTER TABLE clips ADD COLUMN regions TEXT")
+      try db.execute(sql: "ALTER TABLE clips ADD COLUMN bits_per_pixel REAL")
+    }
     return m
   }
 
@@ -488,12 +493,12 @@ public final class ResultStore: Sendable {
       try db.execute(
         sql: """
           INSERT OR REPLACE INTO clips (run_id, clip_id, sha256, tags, status, error, frames, review_frame,
-            has_truth, position, scored_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            has_truth, position, scored_at, regions, bits_per_pixel)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           runID, clip.clipID, clip.sha256, clip.tags, clip.status, clip.error, clip.frames,
-          clip.reviewFrame, clip.hasTruth, clip.position, clip.scoredAt ?? Date(),
+          clip.reviewFrame, clip.hasTruth, clip.position, clip.scoredAt ?? Date(), clip.regions, clip.bitsPerPixel,
         ])
       let frameStatement = try db.cachedStatement(
         sql: """

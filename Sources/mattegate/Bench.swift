@@ -1,4 +1,5 @@
 import ArgumentParser
+import Clips
 import Engine
 import Foundation
 import MatteMetrics
@@ -9,7 +10,38 @@ import Verdict
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Release-mode figures.",
-    subcommands: [Decode.self, MetricsCommand.self, EngineCommand.self, Pipeline.self, Coverage.self])
+    subcommands: [
+      Decode.self, MetricsCommand.self, EngineCommand.self, Pipeline.self, Coverage.self, Regions.self,
+    ])
+
+  struct Regions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "How well the hard regions derived from ground truth alone match a set's exact masks (Markdown).",
+      discussion: """
+        For every clip with ground-truth alpha and region masks (a synthetic set), derives hair, \
+        glass and motion from the alpha alone, as a run does for a clip without masks, and counts \
+        per region the pixels both mark, only the rule marks and only the exact mask marks: IoU, \
+        precision and recall per clip and pooled over the set. Prints the rule's version.
+        """)
+
+    @Argument(help: "The clip set folder.")
+    var clipset: String
+
+    @Option(help: "Only these clips (comma-separated ids).")
+    var only: String?
+
+    @Option(help: "Compare every Nth frame (every frame is still read, for the motion region).")
+    var step = 1
+
+    func run() throws {
+      let set = try ClipSet.load(folder: clipset, verifyHashes: false)
+      let only = only.map { Set($0.split(separator: ",").map(String.init)) }
+      let results = try RegionAgreement.measure(set: set, only: only, step: max(1, step))
+      guard !results.isEmpty else { throw ValidationError("\(clipset): no clip has both ground truth and region masks") }
+      print("\(set.name): derived regions (\(regionsVersion)) against the exact masks\n")
+      print(RegionAgreement.table(results))
+    }
+  }
 
   struct Coverage: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -150,7 +150,7 @@ func makeFolder() throws -> String {
     #expect(error?.message.contains("leaves the clip set folder") == true)
   }
 
-  @Test func missingFileDuplicateIdAndUnknownTag() throws {
+  @Test func missingFileDuplicateIdAndMalformedTag() throws {
     let missing = try setWithManifest { "  - id: one\n    source: a/none.bin\n    sha256: \($0)\n" }
     #expect(
       (#expect(throws: ConfigError.self) { try ClipSet.load(folder: missing) })?.message.contains("not found") == true)
@@ -158,8 +158,13 @@ func makeFolder() throws -> String {
       "  - id: one\n    source: a/src.bin\n    sha256: \($0)\n  - id: one\n    source: a/src.bin\n    sha256: \($0)\n"
     }
     #expect((#expect(throws: ConfigError.self) { try ClipSet.load(folder: duplicate) })?.message == "duplicate clip id")
-    let tag = try setWithManifest { "  - id: one\n    tags: [hairy]\n    source: a/src.bin\n    sha256: \($0)\n" }
-    #expect((#expect(throws: ConfigError.self) { try ClipSet.load(folder: tag) })?.field == "tags")
+    // A tag of the user's own is kept as given; one that is not a tag's shape is refused.
+    let own = try setWithManifest { "  - id: one\n    tags: [person, studio=2]\n    source: a/src.bin\n    sha256: \($0)\n" }
+    #expect(try ClipSet.load(folder: own).clips[0].tags == ["person", "studio=2"])
+    let tag = try setWithManifest { "  - id: one\n    tags: [\"two words\"]\n    source: a/src.bin\n    sha256: \($0)\n" }
+    let error = #expect(throws: ConfigError.self) { try ClipSet.load(folder: tag) }
+    #expect(error?.field == "tags")
+    #expect(error?.message.contains("'two words'") == true)
   }
 
   @Test func missingFolderAndBrokenYAML() throws {

@@ -105,23 +105,44 @@ import Testing
     }
   }
 
-  /// The regions from byte planes against the definitions written with square-window
-  /// morphology on Bool masks.
+  /// The regions from byte planes against the definitions of docs/metrics.md written with
+  /// square-window morphology on Bool masks.
   @Test func regionsEqualTheirDefinitions() {
     let d = RegionDeriver()
-    for (i, c) in Self.cases.enumerated() {
+    var (glassSeen, hairSeen) = (0, 0)
+    for (i, c) in (Self.cases + Self.cases).enumerated() {
       let (_, g0) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i))
       let (_, g1) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i) + 7)
+      // The first pass keeps the frames' flat plateau (glass); the second breaks every third
+      // code (thin soft structure everywhere).
       let g = Matte(
         width: c.w, height: c.h, maxValue: g1.maxValue,
-        codes: g1.codes.enumerated().map { k, v in k % 3 == 0 ? v / 2 : v })
+        codes: g1.codes.enumerated().map { k, v in i >= Self.cases.count && k % 3 == 0 ? v / 2 : v })
       let got = d.regions(truth: g, previousTruth: g0, hairMask: nil, glassMask: nil)
       let (w, h, n) = (c.w, c.h, c.w * c.h)
       let m = Double(g.maxValue)
       let soft = g.codes.map { $0 > 0 && Int($0) < g.maxValue }
-      let plateau = g.codes.map { Double($0) > 0.05 * m && Double($0) < 0.95 * m }
-      let glass = Morphology.open(plateau, width: w, height: h, radius: d.glassOpeningRadius)
+      // Flat plateau: ε < g < 1 − ε and the 5×5 window's range of g (in-frame part) within 10%.
+      let flat = (0..<n).map { k -> Bool in
+        let v = Double(g.codes[k])
+        guard v > 0.05 * m && v < 0.95 * m else { return false }
+        let (x, y) = (k % w, k / w)
+        var lo = Int.max
+        var hi = Int.min
+        for yy in max(y - 2, 0)...min(y + 2, h - 1) {
+          for xx in max(x - 2, 0)...min(x + 2, w - 1) {
+            lo = min(lo, Int(g.codes[yy * w + xx]))
+            hi = max(hi, Int(g.codes[yy * w + xx]))
+          }
+        }
+        return Double(hi - lo) <= (0.1 * m).rounded(.down)
+      }
+      let core = Morphology.erode(flat, width: w, height: h, radius: 2)
+      let grown = Morphology.dilate(core, width: w, height: h, radius: 5)
+      let glass = (0..<n).map { grown[$0] && g.codes[$0] > 0 }
       let opened = Morphology.open(soft, width: w, height: h, radius: 1)
+      let seeds = (0..<n).map { soft[$0] && !opened[$0] && !glass[$0] }
+      let hair = zip(Morphology.dilate(seeds, width: w, height: h, radius: 1), glass).map { $0 && !$1 }
       let transition = Morphology.dilate(soft, width: w, height: h, radius: d.transitionRadius)
       let changed = (0..<n).map { Int(g.codes[$0]) * g0.maxValue != Int(g0.codes[$0]) * g.maxValue }
       let motion = Morphology.dilate(changed, width: w, height: h, radius: d.motionRadius)
@@ -129,11 +150,14 @@ import Testing
         #expect(got.contains(.frame, at: k))
         #expect(got.contains(.transition, at: k) == transition[k])
         #expect(got.contains(.glass, at: k) == glass[k])
-        #expect(got.contains(.hair, at: k) == (soft[k] && !opened[k] && !glass[k]))
+        #expect(got.contains(.hair, at: k) == hair[k])
         #expect(got.contains(.motion, at: k) == motion[k])
       }
       #expect(got.supports() == RegionKind.allCases.map { got.support($0) })
+      glassSeen += glass.filter { $0 }.count
+      hairSeen += hair.filter { $0 }.count
     }
+    #expect(glassSeen > 0 && hairSeen > 0, "the cases must exercise both rules")
   }
 
   /// Own masks carried as bits of one code plane give the same regions as the same masks
@@ -154,6 +178,24 @@ import Testing
       // Hair never overlaps glass: code 192 (both bits) counts as glass only.
       #expect(viaCodes.regions.support(.hair) == codes.filter { $0 & 64 != 0 && $0 & 128 == 0 }.count)
       #expect(viaCodes.regions.support(.glass) == codes.filter { $0 & 128 != 0 }.count)
+      // Any subset of own regions (a code of 0: derived), motion included.
+      for (hair, glass, motion) in [(UInt16(64), UInt16(0), UInt16(0)), (0, 128, 0), (0, 0, 32), (64, 0, 32)] {
+        let partial = PreparedTruth(g1, previous: before, maskCodes: codes, hair: hair, glass: glass, motion: motion)
+        var masks: [RegionKind: [Bool]] = [:]
+        if hair != 0 { masks[.hair] = codes.map { $0 & hair != 0 } }
+        if glass != 0 { masks[.glass] = codes.map { $0 & glass != 0 } }
+        if motion != 0 { masks[.motion] = codes.map { $0 & motion != 0 } }
+        let bools = PreparedTruth(g1, previous: before, masks: masks)
+        #expect(partial.regions == bools.regions, "\(c) own \(hair) \(glass) \(motion)")
+        if motion != 0 { #expect(partial.regions.support(.motion) == codes.filter { $0 & 32 != 0 }.count) }
+        if glass == 0 {
+          // Derived glass is the derived rule's, unchanged by an own hair or motion mask.
+          let derived = PreparedTruth(g1, previous: before)
+          for k in 0..<(c.w * c.h) {
+            #expect(partial.regions.contains(.glass, at: k) == derived.regions.contains(.glass, at: k))
+          }
+        }
+      }
     }
   }
 
