@@ -168,7 +168,9 @@ public struct ClipSet: Sendable, Equatable {
         "backgrounds", "duration", "size", "bits_per_pixel",
       ])
       let tags = try e.stringList("tags") ?? []
-      for tag in tags { if let problem = tagProblem(tag) { throw e.error(line: e.line(of: "tags"), field: "tags", problem) } }
+      for tag in tags {
+        if let problem = tagProblem(tag) { throw e.error(line: e.line(of: "tags"), field: "tags", problem) }
+      }
       let source = PinnedFile(path: try e.requiredString("source"), sha256: try e.requiredString("sha256"))
       try check(source, field: "source", in: e, root: root, verify: verifyHashes, changed: &changed)
       let sourcePath = URL(fileURLWithPath: root + "/" + source.path).standardizedFileURL.path
@@ -195,7 +197,8 @@ public struct ClipSet: Sendable, Equatable {
         try m.rejectUnknownKeys(key == "region_masks" ? ["path", "sha256", "regions"] : ["path", "sha256"])
         if key == "region_masks", let regions = try m.stringList("regions") {
           for r in regions where !["hair", "glass", "motion"].contains(r) {
-            throw m.error(line: m.line(of: "regions"), field: "regions", "'\(r)' is not a mask region (hair, glass, motion)")
+            throw m.error(
+              line: m.line(of: "regions"), field: "regions", "'\(r)' is not a mask region (hair, glass, motion)")
           }
           maskRegions = regions
         }
@@ -220,7 +223,8 @@ public struct ClipSet: Sendable, Equatable {
       }
       let bpp = try e.double("bits_per_pixel")
       if let bpp, !(bpp.isFinite && bpp > 0) {
-        throw e.error(line: e.line(of: "bits_per_pixel"), field: "bits_per_pixel", "must be a positive number, not \(bpp)")
+        throw e.error(
+          line: e.line(of: "bits_per_pixel"), field: "bits_per_pixel", "must be a positive number, not \(bpp)")
       }
       var clip = Clip(
         id: id, tags: tags, source: source, crf: crf, alpha: alpha,
@@ -287,7 +291,8 @@ extension Clip {
   /// The codes of the regions the clip's mask video carries (0: derived from ground truth).
   public var ownMaskCodes: (hair: UInt16, glass: UInt16, motion: UInt16) {
     (
-      maskRegions.contains("hair") ? RegionMaskCodes.hair : 0, maskRegions.contains("glass") ? RegionMaskCodes.glass : 0,
+      maskRegions.contains("hair") ? RegionMaskCodes.hair : 0,
+      maskRegions.contains("glass") ? RegionMaskCodes.glass : 0,
       maskRegions.contains("motion") ? RegionMaskCodes.motion : 0
     )
   }

@@ -401,7 +401,8 @@ struct OwnMasks {
   let codes: [UInt16]?
   let codeOf: [RegionKind: UInt16]
 
-  init(masks: [RegionKind: [Bool]], codes: (codes: [UInt16], hair: UInt16, glass: UInt16, motion: UInt16)?, count: Int) {
+  init(masks: [RegionKind: [Bool]], codes: (codes: [UInt16], hair: UInt16, glass: UInt16, motion: UInt16)?, count: Int)
+  {
     precondition(codes == nil || masks.isEmpty, "own masks come either as codes or as [Bool], not both")
     precondition(codes.map { $0.codes.count == count } ?? true, "region mask codes differ in size")
     self.masks = masks

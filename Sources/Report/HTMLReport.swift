@@ -88,7 +88,8 @@ public enum HTMLReport {
     if !withoutTruth.isEmpty {
       h += "<h3 id=\"clips-no-truth\">Clips without ground truth (\(withoutTruth.count))</h3>"
       h += "<p class=\"small\">Customer footage without a matte: measured by flicker, edge alignment and where A "
-      h += "and B disagree, shown here and offered first in the blind vote. These measures never move the verdict.</p>\n"
+      h +=
+        "and B disagree, shown here and offered first in the blind vote. These measures never move the verdict.</p>\n"
       for (clipIndex, c) in withoutTruth { h += clipArticle(c, index: clipIndex, m) }
     }
     h += """

@@ -24,7 +24,8 @@ public enum ClipImport {
       let hits = list.filter { stem($0) == base }
       guard hits.count <= 1 else {
         throw ConfigError(
-          file: dir, clip: id, field: base, message: "has \(hits.count) candidates (\(hits.joined(separator: ", "))); keep one")
+          file: dir, clip: id, field: base,
+          message: "has \(hits.count) candidates (\(hits.joined(separator: ", "))); keep one")
       }
       return hits.first.map { dir + "/" + $0 }
     }
@@ -58,7 +59,8 @@ public enum ClipImport {
       let text = try String(contentsOfFile: folder + "/crf.txt", encoding: .utf8).trimmingCharacters(
         in: .whitespacesAndNewlines)
       guard let crf = Int(text) else {
-        throw ConfigError(file: folder + "/crf.txt", clip: id, field: "crf", message: "'\(text.prefix(20))' is not a number")
+        throw ConfigError(
+          file: folder + "/crf.txt", clip: id, field: "crf", message: "'\(text.prefix(20))' is not a number")
       }
       request.crf = crf
     }
@@ -66,7 +68,8 @@ public enum ClipImport {
       throw ConfigError(
         file: folder + "/" + name, clip: id, field: nil,
         message:
-          "is not part of the import layout (source, alpha, plate, motion, masks/, tags.txt, crf.txt); move it out or rename it")
+          "is not part of the import layout (source, alpha, plate, motion, masks/, tags.txt, crf.txt); move it out or rename it"
+      )
     }
     return request
   }

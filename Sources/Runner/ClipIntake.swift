@@ -107,7 +107,9 @@ public enum ClipIntake {
     // Every given input must be a readable file (or folder, for frame sequences) first.
     var inputs: [(field: String, path: String, folder: Bool)] = [("source", r.source, false)]
     if let a = r.alpha { inputs.append(("alpha", a, true)) }
-    for (region, path) in r.masks.sorted(by: { $0.key < $1.key }) { inputs.append(("masks.\(region.rawValue)", path, true)) }
+    for (region, path) in r.masks.sorted(by: { $0.key < $1.key }) {
+      inputs.append(("masks.\(region.rawValue)", path, true))
+    }
     if let p = r.plate { inputs.append(("plate", p, false)) }
     if let m = r.motion { inputs.append(("motion", m, true)) }
     for input in inputs {
@@ -197,7 +199,8 @@ public enum ClipIntake {
     var text = before
     if text.isEmpty {
       let name = URL(fileURLWithPath: folder).lastPathComponent
-      text = "# Clips registered with `mattegate clipset add`; every file pinned by sha256.\nname: \(name)\nversion: 1\nclips:\n"
+      text =
+        "# Clips registered with `mattegate clipset add`; every file pinned by sha256.\nname: \(name)\nversion: 1\nclips:\n"
     }
     if !text.hasSuffix("\n") { text += "\n" }
     do {
@@ -207,7 +210,9 @@ public enum ClipIntake {
       return Added(set: set, clip: set.clips.first { $0.id == r.id }!, warnings: warnings)
     } catch {
       // Put the set back as it was.
-      if before.isEmpty { try? fm.removeItem(atPath: manifest) } else {
+      if before.isEmpty {
+        try? fm.removeItem(atPath: manifest)
+      } else {
         try? before.write(toFile: manifest, atomically: true, encoding: .utf8)
       }
       try? fm.removeItem(atPath: final)
@@ -230,7 +235,9 @@ public enum ClipIntake {
     guard index < source.times.count else {
       throw ConfigError(
         file: path, clip: clip, field: field,
-        message: "the \(what) has more frames than the source \(sourcePath) (\(source.times.count)); they must match frame for frame")
+        message:
+          "the \(what) has more frames than the source \(sourcePath) (\(source.times.count)); they must match frame for frame"
+      )
     }
     let interval = source.frameRate > 0 ? 1 / source.frameRate : 0.04
     let offset = time - source.times[index]
@@ -337,7 +344,9 @@ public enum ClipIntake {
           throw ConfigError(file: r.path, clip: clip, field: field, message: error.reason)
         }
         guard let f = frame, let m = f.alpha else {
-          if frame != nil { throw ConfigError(file: r.path, clip: clip, field: field, message: "frame \(index) has no mask") }
+          if frame != nil {
+            throw ConfigError(file: r.path, clip: clip, field: field, message: "frame \(index) has no mask")
+          }
           throw ConfigError(
             file: r.path, clip: clip, field: field,
             message:
@@ -363,7 +372,8 @@ public enum ClipIntake {
           }
         }
       }
-      try writer.append(rgb: nil, alpha: GrayImage(width: source.size.width, height: source.size.height, maxValue: 255, samples: codes))
+      try writer.append(
+        rgb: nil, alpha: GrayImage(width: source.size.width, height: source.size.height, maxValue: 255, samples: codes))
     }
     for r in readers {
       let extra: DecodedFrame? = (try? r.reader.nextFrame()) ?? nil
@@ -455,7 +465,8 @@ public enum CompressionGuard {
   public static func warning(bitsPerPixel bpp: Double, codec: String) -> String? {
     guard bpp.isFinite, bpp < threshold else { return nil }
     return String(
-      format: "source is coded at %.4f bits per pixel per frame (below %.2f): edge detail may already be lost in the source",
+      format:
+        "source is coded at %.4f bits per pixel per frame (below %.2f): edge detail may already be lost in the source",
       bpp, threshold)
   }
 }

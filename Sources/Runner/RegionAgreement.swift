@@ -102,7 +102,9 @@ public enum RegionAgreement {
         let matte = Matte(width: g.width, height: g.height, maxValue: g.maxValue, codes: g.samples)
         let prepared = PreparedTruth(matte, previous: previous, deriver: deriver)
         if index % step == 0 {
-          for (region, c) in compare(prepared.regions, codes: m.samples) { result.counts[region, default: Counts()] += c }
+          for (region, c) in compare(prepared.regions, codes: m.samples) {
+            result.counts[region, default: Counts()] += c
+          }
           result.visibleGlass += visibleGlass(prepared.regions, codes: m.samples, truth: matte)
           result.frames += 1
         }
@@ -136,10 +138,21 @@ public enum RegionAgreement {
       regions.map { triple(counts[$0.region] ?? Counts()) }.joined(separator: " | ") + " | " + triple(visible)
     }
     var s = "| clip | frames | "
-    s += regions.map { "\($0.region.rawValue) IoU | P | R" }.joined(separator: " | ") + " | glass where g < 1: IoU | P | R |\n"
+    s +=
+      regions.map { "\($0.region.rawValue) IoU | P | R" }.joined(separator: " | ")
+      + " | glass where g < 1: IoU | P | R |\n"
     s += "|---|---:|" + String(repeating: "---:|", count: regions.count * 3 + 3) + "\n"
     for r in results { s += "| \(r.clip) | \(r.frames) | \(cells(r.counts, r.visibleGlass)) |\n" }
-    s += "| **pooled** | \(results.reduce(0) { $0 + $1.frames }) | \(cells(pooled(results), pooledVisibleGlass(results))) |\n"
+    s +=
+      "| **pooled** | \(results.reduce(0) { $0 + $1.frames }) | \(cells(pooled(results), pooledVisibleGlass(results))) |\n"
+    let full = pooled(results)[.glass] ?? Counts()
+    let visible = pooledVisibleGlass(results)
+    if full.both + full.exactOnly > 0 {
+      s += String(
+        format:
+          "\nOf the exact glass mask, %.1f%% of the pixels have g < 1: the most glass IoU a rule that marks only g < 1 can reach.\n",
+        100 * Double(visible.both + visible.exactOnly) / Double(full.both + full.exactOnly))
+    }
     return s
   }
 }

@@ -1,8 +1,8 @@
 public import Clips
 import Foundation
-import Store
 public import MatteMetrics
 import MediaIO
+import Store
 public import Verdict
 
 /// What a clip set covers, for `clipset verify`: clips per tag, clips per region with support,
@@ -86,7 +86,8 @@ public enum SetCoverage {
     var perRegion: [RegionKind: Int] = [:]
     for region in RegionKind.allCases { perRegion[region] = withTruth.filter { supports($0, region) }.count }
     lines.append(
-      "clips with ground truth and support, per region" + (support == nil ? " (by own masks and tags; --deep counts it)" : "")
+      "clips with ground truth and support, per region"
+        + (support == nil ? " (by own masks and tags; --deep counts it)" : "")
         + ": " + RegionKind.allCases.map { "\($0.rawValue) \(perRegion[$0]!)" }.joined(separator: ", "))
     // Enough clips for each primary region at its margin.
     var short: [String] = []
@@ -97,7 +98,8 @@ public enum SetCoverage {
       let spread = observed[endpoint]
       let sd = spread?.sd ?? assumedSpread
       let needed =
-        PairedStatistics.clipsForMargin(mean: 0, sd: sd, margin: log(1 + margin), alpha: gate.alpha, atLeast: gate.minClips)
+        PairedStatistics.clipsForMargin(
+          mean: 0, sd: sd, margin: log(1 + margin), alpha: gate.alpha, atLeast: gate.minClips)
       let basis =
         spread.map { String(format: "at the %.1f%% spread of run %@", $0.sd * 100, $0.run) }
         ?? String(format: "at an assumed %.0f%% spread (no run yet)", assumedSpread * 100)
@@ -116,15 +118,20 @@ public enum SetCoverage {
     func isShort(_ c: Clip) -> Bool { c.tags.contains("short") || (c.duration.map { $0 <= shortSeconds } ?? false) }
     func isLong(_ c: Clip) -> Bool { c.tags.contains("long") || (c.duration.map { $0 >= longSeconds } ?? false) }
     var missing: [String] = []
-    if !set.clips.contains(where: isShort) { missing.append(String(format: "a short clip (tag short, or ≤ %.0f s)", shortSeconds)) }
-    if !set.clips.contains(where: isLong) { missing.append(String(format: "a longer clip (tag long, or ≥ %.0f s)", longSeconds)) }
+    if !set.clips.contains(where: isShort) {
+      missing.append(String(format: "a short clip (tag short, or ≤ %.0f s)", shortSeconds))
+    }
+    if !set.clips.contains(where: isLong) {
+      missing.append(String(format: "a longer clip (tag long, or ≥ %.0f s)", longSeconds))
+    }
     if !set.clips.contains(where: { $0.tags.contains("difficult") }) {
       missing.append("a visually difficult clip (tag difficult)")
     }
     if !missing.isEmpty {
       warnings.append(
         "the set lacks " + missing.joined(separator: ", ")
-          + ": test with at least one short clip, one longer clip and one visually difficult clip from your own footage")
+          + ": test with at least one short clip, one longer clip and one visually difficult clip from your own footage"
+      )
     }
     // Compression.
     for clip in set.clips {

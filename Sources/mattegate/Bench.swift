@@ -37,7 +37,9 @@ struct Bench: ParsableCommand {
       let set = try ClipSet.load(folder: clipset, verifyHashes: false)
       let only = only.map { Set($0.split(separator: ",").map(String.init)) }
       let results = try RegionAgreement.measure(set: set, only: only, step: max(1, step))
-      guard !results.isEmpty else { throw ValidationError("\(clipset): no clip has both ground truth and region masks") }
+      guard !results.isEmpty else {
+        throw ValidationError("\(clipset): no clip has both ground truth and region masks")
+      }
       print("\(set.name): derived regions (\(regionsVersion)) against the exact masks\n")
       print(RegionAgreement.table(results))
     }

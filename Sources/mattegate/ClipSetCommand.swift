@@ -33,7 +33,8 @@ struct ClipSetCommand: ParsableCommand {
     @Flag(help: "Decode every frame of every ground truth and mask (slower; counts region support).")
     var deep = false
 
-    @Option(help: "Gate policy (gate.yaml) whose primaries the coverage is checked for; the built-in default otherwise.")
+    @Option(
+      help: "Gate policy (gate.yaml) whose primaries the coverage is checked for; the built-in default otherwise.")
     var gate: String?
 
     @Option(help: "A results database: the newest completed run on this set gives the observed spread per endpoint.")
@@ -106,7 +107,8 @@ struct ClipSetCommand: ParsableCommand {
     @Option(help: "Motion vectors: a ZIP or folder of <frame>.npy (H×W×2 float32, forward t−1→t).")
     var motion: String?
 
-    @Option(help: "Comma-separated tags: hair, glass, motion, hands, fast-turn, short, long, difficult, crfNN, or your own.")
+    @Option(
+      help: "Comma-separated tags: hair, glass, motion, hands, fast-turn, short, long, difficult, crfNN, or your own.")
     var tags: String = ""
 
     @Option(help: "CRF the source was encoded with, if known.")
@@ -116,7 +118,8 @@ struct ClipSetCommand: ParsableCommand {
       var parsedMasks: [RegionKind: String] = [:]
       for item in (masks ?? "").split(separator: ",") {
         let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let region = RegionKind(rawValue: parts[0]), ["hair", "glass", "motion"].contains(parts[0])
+        guard parts.count == 2, let region = RegionKind(rawValue: parts[0]),
+          ["hair", "glass", "motion"].contains(parts[0])
         else {
           throw ValidationError("--masks: '\(item)' is not REGION=PATH with REGION hair, glass or motion")
         }
@@ -160,7 +163,9 @@ struct ClipSetCommand: ParsableCommand {
         print("\(o.status) \(o.clip): \(o.detail)")
       }
       let count = { (s: String) in outcomes.filter { $0.status == s }.count }
-      print("\(folder)/\(ClipSet.manifestName): imported \(count("imported")), skipped \(count("skipped")) already there, refused \(count("refused"))")
+      print(
+        "\(folder)/\(ClipSet.manifestName): imported \(count("imported")), skipped \(count("skipped")) already there, refused \(count("refused"))"
+      )
       if count("refused") > 0 { throw ExitCode(1) }
     }
   }

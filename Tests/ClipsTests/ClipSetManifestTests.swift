@@ -159,9 +159,13 @@ func makeFolder() throws -> String {
     }
     #expect((#expect(throws: ConfigError.self) { try ClipSet.load(folder: duplicate) })?.message == "duplicate clip id")
     // A tag of the user's own is kept as given; one that is not a tag's shape is refused.
-    let own = try setWithManifest { "  - id: one\n    tags: [person, studio=2]\n    source: a/src.bin\n    sha256: \($0)\n" }
+    let own = try setWithManifest {
+      "  - id: one\n    tags: [person, studio=2]\n    source: a/src.bin\n    sha256: \($0)\n"
+    }
     #expect(try ClipSet.load(folder: own).clips[0].tags == ["person", "studio=2"])
-    let tag = try setWithManifest { "  - id: one\n    tags: [\"two words\"]\n    source: a/src.bin\n    sha256: \($0)\n" }
+    let tag = try setWithManifest {
+      "  - id: one\n    tags: [\"two words\"]\n    source: a/src.bin\n    sha256: \($0)\n"
+    }
     let error = #expect(throws: ConfigError.self) { try ClipSet.load(folder: tag) }
     #expect(error?.field == "tags")
     #expect(error?.message.contains("'two words'") == true)

@@ -184,7 +184,8 @@ import Testing
       #expect(c.clips == 2, "\(region)/\(metric) has \(c.clips) clips")
     }
     let clips = Dictionary(uniqueKeysWithValues: try store.clips(runID: runID).map { ($0.clipID, $0) })
-    #expect(clips["studio-masked"]?.regions?.hasPrefix("own: hair, glass; derived: motion (mattegate-regions/3") == true)
+    #expect(
+      clips["studio-masked"]?.regions?.hasPrefix("own: hair, glass; derived: motion (mattegate-regions/3") == true)
     #expect(clips["derived"]?.regions?.hasPrefix("derived: hair, glass, motion (mattegate-regions/3") == true)
     #expect(clips["customer-raw"]?.hasTruth == false)
     #expect(clips["customer-raw"]?.status == "scored")
@@ -232,10 +233,16 @@ import Testing
       (["--alpha", bad + "/slow.mkv"], ["slow.mkv", "frame 1 is at 0.080 s but source frame 1 is at 0.040 s"]),
       (["--alpha", bad + "/cut.mkv"], ["cut.mkv"]),
       (["--alpha", bad + "/colour.mp4"], ["colour.mp4", "is a colour picture, not a matte"]),
-      (["--alpha", good + "/alpha", "--masks", "hair=" + good + "/alpha"], ["field 'masks.hair'", "is not a binary mask"]),
+      (
+        ["--alpha", good + "/alpha", "--masks", "hair=" + good + "/alpha"],
+        ["field 'masks.hair'", "is not a binary mask"]
+      ),
       (["--alpha", good + "/alpha", "--crf", "999"], ["999 is not a plausible CRF"]),
       (["--alpha", good + "/alpha", "--plate", bad + "/plate.txt"], ["plate.txt", "is not a picture or video"]),
-      (["--alpha", good + "/alpha", "--plate", bad + "/small-plate.png"], ["the clean plate is 160x90 but the source is 320x180"]),
+      (
+        ["--alpha", good + "/alpha", "--plate", bad + "/small-plate.png"],
+        ["the clean plate is 160x90 but the source is 320x180"]
+      ),
       (["--alpha", bad + "/none"], ["none", "no such file"]),
     ]
     for c in cases {
@@ -266,7 +273,9 @@ import Testing
     let r = try CLI.run(["clipset", "import", set, "--from", from])
     #expect(r.status == 1)
     #expect(r.stdout.contains("imported a-clip"))
-    #expect(r.stdout.contains("refused b-clip:") && r.stdout.contains("notes.doc: clip 'b-clip', is not part of the import layout"))
+    #expect(
+      r.stdout.contains("refused b-clip:")
+        && r.stdout.contains("notes.doc: clip 'b-clip', is not part of the import layout"))
     #expect(r.stdout.contains("refused c-clip:") && r.stdout.contains("has 24 frames but the source"))
     #expect(r.stdout.contains("imported 1, skipped 0 already there, refused 2"))
     // What a kill between two clips leaves: a staging folder and an unregistered clip folder.
@@ -285,5 +294,54 @@ import Testing
     #expect(again.stdout.contains("was replaced"))
     #expect(again.stdout.contains("imported 1, skipped 1 already there, refused 0"))
     #expect(!FileManager.default.fileExists(atPath: set + "/.adding-b-clip"))
+  }
+
+  /// The compression guardrail, and both arms receiving the byte-identical pinned source: each
+  /// exec arm records the sha256 of the file it was given.
+  @Test func compressedSourcesWarnAndBothArmsGetTheSameBytes() throws {
+    let dir = try CLI.folder()
+    let clip = dir + "/clip"
+    try Self.writeClip(in: clip)
+    // The same frames at the lowest quality H.264 has: far below 0.02 bits per pixel.
+    try FFmpegCLI.run(["-i", clip + "/source.mp4", "-c:v", "libx264", "-crf", "51", clip + "/crushed.mp4"])
+    let set = dir + "/set"
+    let added = try CLI.run([
+      "clipset", "add", set, "--id", "crushed", "--source", clip + "/crushed.mp4", "--alpha", clip + "/alpha",
+    ])
+    #expect(added.status == 0, "\(added.stderr)")
+    #expect(added.stderr.contains("edge detail may already be lost in the source"), "\(added.stderr)")
+    let manifest = try String(contentsOfFile: set + "/clipset.yaml", encoding: .utf8)
+    let bytes = try #require(try FileManager.default.attributesOfItem(atPath: clip + "/crushed.mp4")[.size] as? Int)
+    let bpp = Double(bytes) * 8 / Double(Self.width * Self.height * Self.frames)
+    #expect(bpp < 0.02)
+    #expect(manifest.contains(String(format: "bits_per_pixel: %.5f", bpp)))
+    let verify = try CLI.run(["clipset", "verify", set])
+    #expect(verify.stderr.contains("clip 'crushed': source is coded at"), "\(verify.stderr)")
+
+    for arm in ["a", "b"] {
+      try """
+      name: \(arm)
+      model: \(arm)
+      output_format: webm
+      exec:
+        command: >-
+          sha256sum {input} | cut -c1-64 >> \(dir)/inputs-\(arm).txt; \(CLI.colorKey) {output}
+      """.write(toFile: dir + "/\(arm).yaml", atomically: true, encoding: .utf8)
+    }
+    let db = dir + "/r.sqlite"
+    let run = try CLI.run([
+      "run", "--clipset", set, "--a", dir + "/a.yaml", "--b", dir + "/b.yaml", "--provider", "exec", "--db", db,
+      "--out", dir + "/reports",
+    ])
+    #expect([0, 2, 3].contains(run.status), "\(run.stdout) \(run.stderr)")
+    #expect((run.stdout + run.stderr).contains("crushed: warning: source is coded at"), "\(run.stderr)")
+    let pinned = try FileHash.sha256(ofFile: set + "/crushed/source.mp4")
+    for arm in ["a", "b"] {
+      let seen = try String(contentsOfFile: dir + "/inputs-\(arm).txt", encoding: .utf8)
+      #expect(seen == pinned + "\n", "arm \(arm) got \(seen)")
+    }
+    let runID = try #require(try ResultStore(path: db).runs().first?.id)
+    let report = try String(contentsOfFile: dir + "/reports/\(runID)/index.html", encoding: .utf8)
+    #expect(report.contains("Warning: source is coded at"))
   }
 }
