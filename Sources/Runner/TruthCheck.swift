@@ -3,8 +3,8 @@ import Foundation
 import MediaIO
 
 /// The checks a clip's ground truth passes before anything is submitted for it: the alpha and
-/// the region masks match the source frame for frame (counted from the container's packets,
-/// without decoding) and in size, and the alpha is a matte, not a colour picture. A clip that
+/// the region masks match the source frame for frame (counted and timed from the container's
+/// packets, without decoding) and in size, and the alpha is a matte, not a colour picture. A clip that
 /// fails is a failed clip (exit 1) that costs nothing; the other clips go on.
 public enum TruthCheck {
   public static func check(clip: Clip, in set: ClipSet) throws {
@@ -21,6 +21,18 @@ public enum TruthCheck {
           description:
             "\(path): the \(what) has \(timing.frames) frames but the source \(sourcePath) has \(source.frames); they must match frame for frame"
         )
+      }
+      // Frame times, from the first frame on, within half a source frame of the source's.
+      let interval = source.frameRate > 0 ? 1 / source.frameRate : 0.04
+      for i in 0..<timing.frames {
+        let offset = (timing.times[i] - timing.times[0]) - (source.times[i] - source.times[0])
+        guard abs(offset) <= AlignmentPolicy().window * interval + 1e-6 else {
+          throw ClipScoringError(
+            description: String(
+              format:
+                "%@: the %@'s frame %d is at %.3f s but source frame %d is at %.3f s (%.3f s apart, more than half a frame of %.3f s)",
+              path, what, i, timing.times[i] - timing.times[0], i, source.times[i] - source.times[0], offset, interval))
+        }
       }
       let size = try MediaInput.open(path, options: ReadOptions(rgb: .none)).size
       guard size == sourceSize else {

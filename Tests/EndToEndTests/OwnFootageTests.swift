@@ -260,6 +260,19 @@ import Testing
     ])
     #expect(fixed.status == 0, "\(fixed.stderr)")
     #expect(!fm.fileExists(atPath: set + "/.adding-second"))
+    // verify makes the same checks on a set edited by hand: the 12.5 fps matte swapped in and
+    // re-pinned is refused for its frame times.
+    try fm.removeItem(atPath: set + "/second/alpha.mkv")
+    try fm.copyItem(atPath: bad + "/slow.mkv", toPath: set + "/second/alpha.mkv")
+    let hash = try FileHash.sha256(ofFile: set + "/second/alpha.mkv")
+    var text = try String(contentsOfFile: set + "/clipset.yaml", encoding: .utf8)
+    let pinned = try #require(text.range(of: #"second/alpha.mkv, sha256: [0-9a-f]{64}"#, options: .regularExpression))
+    text.replaceSubrange(pinned, with: "second/alpha.mkv, sha256: \(hash)")
+    try text.write(toFile: set + "/clipset.yaml", atomically: true, encoding: .utf8)
+    let verify = try CLI.run(["clipset", "verify", set])
+    #expect(verify.status == 1)
+    #expect(verify.stderr.contains("clip 'second'"), "\(verify.stderr)")
+    #expect(verify.stderr.contains("frame 1 is at 0.080 s but source frame 1 is at 0.040 s"), "\(verify.stderr)")
   }
 
   @Test func anInterruptedImportLeavesAValidManifestAndResumes() throws {

@@ -228,3 +228,49 @@ struct Fixture {
     await server.stop()
   }
 }
+
+/// Clips without ground truth are offered first in the blind vote, at every count of votes.
+@Suite struct NoTruthVoteOrderTests {
+  @Test func clipsWithoutGroundTruthComeFirst() async throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let store = try ResultStore(path: folder + "/m.sqlite")
+    try store.insert(
+      RunRecord(
+        id: "r1", createdAt: Date(timeIntervalSince1970: 1_000_000), status: "running", clipsetName: "mine",
+        clipsetFolder: "/clips", clipsetSHA256: String(repeating: "c", count: 64), configAName: "a",
+        configAHash: "ha", configAText: "model=a", configBName: "b", configBHash: "hb", configBText: "model=b",
+        provider: "local", harnessVersion: "test", metricsVersion: "m", regionsVersion: "r",
+        gateText: GatePolicy.standard.canonicalText, seed: 1))
+    for (clip, truth) in [("studio", true), ("customer", false)] {
+      var record = ClipRecord(runID: "r1", clipID: clip, sha256: clip, tags: "", status: "scored", frames: 2)
+      record.hasTruth = truth
+      try store.saveClip(runID: "r1", clip: record, frameMetrics: [], clipMetrics: [])
+      let crops = folder + "/reports/r1/clips/" + clip
+      try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true)
+      try "0 0 4 2\n".write(toFile: crops + "/transition-frame1-crop.txt", atomically: true, encoding: .utf8)
+      for role in ["source", "a", "b"] {
+        try PNGFile.writeGray8(
+          [UInt8](repeating: 9, count: 8), width: 4, height: 2, to: crops + "/transition-frame1-\(role).png")
+      }
+    }
+    try store.finishRun(id: "r1", status: "completed", exitCode: 3, outcome: "INCONCLUSIVE")
+    let server = try await LiveReviewServer.start(database: folder + "/m.sqlite", reports: folder + "/reports")
+    // Votes so far → the clip offered: customer (0, 0), studio (1, 0), customer (1, 1), studio (2, 1).
+    var offered: [String] = []
+    do {
+      for _ in 0..<4 {
+        let page = String(decoding: try await server.get("/runs/r1/vote").body, as: UTF8.self)
+        offered.append(page.contains("customer") ? "customer" : page.contains("studio") ? "studio" : "neither")
+        let range = try #require(page.range(of: #"name="token" value="[0-9a-f]{32}""#, options: .regularExpression))
+        let token = String(page[range].dropFirst(20).dropLast())
+        #expect(try await server.post("/runs/r1/vote", form: "token=\(token)&choice=tie").status == 303)
+      }
+    } catch {
+      await server.stop()
+      throw error
+    }
+    await server.stop()
+    #expect(offered == ["customer", "studio", "customer", "studio"])
+  }
+}
