@@ -138,6 +138,13 @@ import Testing
     ])
     #expect(added.status == 0, "\(added.stderr)")
     #expect(added.stdout.contains("added 'derived'"))
+    let third = dir + "/third-src"
+    try Self.writeClip(in: third, shift: 21)
+    let thirdAdded = try CLI.run([
+      "clipset", "add", set, "--id", "third", "--source", third + "/source.mp4", "--alpha", third + "/alpha",
+      "--plate", third + "/plate.png",
+    ])
+    #expect(thirdAdded.status == 0, "\(thirdAdded.stderr)")
 
     // The stored matte is the PNG frames' codes, every frame, on the 16-bit scale.
     let stored = try FFmpegCLI.raw16(["-i", set + "/derived/alpha.mkv"], pixelFormat: "gray16le")
@@ -164,8 +171,9 @@ import Testing
     #expect(verify.status == 0, "\(verify.stderr)")
     #expect(verify.stdout.contains("every frame decoded in"))
     #expect(verify.stdout.contains("your own tags: my-own-tag 1, person 1"), "\(verify.stdout)")
-    #expect(verify.stdout.contains("per region: frame 2, transition 2, hair 2, glass 2, motion 2"), "\(verify.stdout)")
-    #expect(verify.stdout.contains("hair/Grad: 2 clips;"))
+    #expect(verify.stdout.contains("per region: frame 3, transition 3, hair 3, glass 3, motion 3"), "\(verify.stdout)")
+    #expect(verify.stdout.contains("hair/Grad: 3 clips; 28 needed"), "\(verify.stdout)")
+    #expect(verify.stdout.contains("at an assumed 10% spread (no run yet)"))
     #expect(verify.stderr.contains("too few clips to decide at the gate's margin"))
     #expect(verify.stderr.contains("the set lacks a longer clip"))
 
@@ -181,8 +189,24 @@ import Testing
     let comparisons = try store.comparisons(runID: runID)
     for (region, metric) in [("hair", "Grad"), ("glass", "MSE")] {
       let c = try #require(comparisons.first { $0.region == region && $0.metric == metric })
-      #expect(c.clips == 2, "\(region)/\(metric) has \(c.clips) clips")
+      #expect(c.clips == 3, "\(region)/\(metric) has \(c.clips) clips")
     }
+    // verify --db: the clips needed at the spread of per-clip log-ratios this run observed.
+    let values = try store.clipMetrics(runID: runID).filter { $0.region == "hair" && $0.metric == "Grad" }
+    var ratios: [Double] = []
+    for id in ["studio-masked", "derived", "third"] {
+      let a = try #require(values.first { $0.clipID == id && $0.arm == "A" }?.value)
+      let b = try #require(values.first { $0.clipID == id && $0.arm == "B" }?.value)
+      ratios.append(log(b / a))
+    }
+    let mean = ratios.reduce(0, +) / 3
+    let sd = (ratios.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 2).squareRoot()
+    let observed = try CLI.run(["clipset", "verify", set, "--deep", "--db", db])
+    #expect(observed.status == 0, "\(observed.stderr)")
+    #expect(
+      observed.stdout.contains("hair/Grad: 3 clips; ")
+        && observed.stdout.contains(String(format: "at the %.1f%% spread of run %@", sd * 100, runID)),
+      "\(observed.stdout)")
     let clips = Dictionary(uniqueKeysWithValues: try store.clips(runID: runID).map { ($0.clipID, $0) })
     #expect(
       clips["studio-masked"]?.regions?.hasPrefix("own: hair, glass; derived: motion (mattegate-regions/3") == true)
@@ -254,12 +278,24 @@ import Testing
       #expect(Self.listing(set) == before, "\(c.args) left files behind")
       #expect(try String(contentsOfFile: set + "/clipset.yaml", encoding: .utf8) == manifestBefore)
     }
-    // The clip goes in once it is right, with a tag of the user's own.
+    // The clip goes in once it is right, with a tag of the user's own and its matte as a ZIP of
+    // PNG frames named 1.png … 25.png, taken in natural order (2 before 10).
+    let zip = try ZipWriter(path: bad + "/alpha.zip")
+    for t in (0..<Self.frames).reversed() {
+      try zip.add(
+        "\(t + 1).png",
+        data: try Data(contentsOf: URL(fileURLWithPath: good + String(format: "/alpha/%04d.png", t + 1))))
+    }
+    try zip.finish()
     let fixed = try CLI.run([
-      "clipset", "add", set, "--id", "second", "--source", source, "--alpha", good + "/alpha", "--tags", "person",
+      "clipset", "add", set, "--id", "second", "--source", source, "--alpha", bad + "/alpha.zip", "--tags", "person",
     ])
     #expect(fixed.status == 0, "\(fixed.stderr)")
     #expect(!fm.fileExists(atPath: set + "/.adding-second"))
+    let stored = try FFmpegCLI.raw16(["-i", set + "/second/alpha.mkv"], pixelFormat: "gray16le")
+    var expected: [UInt16] = []
+    for t in 0..<Self.frames { expected += Self.scene(frame: t).alpha.map { UInt16($0) * 257 } }
+    #expect(firstMismatch(stored, expected) == nil)
     // verify makes the same checks on a set edited by hand: the 12.5 fps matte swapped in and
     // re-pinned is refused for its frame times.
     try fm.removeItem(atPath: set + "/second/alpha.mkv")
