@@ -8,10 +8,20 @@ import MediaIO
 /// fails is a failed clip (exit 1) that costs nothing; the other clips go on.
 public enum TruthCheck {
   public static func check(clip: Clip, in set: ClipSet) throws {
-    guard let alpha = clip.alpha else { return }
     let sourcePath = set.path(of: clip.source)
-    let source = try StreamTiming(path: sourcePath)
     let sourceSize = try MediaInput.open(sourcePath, options: ReadOptions(rgb: .none)).size
+    // The clean plate, when there is one: the source's size.
+    if let plate = clip.cleanPlate {
+      let path = set.path(of: plate)
+      let size = try MediaInput.open(path, options: ReadOptions(rgb: .none)).size
+      guard size == sourceSize else {
+        throw ClipScoringError(
+          description:
+            "\(path): the clean plate is \(size) but the source \(sourcePath) is \(sourceSize); they must match")
+      }
+    }
+    guard let alpha = clip.alpha else { return }
+    let source = try StreamTiming(path: sourcePath)
     var files = [("ground-truth alpha", set.path(of: alpha))]
     if let masks = clip.regionMasks { files.append(("region masks", set.path(of: masks))) }
     for (what, path) in files {

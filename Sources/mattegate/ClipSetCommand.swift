@@ -54,7 +54,7 @@ struct ClipSetCommand: ParsableCommand {
       }
       if !problems.isEmpty {
         throw RunError(
-          "\(set.folder)/\(ClipSet.manifestName): \(problems.count) clip\(problems.count == 1 ? "" : "s") with broken ground truth: "
+          "\(set.folder)/\(ClipSet.manifestName): \(problems.count) clip\(problems.count == 1 ? "" : "s") whose ground truth, masks or plate do not match the source: "
             + problems.joined(separator: "; "))
       }
       let files = set.clips.reduce(0) { n, c in

@@ -90,7 +90,10 @@ import Testing
         }
       }
       if masks {
-        for (region, mask) in [("hair", s.hair), ("glass", s.glass)] {
+        // Motion: where the matte changed since the frame before (none on frame 0).
+        let before = t > 0 ? scene(frame: t - 1, shift: shift).alpha : s.alpha
+        let motion = zip(s.alpha, before).map { $0 != $1 }
+        for (region, mask) in [("hair", s.hair), ("glass", s.glass), ("motion", motion)] {
           try fm.createDirectory(atPath: dir + "/masks/" + region, withIntermediateDirectories: true)
           try PNGFile.writeGray8(
             mask.map { $0 ? 255 : 0 }, width: width, height: height, to: dir + "/masks/\(region)/" + name)
@@ -127,7 +130,7 @@ import Testing
     let imported = try CLI.run(["clipset", "import", set, "--from", from])
     #expect(imported.status == 0, "\(imported.stdout) \(imported.stderr)")
     #expect(imported.stdout.contains("imported 2, skipped 0 already there, refused 0"), "\(imported.stdout)")
-    #expect(imported.stdout.contains("imported studio-masked: 320x180, 1.000 s, own masks: hair, glass"))
+    #expect(imported.stdout.contains("imported studio-masked: 320x180, 1.000 s, own masks: hair, glass, motion"))
     #expect(imported.stdout.contains("imported customer-raw: 320x180, 1.000 s, no ground truth"))
     // Through `add`: a clip with a 16-bit PNG matte and no masks (its regions are derived).
     let derived = dir + "/derived-src"
@@ -157,11 +160,15 @@ import Testing
     var expectedCodes: [UInt8] = []
     for t in 0..<Self.frames {
       let s = Self.scene(frame: t)
-      expectedCodes += zip(s.hair, s.glass).map { ($0 ? 64 : 0) | ($1 ? 128 : 0) }
+      let before = t > 0 ? Self.scene(frame: t - 1).alpha : s.alpha
+      for k in s.alpha.indices {
+        expectedCodes.append((s.hair[k] ? 64 : 0) | (s.glass[k] ? 128 : 0) | (s.alpha[k] != before[k] ? 32 : 0))
+      }
     }
+    #expect(expectedCodes.contains(32 | 128), "the glass moves, so some glass pixels are motion too")
     #expect(firstMismatch(codes, expectedCodes) == nil)
     let manifest = try String(contentsOfFile: set + "/clipset.yaml", encoding: .utf8)
-    #expect(manifest.contains("regions: [hair, glass]"))
+    #expect(manifest.contains("regions: [hair, glass, motion]"))
     #expect(manifest.contains("tags: [person, short]"))
     #expect(manifest.contains("tags: [hair, glass, difficult, my-own-tag]"))
     #expect(manifest.contains("tags: [no-gt]"))
@@ -208,8 +215,7 @@ import Testing
         && observed.stdout.contains(String(format: "at the %.1f%% spread of run %@", sd * 100, runID)),
       "\(observed.stdout)")
     let clips = Dictionary(uniqueKeysWithValues: try store.clips(runID: runID).map { ($0.clipID, $0) })
-    #expect(
-      clips["studio-masked"]?.regions?.hasPrefix("own: hair, glass; derived: motion (mattegate-regions/3") == true)
+    #expect(clips["studio-masked"]?.regions == "own: hair, glass, motion")
     #expect(clips["derived"]?.regions?.hasPrefix("derived: hair, glass, motion (mattegate-regions/3") == true)
     #expect(clips["customer-raw"]?.hasTruth == false)
     #expect(clips["customer-raw"]?.status == "scored")
@@ -300,15 +306,24 @@ import Testing
     // re-pinned is refused for its frame times.
     try fm.removeItem(atPath: set + "/second/alpha.mkv")
     try fm.copyItem(atPath: bad + "/slow.mkv", toPath: set + "/second/alpha.mkv")
-    let hash = try FileHash.sha256(ofFile: set + "/second/alpha.mkv")
+    // And the first clip's plate swapped for a half-size one.
+    try fm.removeItem(atPath: set + "/first/plate.png")
+    try fm.copyItem(atPath: bad + "/small-plate.png", toPath: set + "/first/plate.png")
     var text = try String(contentsOfFile: set + "/clipset.yaml", encoding: .utf8)
-    let pinned = try #require(text.range(of: #"second/alpha.mkv, sha256: [0-9a-f]{64}"#, options: .regularExpression))
-    text.replaceSubrange(pinned, with: "second/alpha.mkv, sha256: \(hash)")
+    for file in ["second/alpha.mkv", "first/plate.png"] {
+      let hash = try FileHash.sha256(ofFile: set + "/" + file)
+      let pinned = try #require(text.range(of: file + #", sha256: [0-9a-f]{64}"#, options: .regularExpression))
+      text.replaceSubrange(pinned, with: "\(file), sha256: \(hash)")
+    }
     try text.write(toFile: set + "/clipset.yaml", atomically: true, encoding: .utf8)
     let verify = try CLI.run(["clipset", "verify", set])
     #expect(verify.status == 1)
+    #expect(
+      verify.stderr.contains("2 clips whose ground truth, masks or plate do not match the source"), "\(verify.stderr)")
     #expect(verify.stderr.contains("clip 'second'"), "\(verify.stderr)")
     #expect(verify.stderr.contains("frame 1 is at 0.080 s but source frame 1 is at 0.040 s"), "\(verify.stderr)")
+    #expect(verify.stderr.contains("clip 'first'"), "\(verify.stderr)")
+    #expect(verify.stderr.contains("the clean plate is 160x90 but the source"), "\(verify.stderr)")
   }
 
   @Test func anInterruptedImportLeavesAValidManifestAndResumes() throws {
