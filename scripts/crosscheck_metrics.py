@@ -166,6 +166,7 @@ def main():
                 checked += 1
                 if pixels != int(mask.sum()) or abs(got - expected) > 1e-9 * max(1.0, abs(expected)):
                     bad.append(f"{key}: mattegate {got!r} over {pixels} px, reference {expected!r} over {int(mask.sum())} px")
+    print(f"crosscheck: regions with stored values: {', '.join(sorted({k[3] for k in rows}))}")
     for line in bad[:20]:
         print("crosscheck: MISMATCH " + line)
     print(f"crosscheck: {checked} stored per-frame values compared with an independent numpy/scipy reference, "
