@@ -368,11 +368,23 @@ import Testing
     try Self.writeClip(in: clip)
     // The same frames at the lowest quality H.264 has: far below 0.02 bits per pixel.
     try FFmpegCLI.run(["-i", clip + "/source.mp4", "-c:v", "libx264", "-crf", "51", clip + "/crushed.mp4"])
+    // The matte as the alpha plane of a red VP9 WebM (a colour picture whose alpha is the matte).
+    try FFmpegCLI.run([
+      "-f", "lavfi", "-i", "color=c=red:s=\(Self.width)x\(Self.height):r=25", "-i", clip + "/alpha/%04d.png",
+      "-filter_complex", "[0][1]alphamerge,format=yuva420p", "-frames:v", "25", "-c:v", "libvpx-vp9", "-crf", "10",
+      "-b:v", "0", "-metadata:s:v:0", "alpha_mode=1", clip + "/alpha.webm",
+    ])
     let set = dir + "/set"
     let added = try CLI.run([
-      "clipset", "add", set, "--id", "crushed", "--source", clip + "/crushed.mp4", "--alpha", clip + "/alpha",
+      "clipset", "add", set, "--id", "crushed", "--source", clip + "/crushed.mp4", "--alpha", clip + "/alpha.webm",
     ])
     #expect(added.status == 0, "\(added.stderr)")
+    // Stored: the alpha plane as libvpx decodes it, on the 16-bit scale.
+    let plane = try FFmpegCLI.raw8(
+      ["-c:v", "libvpx-vp9", "-i", clip + "/alpha.webm"], filter: "alphaextract", pixelFormat: "gray")
+    let stored = try FFmpegCLI.raw16(["-i", set + "/crushed/alpha.mkv"], pixelFormat: "gray16le")
+    #expect(plane.count == Self.width * Self.height * Self.frames)
+    #expect(firstMismatch(stored, plane.map { UInt16($0) * 257 }) == nil)
     #expect(added.stderr.contains("edge detail may already be lost in the source"), "\(added.stderr)")
     let manifest = try String(contentsOfFile: set + "/clipset.yaml", encoding: .utf8)
     let bytes = try #require(try FileManager.default.attributesOfItem(atPath: clip + "/crushed.mp4")[.size] as? Int)
