@@ -160,6 +160,16 @@ public struct RegionDeriver: Sendable {
       truth: truth, grid: BlockGrid(truth), previous: previousTruth.map { ($0, BlockGrid($0)) }, masks: masks)
   }
 
+  /// The regions of one frame with a clip's own masks as bits of one code plane (a code of 0:
+  /// that region is derived), without the rest of a frame's preparation for scoring.
+  public func regions(
+    truth: Matte, previousTruth: Matte?, maskCodes: [UInt16]?, hair: UInt16, glass: UInt16, motion: UInt16
+  ) -> RegionMap {
+    regions(
+      truth: truth, grid: BlockGrid(truth), previous: previousTruth.map { ($0, BlockGrid($0)) }, masks: [:],
+      maskCodes: maskCodes.map { ($0, hair, glass, motion) })
+  }
+
   /// The regions of one frame, from byte planes holding one bit per region candidate, so that
   /// every morphological pass works on all of them at once (square windows, in-frame part):
   /// soft = 0 < g < 1, flat = ε < g < 1 − ε with a 5×5 range of g ≤ `glassFlatRange`,

@@ -3,6 +3,7 @@ import Foundation
 public import MatteMetrics
 import MediaIO
 import Store
+import Synchronization
 public import Verdict
 
 /// What a clip set covers, for `clipset verify`: clips per tag, clips per region with support,
@@ -27,7 +28,7 @@ public enum SetCoverage {
     }
     let own = clip.ownMaskCodes
     var frames: [RegionKind: Int] = [:]
-    var previous: PreparedTruth?
+    var previous: Matte?
     var index = 0
     while let g = try truth.nextFrame()?.alpha {
       var codes: [UInt16]?
@@ -35,22 +36,50 @@ public enum SetCoverage {
         guard let m = try masks.nextFrame()?.alpha else {
           throw RunError("\(masks.path): region masks end before frame \(index)")
         }
-        let known = own.hair | own.glass | own.motion
+        // Only the region bits: anything else is not a region-mask video (a bit of a region
+        // the manifest does not list is left to the derived region, as runs do).
+        let known = RegionMaskCodes.hair | RegionMaskCodes.glass | RegionMaskCodes.motion
         if let k = m.samples.firstIndex(where: { $0 & ~known != 0 }) {
           throw RunError(
-            "\(masks.path): frame \(index) pixel (\(k % m.width),\(k / m.width)) has code \(m.samples[k]), bits the manifest's regions do not name"
+            "\(masks.path): frame \(index) pixel (\(k % m.width),\(k / m.width)) has code \(m.samples[k]); region masks hold only the bits 32 (motion), 64 (hair) and 128 (glass)"
           )
         }
         codes = m.samples
       }
       let matte = Matte(width: g.width, height: g.height, maxValue: g.maxValue, codes: g.samples)
-      let prepared = PreparedTruth(
-        matte, previous: previous, maskCodes: codes, hair: own.hair, glass: own.glass, motion: own.motion)
-      for region in RegionKind.allCases where prepared.regions.support(region) > 0 { frames[region, default: 0] += 1 }
-      previous = prepared
+      let regions = RegionDeriver().regions(
+        truth: matte, previousTruth: previous, maskCodes: codes, hair: own.hair, glass: own.glass, motion: own.motion)
+      for (region, pixels) in zip(RegionKind.allCases, regions.supports()) where pixels > 0 {
+        frames[region, default: 0] += 1
+      }
+      previous = matte
       index += 1
     }
     return frames
+  }
+
+  /// Runs `TruthCheck` on every clip and, with `deep`, counts its support, clips in parallel on
+  /// every core; problems come back in clip order, one line per clip.
+  public static func checkAll(_ set: ClipSet, deep: Bool) -> (problems: [String], support: [String: [RegionKind: Int]]) {
+    let results = Mutex<[Int: Result<[RegionKind: Int], any Error>]>([:])
+    DispatchQueue.concurrentPerform(iterations: set.clips.count) { i in
+      let clip = set.clips[i]
+      let r = Result { () throws -> [RegionKind: Int] in
+        try TruthCheck.check(clip: clip, in: set)
+        return deep ? try SetCoverage.support(of: clip, in: set) : [:]
+      }
+      results.withLock { $0[i] = r }
+    }
+    var problems: [String] = []
+    var support: [String: [RegionKind: Int]] = [:]
+    let all = results.withLock { $0 }
+    for (i, clip) in set.clips.enumerated() {
+      switch all[i]! {
+      case .success(let s): support[clip.id] = s
+      case .failure(let error): problems.append("clip '\(clip.id)': \(error)")
+      }
+    }
+    return (problems, support)
   }
 
   public struct Report: Sendable {

@@ -44,14 +44,7 @@ struct ClipSetCommand: ParsableCommand {
       let started = Date()
       let set = try ClipSet.load(folder: folder)
       let policy = try gate.map { try GateFile.load($0) } ?? GatePolicy.standard
-      var problems: [String] = []
-      var support: [String: [RegionKind: Int]] = [:]
-      for clip in set.clips {
-        do {
-          try TruthCheck.check(clip: clip, in: set)
-          if deep { support[clip.id] = try SetCoverage.support(of: clip, in: set) }
-        } catch { problems.append("clip '\(clip.id)': \(error)") }
-      }
+      let (problems, support) = SetCoverage.checkAll(set, deep: deep)
       if !problems.isEmpty {
         throw RunError(
           "\(set.folder)/\(ClipSet.manifestName): \(problems.count) clip\(problems.count == 1 ? "" : "s") whose ground truth, masks or plate do not match the source: "

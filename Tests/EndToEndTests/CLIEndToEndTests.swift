@@ -283,6 +283,10 @@ struct CLI {
     let clips = try CLI.tinyClipSet()
     let verify = try CLI.run(["clipset", "verify", clips])
     #expect(verify.status == 0 && verify.stdout.contains("3 clips") && verify.stdout.contains("every sha256 matches"))
+    // --deep decodes every frame of a synthetic set (whose masks also carry the motion bit).
+    let deep = try CLI.run(["clipset", "verify", clips, "--deep"])
+    #expect(deep.status == 0, "\(deep.stderr)")
+    #expect(deep.stdout.contains("every frame decoded in"))
     // The user's own footage: the same pictures as motion-blur in a file of its own (the same
     // bytes under a second id would be refused as one clip counted twice).
     let userSource = try CLI.folder() + "/street.mp4"
