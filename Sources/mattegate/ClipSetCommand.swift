@@ -19,9 +19,9 @@ struct ClipSetCommand: ParsableCommand {
         Ground truth and region masks must match their source frame for frame (counted from the \
         containers' packets, without decoding) and in size, and the alpha must be a matte, not a \
         colour picture (its first frame is decoded). With --deep every frame of every alpha and \
-        mask is decoded (about as long as scoring one arm: seconds for a small set, minutes for \
-        a 1080p one; the time is printed): each must be a matte, masks binary, and the regions a \
-        run would score are counted per clip. Then the coverage: clips per tag, clips per region \
+        mask is decoded, clips in parallel (the time is printed; for a 25-clip 1080p set about 3 \
+        minutes on 2 cores against 20 s without): each must be a matte, masks must hold region \
+        bits only, and the regions a run would score are counted per clip. Then the coverage: clips per tag, clips per region \
         with support, whether each primary region of the gate has enough clips to decide at its \
         margin, and warnings for heavily compressed sources and a set without short, long or \
         difficult clips.
