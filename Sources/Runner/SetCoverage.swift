@@ -60,7 +60,8 @@ public enum SetCoverage {
 
   /// Runs `TruthCheck` on every clip and, with `deep`, counts its support, clips in parallel on
   /// every core; problems come back in clip order, one line per clip.
-  public static func checkAll(_ set: ClipSet, deep: Bool) -> (problems: [String], support: [String: [RegionKind: Int]]) {
+  public static func checkAll(_ set: ClipSet, deep: Bool) -> (problems: [String], support: [String: [RegionKind: Int]])
+  {
     let results = Mutex<[Int: Result<[RegionKind: Int], any Error>]>([:])
     DispatchQueue.concurrentPerform(iterations: set.clips.count) { i in
       let clip = set.clips[i]
