@@ -21,7 +21,8 @@ struct ClipContext: Sendable {
   var clipSet: ClipSet
   var configA: ArmConfig
   var configB: ArmConfig
-  var provider: any Provider
+  /// Each arm's provider ("A", "B"); one instance when the arms share it.
+  var providers: [String: any Provider]
   var alignment: AlignmentPolicy
   var store: ResultStore
   var progress: RunProgress
@@ -125,6 +126,7 @@ struct ClipContext: Sendable {
     }
     let baseKey = "\(runID)/\(clip.id)/\(arm)"
     let configKey = configKeys[arm]!
+    let provider = providers[arm]!
     let cacheKey = FileHash.sha256(of: Array("\(sourceHash)\n\(configKey)\n\(provider.identity)".utf8))
     let prior = priorJobs["\(clip.id)/\(arm)"]?.last
 

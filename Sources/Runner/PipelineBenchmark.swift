@@ -92,7 +92,8 @@ public enum PipelineBenchmark {
     let progress = RunProgress(total: clips.count, style: .lines, emit: { _ in })
     let context = ClipContext(
       runID: "bench", runFolder: scratch, clipSet: clipSet, configA: configA, configB: configB,
-      provider: LocalProvider(), alignment: AlignmentPolicy(), store: scratchStore, progress: progress,
+      providers: ["A": LocalProvider(), "B": LocalProvider()], alignment: AlignmentPolicy(), store: scratchStore,
+      progress: progress,
       scoring: Slots(workers))
     output("mattegate: \(clips.count) clips of run \(run.id), \(workers) at once\n")
     let start = DispatchTime.now().uptimeNanoseconds

@@ -28,23 +28,23 @@ public enum RunCoordinator {
     var policy = try options.gatePath.map { path throws(ConfigError) in try GateFile.load(path) } ?? .standard
     let alignmentPolicy =
       try options.gatePath.map { path throws(ConfigError) in try GateFile.alignment(path) } ?? AlignmentPolicy()
-    let provider: any Provider
-    switch options.provider {
-    case "local": provider = LocalProvider()
-    case "exec": provider = ExecProvider()
-    case "http":
-      guard let url = options.apiURL else { throw RunError("--provider http needs --api-url URL") }
-      var settings = try HTTPProviderSettings.fromEnvironment(baseURL: url)
-      settings.pollInitial = options.pollInterval
-      settings.pollMax = max(options.pollInterval, 10)
-      settings.deadline = options.jobDeadline
-      provider = HTTPProvider(settings: settings)
-    default:
-      throw RunError("provider '\(options.provider)' is unknown; use --provider local, http or exec")
+    // Each arm's provider: its config's `provider:`, else --provider. Arms that resolve to the
+    // same kind, URL and key variable share one provider (one preflight, one 402 stop).
+    let providers = try armProviders(configA: configA, configB: configB, options: options)
+    let sharedProvider = providers.shared
+    try providers.A.validate(configA)
+    try providers.B.validate(configB)
+    if sharedProvider {
+      try await providers.A.preflight([configA, configB])
+    } else {
+      try await providers.A.preflight([configA])
+      try await providers.B.preflight([configB])
     }
-    try provider.validate(configA)
-    try provider.validate(configB)
-    try await provider.preflight([configA, configB])
+    let armProvider: [String: any Provider] = ["A": providers.A, "B": providers.B]
+    // Identity and name: one provider's when shared; both, by arm, when not.
+    let providerIdentity =
+      sharedProvider ? providers.A.identity : "A: \(providers.A.identity); B: \(providers.B.identity)"
+    let providerName = sharedProvider ? providers.A.name : "A: \(providers.A.name), B: \(providers.B.name)"
     let clipSet = try ClipSet.load(folder: options.clipsetFolder)
     // The aspect-ratio policy per clip, before anything is submitted (a background picture only).
     var aspectWarnings: [AspectCheck] = []
@@ -66,11 +66,11 @@ public enum RunCoordinator {
     let store = try ResultStore(path: options.databasePath)
     // Noise bands measured by `mattegate calibrate` for arm A on this clip set and provider.
     let calibration = try store.calibration(
-      clipsetSHA256: clipSet.manifestSHA256, configHash: configKeys["A"]!, providerIdentity: provider.identity)
+      clipsetSHA256: clipSet.manifestSHA256, configHash: configKeys["A"]!, providerIdentity: providers.A.identity)
     for c in calibration { policy.noiseBands[Endpoint(region: c.region, metric: c.metric)] = c.noise }
     let identity = RunIdentity(
       clipsetSHA256: clipSet.manifestSHA256, configAKey: configKeys["A"]!, configBKey: configKeys["B"]!,
-      providerIdentity: provider.identity, gateText: policy.canonicalText, seed: options.seed)
+      providerIdentity: providerIdentity, gateText: policy.canonicalText, seed: options.seed)
     try store.registerMetricVersions(MetricKind.allCases.map { ($0.versionTag, $0.rawValue, $0.version) })
 
     // A new run, or the stored one to finish: the same identity, or a refusal saying what differs.
@@ -107,12 +107,12 @@ public enum RunCoordinator {
         id: runID, createdAt: Date(), status: "running", clipsetName: clipSet.name,
         clipsetFolder: clipSet.folder, clipsetSHA256: clipSet.manifestSHA256, configAName: configA.name,
         configAHash: configA.settingsHash, configAText: configA.canonicalText, configBName: configB.name,
-        configBHash: configB.settingsHash, configBText: configB.canonicalText, provider: provider.name,
+        configBHash: configB.settingsHash, configBText: configB.canonicalText, provider: providerName,
         harnessVersion: harnessVersion, metricsVersion: metricsVersion, regionsVersion: regionsVersion,
         gateText: policy.canonicalText, seed: Int64(bitPattern: options.seed))
       record.identityText = identity.text
       record.identitySHA256 = identity.sha256
-      record.providerIdentity = provider.identity
+      record.providerIdentity = providerIdentity
       record.shard = shard.map { "\($0.index)/\($0.count)" }
       record.baselineRun = options.baselineRunID
       try store.insert(record)
@@ -122,7 +122,7 @@ public enum RunCoordinator {
     var baselineJobs: [String: JobRecord] = [:]
     if let baseline = options.baselineRunID {
       baselineJobs = try baselineOutputs(
-        run: baseline, store: store, configKeyA: configKeys["A"]!, providerIdentity: provider.identity)
+        run: baseline, store: store, configKeyA: configKeys["A"]!, providerIdentity: providers.A.identity)
     }
 
     let runFolder = options.outputFolder + "/" + runID
@@ -131,7 +131,9 @@ public enum RunCoordinator {
     let todo = ClipOrder.mostWorkFirst(
       mine.filter { !["scored", "inconclusive"].contains(priorClips[$0.element.id]?.status ?? "") })
     let progress = RunProgress(total: mine.count, style: options.progressStyle, emit: output)
-    var header = "run \(runID): \(mine.count) clips × 2 arms on provider \(provider.name)"
+    var header =
+      "run \(runID): \(mine.count) clips × 2 arms on "
+      + (sharedProvider ? "provider \(providers.A.name)" : "providers A \(providers.A.name), B \(providers.B.name)")
     if let shard { header += " (shard \(shard.index)/\(shard.count) of \(clipSet.clips.count) clips)" }
     if options.resumeRunID != nil {
       header += "; resuming: \(mine.count - todo.count) clips already stored, \(todo.count) to go"
@@ -159,7 +161,7 @@ public enum RunCoordinator {
 
     var context = ClipContext(
       runID: runID, runFolder: runFolder, clipSet: clipSet, configA: configA, configB: configB,
-      provider: provider, alignment: alignmentPolicy, store: store, progress: progress,
+      providers: armProvider, alignment: alignmentPolicy, store: store, progress: progress,
       backgroundSHA256: backgroundSHA256, scoring: Slots(ProcessInfo.processInfo.activeProcessorCount))
     context.configKeys = configKeys
     context.useCache = options.useCache
@@ -199,8 +201,10 @@ public enum RunCoordinator {
     if theirs["config_a"] != configKeyA {
       reasons.append("its arm A ('\(stored.configAName)') was made with other settings than this run's arm A")
     }
-    if theirs["provider"] != providerIdentity {
-      reasons.append("its provider was '\(theirs["provider"] ?? stored.provider)', this run's is '\(providerIdentity)'")
+    let theirProvider = theirs["provider"].map { RunIdentity.armProvider($0, arm: "A") }
+    if theirProvider != providerIdentity {
+      reasons.append(
+        "its arm A's provider was '\(theirProvider ?? stored.provider)', this run's is '\(providerIdentity)'")
     }
     guard reasons.isEmpty else {
       throw RunError("cannot reuse arm A of run \(run): " + reasons.joined(separator: "; "))
@@ -268,5 +272,53 @@ public enum RunCoordinator {
     f.dateFormat = "yyyyMMdd-HHmmss"
     let suffix = String(UInt32.random(in: 0...0xFFFF), radix: 16)
     return f.string(from: Date()) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+  }
+
+  /// Each arm's provider, from its config's `provider:` (else `--provider`), `api_url:` (else
+  /// `--api-url`) and `api_key_env:` (else MATTEGATE_API_KEY); one instance when both arms
+  /// resolve to the same. Errors name the config file, the field and the arm.
+  static func armProviders(configA: ArmConfig, configB: ArmConfig, options: RunOptions) throws -> (
+    A: any Provider, B: any Provider, shared: Bool
+  ) {
+    func key(_ c: ArmConfig) -> (kind: String, url: String?, keyVariable: String) {
+      let kind = c.provider ?? options.provider
+      return (kind, kind == "http" ? (c.apiURL ?? options.apiURL) : nil, c.apiKeyEnv ?? ArmConfig.defaultAPIKeyVariable)
+    }
+    func make(_ c: ArmConfig, arm: String) throws -> any Provider {
+      let k = key(c)
+      let field = c.provider != nil ? "provider" : "--provider"
+      switch k.kind {
+      case "local": return LocalProvider()
+      case "exec": return ExecProvider()
+      case "http":
+        guard let url = k.url else {
+          throw ConfigError(
+            file: c.file, field: "api_url",
+            message: "arm \(arm): provider http needs api_url in the config or --api-url on the command line")
+        }
+        var settings: HTTPProviderSettings
+        do { settings = try HTTPProviderSettings.fromEnvironment(baseURL: url, keyVariable: k.keyVariable) } catch {
+          throw ConfigError(
+            file: c.file, field: c.apiKeyEnv != nil ? "api_key_env" : field, message: "arm \(arm): \(error)")
+        }
+        settings.pollInitial = options.pollInterval
+        settings.pollMax = max(options.pollInterval, 10)
+        settings.deadline = options.jobDeadline
+        return HTTPProvider(settings: settings)
+      case "removebgvideo", "videobgremover", "replicate":
+        throw ConfigError(
+          file: c.file, field: field,
+          message:
+            "arm \(arm): the \(k.kind) dialect is not built yet; this mattegate speaks local, exec and http (mattegate's job API)"
+        )
+      default:
+        throw ConfigError(
+          file: c.file, field: field, message: "arm \(arm): provider '\(k.kind)' is unknown; use local, exec or http")
+      }
+    }
+    let a = try make(configA, arm: "A")
+    let (ka, kb) = (key(configA), key(configB))
+    if ka.kind == kb.kind && ka.url == kb.url && ka.keyVariable == kb.keyVariable { return (a, a, true) }
+    return (a, try make(configB, arm: "B"), false)
   }
 }

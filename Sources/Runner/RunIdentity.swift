@@ -1,3 +1,4 @@
+import Foundation
 import MatteMetrics
 import MediaIO
 import Services
@@ -67,6 +68,14 @@ public struct RunIdentity: Sendable, Equatable {
   }
 
   private static func short(_ s: String) -> String { s.count > 80 ? String(s.prefix(77)) + "…" : s }
+
+  /// One arm's provider identity from a run identity's `provider` field: the field itself when
+  /// both arms share a provider, else its "A: …; B: …" part for `arm`.
+  public static func armProvider(_ field: String, arm: String) -> String {
+    let parts = field.components(separatedBy: "; ")
+    guard parts.count == 2, parts[0].hasPrefix("A: "), parts[1].hasPrefix("B: ") else { return field }
+    return String((arm == "A" ? parts[0] : parts[1]).dropFirst(3))
+  }
 }
 
 /// The config part of an output-cache key: the config's settings and, for a background picture,

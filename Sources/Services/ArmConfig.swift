@@ -10,6 +10,10 @@ public struct ArmConfig: Sendable, Equatable {
   public static let alphaFormats: Set<String> = ["webm", "mov", "gif", "webp", "png_sequence", "pro_bundle"]
   public static let backgroundTypes = ["transparent", "color", "image", "video"]
   public static let fits = ["cover", "contain", "stretch"]
+  /// Provider kinds an arm may name (`provider:`); `--provider` is the default for arms that name none.
+  public static let providerKinds = ["local", "exec", "http", "removebgvideo", "videobgremover", "replicate"]
+  /// The environment variable holding an arm's API key when it names none (`api_key_env:`).
+  public static let defaultAPIKeyVariable = "MATTEGATE_API_KEY"
 
   public var name: String
   public var model: String
@@ -34,6 +38,12 @@ public struct ArmConfig: Sendable, Equatable {
   public var strictAspect = false
   /// `pad_color`: what contain pads with (the API's default, black).
   public var padColor = "#000000"
+  /// The arm's own provider kind, base URL, key variable and background URL, when the config
+  /// names them (`provider:`, `api_url:`, `api_key_env:`, `bg_image_url:`).
+  public var provider: String?
+  public var apiURL: String?
+  public var apiKeyEnv: String?
+  public var bgImageURL: String?
   /// The file it was read from.
   public var file: String
 
@@ -56,6 +66,10 @@ public struct ArmConfig: Sendable, Equatable {
     if padColor != "#000000" { lines.append("pad_color=\(padColor)") }
     if let execCommand { lines.append("exec.command=\(execCommand)") }
     if execCommand != nil { lines.append("exec.timeout=\(execTimeout)") }
+    // Where the arm is sent, when the config says (the key's variable name changes no result).
+    if let provider { lines.append("provider=\(provider)") }
+    if let apiURL { lines.append("api_url=\(apiURL)") }
+    if let bgImageURL { lines.append("bg_image_url=\(bgImageURL)") }
     return lines.joined(separator: "\n")
   }
 
@@ -67,7 +81,7 @@ public struct ArmConfig: Sendable, Equatable {
     let doc = try YAMLMap.load(path)
     try doc.rejectUnknownKeys([
       "name", "description", "model", "output_format", "bg_type", "bg_color", "bg_image", "fit", "engine", "alpha",
-      "allow_scaling", "exec", "strict_aspect", "pad_color",
+      "allow_scaling", "exec", "strict_aspect", "pad_color", "provider", "api_url", "api_key_env", "bg_image_url",
     ])
     let name = try doc.requiredString("name")
     let model = try doc.requiredString("model")
@@ -172,6 +186,39 @@ public struct ArmConfig: Sendable, Equatable {
       file: path)
     config.strictAspect = strictAspect
     config.padColor = padColor
+    if let provider = try doc.string("provider") {
+      guard providerKinds.contains(provider) else {
+        throw doc.error(
+          line: doc.line(of: "provider"), field: "provider",
+          "'\(provider)' is not a provider (\(providerKinds.joined(separator: ", ")))")
+      }
+      config.provider = provider
+    }
+    for (key, isImage) in [("api_url", false), ("bg_image_url", true)] {
+      guard let value = try doc.string(key) else { continue }
+      guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+        let host = url.host, !host.isEmpty
+      else {
+        throw doc.error(line: doc.line(of: key), field: key, "'\(value)' is not an http:// or https:// URL with a host")
+      }
+      if isImage { config.bgImageURL = value } else { config.apiURL = value }
+    }
+    if let variable = try doc.string("api_key_env") {
+      let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+      guard let first = variable.first, !first.isNumber, variable.count <= 128, variable.allSatisfy(allowed.contains)
+      else {
+        throw doc.error(
+          line: doc.line(of: "api_key_env"), field: "api_key_env",
+          "'\(variable.prefix(40))' is not an environment variable name (letters, digits, '_', not starting with a digit)"
+        )
+      }
+      config.apiKeyEnv = variable
+    }
+    if config.bgImageURL != nil && bgType != "image" {
+      throw doc.error(
+        line: doc.line(of: "bg_image_url"), field: "bg_image_url",
+        "belongs to bg_type image, not \(bgType) (conflicting_background)")
+    }
     if let exec = try doc.map("exec") {
       try exec.rejectUnknownKeys(["command", "timeout"])
       guard let command = try exec.string("command"), !command.isEmpty else {

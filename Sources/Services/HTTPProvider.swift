@@ -38,14 +38,17 @@ public struct HTTPProviderSettings: Sendable {
     self.apiKey = apiKey
   }
 
-  /// Settings for `baseURL` with the key from `MATTEGATE_API_KEY`.
-  public static func fromEnvironment(baseURL: String) throws(ProviderSetupError) -> HTTPProviderSettings {
+  /// Settings for `baseURL` with the key from `keyVariable` (`MATTEGATE_API_KEY` by default).
+  public static func fromEnvironment(baseURL: String, keyVariable: String = apiKeyVariable) throws(ProviderSetupError)
+    -> HTTPProviderSettings
+  {
     guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil
     else {
       throw ProviderSetupError("--api-url '\(baseURL)' is not an http(s) URL")
     }
-    guard let key = ProcessInfo.processInfo.environment[apiKeyVariable], !key.isEmpty else {
-      throw ProviderSetupError("the http provider needs the API key in the environment variable \(apiKeyVariable)")
+    guard let key = ProcessInfo.processInfo.environment[keyVariable], !key.isEmpty else {
+      throw ProviderSetupError(
+        "the http provider needs the API key in the environment variable \(keyVariable), which is unset or empty")
     }
     return HTTPProviderSettings(baseURL: baseURL, apiKey: key)
   }
