@@ -152,10 +152,15 @@ public enum RunCoordinator {
         progress.line("  \(clip.id): warning: \(w)")
       }
     }
-    for w in aspectWarnings {
+    for w in aspectWarnings where w.match.match != .exact {
       progress.line(
         "  \(w.clipID): arm \(w.arm)'s background aspect is \(w.match.match.rawValue) against the source "
           + "(relative difference \(String(format: "%.3f", w.match.relativeDifference))): aspect_ratio_mismatch warning"
+      )
+    }
+    for w in aspectWarnings where w.upscaled {
+      progress.line(
+        "  \(w.clipID): arm \(w.arm)'s background \(w.background.width)x\(w.background.height) is smaller than the source: upscaled background: expect blur"
       )
     }
 

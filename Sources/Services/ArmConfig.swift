@@ -247,8 +247,13 @@ public struct AspectCheck: Sendable {
   public var clipID: String
   public var arm: String
   public var match: AspectMatch
+  /// The background picture's size, and whether it is smaller than the source in either
+  /// dimension (the service must upscale it: expect blur).
+  public var background: (width: Int, height: Int) = (0, 0)
+  public var upscaled = false
 
-  /// Every clip whose class against `config`'s background picture is not exact. A `large`
+  /// Every clip whose class against `config`'s background picture is not exact, or whose
+  /// source is larger than the picture in either dimension (an upscaled background). A `large`
   /// one under `strict_aspect` is an error naming the config, the field, the clip and the
   /// figures; the others are warnings for the caller to print.
   public static func check(
@@ -260,7 +265,8 @@ public struct AspectCheck: Sendable {
     for clip in clips {
       let match = AspectMatch(
         source: (clip.width, clip.height), background: (picture.size.width, picture.size.height))
-      guard match.match != .exact else { continue }
+      let upscaled = picture.size.width < clip.width || picture.size.height < clip.height
+      guard match.match != .exact || upscaled else { continue }
       if match.match == .large && config.strictAspect {
         throw ConfigError(
           file: config.file, clip: clip.id, field: "strict_aspect",
@@ -269,7 +275,10 @@ public struct AspectCheck: Sendable {
             + "relative aspect difference \(String(format: "%.3f", match.relativeDifference)) is large (> 0.10); "
             + "strict_aspect refuses it (aspect_ratio_mismatch), nothing was submitted")
       }
-      notExact.append(AspectCheck(clipID: clip.id, arm: arm, match: match))
+      var check = AspectCheck(clipID: clip.id, arm: arm, match: match)
+      check.background = (picture.size.width, picture.size.height)
+      check.upscaled = upscaled
+      notExact.append(check)
     }
     return notExact
   }

@@ -421,6 +421,10 @@ struct CLI {
       "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", composite, "--db", db, "--out", dir + "/r2",
     ])
     #expect(r.stderr.contains("aspect_ratio_mismatch"), "\(r.stderr)")
+    // 36 px wide against 64: the service must upscale it (the seed's background policy).
+    #expect(
+      r.stderr.contains("arm B's background 36x36 is smaller than the source: upscaled background: expect blur"),
+      "\(r.stderr)")
     let resultsLine = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("results: ") }, "\(r.stderr)")
     let runID = String(try #require(resultsLine.split(separator: " ").last).dropLast())
     let jobs = try ResultStore(path: db).jobs(runID: runID)
@@ -428,6 +432,18 @@ struct CLI {
     let hash = try FileHash.sha256(ofFile: picture)
     for job in jobs {
       #expect(job.bgImageSHA256 == (job.arm == "B" ? hash : nil), "\(job.clipID) \(job.arm)")
+    }
+    // A larger picture of the same aspect: neither warning. An exact-aspect smaller one: only
+    // the upscaling warning.
+    for (w, h, upscaled) in [(128, 72, false), (32, 18, true)] {
+      try PNGFile.write(RGBImage(width: w, height: h, pixels: [UInt8](repeating: 30, count: w * h * 3)), to: picture)
+      let again = try CLI.run([
+        "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", composite, "--db", db, "--out",
+        dir + "/r\(w)",
+      ])
+      #expect(again.status != 1, "\(again.stderr)")
+      #expect(!again.stderr.contains("aspect_ratio_mismatch"), "\(w)x\(h): \(again.stderr)")
+      #expect(again.stderr.contains("upscaled background: expect blur") == upscaled, "\(w)x\(h): \(again.stderr)")
     }
   }
 }
