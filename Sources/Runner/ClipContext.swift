@@ -23,6 +23,8 @@ struct ClipContext: Sendable {
   var configB: ArmConfig
   /// Each arm's provider ("A", "B"); one instance when the arms share it.
   var providers: [String: any Provider]
+  /// `--owner`: the default owner of every job (an arm's `owner:` wins).
+  var owner: String?
   var alignment: AlignmentPolicy
   var store: ResultStore
   var progress: RunProgress
@@ -143,6 +145,7 @@ struct ClipContext: Sendable {
       bgColor: config.bgColor, bgImage: config.bgImage, fit: config.fit, status: "submitted", submittedAt: Date())
     record.bgImageSHA256 = backgroundSHA256[arm]
     record.cacheKey = cacheKey
+    record.owner = config.owner ?? owner
 
     // 2. Arm A of the baseline run, or 3. the cache: a job row that says where it came from.
     // Only for a first attempt: a job interrupted or failed in this run is submitted again.
@@ -200,6 +203,7 @@ struct ClipContext: Sendable {
       outputPath: folder + "/\(arm).\(config.outputFormat)", idempotencyKey: record.idempotencyKey)
     let store = self.store
     request.onCreated = { jobID in try? store.setProviderJobID(row: rowID, jobID) }
+    request.owner = record.owner
     progress.jobStarted()
     defer { progress.jobEnded() }
     do {

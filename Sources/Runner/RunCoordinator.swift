@@ -115,6 +115,7 @@ public enum RunCoordinator {
       record.providerIdentity = providerIdentity
       record.shard = shard.map { "\($0.index)/\($0.count)" }
       record.baselineRun = options.baselineRunID
+      record.owner = options.owner
       try store.insert(record)
     }
 
@@ -170,6 +171,7 @@ public enum RunCoordinator {
       backgroundSHA256: backgroundSHA256, scoring: Slots(ProcessInfo.processInfo.activeProcessorCount))
     context.configKeys = configKeys
     context.useCache = options.useCache
+    context.owner = options.owner
     context.baselineJobs = baselineJobs
     context.priorJobs = priorJobs
     let shared = context

@@ -24,6 +24,8 @@ public struct RunOptions: Sendable {
   public var baselineRunID: String?
   /// Whether outputs may come from the output cache (`--no-cache` clears it).
   public var useCache = true
+  /// The team's own user or project id, stored on the run and every job (`--owner`).
+  public var owner: String?
   public var progressStyle: ProgressStyle = .lines
 
   public init(

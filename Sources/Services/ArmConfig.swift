@@ -44,8 +44,18 @@ public struct ArmConfig: Sendable, Equatable {
   public var apiURL: String?
   public var apiKeyEnv: String?
   public var bgImageURL: String?
+  /// The team's own user or project id for this arm's jobs (`owner:`; else `--owner`).
+  public var owner: String?
   /// The file it was read from.
   public var file: String
+
+  /// Why `owner` cannot be an owner id (1–128 characters, no control characters), or nil.
+  public static func ownerProblem(_ owner: String) -> String? {
+    guard !owner.isEmpty, owner.count <= 128,
+      !owner.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+    else { return "'\(owner.prefix(40))' is not an owner id (1–128 characters, no control characters)" }
+    return nil
+  }
 
   /// A stable hash of the settings (not of comments or key order): stored with every run.
   public var settingsHash: String {
@@ -82,6 +92,7 @@ public struct ArmConfig: Sendable, Equatable {
     try doc.rejectUnknownKeys([
       "name", "description", "model", "output_format", "bg_type", "bg_color", "bg_image", "fit", "engine", "alpha",
       "allow_scaling", "exec", "strict_aspect", "pad_color", "provider", "api_url", "api_key_env", "bg_image_url",
+      "owner",
     ])
     let name = try doc.requiredString("name")
     let model = try doc.requiredString("model")
@@ -213,6 +224,12 @@ public struct ArmConfig: Sendable, Equatable {
         )
       }
       config.apiKeyEnv = variable
+    }
+    if let owner = try doc.string("owner") {
+      if let problem = ArmConfig.ownerProblem(owner) {
+        throw doc.error(line: doc.line(of: "owner"), field: "owner", problem)
+      }
+      config.owner = owner
     }
     if config.bgImageURL != nil && bgType != "image" {
       throw doc.error(

@@ -150,6 +150,7 @@ public final class HTTPProvider: Provider {
     create.strictAspect = request.config.strictAspect
     create.outputFormat = request.config.outputFormat
     create.metadata = ["mattegate_key": key]
+    if let owner = request.owner { create.metadata?["owner"] = owner }
     if request.config.bgType == "image", let image = request.config.bgImage {
       let background = try await upload(
         image, purpose: "background_image", contentType: Self.contentType(image), key: key + "/background",

@@ -16,6 +16,8 @@ public struct JobRequest: Sendable {
   /// Called with the service's job id as soon as the job exists, before it is started, so the
   /// run can store it before anything else can go wrong.
   public var onCreated: (@Sendable (String) -> Void)?
+  /// The team's own user or project id, sent in the job's metadata where the service has it.
+  public var owner: String?
 
   public init(
     clipID: String, sourcePath: String, sourceSHA256: String, cleanPlatePath: String?, arm: String,

@@ -39,6 +39,8 @@ public struct RunRecord: Sendable, Equatable {
   public var mergedFrom: String?
   /// The stored run whose arm A outputs this run reused (`--baseline-run`).
   public var baselineRun: String?
+  /// The team's own user or project id (`--owner`).
+  public var owner: String?
 
   public init(
     id: String, createdAt: Date, finishedAt: Date? = nil, status: String, clipsetName: String,
@@ -113,6 +115,8 @@ public struct JobRecord: Sendable, Equatable {
   public var totalMS: Int?
   /// Where the provider kept the job's diagnostic output (the exec provider's stderr).
   public var stderrPath: String?
+  /// The team's own user or project id the job was made for (the arm's `owner:`, else `--owner`).
+  public var owner: String?
   /// sha256 of (source sha256, config key, provider identity): the output cache's key.
   public var cacheKey: String?
   /// The idempotency key of the job whose output this one reused (status `reused`).

@@ -75,6 +75,7 @@ extension ResultStore {
     r.mergedFrom = row["merged_from"]
     r.baselineRun = row["baseline_run"]
     r.gateReasons = row["gate_reasons"]
+    r.owner = row["owner"]
     return r
   }
 

@@ -341,6 +341,11 @@ public final class ResultStore: Sendable {
       try db.execute(sql: "ALTER TABLE clips ADD COLUMN regions TEXT")
       try db.execute(sql: "ALTER TABLE clips ADD COLUMN bits_per_pixel REAL")
     }
+    m.registerMigration("v10-owner") { db in
+      // The team's own user or project id (`--owner`, or `owner:` in an arm config).
+      try db.execute(sql: "ALTER TABLE runs ADD COLUMN owner TEXT")
+      try db.execute(sql: "ALTER TABLE jobs ADD COLUMN owner TEXT")
+    }
     return m
   }
 
@@ -392,15 +397,15 @@ public final class ResultStore: Sendable {
             clipset_sha256, config_a_name, config_a_hash, config_a_text, config_b_name, config_b_hash,
             config_b_text, provider, harness_version, metrics_version, regions_version, gate_text,
             seed, exit_code, outcome, identity_sha256, identity_text, provider_identity, service_version,
-            shard, merged_from, baseline_run)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            shard, merged_from, baseline_run, owner)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           r.id, r.createdAt, r.finishedAt, r.status, r.clipsetName, r.clipsetFolder, r.clipsetSHA256,
           r.configAName, r.configAHash, r.configAText, r.configBName, r.configBHash, r.configBText,
           r.provider, r.harnessVersion, r.metricsVersion, r.regionsVersion, r.gateText, r.seed,
           r.exitCode, r.outcome, r.identitySHA256, r.identityText, r.providerIdentity, r.serviceVersion,
-          r.shard, r.mergedFrom, r.baselineRun,
+          r.shard, r.mergedFrom, r.baselineRun, r.owner,
         ])
       for (hash, name, text) in [
         (r.configAHash, r.configAName, r.configAText), (r.configBHash, r.configBName, r.configBText),
@@ -429,14 +434,15 @@ public final class ResultStore: Sendable {
           INSERT INTO jobs (run_id, clip_id, clip_sha256, arm, provider, provider_job_id,
             idempotency_key, model, output_format, bg_type, bg_color, bg_image, fit, status,
             error_code, error_message, credits, submitted_at, started_at, finished_at, duration_ms,
-            output_path, output_sha256, service_version, bg_image_sha256, cache_key, reused_from, attempt)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            output_path, output_sha256, service_version, bg_image_sha256, cache_key, reused_from, attempt, owner)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           j.runID, j.clipID, j.clipSHA256, j.arm, j.provider, j.providerJobID, j.idempotencyKey,
           j.model, j.outputFormat, j.bgType, j.bgColor, j.bgImage, j.fit, j.status, j.errorCode,
           j.errorMessage, j.credits, j.submittedAt, j.startedAt, j.finishedAt, j.durationMS,
           j.outputPath, j.outputSHA256, j.serviceVersion, j.bgImageSHA256, j.cacheKey, j.reusedFrom, j.attempt,
+          j.owner,
         ])
       return db.lastInsertedRowID
     }
@@ -630,6 +636,7 @@ public final class ResultStore: Sendable {
     record.cacheKey = row["cache_key"]
     record.reusedFrom = row["reused_from"]
     record.attempt = row["attempt"]
+    record.owner = row["owner"]
     return record
   }
 

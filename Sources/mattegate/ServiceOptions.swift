@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Runner
+import Services
 
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,9 @@ struct ServiceOptions: ParsableArguments {
   @Option(help: "Clips processed at once.")
   var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+  @Option(help: "Your team's user or project id: stored on the run and every job, sent in job metadata.")
+  var owner: String?
+
   func validate() throws {
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
     guard ["local", "http", "exec"].contains(provider) else {
@@ -48,6 +52,7 @@ struct ServiceOptions: ParsableArguments {
         throw ValidationError("--api-url '\(apiURL)' is not an http:// or https:// URL with a host")
       }
     }
+    if let owner, let problem = ArmConfig.ownerProblem(owner) { throw ValidationError("--owner: \(problem)") }
     guard pollInterval > 0, jobDeadline > 0 else {
       throw ValidationError("--poll-interval and --job-deadline must be positive")
     }
@@ -61,6 +66,7 @@ struct ServiceOptions: ParsableArguments {
     options.apiURL = apiURL
     options.pollInterval = pollInterval
     options.jobDeadline = jobDeadline
+    options.owner = owner
     options.progressStyle = isatty(STDERR_FILENO) == 1 ? .bar : .lines
     return options
   }

@@ -14,6 +14,7 @@ import Testing
     model: colorkey
     output_format: webm
     provider: exec
+    owner: vendor-eval
     exec:
       command: >-
         \(CLI.colorKey) {output}
@@ -22,7 +23,7 @@ import Testing
     // No --provider: arm A (no provider key) takes the default, local; arm B its own, exec.
     let r = try CLI.run([
       "run", "--clipset", clips, "--a", CLI.repository.path + "/configs/baseline.yaml", "--b", b, "--db", db,
-      "--out", dir + "/reports",
+      "--out", dir + "/reports", "--owner", "team-7",
     ])
     #expect([0, 2, 3].contains(r.status), "\(r.stdout) \(r.stderr)")
     #expect(r.stderr.contains("providers A local, B exec"), "\(r.stderr)")
@@ -33,9 +34,12 @@ import Testing
     for job in jobs {
       #expect(job.status == "completed")
       #expect(job.provider == (job.arm == "A" ? "local" : "exec"), "\(job.clipID) \(job.arm): \(job.provider)")
+      // The arm's own owner wins over --owner.
+      #expect(job.owner == (job.arm == "A" ? "team-7" : "vendor-eval"))
     }
     let run = try #require(try store.run(id: runID))
     #expect(run.provider == "A: local, B: exec")
+    #expect(run.owner == "team-7")
     #expect(run.providerIdentity?.hasPrefix("A: ") == true && run.providerIdentity?.contains("; B: ") == true)
     let report = try String(contentsOfFile: dir + "/reports/\(runID)/index.html", encoding: .utf8)
     #expect(report.contains("provider <b>A: local, B: exec</b>"))
@@ -90,5 +94,11 @@ import Testing
       for text in c.expected { #expect(r.stderr.contains(text), "\(c.yaml): \(r.stderr)") }
       #expect(!FileManager.default.fileExists(atPath: dir + "/m\(n).sqlite"), "nothing stored for \(c.yaml)")
     }
+    // An empty --owner is a usage error.
+    let owner = try CLI.run([
+      "run", "--clipset", clips, "--a", CLI.repository.path + "/configs/baseline.yaml", "--b",
+      CLI.repository.path + "/configs/candidate.yaml", "--owner", "", "--db", dir + "/o.sqlite",
+    ])
+    #expect(owner.status == 64 && owner.stderr.contains("--owner: '' is not an owner id"), "\(owner.stderr)")
   }
 }

@@ -507,6 +507,7 @@ struct CLI {
       [
         "run", "--clipset", clips, "--a", "configs/api-light.yaml", "--b", "configs/api-pro.yaml", "--provider", "http",
         "--api-url", "http://127.0.0.1:\(port)", "--poll-interval", "0.1", "--db", db, "--out", work + "/reports",
+        "--owner", "team-7",
       ], environment: ["MATTEGATE_API_KEY": key])
     // Three clips cannot support a verdict: inconclusive, exit 3, with every job completed.
     #expect(r.status == 3, "stderr: \(r.stderr)")
@@ -529,6 +530,18 @@ struct CLI {
       #expect(try FileHash.sha256(ofFile: output) == job.outputSHA256)
     }
     #expect(Set(jobs.compactMap(\.providerJobID)).count == 6)
+    // --owner: on the run, on every job, and in every job's metadata on the service.
+    #expect(try store.run(id: runID)?.owner == "team-7")
+    for job in jobs {
+      #expect(job.owner == "team-7")
+      let answer = try CLI.tool(
+        URL(fileURLWithPath: "/usr/bin/curl"),
+        ["-s", "-H", "X-Api-Key: \(key)", "http://127.0.0.1:\(port)/v1/jobs/\(try #require(job.providerJobID))"])
+      let body = try #require(try JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any])
+      let metadata = try #require(body["metadata"] as? [String: Any], "\(answer.stdout)")
+      #expect(metadata["owner"] as? String == "team-7")
+      #expect(metadata["mattegate_key"] as? String == job.idempotencyKey)
+    }
     // The key is nowhere: not in the database, the reports, the outputs, what the run printed or
     // what the server logged.
     let logs = work + "/printed.txt"
