@@ -311,19 +311,11 @@ public struct RegionDeriver: Sendable {
       }
     }
     // A clip's own glass mask replaces the derived one everywhere (it may reach past the spans).
-    if own.has(.glass) {
-      let glassBit = RegionKind.glass.bit
-      bits.withUnsafeMutableBufferPointer { out in
-        for k in 0..<n { out[k] = (out[k] & ~glassBit) | (own.contains(.glass, k) ? glassBit : 0) }
-      }
-    }
-    let hairBit = RegionKind.hair.bit
+    if own.has(.glass) { own.write(.glass, into: &bits) }
     let glassBit = RegionKind.glass.bit
     if own.has(.hair) {
       // One definition of hair everywhere: hair is never glass.
-      bits.withUnsafeMutableBufferPointer { out in
-        for k in 0..<n where own.contains(.hair, k) && out[k] & glassBit == 0 { out[k] |= hairBit }
-      }
+      own.write(.hair, into: &bits, exceptWhere: glassBit)
     } else {
       // Seeds that are not glass (an own glass mask may cover some), grown by one pixel, less glass.
       hairSeeds.withUnsafeMutableBufferPointer { seeds in
@@ -343,12 +335,7 @@ public struct RegionDeriver: Sendable {
         }
       }
     }
-    for region in [RegionKind.transition, .motion] where own.has(region) {
-      let bit = region.bit
-      bits.withUnsafeMutableBufferPointer { out in
-        for k in 0..<n { out[k] = (out[k] & ~bit) | (own.contains(region, k) ? bit : 0) }
-      }
-    }
+    for region in [RegionKind.transition, .motion] where own.has(region) { own.write(region, into: &bits) }
     guard own.isEmpty else { return RegionMap(width: w, height: h, bits: bits) }
     return RegionMap(
       width: w, height: h, bits: bits, support: RegionMap.supports(of: bits, spans: spans, width: w, height: h))
@@ -360,6 +347,14 @@ public struct RegionDeriver: Sendable {
   /// block neighbourhood is in the spans, so every row minimum read was written.
   private func clearSlopedPlateau(_ plane: ZeroedBytes, truth: Matte, spans: [[Range<Int>]], plateau: UInt8) {
     let (w, h, n) = (truth.width, truth.height, truth.width * truth.height)
+    // Most frames of most clips have no plateau pixel at all: nothing to test.
+    var any = false
+    plane.withUnsafeBufferPointer { pl in
+      BytePlaneMorphology.forEach(spans, width: w, height: h) { start, count in
+        if !any { any = pl[start..<(start + count)].contains { $0 & plateau != 0 } }
+      }
+    }
+    guard any else { return }
     let r = glassFlatRadius
     let limit = Int((glassFlatRange * Double(truth.maxValue)).rounded(.down))
     let lows = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: max(n, 1))
@@ -429,11 +424,23 @@ struct OwnMasks {
 
   func has(_ region: RegionKind) -> Bool { masks[region] != nil || codeOf[region] != nil }
 
-  @inline(__always)
-  func contains(_ region: RegionKind, _ k: Int) -> Bool {
-    if let m = masks[region] { return m[k] }
-    if let c = codeOf[region], let codes { return codes[k] & c != 0 }
-    return false
+  /// Sets `region`'s bit in `bits` exactly where its own mask is set and none of `exclude`'s
+  /// bits are: one tight loop over the `[Bool]` mask or the code plane.
+  func write(_ region: RegionKind, into bits: inout [UInt8], exceptWhere exclude: UInt8 = 0) {
+    let bit = region.bit
+    bits.withUnsafeMutableBufferPointer { out in
+      if let m = masks[region] {
+        m.withUnsafeBufferPointer { m in
+          for k in 0..<out.count { out[k] = (out[k] & ~bit) | (m[k] && out[k] & exclude == 0 ? bit : 0) }
+        }
+      } else if let c = codeOf[region], let codes {
+        codes.withUnsafeBufferPointer { codes in
+          for k in 0..<out.count {
+            out[k] = (out[k] & ~bit) | (codes[k] & c != 0 && out[k] & exclude == 0 ? bit : 0)
+          }
+        }
+      }
+    }
   }
 }
 
