@@ -34,6 +34,8 @@ struct ClipContext: Sendable {
   var configKeys: [String: String] = [:]
   /// Whether outputs may come from the cache (`--no-cache` turns it off).
   var useCache = true
+  /// Each source's bits per pixel per frame, as the run worked them out.
+  var bitsPerPixel: [String: Double] = [:]
   /// Arm A's jobs of the baseline run (`--baseline-run`), by clip id.
   var baselineJobs: [String: JobRecord] = [:]
   /// This run's jobs stored before (a resume), by "clip/arm", in submission order.
@@ -296,7 +298,7 @@ struct ClipContext: Sendable {
     record.position = index
     record.scoredAt = Date()
     record.regions = clip.hasGroundTruth ? RegionProvenance.describe(clip) : nil
-    record.bitsPerPixel = clip.bitsPerPixel ?? SetCoverage.sourceBitsPerPixel(clip, in: clipSet)
+    record.bitsPerPixel = bitsPerPixel[clip.id]
     try store.saveClip(
       runID: runID,
       clip: record,

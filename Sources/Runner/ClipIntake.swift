@@ -59,7 +59,9 @@ public enum ClipIntake {
     var codec: String
     var bytes: Int
     var duration: Double
-    var bitsPerPixel: Double { Double(bytes) * 8 / Double(size.width * size.height * max(times.count, 1)) }
+    var bitsPerPixel: Double {
+      CompressionGuard.bitsPerPixel(bytes: bytes, width: size.width, height: size.height, frames: times.count)
+    }
   }
 
   static func probe(_ path: String, clip: String, manifest: String) throws -> SourceProbe {
@@ -144,7 +146,7 @@ public enum ClipIntake {
       throw fail(r.source, "crf", "\(crf) is past the largest CRF of \(source.codec) (51)")
     }
     var warnings: [String] = []
-    if let w = CompressionGuard.warning(bitsPerPixel: source.bitsPerPixel, codec: source.codec) {
+    if let w = CompressionGuard.warning(bitsPerPixel: source.bitsPerPixel) {
       warnings.append("\(r.source): \(w)")
     }
     // Staging inside the set, so the final move is a rename on one file system.
@@ -154,30 +156,30 @@ public enum ClipIntake {
     var committed = false
     defer { if !committed { try? fm.removeItem(atPath: staging) } }
     var entry = ManifestEntry(id: r.id, tags: tags)
-    entry.files.append(("source", "source" + ext(r.source), r.source, sourceHash))
+    entry.files.append(("source", "source" + ext(r.source), sourceHash))
     try fm.copyItem(atPath: r.source, toPath: staging + "/source" + ext(r.source))
     if let alpha = r.alpha {
       try convertAlpha(alpha, clip: r.id, source: source, sourcePath: r.source, to: staging + "/alpha.mkv")
-      entry.files.append(("alpha", "alpha.mkv", nil, nil))
+      entry.files.append(("alpha", "alpha.mkv", nil))
     } else if !tags.contains("no-gt") {
       tags.append("no-gt")
       entry.tags = tags
     }
     if !r.masks.isEmpty {
       try convertMasks(r.masks, clip: r.id, source: source, sourcePath: r.source, to: staging + "/regions.mkv")
-      entry.files.append(("region_masks", "regions.mkv", nil, nil))
+      entry.files.append(("region_masks", "regions.mkv", nil))
       entry.maskRegions = maskRegions.map(\.region).filter { r.masks[$0] != nil }
     }
     if let plate = r.plate {
       try checkPlate(plate, clip: r.id, source: source)
       try fm.copyItem(atPath: plate, toPath: staging + "/plate" + ext(plate))
-      entry.files.append(("clean_plate", "plate" + ext(plate), nil, nil))
+      entry.files.append(("clean_plate", "plate" + ext(plate), nil))
     }
     if let motion = r.motion {
       try checkMotion(motion, clip: r.id, source: source)
       let name = isFolder(motion) ? "motion" : "motion.zip"
       try fm.copyItem(atPath: motion, toPath: staging + "/" + name)
-      entry.files.append(("motion", name, nil, nil))
+      entry.files.append(("motion", name, nil))
     }
     entry.crf = r.crf
     entry.duration = source.duration
@@ -206,8 +208,17 @@ public enum ClipIntake {
     do {
       // Written whole to a temporary file and renamed: an interrupted add leaves the old manifest.
       try (text + entry.yaml).write(toFile: manifest, atomically: true, encoding: .utf8)
-      let set = try ClipSet.load(folder: folder)
-      return Added(set: set, clip: set.clips.first { $0.id == r.id }!, warnings: warnings)
+      // The existing clips were verified when the set was loaded above and every new file but
+      // the source was hashed from its copy: only the source copy is checked against its pin.
+      let set = try ClipSet.load(folder: folder, verifyHashes: false)
+      let clip = set.clips.first { $0.id == r.id }!
+      let copied = try FileHash.sha256(ofFile: set.path(of: clip.source))
+      guard copied == sourceHash else {
+        throw ConfigError(
+          file: set.path(of: clip.source), clip: r.id, field: "source",
+          message: "the copy differs from \(r.source) (sha256 \(copied.prefix(12))…, not \(sourceHash.prefix(12))…)")
+      }
+      return Added(set: set, clip: clip, warnings: warnings)
     } catch {
       // Put the set back as it was.
       if before.isEmpty {
@@ -428,8 +439,8 @@ public enum ClipIntake {
 struct ManifestEntry {
   var id: String
   var tags: [String]
-  /// (key, file name in the clip's folder, original path, sha256).
-  var files: [(key: String, name: String, original: String?, sha256: String?)] = []
+  /// (key, file name in the clip's folder, sha256).
+  var files: [(key: String, name: String, sha256: String?)] = []
   var maskRegions: [RegionKind] = []
   var crf: Int?
   var duration: Double?
@@ -462,7 +473,12 @@ public enum CompressionGuard {
   /// Bits per pixel per frame below which a source is flagged (documented in clipsets/README.md).
   public static let threshold = 0.02
 
-  public static func warning(bitsPerPixel bpp: Double, codec: String) -> String? {
+  /// File bits over pixels × frames.
+  public static func bitsPerPixel(bytes: Int, width: Int, height: Int, frames: Int) -> Double {
+    Double(bytes) * 8 / Double(max(width * height * frames, 1))
+  }
+
+  public static func warning(bitsPerPixel bpp: Double) -> String? {
     guard bpp.isFinite, bpp < threshold else { return nil }
     return String(
       format:

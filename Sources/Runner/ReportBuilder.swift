@@ -289,7 +289,7 @@ public enum ReportBuilder {
     row.regions = c.regions
     row.hasTruth = c.hasTruth
     row.bitsPerPixel = c.bitsPerPixel
-    row.compressionWarning = c.bitsPerPixel.flatMap { CompressionGuard.warning(bitsPerPixel: $0, codec: "") }
+    row.compressionWarning = c.bitsPerPixel.flatMap { CompressionGuard.warning(bitsPerPixel: $0) }
     row.alignment = alignment.map { a in
       var s = AlignmentStats()
       s.referenceFrames = a.referenceFrames

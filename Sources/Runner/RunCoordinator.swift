@@ -147,11 +147,12 @@ public enum RunCoordinator {
       )
     }
     for _ in 0..<(mine.count - todo.count) { progress.clipCarriedOver() }
+    // Each source's bits per pixel, once: warned about here, stored with the clip's results.
+    var bitsPerPixel: [String: Double] = [:]
     for clip in mine.map(\.element) {
-      let bpp = clip.bitsPerPixel ?? SetCoverage.sourceBitsPerPixel(clip, in: clipSet)
-      if let bpp, let w = CompressionGuard.warning(bitsPerPixel: bpp, codec: "") {
-        progress.line("  \(clip.id): warning: \(w)")
-      }
+      guard let bpp = clip.bitsPerPixel ?? SetCoverage.sourceBitsPerPixel(clip, in: clipSet) else { continue }
+      bitsPerPixel[clip.id] = bpp
+      if let w = CompressionGuard.warning(bitsPerPixel: bpp) { progress.line("  \(clip.id): warning: \(w)") }
     }
     for w in aspectWarnings where w.match.match != .exact {
       progress.line(
@@ -172,6 +173,7 @@ public enum RunCoordinator {
     context.configKeys = configKeys
     context.useCache = options.useCache
     context.owner = options.owner
+    context.bitsPerPixel = bitsPerPixel
     context.baselineJobs = baselineJobs
     context.priorJobs = priorJobs
     let shared = context

@@ -166,7 +166,7 @@ public enum SetCoverage {
     // Compression.
     for clip in set.clips {
       let bpp = clip.bitsPerPixel ?? sourceBitsPerPixel(clip, in: set)
-      if let bpp, let w = CompressionGuard.warning(bitsPerPixel: bpp, codec: "") {
+      if let bpp, let w = CompressionGuard.warning(bitsPerPixel: bpp) {
         warnings.append("clip '\(clip.id)': \(w)")
       }
     }
@@ -180,7 +180,7 @@ public enum SetCoverage {
       let size = try? MediaInput.open(path, options: ReadOptions(rgb: .none)).size,
       let bytes = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
     else { return nil }
-    return Double(bytes) * 8 / Double(size.width * size.height * timing.frames)
+    return CompressionGuard.bitsPerPixel(bytes: bytes, width: size.width, height: size.height, frames: timing.frames)
   }
 }
 
