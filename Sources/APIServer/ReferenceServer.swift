@@ -24,6 +24,9 @@ public struct ReferenceServerOptions: Sendable {
   /// Signs webhook deliveries when set.
   public var webhookSecret: String?
   public var version = "mattegate-reference/1.0 (\(EmbeddedEngine.version))"
+  /// The API it speaks: mattegate's contract, or one vendor's dialect over the same engine,
+  /// credits and fault controls.
+  public var dialect: APIDialect = .contract
 
   public init(port: Int, apiKey: String, storage: String) {
     self.port = port
@@ -72,9 +75,7 @@ public enum ReferenceServer {
     // Shutting down by cancellation logs errors for open connections; only critical ones matter here.
     logger.logLevel = .critical
     let app = Application(
-      responder: CallbackResponder<APIContext> { request, context in
-        try await respond(request, context: context, service: service)
-      },
+      router: router(options.dialect, service: service),
       configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port)),
       onServerRunning: { channel in
         let port = channel.localAddress?.port ?? options.port
@@ -94,197 +95,37 @@ public enum ReferenceServer {
     host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
   }
 
-  // MARK: Routing
-
-  /// operationId, route handler and whether the route needs the API key.
-  private static func route(_ method: HTTPRequest.Method, _ parts: [String]) -> (
-    operation: String, authenticated: Bool
-  )? {
-    switch (method, parts.count) {
-    case (.get, 1) where parts == ["health"]: return ("getHealth", false)
-    case (.get, 2) where parts == ["v1", "models"]: return ("listModels", true)
-    case (.post, 2) where parts == ["v1", "uploads"]: return ("createUpload", true)
-    case (.get, 3) where parts[0...1] == ["v1", "uploads"]: return ("getUpload", true)
-    case (.get, 3) where parts[0...1] == ["v1", "files"]: return ("downloadFile", false)
-    case (.post, 2) where parts == ["v1", "jobs"]: return ("createJob", true)
-    case (.get, 2) where parts == ["v1", "jobs"]: return ("listJobs", true)
-    case (.get, 3) where parts[0...1] == ["v1", "jobs"]: return ("getJob", true)
-    case (.delete, 3) where parts[0...1] == ["v1", "jobs"]: return ("deleteJob", true)
-    case (.post, 4) where parts[0...1] == ["v1", "jobs"] && parts[3] == "start": return ("startJob", true)
-    case (.post, 4) where parts[0...1] == ["v1", "jobs"] && parts[3] == "cancel": return ("cancelJob", true)
-    case (.get, 4) where parts[0...1] == ["v1", "jobs"] && parts[3] == "result": return ("getJobResult", true)
-    case (.get, 2) where parts == ["v1", "credits"]: return ("getCredits", true)
-    case (.post, 2) where parts == ["_test", "reset"]: return ("testReset", true)
-    case (.put, 2) where parts == ["_test", "credits"]: return ("testSetCredits", true)
-    case (.post, 2) where parts == ["_test", "faults"]: return ("testInjectFault", true)
-    case (.post, 2) where parts == ["_test", "clock"]: return ("testAdvanceClock", true)
-    case (.get, 2) where parts == ["_test", "webhook-deliveries"]: return ("testListWebhookDeliveries", true)
-    default: return nil
-    }
-  }
-
-  static func respond(_ request: Request, context: APIContext, service: ReferenceService) async throws -> Response {
-    let requestID = await service.requestID()
-    let parts = request.uri.path.split(separator: "/").map(String.init)
-    var reply: Reply
-    var drop = false
-    if let (operation, authenticated) = route(request.method, parts) {
-      if authenticated && request.headers[HTTPField.Name("X-Api-Key")!] != service.apiKey {
-        reply = .error(401, "invalid_api_key", "missing or unknown X-Api-Key", requestID: requestID)
-      } else {
-        // Request-level faults never touch the test controls.
-        let fault = operation.hasPrefix("test") ? nil : await service.takeRequestFault(operation: operation)
-        switch fault?.fault {
-        case "http_500":
-          reply = .error(500, "internal_error", "injected fault http_500", requestID: requestID)
-        case "http_503":
-          reply = .error(
-            503, "service_unavailable", "injected fault http_503: overloaded", requestID: requestID,
-            retryAfter: fault?.retryAfterSeconds ?? 1)
-        case "rate_limit":
-          let wait = fault?.retryAfterSeconds ?? 1
-          reply = .error(429, "rate_limited", "injected fault rate_limit", requestID: requestID, retryAfter: wait)
-          reply.headers["X-RateLimit-Limit"] = "60"
-          reply.headers["X-RateLimit-Remaining"] = "0"
-          reply.headers["X-RateLimit-Reset"] = "\(wait)"
-        default:
-          if fault?.fault == "delay_response" {
-            try? await Task.sleep(for: .milliseconds(fault?.delayMs ?? 1000))
-          }
-          drop = fault?.fault == "drop_after_commit"
-          reply = await perform(operation, parts: parts, request: request, service: service, requestID: requestID)
-        }
-      }
-    } else {
-      reply = .error(
-        404, "not_found", "no route \(request.method.rawValue) \(request.uri.path)", requestID: requestID)
-    }
-    if drop {
-      // The operation is committed; the connection closes without an answer.
-      try? await context.channel.close()
-      throw ServerError("connection dropped after commit (fault drop_after_commit)")
-    }
-    var fields = HTTPFields()
-    fields[HTTPField.Name("X-Request-Id")!] = requestID
-    if !reply.contentType.isEmpty { fields[.contentType] = reply.contentType }
-    for (name, value) in reply.headers { fields[HTTPField.Name(name)!] = value }
-    return Response(
-      status: HTTPResponse.Status(code: reply.status), headers: fields,
-      body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
-  }
-
-  private static func decode<T: Decodable>(
-    _ type: T.Type, _ request: Request, requestID: String
-  ) async -> Result<T, ReplyError> {
-    do {
-      let buffer = try await request.body.collect(upTo: 1 << 20)
-      return .success(try JobAPI.decoder.decode(T.self, from: Data(buffer.readableBytesView)))
-    } catch {
-      return .failure(
-        ReplyError(reply: .error(400, "invalid_request", "the JSON body is malformed: \(error)", requestID: requestID)))
-    }
-  }
-
-  struct ReplyError: Error {
-    var reply: Reply
-  }
-
-  private static func perform(
-    _ operation: String, parts: [String], request: Request, service: ReferenceService, requestID: String
-  ) async -> Reply {
-    let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-    if let key, key.isEmpty || key.count > 255 || !key.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) {
-      return .error(
-        400, "invalid_request", "Idempotency-Key must be 1-255 visible ASCII characters", requestID: requestID)
-    }
-    let query = request.uri.queryParameters
-    switch operation {
-    case "getHealth":
-      return .json(200, JobAPI.Health(status: "ok", version: service.version))
-    case "listModels":
-      return .json(200, await service.capabilities())
-    case "createUpload":
-      return await upload(request, key: key, service: service, requestID: requestID)
-    case "getUpload":
-      return await service.getUpload(parts[2], requestID: requestID)
-    case "downloadFile":
-      return await download(parts[2], token: query["token"].map(String.init), request: request, service: service)
-    case "createJob":
-      switch await decode(JobAPI.CreateJobRequest.self, request, requestID: requestID) {
-      case .success(let body): return await service.createJob(body, key: key, requestID: requestID)
-      case .failure(let e): return e.reply
-      }
-    case "listJobs":
-      return await service.listJobs(
-        limit: query["limit"].flatMap { Int(String($0)) } ?? 20,
-        offset: query["offset"].flatMap { Int(String($0)) } ?? 0,
-        status: query["status"].map(String.init), requestID: requestID)
-    case "getJob": return await service.getJob(parts[2], requestID: requestID)
-    case "deleteJob": return await service.deleteJob(parts[2], requestID: requestID)
-    case "startJob": return await service.startJob(parts[2], key: key, requestID: requestID)
-    case "cancelJob": return await service.cancelJob(parts[2], requestID: requestID)
-    case "getJobResult": return await service.result(parts[2], requestID: requestID)
-    case "getCredits": return .json(200, await service.credits())
-    case "testReset":
-      await service.reset()
-      return Reply(status: 204, body: Data(), contentType: "")
-    case "testSetCredits":
-      struct Body: Decodable { var balance: Int }
-      switch await decode(Body.self, request, requestID: requestID) {
-      case .success(let body) where body.balance >= 0: return .json(200, await service.setCredits(body.balance))
-      case .success: return .error(422, "validation_error", "balance must be ≥ 0", requestID: requestID)
-      case .failure(let e): return e.reply
-      }
-    case "testInjectFault":
-      switch await decode(JobAPI.FaultSpec.self, request, requestID: requestID) {
-      case .success(let spec):
-        guard
-          ReferenceService.requestFaults.union(ReferenceService.jobFaults).contains(spec.fault)
-            || spec.fault == "webhook_receiver_down"
-        else {
-          return .error(
-            422, "validation_error", "unknown fault '\(spec.fault)'", requestID: requestID,
-            details: ["field": .string("fault")])
-        }
-        return .json(201, await service.arm(spec))
-      case .failure(let e): return e.reply
-      }
-    case "testAdvanceClock":
-      struct Body: Decodable { var advanceSeconds: Double }
-      switch await decode(Body.self, request, requestID: requestID) {
-      case .success(let body) where body.advanceSeconds >= 0:
-        struct Now: Encodable { var now: String }
-        return .json(200, Now(now: await service.advanceClock(body.advanceSeconds)))
-      case .success: return .error(422, "validation_error", "advance_seconds must be ≥ 0", requestID: requestID)
-      case .failure(let e): return e.reply
-      }
-    case "testListWebhookDeliveries":
-      return .json(200, await service.webhookDeliveries())
-    default:
-      return .error(404, "not_found", "no operation \(operation)", requestID: requestID)
-    }
-  }
-
-  private static func upload(_ request: Request, key: String?, service: ReferenceService, requestID: String) async
-    -> Reply
-  {
-    guard let contentType = request.headers[.contentType], let boundary = Multipart.boundary(contentType: contentType)
+  /// The parts of a multipart upload, or the error reply (400 malformed, 413 too large).
+  static func formParts(_ request: Request, requestID: String) async -> Result<[MultipartForm.Part], Reply> {
+    guard let contentType = request.headers[.contentType],
+      let boundary = MultipartForm.boundary(contentType: contentType)
     else {
-      return .error(
-        400, "invalid_request", "the body must be multipart/form-data with a boundary", requestID: requestID)
+      return .failure(
+        .error(400, "invalid_request", "the body must be multipart/form-data with a boundary", requestID: requestID))
     }
     let body: Data
     do {
       body = Data(try await request.body.collect(upTo: ReferenceService.maxVideoBytes + 65536).readableBytesView)
     } catch {
-      return .error(
-        413, "payload_too_large", "the upload exceeds \(ReferenceService.maxVideoBytes) bytes", requestID: requestID,
-        details: ["max_bytes": .int(ReferenceService.maxVideoBytes)])
+      return .failure(
+        .error(
+          413, "payload_too_large", "the upload exceeds \(ReferenceService.maxVideoBytes) bytes", requestID: requestID,
+          details: ["max_bytes": .int(ReferenceService.maxVideoBytes)]))
     }
-    let parts: [MultipartPart]
-    switch Multipart.parse(body, boundary: boundary) {
+    switch MultipartForm.parse(body, boundary: boundary) {
+    case .success(let p): return .success(p)
+    case .failure(let e):
+      return .failure(.error(400, "invalid_request", "multipart body: \(e.message)", requestID: requestID))
+    }
+  }
+
+  static func upload(_ request: Request, key: String?, service: ReferenceService, requestID: String) async
+    -> Reply
+  {
+    let parts: [MultipartForm.Part]
+    switch await formParts(request, requestID: requestID) {
     case .success(let p): parts = p
-    case .failure(let e): return .error(400, "invalid_request", "multipart body: \(e.message)", requestID: requestID)
+    case .failure(let reply): return reply
     }
     guard let file = parts.first(where: { $0.name == "file" }),
       let purpose = parts.first(where: { $0.name == "purpose" }).map({ String(decoding: $0.body, as: UTF8.self) })
@@ -316,10 +157,9 @@ public enum ReferenceServer {
       requestID: requestID)
   }
 
-  private static func download(_ id: String, token: String?, request: Request, service: ReferenceService) async
-    -> Reply
+  static func download(_ id: String, token: String?, request: Request, service: ReferenceService, requestID: String)
+    async -> Reply
   {
-    let requestID = await service.requestID()
     switch await service.file(id: id, token: token) {
     case .notFound: return .error(404, "not_found", "no file '\(id)'", requestID: requestID)
     case .forbidden: return .error(403, "forbidden", "bad token for file '\(id)'", requestID: requestID)

@@ -45,6 +45,8 @@ struct OfferedModel: Sendable {
     OfferedModel(id: "original", keyer: .softKeyer, creditsPerMinute: 60, description: "soft keyer"),
     OfferedModel(id: "light", keyer: .thresholdKeyer, creditsPerMinute: 45, description: "hard threshold keyer"),
     OfferedModel(id: "pro", keyer: .refinedKeyer, creditsPerMinute: 180, description: "soft keyer + guided filter"),
+    OfferedModel(
+      id: "human", keyer: .softKeyer, creditsPerMinute: 45, description: "soft keyer (RemoveBGVideo's name)"),
     OfferedModel(id: "threshold-keyer", keyer: .thresholdKeyer, creditsPerMinute: 45, description: "engine model"),
     OfferedModel(id: "soft-keyer", keyer: .softKeyer, creditsPerMinute: 60, description: "engine model"),
     OfferedModel(id: "refined-keyer", keyer: .refinedKeyer, creditsPerMinute: 180, description: "engine model"),
@@ -213,7 +215,9 @@ actor ReferenceService {
     return spec
   }
 
-  static let requestFaults: Set<String> = ["http_500", "http_503", "rate_limit", "delay_response", "drop_after_commit"]
+  static let requestFaults: Set<String> = [
+    "http_500", "http_503", "rate_limit", "rate_limit_bare", "delay_response", "drop_after_commit",
+  ]
   static let jobFaults: Set<String> = ["job_fail", "job_timeout", "job_stall"]
 
   /// Takes one shot of the first armed request-level fault matching `operation`.
@@ -250,7 +254,37 @@ actor ReferenceService {
 
   // MARK: Test controls
 
+  /// Which reading of a vendor's contradictory docs the dialect follows (`PUT /_test/variant`).
+  private(set) var variant = DialectVariant()
+
+  func setVariant(_ v: DialectVariant) { variant = variant.merged(with: v) }
+
+  /// Stores `data` as a server file and answers its signed URL.
+  func stageFile(_ data: Data, contentType: String) -> String {
+    let id = nextID("file")
+    let path = storage + "/\(id)-staged"
+    try? data.write(to: URL(fileURLWithPath: path))
+    files[id] = StoredFile(path: path, contentType: contentType)
+    return signedURL(fileID: id).url
+  }
+
+  /// Every job, oldest first (the test control that counts jobs and charges).
+  func allJobs() -> [JobAPI.Job] { jobs.values.sorted { $0.order < $1.order }.map(\.job) }
+
+  /// A job as the contract describes it, or nil.
+  func job(_ id: String) -> JobAPI.Job? {
+    sweep()
+    return jobs[id]?.job
+  }
+
+  /// Jobs newest first, every field (the dialects' list routes).
+  func jobsNewestFirst() -> [JobAPI.Job] {
+    sweep()
+    return jobs.values.sorted { $0.order > $1.order }.map(\.job)
+  }
+
   func reset() {
+    variant = DialectVariant()
     uploads = [:]
     files = [:]
     tokens = [:]
@@ -834,5 +868,43 @@ actor ReferenceService {
       outputFormats: Self.formats.map {
         JobAPI.OutputFormatInfo(id: $0.id, alpha: $0.alpha, contentType: $0.contentType, extension: $0.ext)
       }, limits: limits)
+  }
+}
+
+/// The reading of a vendor's contradictory documentation a dialect server follows, so that a
+/// client can be tested against each. Every field is optional on the wire; absent means "keep".
+struct DialectVariant: Codable, Sendable {
+  /// RemoveBGVideo: a job not yet started reads `pending` or `created`.
+  var statusVocabulary: String?
+  /// RemoveBGVideo: errors as `{"error":{code,message,request_id}}` (`object`) or `{"error":"…"}` (`string`).
+  var errorShape: String?
+  /// RemoveBGVideo: `bg_type` is `transparent|color|image` (`type`) or
+  /// `transparent|green|white|black|blue|custom` (`preset`).
+  var bgTypeVocabulary: String?
+  /// RemoveBGVideo: background settings read from flat fields (`flat`) or a `background{}` object (`object`).
+  var backgroundForm: String?
+  /// RemoveBGVideo: whether `/v1/uploads` takes a picture (the docs say video types only).
+  var imageUploads: Bool?
+
+  var problem: String? {
+    let choices: [(String, String?, [String])] = [
+      ("status_vocabulary", statusVocabulary, ["pending", "created"]),
+      ("error_shape", errorShape, ["object", "string"]),
+      ("bg_type_vocabulary", bgTypeVocabulary, ["type", "preset"]),
+      ("background_form", backgroundForm, ["flat", "object"]),
+    ]
+    for (name, value, allowed) in choices {
+      if let v = value, !allowed.contains(v) {
+        return "\(name) must be \(allowed.joined(separator: " or ")), not '\(v)'"
+      }
+    }
+    return nil
+  }
+
+  func merged(with other: DialectVariant) -> DialectVariant {
+    DialectVariant(
+      statusVocabulary: other.statusVocabulary ?? statusVocabulary, errorShape: other.errorShape ?? errorShape,
+      bgTypeVocabulary: other.bgTypeVocabulary ?? bgTypeVocabulary,
+      backgroundForm: other.backgroundForm ?? backgroundForm, imageUploads: other.imageUploads ?? imageUploads)
   }
 }

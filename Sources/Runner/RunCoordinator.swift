@@ -30,7 +30,8 @@ public enum RunCoordinator {
       try options.gatePath.map { path throws(ConfigError) in try GateFile.alignment(path) } ?? AlignmentPolicy()
     // Each arm's provider: its config's `provider:`, else --provider. Arms that resolve to the
     // same kind, URL and key variable share one provider (one preflight, one 402 stop).
-    let providers = try armProviders(configA: configA, configB: configB, options: options)
+    let requestLog = RequestLog()
+    let providers = try armProviders(configA: configA, configB: configB, options: options, log: requestLog)
     let sharedProvider = providers.shared
     try providers.A.validate(configA)
     try providers.B.validate(configB)
@@ -128,6 +129,9 @@ public enum RunCoordinator {
 
     let runFolder = options.outputFolder + "/" + runID
     try OutputFolder.create(runFolder)
+    do { try requestLog.attach(folder: runFolder) } catch {
+      throw RunError("\(runFolder)/requests: cannot create the operational log: \(error.localizedDescription)")
+    }
     let mine = clipSet.clips.enumerated().filter { shard == nil || $0.offset % shard!.count == shard!.index - 1 }
     let todo = ClipOrder.mostWorkFirst(
       mine.filter { !["scored", "inconclusive"].contains(priorClips[$0.element.id]?.status ?? "") })
@@ -286,7 +290,9 @@ public enum RunCoordinator {
   /// Each arm's provider, from its config's `provider:` (else `--provider`), `api_url:` (else
   /// `--api-url`) and `api_key_env:` (else MATTEGATE_API_KEY); one instance when both arms
   /// resolve to the same. Errors name the config file, the field and the arm.
-  static func armProviders(configA: ArmConfig, configB: ArmConfig, options: RunOptions) throws -> (
+  static func armProviders(
+    configA: ArmConfig, configB: ArmConfig, options: RunOptions, log: RequestLog = RequestLog()
+  ) throws -> (
     A: any Provider, B: any Provider, shared: Bool
   ) {
     func key(_ c: ArmConfig) -> (kind: String, url: String?, keyVariable: String) {
@@ -313,7 +319,7 @@ public enum RunCoordinator {
         settings.pollInitial = options.pollInterval
         settings.pollMax = max(options.pollInterval, 10)
         settings.deadline = options.jobDeadline
-        return HTTPProvider(settings: settings)
+        return HTTPProvider(settings: settings, log: log)
       case "removebgvideo", "videobgremover", "replicate":
         throw ConfigError(
           file: c.file, field: field,

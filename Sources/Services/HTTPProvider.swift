@@ -68,15 +68,14 @@ public final class HTTPProvider: Provider {
   private let creditStop = Mutex<String?>(nil)
   private let capabilities = Mutex<JobAPI.Capabilities?>(nil)
   private let version = Mutex<String?>(nil)
-  private let log = Mutex<[String]>([])
+  let transport: HTTPTransport
 
   /// Every retry and URL renewal so far, one line each (for the run's log and for tests).
-  public var retryLog: [String] { log.withLock { $0 } }
+  public var retryLog: [String] { transport.retryLog }
 
-  private func note(_ line: String) { log.withLock { $0.append(line) } }
-
-  public init(settings: HTTPProviderSettings) {
+  public init(settings: HTTPProviderSettings, log: RequestLog = RequestLog()) {
     self.settings = settings
+    self.transport = HTTPTransport(settings: settings, keyStyle: .apiKeyHeader, providerName: "http", log: log)
   }
 
   public func validate(_ config: ArmConfig) throws {
@@ -137,6 +136,7 @@ public final class HTTPProvider: Provider {
       ProviderError(clipID: request.clipID, arm: request.arm, code: code, message: message)
     }
     let key = request.idempotencyKey
+    let tag = RequestTag(clipID: request.clipID, arm: request.arm)
     // 1. Uploads.
     let source = try await upload(
       request.sourcePath, purpose: "source_video", contentType: Self.contentType(request.sourcePath),
@@ -160,7 +160,7 @@ public final class HTTPProvider: Provider {
     // 2. Create (retry-safe under its key).
     let created = try await call(
       "POST", "/v1/jobs", body: try JobAPI.encoder.encode(create), contentType: "application/json",
-      idempotencyKey: key + "/create", operation: "creating the job of clip '\(request.clipID)'")
+      idempotencyKey: key + "/create", operation: "creating the job of clip '\(request.clipID)'", tag: tag)
     guard created.status == 201, var job = try? JobAPI.decoder.decode(JobAPI.Job.self, from: created.body) else {
       throw fail("create_failed", "POST /v1/jobs: \(Self.describe(created))")
     }
@@ -169,7 +169,7 @@ public final class HTTPProvider: Provider {
     // 3. Start: 402 stops the run's submissions.
     let startedReply = try await call(
       "POST", "/v1/jobs/\(jobID)/start", idempotencyKey: key + "/start",
-      operation: "starting job \(jobID) of clip '\(request.clipID)'")
+      operation: "starting job \(jobID) of clip '\(request.clipID)'", tag: tag)
     if startedReply.status == 402 {
       let detail = try? JobAPI.decoder.decode(JobAPI.ErrorBody.self, from: startedReply.body).error.details
       let required = detail?["required"]?.description ?? "?"
@@ -195,7 +195,7 @@ public final class HTTPProvider: Provider {
     while !job.isTerminal {
       if Date() >= deadline {
         _ = try? await call(
-          "POST", "/v1/jobs/\(jobID)/cancel", operation: "canceling job \(jobID) at the client deadline")
+          "POST", "/v1/jobs/\(jobID)/cancel", operation: "canceling job \(jobID) at the client deadline", tag: tag)
         var e = fail(
           "client_deadline",
           "job \(jobID) was still \(job.status) after the client deadline of \(Int(settings.deadline)) s; canceled")
@@ -205,7 +205,7 @@ public final class HTTPProvider: Provider {
       }
       try await Task.sleep(for: .seconds(min(interval, max(0.01, deadline.timeIntervalSinceNow))))
       interval = min(interval * 1.5, settings.pollMax)
-      let polled = try await call("GET", "/v1/jobs/\(jobID)", operation: "polling job \(jobID)")
+      let polled = try await call("GET", "/v1/jobs/\(jobID)", operation: "polling job \(jobID)", tag: tag)
       guard polled.status == 200, let next = try? JobAPI.decoder.decode(JobAPI.Job.self, from: polled.body) else {
         var e = fail("poll_failed", "GET /v1/jobs/\(jobID): \(Self.describe(polled))")
         e.providerJobID = jobID
@@ -222,7 +222,7 @@ public final class HTTPProvider: Provider {
       throw e
     }
     // 5. Download; an expired URL (410) gets a fresh one from /result.
-    let status = try await fetchOutput(jobID: jobID, url: output.url, to: request.outputPath)
+    let status = try await fetchOutput(jobID: jobID, url: output.url, to: request.outputPath, tag: tag)
     guard status == 200 else {
       var e = fail("download_failed", "the output of job \(jobID) answered HTTP \(status)")
       e.providerJobID = jobID
@@ -247,70 +247,28 @@ public final class HTTPProvider: Provider {
 
   /// Downloads a completed job's output to `path`. A 410 (expired URL) fetches a fresh URL
   /// from `GET /v1/jobs/{id}/result` and tries once more. Returns the final HTTP status.
-  func fetchOutput(jobID: String, url: String, to path: String) async throws -> Int {
-    let status = try await download(url, to: path, jobID: jobID)
+  func fetchOutput(jobID: String, url: String, to path: String, tag: RequestTag? = nil) async throws -> Int {
+    let status = try await transport.download(url, to: path, what: "the output of job \(jobID)", tag: tag)
     guard status == 410 else { return status }
-    let fresh = try await call("GET", "/v1/jobs/\(jobID)/result", operation: "renewing the output URL of \(jobID)")
+    let fresh = try await call(
+      "GET", "/v1/jobs/\(jobID)/result", operation: "renewing the output URL of \(jobID)", tag: tag)
     guard fresh.status == 200, let renewed = try? JobAPI.decoder.decode(JobAPI.JobOutput.self, from: fresh.body) else {
       throw ProviderSetupError("GET /v1/jobs/\(jobID)/result: \(Self.describe(fresh))")
     }
-    note("output of \(jobID): HTTP 410 expired; fresh URL from /result")
-    return try await download(renewed.url, to: path, jobID: jobID)
+    transport.note("output of \(jobID): HTTP 410 expired; fresh URL from /result")
+    return try await transport.download(renewed.url, to: path, what: "the output of job \(jobID)", tag: tag)
   }
 
   // MARK: Calls
 
-  struct Answer: Sendable {
-    var status: Int
-    var headers: HTTPHeaders
-    var body: Data
-  }
-
-  /// One API call with the retry policy: network errors, 429, 500, 502, 503 and 504 are
-  /// retried (Retry-After honoured, else jittered exponential backoff); any other answer is
-  /// returned. POSTs are only retried with an Idempotency-Key, or when idempotent by state
-  /// (cancel).
   func call(
     _ method: String, _ path: String, body: Data? = nil, contentType: String? = nil, idempotencyKey: String? = nil,
-    operation: String, authenticated: Bool = true
-  ) async throws -> Answer {
-    var attempt = 0
-    var lastProblem = ""
-    while true {
-      attempt += 1
-      var request = HTTPClientRequest(url: settings.baseURL + path)
-      request.method = HTTPMethod(rawValue: method)
-      if authenticated { request.headers.add(name: "X-Api-Key", value: settings.apiKey) }
-      if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
-      if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-      if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-      var wait: Double?
-      do {
-        let response = try await HTTPClient.shared.execute(
-          request, timeout: .milliseconds(Int64(settings.requestTimeout * 1000)))
-        let data = Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
-        let status = Int(response.status.code)
-        guard [429, 500, 502, 503, 504].contains(status) else {
-          return Answer(status: status, headers: response.headers, body: data)
-        }
-        lastProblem = "HTTP \(status) \(Self.errorCode(data) ?? "")"
-        wait = response.headers.first(name: "Retry-After").flatMap(Double.init)
-        if attempt >= settings.maxAttempts { return Answer(status: status, headers: response.headers, body: data) }
-      } catch {
-        // The request may or may not have reached the service; keys make a repeat safe.
-        lastProblem = "no answer (\(Self.transportDescription(error)))"
-        if attempt >= settings.maxAttempts {
-          throw ProviderSetupError(
-            "\(operation): \(method) \(settings.baseURL)\(path) failed \(attempt) times; last: \(lastProblem)")
-        }
-      }
-      let backoff = min(settings.retryCap, settings.retryBase * pow(2, Double(attempt - 1)))
-      let delay = wait ?? backoff * Double.random(in: 0.5...1)
-      note(
-        "\(method) \(path): \(lastProblem); attempt \(attempt + 1) after \(String(format: "%.2f", delay)) s"
-          + (wait != nil ? " (Retry-After)" : " (backoff)"))
-      try await Task.sleep(for: .seconds(delay))
-    }
+    operation: String, authenticated: Bool = true, tag: RequestTag? = nil
+  ) async throws -> HTTPAnswer {
+    try await transport.call(
+      method, path, body: body, contentType: contentType,
+      headers: idempotencyKey.map { [("Idempotency-Key", $0)] } ?? [], operation: operation,
+      authenticated: authenticated, tag: tag)
   }
 
   private func upload(
@@ -322,18 +280,15 @@ public final class HTTPProvider: Provider {
     }
     // The boundary derives from the key, so a retried upload is byte-identical.
     let boundary = "mattegate-" + FileHash.sha256(of: Array(key.utf8)).prefix(24)
-    var body = Data()
-    body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n\(purpose)\r\n".utf8))
-    let filename = URL(fileURLWithPath: path).lastPathComponent.replacingOccurrences(of: "\"", with: "_")
-    body.append(
-      Data(
-        "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n"
-          .utf8))
-    body.append(data)
-    body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+    let body = try MultipartForm.serialize(
+      [
+        MultipartForm.Part(name: "purpose", body: Data(purpose.utf8)),
+        MultipartForm.Part(
+          name: "file", filename: URL(fileURLWithPath: path).lastPathComponent, contentType: contentType, body: data),
+      ], boundary: boundary)
     let answer = try await call(
       "POST", "/v1/uploads", body: body, contentType: "multipart/form-data; boundary=\(boundary)", idempotencyKey: key,
-      operation: "uploading \(path)")
+      operation: "uploading \(path)", tag: RequestTag(clipID: request.clipID, arm: request.arm))
     guard answer.status == 201, let upload = try? JobAPI.decoder.decode(JobAPI.Upload.self, from: answer.body) else {
       throw ProviderError(
         clipID: request.clipID, arm: request.arm, code: "upload_failed",
@@ -342,71 +297,16 @@ public final class HTTPProvider: Provider {
     return upload
   }
 
-  /// Streams `url` into `path`; the HTTP status (200 when written).
-  private func download(_ url: String, to path: String, jobID: String) async throws -> Int {
-    var attempt = 0
-    while true {
-      attempt += 1
-      do {
-        let response = try await HTTPClient.shared.execute(
-          HTTPClientRequest(url: url), timeout: .milliseconds(Int64(settings.requestTimeout * 1000)))
-        let status = Int(response.status.code)
-        guard status == 200 else {
-          _ = try? await response.body.collect(upTo: 1 << 20)
-          if [429, 500, 502, 503, 504].contains(status) && attempt < settings.maxAttempts {
-            try await Task.sleep(for: .seconds(settings.retryBase * Double.random(in: 0.5...1)))
-            continue
-          }
-          return status
-        }
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-          throw ProviderSetupError("\(path): cannot be created")
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-          throw ProviderSetupError("\(path): cannot be written")
-        }
-        defer { try? handle.close() }
-        var written = 0
-        for try await chunk in response.body {
-          written += chunk.readableBytes
-          // A service that never stops sending must not fill the disk.
-          guard written <= settings.maxOutputBytes else {
-            try? handle.close()
-            try? FileManager.default.removeItem(atPath: path)
-            throw ProviderSetupError(
-              "the output of job \(jobID) is larger than the limit of \(settings.maxOutputBytes) bytes for one output; refusing it"
-            )
-          }
-          handle.write(Data(chunk.readableBytesView))
-        }
-        return 200
-      } catch let error as ProviderSetupError {
-        throw error
-      } catch {
-        if attempt >= settings.maxAttempts {
-          throw ProviderSetupError(
-            "downloading the output of job \(jobID) failed \(attempt) times: \(Self.transportDescription(error))")
-        }
-        try await Task.sleep(for: .seconds(settings.retryBase * Double.random(in: 0.5...1)))
-      }
-    }
-  }
-
   static func errorCode(_ body: Data) -> String? {
     (try? JobAPI.decoder.decode(JobAPI.ErrorBody.self, from: body))?.error.code
   }
 
   /// "HTTP 422 validation_error: message" (never headers, so never the key).
-  static func describe(_ answer: Answer) -> String {
+  static func describe(_ answer: HTTPAnswer) -> String {
     if let e = try? JobAPI.decoder.decode(JobAPI.ErrorBody.self, from: answer.body) {
       return "HTTP \(answer.status) \(e.error.code): \(e.error.message)"
     }
     return "HTTP \(answer.status) with an unexpected body"
-  }
-
-  static func transportDescription(_ error: any Error) -> String {
-    if let e = error as? HTTPClientError { return "\(e)" }
-    return String(describing: type(of: error))
   }
 
   static func contentType(_ path: String) -> String {
