@@ -297,7 +297,14 @@ public enum RunCoordinator {
   ) {
     func key(_ c: ArmConfig) -> (kind: String, url: String?, keyVariable: String) {
       let kind = c.provider ?? options.provider
-      return (kind, kind == "http" ? (c.apiURL ?? options.apiURL) : nil, c.apiKeyEnv ?? ArmConfig.defaultAPIKeyVariable)
+      let url: String? =
+        switch kind {
+        case "http": c.apiURL ?? options.apiURL
+        case "removebgvideo": c.apiURL ?? RemoveBGVideoProvider.defaultBaseURL
+        case "replicate": c.apiURL
+        default: nil
+        }
+      return (kind, url, c.apiKeyEnv ?? ArmConfig.defaultAPIKeyVariable)
     }
     func make(_ c: ArmConfig, arm: String) throws -> any Provider {
       let k = key(c)
@@ -305,6 +312,20 @@ public enum RunCoordinator {
       switch k.kind {
       case "local": return LocalProvider()
       case "exec": return ExecProvider()
+      case "removebgvideo":
+        var settings: HTTPProviderSettings
+        do {
+          settings = try HTTPProviderSettings.fromEnvironment(
+            baseURL: k.url!, keyVariable: k.keyVariable, provider: k.kind)
+        } catch {
+          throw ConfigError(
+            file: c.file, field: c.apiKeyEnv != nil || !error.description.contains("URL") ? "api_key_env" : "api_url",
+            message: "arm \(arm): \(error)")
+        }
+        settings.pollInitial = options.pollInterval
+        settings.pollMax = max(options.pollInterval, 10)
+        settings.deadline = options.jobDeadline
+        return RemoveBGVideoProvider(settings: settings, log: log)
       case "http":
         guard let url = k.url else {
           throw ConfigError(
@@ -320,15 +341,15 @@ public enum RunCoordinator {
         settings.pollMax = max(options.pollInterval, 10)
         settings.deadline = options.jobDeadline
         return HTTPProvider(settings: settings, log: log)
-      case "removebgvideo", "videobgremover", "replicate":
+      case "videobgremover", "replicate":
         throw ConfigError(
           file: c.file, field: field,
           message:
-            "arm \(arm): the \(k.kind) dialect is not built yet; this mattegate speaks local, exec and http (mattegate's job API)"
+            "arm \(arm): the \(k.kind) dialect is not built yet; this mattegate speaks local, exec, http (mattegate's job API) and removebgvideo"
         )
       default:
         throw ConfigError(
-          file: c.file, field: field, message: "arm \(arm): provider '\(k.kind)' is unknown; use local, exec or http")
+          file: c.file, field: field, message: "arm \(arm): provider '\(k.kind)' is unknown; use local, exec, http or removebgvideo")
       }
     }
     let a = try make(configA, arm: "A")

@@ -39,16 +39,16 @@ public struct HTTPProviderSettings: Sendable {
   }
 
   /// Settings for `baseURL` with the key from `keyVariable` (`MATTEGATE_API_KEY` by default).
-  public static func fromEnvironment(baseURL: String, keyVariable: String = apiKeyVariable) throws(ProviderSetupError)
-    -> HTTPProviderSettings
-  {
+  public static func fromEnvironment(
+    baseURL: String, keyVariable: String = apiKeyVariable, provider: String = "http"
+  ) throws(ProviderSetupError) -> HTTPProviderSettings {
     guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil
     else {
-      throw ProviderSetupError("--api-url '\(baseURL)' is not an http(s) URL")
+      throw ProviderSetupError("api URL '\(baseURL)' is not an http(s) URL")
     }
     guard let key = ProcessInfo.processInfo.environment[keyVariable], !key.isEmpty else {
       throw ProviderSetupError(
-        "the http provider needs the API key in the environment variable \(keyVariable), which is unset or empty")
+        "the \(provider) provider needs the API key in the environment variable \(keyVariable), which is unset or empty")
     }
     return HTTPProviderSettings(baseURL: baseURL, apiKey: key)
   }

@@ -20,11 +20,12 @@ struct LiveServer {
 
   var base: String { "http://127.0.0.1:\(port)" }
 
-  static func start(webhookSecret: String? = nil) async throws -> LiveServer {
+  static func start(webhookSecret: String? = nil, dialect: APIDialect = .contract) async throws -> LiveServer {
     let folder = try temporaryFolder()
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     var options = ReferenceServerOptions(port: 0, apiKey: apiKey, storage: folder + "/server")
     options.webhookSecret = webhookSecret
+    options.dialect = dialect
     let stopper = ReferenceServerStopper()
     let task = Task { try await ReferenceServer.run(options, stopper: stopper) { continuation.yield($0) } }
     var iterator = ports.makeAsyncIterator()
@@ -100,9 +101,11 @@ struct LiveServer {
     return path
   }
 
-  func config(model: String = "light", extra: String = "") throws -> ArmConfig {
+  func config(
+    model: String = "light", format: String = "webm", background: String = "bg_type: transparent", extra: String = ""
+  ) throws -> ArmConfig {
     let path = folder + "/arm-\(UUID().uuidString).yaml"
-    try "name: api\nmodel: \(model)\noutput_format: webm\nbg_type: transparent\n\(extra)".write(
+    try "name: api\nmodel: \(model)\noutput_format: \(format)\n\(background)\n\(extra)".write(
       toFile: path, atomically: true, encoding: .utf8)
     return try ArmConfig.load(path)
   }
