@@ -349,7 +349,8 @@ public enum RunCoordinator {
         )
       default:
         throw ConfigError(
-          file: c.file, field: field, message: "arm \(arm): provider '\(k.kind)' is unknown; use local, exec, http or removebgvideo")
+          file: c.file, field: field,
+          message: "arm \(arm): provider '\(k.kind)' is unknown; use local, exec, http or removebgvideo")
       }
     }
     let a = try make(configA, arm: "A")

@@ -48,7 +48,8 @@ public struct HTTPProviderSettings: Sendable {
     }
     guard let key = ProcessInfo.processInfo.environment[keyVariable], !key.isEmpty else {
       throw ProviderSetupError(
-        "the \(provider) provider needs the API key in the environment variable \(keyVariable), which is unset or empty")
+        "the \(provider) provider needs the API key in the environment variable \(keyVariable), which is unset or empty"
+      )
     }
     return HTTPProviderSettings(baseURL: baseURL, apiKey: key)
   }

@@ -42,12 +42,14 @@ public final class RemoveBGVideoProvider: Provider {
 
   public func validate(_ config: ArmConfig) throws {
     if config.execCommand != nil {
-      throw ConfigError(file: config.file, field: "exec", message: "exec settings are for provider exec, not removebgvideo")
+      throw ConfigError(
+        file: config.file, field: "exec", message: "exec settings are for provider exec, not removebgvideo")
     }
     if let key = config.parameters.keys.sorted().first {
       throw ConfigError(
         file: config.file, field: "engine.\(key)",
-        message: "engine parameters are for provider local; RemoveBGVideo takes model, output_format and background settings")
+        message:
+          "engine parameters are for provider local; RemoveBGVideo takes model, output_format and background settings")
     }
     guard Self.models.contains(config.model) else {
       throw ConfigError(
@@ -106,7 +108,8 @@ public final class RemoveBGVideoProvider: Provider {
     let tag = RequestTag(clipID: request.clipID, arm: request.arm)
     let config = request.config
     func fail(_ code: String, _ message: String, job: String? = nil, retryable: Bool = false) -> ProviderError {
-      var e = ProviderError(clipID: request.clipID, arm: request.arm, code: code, message: message, retryable: retryable)
+      var e = ProviderError(
+        clipID: request.clipID, arm: request.arm, code: code, message: message, retryable: retryable)
       e.providerJobID = job
       return e
     }
@@ -225,7 +228,8 @@ public final class RemoveBGVideoProvider: Provider {
       body["bg_type"] = "transparent"
     }
     body["background"] = background
-    return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]))
+      ?? Data()
   }
 
   private func create(
@@ -262,7 +266,8 @@ public final class RemoveBGVideoProvider: Provider {
       if HTTPTransport.retryableStatuses.contains(answer.status) && attempt < settings.maxAttempts {
         // A 5xx may follow a commit; a 429 does not, but looking costs one request.
         if answer.status != 429, let found = try await findJob(key: key, tag: tag) {
-          transport.note("POST /v1/jobs: HTTP \(answer.status); job \(found) carries our key, so it is not created again")
+          transport.note(
+            "POST /v1/jobs: HTTP \(answer.status); job \(found) carries our key, so it is not created again")
           return found
         }
         let wait = answer.headers.first(name: "Retry-After").flatMap(Double.init) ?? backoff(attempt)
@@ -306,7 +311,9 @@ public final class RemoveBGVideoProvider: Provider {
         if polled.status == 200, let object = Self.object(polled.body),
           Self.status(((object["job"] as? [String: Any]) ?? object)["status"]) != "pending"
         {
-          transport.note("POST /v1/jobs/\(jobID)/start: \(answer.map { "HTTP \($0.status)" } ?? "no answer"); the job reads as started")
+          transport.note(
+            "POST /v1/jobs/\(jobID)/start: \(answer.map { "HTTP \($0.status)" } ?? "no answer"); the job reads as started"
+          )
           return
         }
         guard attempt < settings.maxAttempts else {
@@ -314,7 +321,8 @@ public final class RemoveBGVideoProvider: Provider {
         }
         let wait = backoff(attempt)
         transport.note(
-          "POST /v1/jobs/\(jobID)/start: \(answer.map { "HTTP \($0.status)" } ?? "no answer") and not started; attempt \(attempt + 1) after \(String(format: "%.2f", wait)) s (backoff)")
+          "POST /v1/jobs/\(jobID)/start: \(answer.map { "HTTP \($0.status)" } ?? "no answer") and not started; attempt \(attempt + 1) after \(String(format: "%.2f", wait)) s (backoff)"
+        )
         try await Task.sleep(for: .seconds(wait))
         continue
       }

@@ -105,7 +105,8 @@ extension LiveServer {
       )
     }
     let provider = server.removeBGVideo()
-    let config = try server.config(model: "original", format: "mp4", background: "bg_type: color\nbg_color: \"#09A246\"")
+    let config = try server.config(
+      model: "original", format: "mp4", background: "bg_type: color\nbg_color: \"#09A246\"")
     let outcome = try await provider.submit(try server.request(config))
     let jobs = try await server.allJobs()
     #expect(jobs.count == 1 && jobs[0].status == "completed")
@@ -114,7 +115,9 @@ extension LiveServer {
     #expect(reader.size.width == 32)
     // original: 60 a minute × 1 s = 1 credit.
     #expect(outcome.creditsCharged == 1)
-    #expect(provider.retryLog == (other ? ["POST /v1/jobs: bg_type 'color' refused; sending 'custom' (the preset vocabulary)"] : []))
+    #expect(
+      provider.retryLog
+        == (other ? ["POST /v1/jobs: bg_type 'color' refused; sending 'custom' (the preset vocabulary)"] : []))
   }
 
   /// A picture: refused as an upload (video types only, as documented) → one clear error
@@ -162,9 +165,13 @@ extension LiveServer {
     #expect(jobs.count == 1 && jobs[0].id == outcome.providerJobID && jobs[0].status == "completed")
     #expect(jobs[0].credits.charged == 1 && jobs[0].credits.state == "charged")
     if operation == "createJob" {
-      #expect(provider.retryLog == ["POST /v1/jobs: no answer; job \(outcome.providerJobID) carries our key, so it is not created again"])
+      #expect(
+        provider.retryLog == [
+          "POST /v1/jobs: no answer; job \(outcome.providerJobID) carries our key, so it is not created again"
+        ])
     } else {
-      #expect(provider.retryLog == ["POST /v1/jobs/\(outcome.providerJobID)/start: no answer; the job reads as started"])
+      #expect(
+        provider.retryLog == ["POST /v1/jobs/\(outcome.providerJobID)/start: no answer; the job reads as started"])
     }
   }
 
@@ -179,9 +186,14 @@ extension LiveServer {
     let provider = server.removeBGVideo()
     let outcome = try await provider.submit(try server.request(try server.config()))
     let log = provider.retryLog
-    #expect(log.contains { $0.hasPrefix("POST /v1/uploads: HTTP 429 rate_limited; attempt 2 after") && $0.hasSuffix("(backoff)") })
+    #expect(
+      log.contains {
+        $0.hasPrefix("POST /v1/uploads: HTTP 429 rate_limited; attempt 2 after") && $0.hasSuffix("(backoff)")
+      })
     #expect(log.contains("POST /v1/jobs: HTTP 429; attempt 2 after 1.00 s (Retry-After)"))
-    #expect(log.contains { $0.hasPrefix("POST /v1/jobs/\(outcome.providerJobID)/start: HTTP 500 and not started; attempt 2") })
+    #expect(
+      log.contains { $0.hasPrefix("POST /v1/jobs/\(outcome.providerJobID)/start: HTTP 500 and not started; attempt 2") }
+    )
     try await server.fault(#"{"fault":"http_503","operation":"createJob"}"#)
     let second = try await provider.submit(try server.request(try server.config()))
     let jobs = try await server.allJobs()

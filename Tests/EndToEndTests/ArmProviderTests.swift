@@ -76,7 +76,11 @@ import Testing
         "provider: http\napi_url: http://127.0.0.1:9\napi_key_env: MATTEGATE_TEST_UNSET_KEY\n",
         ["field 'api_key_env'", "arm B:", "MATTEGATE_TEST_UNSET_KEY, which is unset or empty"]
       ),
-      ("provider: removebgvideo\n", ["field 'provider'", "arm B: the removebgvideo dialect is not built yet"]),
+      (
+        "provider: removebgvideo\napi_key_env: MATTEGATE_TEST_UNSET_KEY\n",
+        ["field 'api_key_env'", "arm B: the removebgvideo provider needs the API key", "MATTEGATE_TEST_UNSET_KEY"]
+      ),
+      ("provider: videobgremover\n", ["field 'provider'", "arm B: the videobgremover dialect is not built yet"]),
       ("api_url: ftp://example.com\n", ["field 'api_url'", "is not an http:// or https:// URL"]),
       ("api_key_env: 9LIVES\n", ["field 'api_key_env'", "is not an environment variable name"]),
     ]
@@ -100,5 +104,67 @@ import Testing
       CLI.repository.path + "/configs/candidate.yaml", "--owner", "", "--db", dir + "/o.sqlite",
     ])
     #expect(owner.status == 64 && owner.stderr.contains("--owner: '' is not an owner id"), "\(owner.stderr)")
+  }
+}
+
+/// A run with arm B on a vendor dialect, against `serve-api --dialect …` as a child process.
+@Suite(.serialized) struct VendorRunTests {
+  @Test func localAgainstRemoveBGVideoStoresTheVendorsRecordAndLogsEveryRequest() throws {
+    let key = "rbv-secret-\(UUID().uuidString)"
+    let clips = try CLI.tinyClipSet()
+    let work = try CLI.folder()
+    let serverLog = work + "/serve-api.log"
+    let (server, port) = try HTTPProviderEndToEndTests.startServer(
+      key: key, storage: work + "/server", log: serverLog, dialect: "removebgvideo")
+    defer { server.terminate() }
+    let b = work + "/rbv-light.yaml"
+    try """
+    name: rbv-light
+    model: light
+    output_format: webm
+    provider: removebgvideo
+    api_url: http://127.0.0.1:\(port)
+    api_key_env: RBV_TEST_KEY
+    """.write(toFile: b, atomically: true, encoding: .utf8)
+    let db = work + "/m.sqlite"
+    let r = try CLI.run(
+      [
+        "run", "--clipset", clips, "--a", CLI.repository.path + "/configs/baseline.yaml", "--b", b, "--db", db,
+        "--out", work + "/reports", "--poll-interval", "0.1", "--owner", "team-7",
+      ], environment: ["RBV_TEST_KEY": key])
+    #expect([0, 2, 3].contains(r.status), "\(r.stdout) \(r.stderr)")
+    #expect(r.stderr.contains("providers A local, B removebgvideo"), "\(r.stderr)")
+    let runID = try printedRunID(r)
+    let store = try ResultStore(path: db)
+    let jobs = try store.jobs(runID: runID)
+    #expect(jobs.count == 6)
+    for job in jobs where job.arm == "B" {
+      #expect(job.provider == "removebgvideo" && job.status == "completed", "\(job)")
+      #expect(job.providerJobID?.hasPrefix("job_") == true)
+      #expect(job.model == "light" && job.outputFormat == "webm" && job.bgType == "transparent")
+      // 4 frames at 25 fps are billed 1 s; light is 45 credits a minute: 45 / 60 = 0.75, kept as a real.
+      #expect(job.creditsCharged == 0.75 && job.credits == 0.75)
+      #expect(job.owner == "team-7")
+    }
+    // The operational log: B's requests, one file per clip, no key anywhere.
+    let folder = work + "/reports/\(runID)"
+    let lines = try String(contentsOfFile: folder + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
+    let entries = try lines.map { try JSONDecoder().decode(RequestLogLine.self, from: Data($0.utf8)) }
+    #expect(entries.contains { $0.method == "POST" && $0.path == "/v1/jobs" && $0.arm == "B" })
+    #expect(entries.allSatisfy { $0.provider == "removebgvideo" && $0.latency_ms >= 0 })
+    for job in jobs where job.arm == "B" {
+      let perClip = folder + "/requests/\(job.clipID).B.jsonl"
+      #expect(FileManager.default.fileExists(atPath: perClip), "\(perClip)")
+    }
+    let found = HTTPProviderEndToEndTests.filesContaining(key, under: work + "/reports", plus: [db, serverLog])
+    #expect(found.isEmpty, "the API key appears in \(found)")
+  }
+
+  struct RequestLogLine: Decodable {
+    var provider: String
+    var method: String
+    var path: String
+    var arm: String?
+    var latency_ms: Int
   }
 }

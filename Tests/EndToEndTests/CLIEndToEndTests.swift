@@ -452,10 +452,12 @@ struct CLI {
 @Suite(.serialized) struct HTTPProviderEndToEndTests {
   /// Starts `serve-api --port 0` with its stdout and stderr in `log`, and returns it with the
   /// port it printed.
-  static func startServer(key: String, storage: String, log: String) throws -> (Process, Int) {
+  static func startServer(key: String, storage: String, log: String, dialect: String = "contract") throws -> (
+    Process, Int
+  ) {
     let process = Process()
     process.executableURL = CLI.executable
-    process.arguments = ["serve-api", "--port", "0", "--storage", storage]
+    process.arguments = ["serve-api", "--port", "0", "--storage", storage, "--dialect", dialect]
     process.environment = ProcessInfo.processInfo.environment.merging(["MATTEGATE_API_KEY": key]) { _, new in new }
     guard FileManager.default.createFile(atPath: log, contents: nil) else {
       throw CLIError(description: "cannot create \(log)")
