@@ -151,7 +151,7 @@ import Testing
     let lines = try String(contentsOfFile: folder + "/requests.jsonl", encoding: .utf8).split(separator: "\n")
     let entries = try lines.map { try JSONDecoder().decode(RequestLogLine.self, from: Data($0.utf8)) }
     #expect(entries.contains { $0.method == "POST" && $0.path == "/v1/jobs" && $0.arm == "B" })
-    #expect(entries.allSatisfy { $0.provider == "removebgvideo" && $0.latency_ms >= 0 })
+    #expect(entries.allSatisfy { $0.provider == "removebgvideo" && $0.latencyMS >= 0 })
     for job in jobs where job.arm == "B" {
       let perClip = folder + "/requests/\(job.clipID).B.jsonl"
       #expect(FileManager.default.fileExists(atPath: perClip), "\(perClip)")
@@ -165,6 +165,10 @@ import Testing
     var method: String
     var path: String
     var arm: String?
-    var latency_ms: Int
+    var latencyMS: Int
+    enum CodingKeys: String, CodingKey {
+      case provider, method, path, arm
+      case latencyMS = "latency_ms"
+    }
   }
 }
