@@ -47,6 +47,15 @@ struct OfferedModel: Sendable {
     OfferedModel(id: "pro", keyer: .refinedKeyer, creditsPerMinute: 180, description: "soft keyer + guided filter"),
     OfferedModel(
       id: "human", keyer: .softKeyer, creditsPerMinute: 45, description: "soft keyer (RemoveBGVideo's name)"),
+    // VideoBGRemover's names: 1 credit per second of video, whatever the model.
+    OfferedModel(
+      id: "videobgremover-original", keyer: .softKeyer, creditsPerMinute: 60, description: "VideoBGRemover's name"),
+    OfferedModel(
+      id: "videobgremover-light", keyer: .thresholdKeyer, creditsPerMinute: 60, description: "VideoBGRemover's name"),
+    OfferedModel(
+      id: "videobgremover-pro", keyer: .refinedKeyer, creditsPerMinute: 60, description: "VideoBGRemover's name"),
+    OfferedModel(
+      id: "videobgremover-human", keyer: .softKeyer, creditsPerMinute: 60, description: "VideoBGRemover's name"),
     OfferedModel(id: "threshold-keyer", keyer: .thresholdKeyer, creditsPerMinute: 45, description: "engine model"),
     OfferedModel(id: "soft-keyer", keyer: .softKeyer, creditsPerMinute: 60, description: "engine model"),
     OfferedModel(id: "refined-keyer", keyer: .refinedKeyer, creditsPerMinute: 180, description: "engine model"),
@@ -144,7 +153,7 @@ actor ReferenceService {
 
   var now: Date { Date().addingTimeInterval(clockOffset) }
 
-  private func nextID(_ prefix: String) -> String {
+  func nextID(_ prefix: String) -> String {
     let n = (counters[prefix] ?? 0) + 1
     counters[prefix] = n
     return "\(prefix)_\(n)"
@@ -217,6 +226,7 @@ actor ReferenceService {
 
   static let requestFaults: Set<String> = [
     "http_500", "http_503", "rate_limit", "rate_limit_bare", "delay_response", "drop_after_commit",
+    "drop_before_commit",
   ]
   static let jobFaults: Set<String> = ["job_fail", "job_timeout", "job_stall"]
 
@@ -254,6 +264,9 @@ actor ReferenceService {
 
   // MARK: Test controls
 
+  /// VideoBGRemover's jobs: created before their video exists, started into a contract job.
+  var vendorJobs: [String: VendorJob] = [:]
+
   /// Which reading of a vendor's contradictory docs the dialect follows (`PUT /_test/variant`).
   private(set) var variant = DialectVariant()
 
@@ -285,6 +298,7 @@ actor ReferenceService {
 
   func reset() {
     variant = DialectVariant()
+    vendorJobs = [:]
     uploads = [:]
     files = [:]
     tokens = [:]

@@ -10,6 +10,8 @@ public enum APIDialect: String, CaseIterable, Sendable {
   case contract
   /// RemoveBGVideo's documented API (docs/providers.md).
   case removebgvideo
+  /// VideoBGRemover's documented API.
+  case videobgremover
 }
 
 /// What every route handler gets besides the request: the request id and the operation.
@@ -56,6 +58,10 @@ struct Endpoints {
           reply.headers["X-RateLimit-Limit"] = "60"
           reply.headers["X-RateLimit-Remaining"] = "0"
           reply.headers["X-RateLimit-Reset"] = "\(wait)"
+        case "drop_before_commit":
+          // The request is lost on the way in: nothing is done, no answer comes.
+          try? await context.channel.close()
+          throw ServerError("connection dropped before commit (fault drop_before_commit)")
         case "rate_limit_bare":
           // RemoveBGVideo does not document Retry-After: a 429 without it.
           reply = .error(429, "rate_limited", "injected fault rate_limit_bare", requestID: requestID)
@@ -89,6 +95,8 @@ struct Endpoints {
     switch dialect {
     case .contract:
       return reply
+    case .videobgremover:
+      out.body = Self.json(["error": body.error.message])
     case .removebgvideo:
       // Two documented shapes: `{"error":{code,message,request_id}}` and, in places, a bare string.
       if await service.variant.errorShape == "string" {
@@ -149,6 +157,7 @@ extension ReferenceServer {
     switch dialect {
     case .contract: contractRoutes(endpoints)
     case .removebgvideo: RemoveBGVideoDialect.routes(endpoints)
+    case .videobgremover: VideoBGRemoverDialect.routes(endpoints)
     }
     return router
   }

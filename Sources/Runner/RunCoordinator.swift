@@ -301,6 +301,7 @@ public enum RunCoordinator {
         switch kind {
         case "http": c.apiURL ?? options.apiURL
         case "removebgvideo": c.apiURL ?? RemoveBGVideoProvider.defaultBaseURL
+        case "videobgremover": c.apiURL ?? VideoBGRemoverProvider.defaultBaseURL
         case "replicate": c.apiURL
         default: nil
         }
@@ -312,7 +313,7 @@ public enum RunCoordinator {
       switch k.kind {
       case "local": return LocalProvider()
       case "exec": return ExecProvider()
-      case "removebgvideo":
+      case "removebgvideo", "videobgremover":
         var settings: HTTPProviderSettings
         do {
           settings = try HTTPProviderSettings.fromEnvironment(
@@ -325,7 +326,8 @@ public enum RunCoordinator {
         settings.pollInitial = options.pollInterval
         settings.pollMax = max(options.pollInterval, 10)
         settings.deadline = options.jobDeadline
-        return RemoveBGVideoProvider(settings: settings, log: log)
+        return k.kind == "removebgvideo"
+          ? RemoveBGVideoProvider(settings: settings, log: log) : VideoBGRemoverProvider(settings: settings, log: log)
       case "http":
         guard let url = k.url else {
           throw ConfigError(
@@ -341,16 +343,17 @@ public enum RunCoordinator {
         settings.pollMax = max(options.pollInterval, 10)
         settings.deadline = options.jobDeadline
         return HTTPProvider(settings: settings, log: log)
-      case "videobgremover", "replicate":
+      case "replicate":
         throw ConfigError(
           file: c.file, field: field,
           message:
-            "arm \(arm): the \(k.kind) dialect is not built yet; this mattegate speaks local, exec, http (mattegate's job API) and removebgvideo"
+            "arm \(arm): the \(k.kind) dialect is not built yet; this mattegate speaks local, exec, http (mattegate's job API), removebgvideo and videobgremover"
         )
       default:
         throw ConfigError(
           file: c.file, field: field,
-          message: "arm \(arm): provider '\(k.kind)' is unknown; use local, exec, http or removebgvideo")
+          message: "arm \(arm): provider '\(k.kind)' is unknown; use local, exec, http, removebgvideo or videobgremover"
+        )
       }
     }
     let a = try make(configA, arm: "A")

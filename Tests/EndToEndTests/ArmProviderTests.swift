@@ -172,3 +172,51 @@ import Testing
     }
   }
 }
+
+extension VendorRunTests {
+  /// Vendor against vendor: A on RemoveBGVideo, B on VideoBGRemover, each on its own
+  /// `serve-api` dialect with its own key; each arm keeps its vendor's charge.
+  @Test func removeBGVideoAgainstVideoBGRemover() throws {
+    let clips = try CLI.tinyClipSet()
+    let work = try CLI.folder()
+    let keys = ["RBV": "rbv-\(UUID().uuidString)", "VBR": "vbr-\(UUID().uuidString)"]
+    let (rbv, rbvPort) = try HTTPProviderEndToEndTests.startServer(
+      key: keys["RBV"]!, storage: work + "/rbv", log: work + "/rbv.log", dialect: "removebgvideo")
+    defer { rbv.terminate() }
+    let (vbr, vbrPort) = try HTTPProviderEndToEndTests.startServer(
+      key: keys["VBR"]!, storage: work + "/vbr", log: work + "/vbr.log", dialect: "videobgremover")
+    defer { vbr.terminate() }
+    for (name, kind, port) in [("a", "removebgvideo", rbvPort), ("b", "videobgremover", vbrPort)] {
+      try """
+      name: \(kind)-light
+      model: light
+      output_format: webm
+      provider: \(kind)
+      api_url: http://127.0.0.1:\(port)
+      api_key_env: \(kind == "removebgvideo" ? "RBV_KEY" : "VBR_KEY")
+      """.write(toFile: work + "/\(name).yaml", atomically: true, encoding: .utf8)
+    }
+    let db = work + "/m.sqlite"
+    let r = try CLI.run(
+      [
+        "run", "--clipset", clips, "--a", work + "/a.yaml", "--b", work + "/b.yaml", "--db", db, "--out",
+        work + "/reports", "--poll-interval", "0.1",
+      ], environment: ["RBV_KEY": keys["RBV"]!, "VBR_KEY": keys["VBR"]!])
+    #expect([0, 2, 3].contains(r.status), "\(r.stdout) \(r.stderr)")
+    let runID = try printedRunID(r)
+    let store = try ResultStore(path: db)
+    #expect(try store.run(id: runID)?.provider == "A: removebgvideo, B: videobgremover")
+    let jobs = try store.jobs(runID: runID)
+    #expect(jobs.count == 6 && jobs.allSatisfy { $0.status == "completed" })
+    for job in jobs {
+      #expect(job.provider == (job.arm == "A" ? "removebgvideo" : "videobgremover"))
+      // 0.16 s bills 1 s: RemoveBGVideo light 45/60 = 0.75, VideoBGRemover 1 a second = 1.
+      #expect(job.creditsCharged == (job.arm == "A" ? 0.75 : 1))
+      #expect(job.providerJobID?.hasPrefix(job.arm == "A" ? "job_" : "vbr_") == true)
+    }
+    let found = keys.values.flatMap {
+      HTTPProviderEndToEndTests.filesContaining($0, under: work + "/reports", plus: [db])
+    }
+    #expect(found.isEmpty, "a key appears in \(found)")
+  }
+}
