@@ -84,7 +84,7 @@ actor ReferenceService {
   static let maxHeight = 2160
   static let formats: [(id: String, alpha: Bool, contentType: String, ext: String)] = [
     ("webm", true, "video/webm", "webm"), ("mov", true, "video/quicktime", "mov"), ("mp4", false, "video/mp4", "mp4"),
-    ("png_sequence", true, "application/zip", "zip"),
+    ("png_sequence", true, "application/zip", "zip"), ("matte_mp4", true, "video/mp4", "mp4"),
   ]
 
   let apiKey: String

@@ -65,12 +65,16 @@ public enum TransparentFormat: String, Sendable, CaseIterable {
   case mov
   /// A ZIP of 8-bit RGBA PNGs, `frame_00000.png` onwards.
   case pngSequence = "png_sequence"
+  /// The matte alone as an H.264 MP4 whose luma is alpha, limited range (what matting models
+  /// such as RobustVideoMatting's `alpha-mask` return).
+  case matteMP4 = "matte_mp4"
 }
 
 /// Where one transparent output's frames go.
 private enum TransparentSink {
   case video(VideoWriter)
   case pngs(ZipWriter, index: Int)
+  case matte(VideoWriter)
 
   init(format: TransparentFormat, path: String, width: Int, height: Int, rate: Int, crf: Int) throws {
     switch format {
@@ -81,6 +85,11 @@ private enum TransparentSink {
       self = .video(try VideoWriter(path: path, width: width, height: height, frameRate: rate, encoding: .prores4444))
     case .pngSequence:
       self = .pngs(try ZipWriter(path: path), index: 0)
+    case .matteMP4:
+      // Lossless H.264 of a gray picture: swscale's RGB → YUV puts alpha a on luma 16 + 219·a/255.
+      self = .matte(
+        try VideoWriter(
+          path: path, width: width, height: height, frameRate: rate, encoding: .h264(crf: 0, preset: "medium")))
     }
   }
 
@@ -93,12 +102,22 @@ private enum TransparentSink {
       try zip.add(
         name, data: try PNGFile.encodeRGBA(rgb, alpha: alpha, name: zip.path + ":" + name, compression: .fast))
       self = .pngs(zip, index: index + 1)
+    case .matte(let writer):
+      var pixels = [UInt8](repeating: 0, count: alpha.samples.count * 3)
+      let m = alpha.maxValue
+      for (i, a) in alpha.samples.enumerated() {
+        let v = UInt8((Int(a) * 255 + m / 2) / m)
+        pixels[3 * i] = v
+        pixels[3 * i + 1] = v
+        pixels[3 * i + 2] = v
+      }
+      try writer.append(rgb: RGBImage(width: alpha.width, height: alpha.height, pixels: pixels), alpha: nil)
     }
   }
 
   func finish() throws {
     switch self {
-    case .video(let writer):
+    case .video(let writer), .matte(let writer):
       try writer.finish()
     case .pngs(let zip, _):
       try zip.finish()

@@ -39,7 +39,8 @@ final class OutputFormatOwner {
   init(path: String) throws(MediaError) {
     _ = FFmpegLogging.configured
     var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
-    let r = avformat_alloc_output_context2(&ctx, nil, nil, path)
+    // A `.matte_mp4` (mattegate's name for an MP4 whose luma is alpha) is an MP4.
+    let r = avformat_alloc_output_context2(&ctx, nil, path.hasSuffix(".matte_mp4") ? "mp4" : nil, path)
     guard r >= 0, let ctx else {
       throw MediaError.ffmpeg(r, "choosing a container for the file name", path: path)
     }

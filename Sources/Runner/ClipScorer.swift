@@ -158,7 +158,9 @@ enum ClipScorer {
         composite
         ? ReadOptions(rgb: .eight, alpha: .none, sequenceFrameRate: 1 / interval)
         : ReadOptions(
-          rgb: .none, alpha: .alphaChannel, association: config.alphaAssociation, sequenceFrameRate: 1 / interval)
+          // A matte video's luma is alpha (limited range expanded unless the stream says full range).
+          rgb: .none, alpha: config.outputFormat == "matte_mp4" ? .matteLuma : .alphaChannel,
+          association: config.alphaAssociation, sequenceFrameRate: 1 / interval)
       readers[arm] = try MediaInput.open(
         path, options: options, sourceSize: truth.size, allowScaling: config.allowScaling,
         what: "arm \(arm) output (config \(config.file))")

@@ -6,8 +6,10 @@ public import MediaIO
 
 /// One arm's configuration (`configs/NAME.yaml`): what is asked of the service.
 public struct ArmConfig: Sendable, Equatable {
-  public static let outputFormats = ["webm", "mov", "mp4", "gif", "webp", "png_sequence", "pro_bundle"]
-  public static let alphaFormats: Set<String> = ["webm", "mov", "gif", "webp", "png_sequence", "pro_bundle"]
+  public static let outputFormats = ["webm", "mov", "mp4", "gif", "webp", "png_sequence", "pro_bundle", "matte_mp4"]
+  public static let alphaFormats: Set<String> = [
+    "webm", "mov", "gif", "webp", "png_sequence", "pro_bundle", "matte_mp4",
+  ]
   public static let backgroundTypes = ["transparent", "color", "image", "video"]
   public static let fits = ["cover", "contain", "stretch"]
   /// Provider kinds an arm may name (`provider:`); `--provider` is the default for arms that name none.
