@@ -266,6 +266,8 @@ actor ReferenceService {
 
   /// VideoBGRemover's jobs: created before their video exists, started into a contract job.
   var vendorJobs: [String: VendorJob] = [:]
+  /// Replicate-style predictions, by id.
+  var predictions: [String: PredictionRecord] = [:]
 
   /// Which reading of a vendor's contradictory docs the dialect follows (`PUT /_test/variant`).
   private(set) var variant = DialectVariant()
@@ -299,6 +301,7 @@ actor ReferenceService {
   func reset() {
     variant = DialectVariant()
     vendorJobs = [:]
+    predictions = [:]
     uploads = [:]
     files = [:]
     tokens = [:]
@@ -458,12 +461,13 @@ actor ReferenceService {
     }
     // What the embedded engine writes: transparent webm, mov or png_sequence; mp4 composites.
     let writable =
-      (r.bgType == "transparent" && ["webm", "mov", "png_sequence"].contains(format.id))
+      (r.bgType == "transparent" && ["webm", "mov", "png_sequence", "matte_mp4"].contains(format.id))
       || (format.id == "mp4" && ["color", "image"].contains(r.bgType!))
     if !writable {
       return invalid(
         "validation_error", "output_format",
-        "this server writes webm, mov or png_sequence with bg_type transparent, or mp4 over a color or an image")
+        "this server writes webm, mov, png_sequence or matte_mp4 with bg_type transparent, or mp4 over a color or an image"
+      )
     }
     return .success((r, model))
   }

@@ -12,6 +12,8 @@ public enum APIDialect: String, CaseIterable, Sendable {
   case removebgvideo
   /// VideoBGRemover's documented API.
   case videobgremover
+  /// A Replicate-style prediction server: the hosted API and a Cog container's.
+  case replicate
 }
 
 /// What every route handler gets besides the request: the request id and the operation.
@@ -40,7 +42,10 @@ struct Endpoints {
       let requestID = await service.requestID()
       var reply: Reply
       var drop = false
-      if authenticated && !Self.authorized(request, dialect: dialect, key: service.apiKey) {
+      // The test controls take X-Api-Key in every dialect.
+      if authenticated
+        && !Self.authorized(request, dialect: operation.hasPrefix("test") ? .contract : dialect, key: service.apiKey)
+      {
         reply = .error(401, "invalid_api_key", "missing or unknown API key", requestID: requestID)
       } else {
         // Request-level faults never touch the test controls.
@@ -83,7 +88,10 @@ struct Endpoints {
   }
 
   static func authorized(_ request: Request, dialect: APIDialect, key: String) -> Bool {
-    request.headers[HTTPField.Name("X-Api-Key")!] == key
+    switch dialect {
+    case .replicate: request.headers[.authorization] == "Bearer \(key)"
+    default: request.headers[HTTPField.Name("X-Api-Key")!] == key
+    }
   }
 
   /// The contract's error body, in the dialect's shape.
@@ -97,6 +105,8 @@ struct Endpoints {
       return reply
     case .videobgremover:
       out.body = Self.json(["error": body.error.message])
+    case .replicate:
+      out.body = Self.json(["detail": body.error.message, "title": body.error.code, "status": reply.status])
     case .removebgvideo:
       // Two documented shapes: `{"error":{code,message,request_id}}` and, in places, a bare string.
       if await service.variant.errorShape == "string" {
@@ -158,6 +168,7 @@ extension ReferenceServer {
     case .contract: contractRoutes(endpoints)
     case .removebgvideo: RemoveBGVideoDialect.routes(endpoints)
     case .videobgremover: VideoBGRemoverDialect.routes(endpoints)
+    case .replicate: ReplicateDialect.routes(endpoints)
     }
     return router
   }

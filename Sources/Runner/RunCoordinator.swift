@@ -344,11 +344,22 @@ public enum RunCoordinator {
         settings.deadline = options.jobDeadline
         return HTTPProvider(settings: settings, log: log)
       case "replicate":
-        throw ConfigError(
-          file: c.file, field: field,
-          message:
-            "arm \(arm): the \(k.kind) dialect is not built yet; this mattegate speaks local, exec, http (mattegate's job API), removebgvideo and videobgremover"
-        )
+        guard let url = k.url else {
+          throw ConfigError(
+            file: c.file, field: "api_url",
+            message: "arm \(arm): provider replicate needs api_url (https://api.replicate.com or a Cog server's URL)")
+        }
+        var settings: HTTPProviderSettings
+        do {
+          settings = try HTTPProviderSettings.fromEnvironment(
+            baseURL: url, keyVariable: k.keyVariable, provider: k.kind)
+        } catch {
+          throw ConfigError(file: c.file, field: "api_key_env", message: "arm \(arm): \(error)")
+        }
+        settings.pollInitial = options.pollInterval
+        settings.pollMax = max(options.pollInterval, 10)
+        settings.deadline = options.jobDeadline
+        return ReplicateProvider(settings: settings, log: log)
       default:
         throw ConfigError(
           file: c.file, field: field,

@@ -46,6 +46,11 @@ public struct ArmConfig: Sendable, Equatable {
   public var apiURL: String?
   public var apiKeyEnv: String?
   public var bgImageURL: String?
+  /// For provider replicate (`replicate:`): `hosted` (Replicate's API) or `cog` (a Cog
+  /// container), the input that takes the video, and the model's other inputs as given.
+  public var replicateServer = "hosted"
+  public var replicateInputField = "input_video"
+  public var replicateInput: [String: String] = [:]
   /// The team's own user or project id for this arm's jobs (`owner:`; else `--owner`).
   public var owner: String?
   /// The file it was read from.
@@ -82,6 +87,11 @@ public struct ArmConfig: Sendable, Equatable {
     if let provider { lines.append("provider=\(provider)") }
     if let apiURL { lines.append("api_url=\(apiURL)") }
     if let bgImageURL { lines.append("bg_image_url=\(bgImageURL)") }
+    if provider == "replicate" {
+      lines.append("replicate.server=\(replicateServer)")
+      lines.append("replicate.input_field=\(replicateInputField)")
+      for (k, v) in replicateInput.sorted(by: { $0.key < $1.key }) { lines.append("replicate.input.\(k)=\(v)") }
+    }
     return lines.joined(separator: "\n")
   }
 
@@ -94,19 +104,28 @@ public struct ArmConfig: Sendable, Equatable {
     try doc.rejectUnknownKeys([
       "name", "description", "model", "output_format", "bg_type", "bg_color", "bg_image", "fit", "engine", "alpha",
       "allow_scaling", "exec", "strict_aspect", "pad_color", "provider", "api_url", "api_key_env", "bg_image_url",
-      "owner",
+      "owner", "replicate",
     ])
     let name = try doc.requiredString("name")
     let model = try doc.requiredString("model")
-    // The job API's ModelId: ^[a-z0-9][a-z0-9._-]{0,63}$.
-    let modelCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789._-")
-    guard let first = model.first, first.isLetter || first.isNumber, model.count <= 64,
-      model.allSatisfy({ modelCharacters.contains($0) })
-    else {
-      throw doc.error(
-        line: doc.line(of: "model"), field: "model",
-        "'\(model)' is not a model id: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64"
-      )
+    if try doc.string("provider") == "replicate" {
+      // Replicate's `owner/name` or `owner/name:version`.
+      let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:")
+      guard model.count <= 200, model.allSatisfy({ allowed.contains($0) }), !model.hasPrefix("/") else {
+        throw doc.error(
+          line: doc.line(of: "model"), field: "model", "'\(model.prefix(60))' is not owner/name or owner/name:version")
+      }
+    } else {
+      // The job API's ModelId: ^[a-z0-9][a-z0-9._-]{0,63}$.
+      let modelCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+      guard let first = model.first, first.isLetter || first.isNumber, model.count <= 64,
+        model.allSatisfy({ modelCharacters.contains($0) })
+      else {
+        throw doc.error(
+          line: doc.line(of: "model"), field: "model",
+          "'\(model)' is not a model id: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64"
+        )
+      }
     }
     let outputFormat = try doc.string("output_format") ?? "webm"
     guard outputFormats.contains(outputFormat) else {
@@ -237,6 +256,25 @@ public struct ArmConfig: Sendable, Equatable {
       throw doc.error(
         line: doc.line(of: "bg_image_url"), field: "bg_image_url",
         "belongs to bg_type image, not \(bgType) (conflicting_background)")
+    }
+    if let replicate = try doc.map("replicate") {
+      guard config.provider == "replicate" else {
+        throw doc.error(line: doc.line(of: "replicate"), field: "replicate", "belongs to provider replicate")
+      }
+      try replicate.rejectUnknownKeys(["server", "input_field", "input"])
+      let server = try replicate.string("server") ?? "hosted"
+      guard ["hosted", "cog"].contains(server) else {
+        throw replicate.error(
+          line: replicate.line(of: "server"), field: "replicate.server", "'\(server)' is not hosted or cog")
+      }
+      config.replicateServer = server
+      config.replicateInputField = try replicate.string("input_field") ?? "input_video"
+      if let input = try replicate.map("input") {
+        for key in input.keys {
+          guard let value = try input.string(key) else { continue }
+          config.replicateInput[key] = value
+        }
+      }
     }
     if let exec = try doc.map("exec") {
       try exec.rejectUnknownKeys(["command", "timeout"])

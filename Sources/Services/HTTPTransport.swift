@@ -61,7 +61,7 @@ public final class HTTPTransport: Sendable {
   public func call(
     _ method: String, _ path: String, body: Data? = nil, contentType: String? = nil,
     headers extra: [(String, String)] = [], operation: String, authenticated: Bool = true,
-    retryPolicy: RetryPolicy = .all, tag: RequestTag? = nil
+    retryPolicy: RetryPolicy = .all, tag: RequestTag? = nil, timeout: Double? = nil
   ) async throws -> HTTPAnswer {
     let absolute = path.hasPrefix("http://") || path.hasPrefix("https://")
     let url = absolute ? path : settings.baseURL + path
@@ -88,8 +88,8 @@ public final class HTTPTransport: Sendable {
       var final: HTTPAnswer?
       do {
         let response = try await HTTPClient.shared.execute(
-          request, timeout: .milliseconds(Int64(settings.requestTimeout * 1000)))
-        let data = Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
+          request, timeout: .milliseconds(Int64((timeout ?? settings.requestTimeout) * 1000)))
+        let data = Data(try await response.body.collect(upTo: 1 << 30).readableBytesView)
         let status = Int(response.status.code)
         entry.status = status
         entry.requestID = Self.requestID(response.headers, body: data)
