@@ -374,7 +374,12 @@ extension HTMLReport {
       h += "</td><td class=\"num\">\(j.attempt)</td><td class=\"num\">\(j.durationMS.map(String.init) ?? "–")</td>"
       h += "<td class=\"num\">\(j.credits.map { fmt($0, 6) } ?? "–")</td>"
       h += "<td><code>\(esc(j.outputSHA256.map { String($0.prefix(12)) } ?? "–"))</code></td>"
-      h += "<td class=\"error\">\(esc(j.error ?? ""))</td></tr>"
+      h += "<td class=\"error\">\(esc(j.error ?? ""))"
+      if let log = j.requestLog, j.status == "failed" {
+        h +=
+          " <a class=\"small\" href=\"\(esc(log))\">\(j.requestCount) request\(j.requestCount == 1 ? "" : "s") (operational log)</a>"
+      }
+      h += "</td></tr>"
     }
     return h + "</tbody></table></details>"
   }

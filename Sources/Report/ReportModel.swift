@@ -195,6 +195,10 @@ public struct ReportModel: Sendable {
     public var outputSHA256: String?
     public var reusedFrom: String?
     public var error: String?
+    /// The operational log of this clip's arm (relative to the report) and its number of
+    /// requests, when the provider made HTTP requests.
+    public var requestLog: String?
+    public var requestCount = 0
 
     public init(
       clip: String, arm: String, jobID: String?, status: String, attempt: Int, durationMS: Int?, credits: Double?,

@@ -3,6 +3,7 @@ import Foundation
 import MatteMetrics
 import MediaIO
 public import Report
+import Services
 public import Store
 import Verdict
 
@@ -77,11 +78,18 @@ public enum ReportBuilder {
       ($0.clipID, $0.error ?? $0.status)
     }
     model.jobs = jobs.map { j in
-      ReportModel.JobRow(
+      var row = ReportModel.JobRow(
         clip: j.clipID, arm: j.arm, jobID: j.providerJobID, status: j.status, attempt: j.attempt,
         durationMS: j.totalMS ?? j.durationMS, credits: j.creditsCharged ?? j.credits, outputSHA256: j.outputSHA256,
         reusedFrom: j.reusedFrom,
         error: j.errorCode.map { code in j.errorMessage.map { "\(code): \($0)" } ?? code } ?? j.errorMessage)
+      // The clip arm's lines of the operational log, when its provider spoke HTTP.
+      let log = RequestLog.jobFile(clipID: j.clipID, arm: j.arm)
+      if let data = FileManager.default.contents(atPath: runFolder + "/" + log) {
+        row.requestLog = log
+        row.requestCount = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+      }
+      return row
     }
     model.runbook = runbook(model, byClip: byClip, policy: policy)
     model.votes = voteSummary(try store.votes(runID: runID))

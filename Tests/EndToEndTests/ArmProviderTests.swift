@@ -127,17 +127,37 @@ import Testing
     api_key_env: RBV_TEST_KEY
     """.write(toFile: b, atomically: true, encoding: .utf8)
     let db = work + "/m.sqlite"
+    // The first job the service processes fails.
+    let armed = try CLI.tool(
+      URL(fileURLWithPath: "/usr/bin/curl"),
+      [
+        "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "X-Api-Key: \(key)", "-H",
+        "Content-Type: application/json", "-d", #"{"fault":"job_fail"}"#, "http://127.0.0.1:\(port)/_test/faults",
+      ])
+    #expect(armed.stdout == "201", "\(armed.stdout) \(armed.stderr)")
     let r = try CLI.run(
       [
         "run", "--clipset", clips, "--a", CLI.repository.path + "/configs/baseline.yaml", "--b", b, "--db", db,
-        "--out", work + "/reports", "--poll-interval", "0.1", "--owner", "team-7",
+        "--out", work + "/reports", "--poll-interval", "0.1", "--owner", "team-7", "--jobs", "1",
       ], environment: ["RBV_TEST_KEY": key])
-    #expect([0, 2, 3].contains(r.status), "\(r.stdout) \(r.stderr)")
+    // A failed clip is a pipeline error: exit 1, never a pass (docs/statistics.md).
+    #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
     #expect(r.stderr.contains("providers A local, B removebgvideo"), "\(r.stderr)")
     let runID = try printedRunID(r)
     let store = try ResultStore(path: db)
-    let jobs = try store.jobs(runID: runID)
-    #expect(jobs.count == 6)
+    var jobs = try store.jobs(runID: runID)
+    // The failed job: the vendor's text word for word, and a link from the report to its lines.
+    let failed = jobs.filter { $0.status == "failed" }
+    #expect(failed.count == 1 && failed.first?.arm == "B", "\(failed)")
+    let broken = try #require(failed.first)
+    #expect(broken.provider == "removebgvideo" && broken.errorMessage == "failed on purpose (job_fail fault)")
+    let report = try String(contentsOfFile: work + "/reports/\(runID)/index.html", encoding: .utf8)
+    let link = "requests/\(broken.clipID).B.jsonl"
+    #expect(report.contains("href=\"\(link)\""), "no link to \(link)")
+    let failedLines = try String(contentsOfFile: work + "/reports/\(runID)/" + link, encoding: .utf8)
+    #expect(failedLines.contains("\"path\":\"/v1/jobs\"") && failedLines.contains("\"clip\":\"\(broken.clipID)\""))
+    jobs = jobs.filter { $0.status != "failed" }
+    #expect(jobs.count == 5)
     for job in jobs where job.arm == "B" {
       #expect(job.provider == "removebgvideo" && job.status == "completed", "\(job)")
       #expect(job.providerJobID?.hasPrefix("job_") == true)
