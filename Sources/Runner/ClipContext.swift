@@ -148,6 +148,8 @@ struct ClipContext: Sendable {
     record.bgImageSHA256 = backgroundSHA256[arm]
     record.cacheKey = cacheKey
     record.owner = config.owner ?? owner
+    // The clip's own source until a service names its upload.
+    record.inputReference = "clipset:" + clip.source.path
 
     // 2. Arm A of the baseline run, or 3. the cache: a job row that says where it came from.
     // Only for a first attempt: a job interrupted or failed in this run is submitted again.
@@ -226,6 +228,7 @@ struct ClipContext: Sendable {
       record.processingMS = result.processingMS
       record.totalMS = Int((result.finishedAt.timeIntervalSince(submitted) * 1000).rounded())
       record.stderrPath = result.stderrPath
+      record.inputReference = result.inputReference ?? record.inputReference
       try store.updateJob(id: rowID, with: record)
       // Only completed outputs are cached; errors never are.
       try store.cache(
@@ -246,6 +249,7 @@ struct ClipContext: Sendable {
         record.providerJobID = e.providerJobID ?? record.providerJobID
         record.creditsReserved = e.creditsReserved
         record.creditsRefunded = e.creditsRefunded
+        record.inputReference = e.inputReference ?? record.inputReference
       }
       try store.updateJob(id: rowID, with: record)
       throw error

@@ -235,6 +235,7 @@ public final class HTTPProvider: Provider {
       outputSHA256: try FileHash.sha256(ofFile: request.outputPath),
       serviceVersion: version.withLock { $0 }, credits: Double(job.credits.charged), startedAt: started,
       finishedAt: finished)
+    outcome.inputReference = "upload " + source.id
     outcome.creditsReserved = Double(job.credits.reserved)
     outcome.creditsCharged = Double(job.credits.charged)
     outcome.creditsRefunded = Double(job.credits.refunded)

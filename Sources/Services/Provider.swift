@@ -52,6 +52,8 @@ public struct JobOutcome: Sendable {
   public var processingMS: Int?
   /// Where the provider kept the job's diagnostic output (the exec provider's stderr).
   public var stderrPath: String?
+  /// What the service knows the input by (an upload or file id), never a signed URL.
+  public var inputReference: String?
 
   public init(
     providerJobID: String, outputPath: String, outputSHA256: String, serviceVersion: String?,
@@ -82,6 +84,8 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
   /// Credits the service reserved and refunded for the failed job.
   public var creditsReserved: Double = 0
   public var creditsRefunded: Double = 0
+  /// What the service knows the input by, when it got that far.
+  public var inputReference: String?
 
   public init(
     clipID: String, arm: String, code: String, message: String, retryable: Bool = false, stderrPath: String? = nil

@@ -107,19 +107,23 @@ public final class RemoveBGVideoProvider: Provider {
     let deadline = started.addingTimeInterval(settings.deadline)
     let tag = RequestTag(clipID: request.clipID, arm: request.arm)
     let config = request.config
+    var inputReference: String?
     func fail(_ code: String, _ message: String, job: String? = nil, retryable: Bool = false) -> ProviderError {
       var e = ProviderError(
         clipID: request.clipID, arm: request.arm, code: code, message: message, retryable: retryable)
       e.providerJobID = job
+      e.inputReference = inputReference
       return e
     }
     // 1. The source, unchanged.
-    let source = try await upload(request.sourcePath, request: request, tag: tag, purpose: "source")
+    let uploaded = try await upload(request.sourcePath, request: request, tag: tag, purpose: "source")
+    let source = uploaded.url
+    inputReference = uploaded.id.map { "video_id " + $0 } ?? "video_url " + RequestLog.redact(source)
     // 2. The background picture: its URL, else an upload if the service takes pictures.
     var imageURL = config.bgImageURL
     if config.bgType == "image" && imageURL == nil, let picture = config.bgImage {
       do {
-        imageURL = try await upload(picture, request: request, tag: tag, purpose: "background")
+        imageURL = try await upload(picture, request: request, tag: tag, purpose: "background").url
       } catch let e as ProviderError where e.code == "upload_refused" {
         throw fail(
           "bg_image_upload_refused",
@@ -174,12 +178,15 @@ public final class RemoveBGVideoProvider: Provider {
       outputSHA256: try FileHash.sha256(ofFile: request.outputPath), serviceVersion: nil, credits: credits,
       startedAt: started, finishedAt: Date())
     outcome.creditsCharged = credits
+    outcome.inputReference = inputReference
     return outcome
   }
 
   // MARK: Steps
 
-  private func upload(_ path: String, request: JobRequest, tag: RequestTag, purpose: String) async throws -> String {
+  private func upload(_ path: String, request: JobRequest, tag: RequestTag, purpose: String) async throws -> (
+    url: String, id: String?
+  ) {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ProviderError(
         clipID: request.clipID, arm: request.arm, code: "upload_failed", message: "\(path): cannot be read")
@@ -202,7 +209,7 @@ public final class RemoveBGVideoProvider: Provider {
         clipID: request.clipID, arm: request.arm, code: refused ? "upload_refused" : "upload_failed",
         message: "POST /v1/uploads (\(path)): \(Self.describe(answer))")
     }
-    return url
+    return (url, object["video_id"] as? String ?? object["id"] as? String)
   }
 
   /// The create body: the flat fields one page documents and the `background{}` object

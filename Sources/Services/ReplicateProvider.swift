@@ -138,6 +138,10 @@ public final class ReplicateProvider: Provider {
     var outcome = JobOutcome(
       providerJobID: id, outputPath: request.outputPath, outputSHA256: try FileHash.sha256(ofFile: request.outputPath),
       serviceVersion: prediction["version"] as? String, credits: 0, startedAt: started, finishedAt: Date())
+    let source = (prediction["input"] as? [String: Any])?[config.replicateInputField] as? String
+    outcome.inputReference = source.map {
+      $0.hasPrefix("data:") ? "inline data URI (\(bytes.count) bytes)" : "file " + RequestLog.redact($0)
+    }
     if let time = ((prediction["metrics"] as? [String: Any])?["predict_time"] as? NSNumber)?.doubleValue {
       outcome.processingMS = Int(time * 1000)
     }

@@ -205,6 +205,7 @@ public final class VideoBGRemoverProvider: Provider {
       credits: creditsUsed ?? 0, startedAt: started, finishedAt: Date())
     outcome.creditsReserved = creditsUsed ?? 0
     outcome.creditsCharged = creditsUsed ?? 0
+    outcome.inputReference = "upload_url of job \(jobID)"
     return outcome
   }
 

@@ -117,6 +117,10 @@ public struct JobRecord: Sendable, Equatable {
   public var stderrPath: String?
   /// The team's own user or project id the job was made for (the arm's `owner:`, else `--owner`).
   public var owner: String?
+  /// What the service knows the job's input by: its upload or file id (`video_id`, `file`),
+  /// the vendor job the bytes were PUT to, or the clip's source inside the clip set for local
+  /// and exec jobs. Never a signed URL.
+  public var inputReference: String?
   /// sha256 of (source sha256, config key, provider identity): the output cache's key.
   public var cacheKey: String?
   /// The idempotency key of the job whose output this one reused (status `reused`).

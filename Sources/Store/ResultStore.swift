@@ -346,6 +346,10 @@ public final class ResultStore: Sendable {
       try db.execute(sql: "ALTER TABLE runs ADD COLUMN owner TEXT")
       try db.execute(sql: "ALTER TABLE jobs ADD COLUMN owner TEXT")
     }
+    m.registerMigration("v11-input-reference") { db in
+      // What the service knows the job's input by (its upload or file id), never a signed URL.
+      try db.execute(sql: "ALTER TABLE jobs ADD COLUMN input_reference TEXT")
+    }
     return m
   }
 
@@ -434,15 +438,16 @@ public final class ResultStore: Sendable {
           INSERT INTO jobs (run_id, clip_id, clip_sha256, arm, provider, provider_job_id,
             idempotency_key, model, output_format, bg_type, bg_color, bg_image, fit, status,
             error_code, error_message, credits, submitted_at, started_at, finished_at, duration_ms,
-            output_path, output_sha256, service_version, bg_image_sha256, cache_key, reused_from, attempt, owner)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            output_path, output_sha256, service_version, bg_image_sha256, cache_key, reused_from, attempt, owner,
+            input_reference)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           j.runID, j.clipID, j.clipSHA256, j.arm, j.provider, j.providerJobID, j.idempotencyKey,
           j.model, j.outputFormat, j.bgType, j.bgColor, j.bgImage, j.fit, j.status, j.errorCode,
           j.errorMessage, j.credits, j.submittedAt, j.startedAt, j.finishedAt, j.durationMS,
           j.outputPath, j.outputSHA256, j.serviceVersion, j.bgImageSHA256, j.cacheKey, j.reusedFrom, j.attempt,
-          j.owner,
+          j.owner, j.inputReference,
         ])
       return db.lastInsertedRowID
     }
@@ -457,14 +462,14 @@ public final class ResultStore: Sendable {
             credits = ?, started_at = ?, finished_at = ?, duration_ms = ?, output_path = ?,
             output_sha256 = ?, service_version = ?, error_retryable = ?, credits_reserved = ?,
             credits_charged = ?, credits_refunded = ?, queued_ms = ?, processing_ms = ?, total_ms = ?,
-            stderr_path = ?, reused_from = ?
+            stderr_path = ?, reused_from = ?, input_reference = ?
           WHERE id = ?
           """,
         arguments: [
           j.providerJobID, j.status, j.errorCode, j.errorMessage, j.credits, j.startedAt,
           j.finishedAt, j.durationMS, j.outputPath, j.outputSHA256, j.serviceVersion, j.errorRetryable,
           j.creditsReserved, j.creditsCharged, j.creditsRefunded, j.queuedMS, j.processingMS, j.totalMS,
-          j.stderrPath, j.reusedFrom, id,
+          j.stderrPath, j.reusedFrom, j.inputReference, id,
         ])
     }
   }
@@ -637,6 +642,7 @@ public final class ResultStore: Sendable {
     record.reusedFrom = row["reused_from"]
     record.attempt = row["attempt"]
     record.owner = row["owner"]
+    record.inputReference = row["input_reference"]
     return record
   }
 

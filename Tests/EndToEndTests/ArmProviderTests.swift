@@ -165,6 +165,10 @@ import Testing
       // 4 frames at 25 fps are billed 1 s; light is 45 credits a minute: 45 / 60 = 0.75, kept as a real.
       #expect(job.creditsCharged == 0.75 && job.credits == 0.75)
       #expect(job.owner == "team-7")
+      #expect(job.inputReference?.hasPrefix("video_id up_") == true, "\(job.inputReference ?? "nil")")
+    }
+    for job in jobs where job.arm == "A" {
+      #expect(job.inputReference?.hasPrefix("clipset:") == true, "\(job.inputReference ?? "nil")")
     }
     // The operational log: B's requests, one file per clip, no key anywhere.
     let folder = work + "/reports/\(runID)"
@@ -233,6 +237,9 @@ extension VendorRunTests {
       // 0.16 s bills 1 s: RemoveBGVideo light 45/60 = 0.75, VideoBGRemover 1 a second = 1.
       #expect(job.creditsCharged == (job.arm == "A" ? 0.75 : 1))
       #expect(job.providerJobID?.hasPrefix(job.arm == "A" ? "job_" : "vbr_") == true)
+      #expect(
+        job.inputReference?.hasPrefix(job.arm == "A" ? "video_id up_" : "upload_url of job vbr_") == true,
+        "\(job.inputReference ?? "nil")")
     }
     let found = keys.values.flatMap {
       HTTPProviderEndToEndTests.filesContaining($0, under: work + "/reports", plus: [db])
