@@ -44,15 +44,29 @@ public enum ReviewServer {
     var logger = Logger(label: "mattegate.serve")
     logger.logLevel = .critical
     let app = Application(
-      responder: CallbackResponder<BasicRequestContext> { request, _ in
-        await site.respond(request)
-      },
+      router: site.router(),
       configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port)),
       onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
       logger: logger)
     let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     await stopper?.attach(group)
     try await group.run()
+  }
+}
+
+/// The router's own 404 and 405 as the site's problem page.
+struct NotFoundPage: RouterMiddleware {
+  typealias Context = BasicRequestContext
+  let site: Site
+
+  func handle(
+    _ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response
+  ) async throws -> Response {
+    do {
+      return try await next(request, context)
+    } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
+      return site.page(.notFound, ServedPages.problem("Not found", "There is no page at \(request.uri.path)."))
+    }
   }
 }
 
@@ -108,41 +122,62 @@ final class Site: Sendable {
     }
   }
 
-  func respond(_ request: Request) async -> Response {
-    let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).map {
-      String($0).removingPercentEncoding ?? String($0)
-    }
-    do {
-      switch (request.method, parts.count) {
-      case (.get, 0): return try runsPage()
-      case (.get, 1) where parts[0] == "history":
-        return try historyPage(clipset: request.uri.queryParameters["clipset"].map(String.init))
-      case (.get, 1) where parts[0] == "compare": return try comparePage(request.uri.queryParameters)
-      case (.get, 2) where parts[0] == "runs" && request.uri.path.hasSuffix("/"): return try reportPage(parts[1])
-      case (.get, 2) where parts[0] == "runs":
-        // The report's images are relative to its folder, so its address ends in a slash.
-        return redirect("/runs/\(percentEncoded(parts[1]))/", status: .movedPermanently)
-      case (.get, 3) where parts[0] == "runs" && parts[2] == "vote":
-        return try await votePage(parts[1], thanks: request.uri.queryParameters["thanks"] != nil)
-      case (.post, 3) where parts[0] == "runs" && parts[2] == "vote":
-        let body: ByteBuffer
+  /// The pages on Hummingbird's router; each handler's errors become a problem page.
+  func router() -> Router<BasicRequestContext> {
+    let router = Router()
+    router.add(middleware: NotFoundPage(site: self))
+    func on(
+      _ method: HTTPRequest.Method, _ path: RouterPath,
+      _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+    ) {
+      router.on(path, method: method) { request, context in
         do {
-          body = try await request.body.collect(upTo: 16 * 1024)
+          return try await handler(request, context)
+        } catch let e as PageError {
+          return self.page(e.status, ServedPages.problem(e.title, e.message))
         } catch {
-          throw PageError(
-            status: .contentTooLarge, title: "Vote", message: "A vote's form must be under 16 KB; this one is larger.")
+          return self.page(.internalServerError, ServedPages.problem("Error", "\(error)"))
         }
-        return try await castVote(parts[1], body: body)
-      case (.get, 5) where parts[0] == "runs" && parts[2] == "clips":
-        return try image(run: parts[1], clip: parts[3], file: parts[4])
-      case (.get, 3) where parts[0] == "vote": return await blindImage(token: parts[1], name: parts[2])
-      default: return page(.notFound, ServedPages.problem("Not found", "There is no page at \(request.uri.path)."))
       }
-    } catch let e as PageError {
-      return page(e.status, ServedPages.problem(e.title, e.message))
-    } catch {
-      return page(.internalServerError, ServedPages.problem("Error", "\(error)"))
     }
+    /// A path parameter, percent-decoded.
+    @Sendable func parameter(_ context: BasicRequestContext, _ name: String) -> String {
+      let raw = context.parameters.get(name) ?? ""
+      return raw.removingPercentEncoding ?? raw
+    }
+    on(.get, "/") { _, _ in try self.runsPage() }
+    on(.get, "/history") { request, _ in
+      try self.historyPage(clipset: request.uri.queryParameters["clipset"].map(String.init))
+    }
+    on(.get, "/compare") { request, _ in try self.comparePage(request.uri.queryParameters) }
+    on(.get, "/runs/:run") { request, context in
+      let run = parameter(context, "run")
+      // The report's images are relative to its folder, so its address ends in a slash.
+      guard request.uri.path.hasSuffix("/") else {
+        return self.redirect("/runs/\(self.percentEncoded(run))/", status: .movedPermanently)
+      }
+      return try self.reportPage(run)
+    }
+    on(.get, "/runs/:run/vote") { request, context in
+      try await self.votePage(parameter(context, "run"), thanks: request.uri.queryParameters["thanks"] != nil)
+    }
+    on(.post, "/runs/:run/vote") { request, context in
+      let body: ByteBuffer
+      do {
+        body = try await request.body.collect(upTo: 16 * 1024)
+      } catch {
+        throw PageError(
+          status: .contentTooLarge, title: "Vote", message: "A vote's form must be under 16 KB; this one is larger.")
+      }
+      return try await self.castVote(parameter(context, "run"), body: body)
+    }
+    on(.get, "/runs/:run/clips/:clip/:file") { _, context in
+      try self.image(run: parameter(context, "run"), clip: parameter(context, "clip"), file: parameter(context, "file"))
+    }
+    on(.get, "/vote/:token/:name") { _, context in
+      await self.blindImage(token: parameter(context, "token"), name: parameter(context, "name"))
+    }
+    return router
   }
 
   struct PageError: Error {
