@@ -194,3 +194,21 @@ extension LiveServer {
     #expect(try await server.allJobs().isEmpty)
   }
 }
+
+/// The vendor configs shipped in configs/ load and pass their provider's offline checks.
+@Test func shippedVendorConfigsAreValid() throws {
+  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path + "/configs/"
+  var settings = HTTPProviderSettings(baseURL: "http://127.0.0.1:9", apiKey: "unused")
+  settings.retryBase = 0.01
+  let rbv = try ArmConfig.load(root + "removebgvideo-light.yaml")
+  #expect(rbv.provider == "removebgvideo" && rbv.apiKeyEnv == "RBV_API_KEY")
+  try RemoveBGVideoProvider(settings: settings).validate(rbv)
+  let vbr = try ArmConfig.load(root + "videobgremover-light.yaml")
+  #expect(vbr.provider == "videobgremover")
+  try VideoBGRemoverProvider(settings: settings).validate(vbr)
+  let rvm = try ArmConfig.load(root + "replicate-rvm.yaml")
+  #expect(rvm.model == "arielreplicate/robust_video_matting" && rvm.outputFormat == "matte_mp4")
+  #expect(rvm.replicateServer == "hosted" && rvm.replicateInput == ["output_type": "alpha-mask"])
+  try ReplicateProvider(settings: settings).validate(rvm)
+}
