@@ -283,6 +283,13 @@ actor ReferenceService {
     return signedURL(fileID: id).url
   }
 
+  /// Registers a file already in storage and answers its signed URL.
+  func stageFile(path: String, contentType: String) -> String {
+    let id = nextID("file")
+    files[id] = StoredFile(path: path, contentType: contentType)
+    return signedURL(fileID: id).url
+  }
+
   /// Every job, oldest first (the test control that counts jobs and charges).
   func allJobs() -> [JobAPI.Job] { jobs.values.sorted { $0.order < $1.order }.map(\.job) }
 

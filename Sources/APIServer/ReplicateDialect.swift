@@ -204,7 +204,10 @@ enum ReplicateDialect {
     case "processing": out["status"] = "processing"
     case "completed":
       out["status"] = "succeeded"
-      if let url = job.output?.url {
+      // Each read signs the output URL afresh (an expired one is renewed by reading again).
+      let renewed = try? JobAPI.decoder.decode(
+        JobAPI.JobOutput.self, from: await service.result(core, requestID: "internal").body)
+      if let url = renewed?.url ?? job.output?.url {
         if record.inlineOutput, let data = await service.ownFileData(url) {
           out["output"] = "data:video/mp4;base64," + data.base64EncodedString()
         } else {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MediaIO
 import Services
 
 /// One VideoBGRemover job: it exists before its video does (create → PUT to a signed URL →
@@ -14,6 +15,8 @@ struct VendorJob: Sendable {
   var exportID: String?
   var creditsUsed: Int?
   var order: Int
+  /// The matte of a transparent output, made when first asked for (`processed_mask_url`).
+  var maskPath: String?
 }
 
 /// VideoBGRemover's documented API over the reference server's engine, credits and faults:
@@ -190,6 +193,9 @@ enum VideoBGRemoverDialect {
     case "completed":
       out["status"] = "completed"
       out["processed_video_url"] = job.output?.url
+      if job.settings.bgType == "transparent", let mask = await service.vendorMask(vendor.id) {
+        out["processed_mask_url"] = mask
+      }
     case "failed", "canceled":
       out["status"] = "failed"
       out["message"] = job.error?.message ?? "Job canceled"
@@ -239,4 +245,37 @@ extension ReferenceService {
   }
 
   func vendorDelete(_ id: String) { vendorJobs[id] = nil }
+
+  /// The matte of a completed transparent job as an MP4 whose luma is alpha (limited range),
+  /// converted from the output's alpha channel once; nil if it cannot be made.
+  func vendorMask(_ id: String) -> String? {
+    guard let vendor = vendorJobs[id], let core = vendor.coreJobID, let url = job(core)?.output?.url else {
+      return nil
+    }
+    // Each answer gets a freshly signed URL, as `processed_video_url` does.
+    if let made = vendor.maskPath { return stageFile(path: made, contentType: "video/mp4") }
+    guard case .found(let path, _) = ownFile(url) else { return nil }
+    let maskPath = storage + "/\(id)-mask.mp4"
+    do {
+      let reader = try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: .alphaChannel))
+      let writer = try VideoWriter(
+        path: maskPath, width: reader.size.width, height: reader.size.height,
+        frameRate: reader.frameRate > 0 ? reader.frameRate : 25, encoding: .h264(crf: 0, preset: "medium"))
+      while let frame = try reader.nextFrame() {
+        guard let alpha = frame.alpha else { continue }
+        let m = alpha.maxValue
+        var pixels = [UInt8](repeating: 0, count: alpha.samples.count * 3)
+        for (i, a) in alpha.samples.enumerated() {
+          let v = UInt8((Int(a) * 255 + m / 2) / m)
+          (pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]) = (v, v, v)
+        }
+        try writer.append(rgb: RGBImage(width: alpha.width, height: alpha.height, pixels: pixels), alpha: nil)
+      }
+      try writer.finish()
+    } catch {
+      return nil
+    }
+    vendorJobs[id]?.maskPath = maskPath
+    return stageFile(path: maskPath, contentType: "video/mp4")
+  }
 }

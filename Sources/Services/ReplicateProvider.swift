@@ -129,11 +129,7 @@ public final class ReplicateProvider: Provider {
         throw fail("download_failed", "\(request.outputPath): cannot be written", job: id)
       }
     } else {
-      let code = try await transport.download(
-        output, to: request.outputPath, what: "the output of prediction \(id)", tag: tag)
-      guard code == 200 else {
-        throw fail("download_failed", "the output of prediction \(id) answered HTTP \(code)", job: id)
-      }
+      try await fetchOutput(predictionID: id, url: output, to: request.outputPath, tag: tag)
     }
     var outcome = JobOutcome(
       providerJobID: id, outputPath: request.outputPath, outputSHA256: try FileHash.sha256(ofFile: request.outputPath),
@@ -146,6 +142,27 @@ public final class ReplicateProvider: Provider {
       outcome.processingMS = Int(time * 1000)
     }
     return outcome
+  }
+
+  /// Downloads a prediction's output; an expired URL (403, 404, 410) is replaced by the one a
+  /// fresh read of the prediction gives.
+  func fetchOutput(predictionID id: String, url: String, to path: String, tag: RequestTag?) async throws {
+    var code = try await transport.download(url, to: path, what: "the output of prediction \(id)", tag: tag)
+    if [403, 404, 410].contains(code) {
+      let fresh = try await transport.call(
+        "GET", "/v1/predictions/\(id)", operation: "renewing the output URL of \(id)", tag: tag)
+      let object = Self.object(fresh.body)
+      guard fresh.status == 200,
+        let renewed = (object?["output"] as? String) ?? (object?["output"] as? [String])?.last
+      else { throw ProviderSetupError("GET /v1/predictions/\(id): \(Self.describe(fresh))") }
+      transport.note("output of \(id): HTTP \(code); a fresh URL from the prediction")
+      code = try await transport.download(renewed, to: path, what: "the output of prediction \(id)", tag: tag)
+    }
+    guard code == 200 else {
+      throw ProviderError(
+        clipID: tag?.clipID ?? "", arm: tag?.arm ?? "", code: "download_failed",
+        message: "the output of prediction \(id) answered HTTP \(code)")
+    }
   }
 
   func input(source: String, config: ArmConfig) -> [String: Any] {

@@ -21,6 +21,8 @@ public final class VideoBGRemoverProvider: Provider {
   /// background).
   public static let transparentFormats = [
     "webm": "webm_vp9", "mov": "mov_prores", "png_sequence": "png_sequence", "pro_bundle": "pro_bundle",
+    // The matte alone: a transparent job whose `processed_mask_url` is downloaded.
+    "matte_mp4": "webm_vp9",
   ]
 
   public var name: String { "videobgremover" }
@@ -190,7 +192,12 @@ public final class VideoBGRemoverProvider: Provider {
       status = object
       state = (object["status"] as? String ?? "processing").lowercased()
     }
-    guard state == "completed", let url = status["processed_video_url"] as? String else {
+    // For matte_mp4 the matte is `processed_mask_url`, not the video.
+    let urlField = request.config.outputFormat == "matte_mp4" ? "processed_mask_url" : "processed_video_url"
+    guard state == "completed", let url = status[urlField] as? String else {
+      if state == "completed" {
+        throw fail("no_output", "job \(jobID) completed without \(urlField)", job: jobID)
+      }
       // The vendor's text, word for word; failed jobs are not charged.
       var e = fail("job_failed", status["message"] as? String ?? "job \(jobID) failed without a message", job: jobID)
       e.creditsReserved = creditsUsed ?? 0
@@ -198,7 +205,8 @@ public final class VideoBGRemoverProvider: Provider {
       throw e
     }
     // 5. Download; an expired URL is renewed once through POST /result.
-    try await fetchOutput(jobID: jobID, url: url, to: request.outputPath, tag: tag)
+    try await fetchOutput(
+      jobID: jobID, url: url, to: request.outputPath, tag: tag, mask: request.config.outputFormat == "matte_mp4")
     var outcome = JobOutcome(
       providerJobID: jobID, outputPath: request.outputPath,
       outputSHA256: try FileHash.sha256(ofFile: request.outputPath), serviceVersion: version.withLock { $0 },
@@ -280,16 +288,23 @@ public final class VideoBGRemoverProvider: Provider {
 
   /// Downloads `url` to `path`; an expired or refused URL (403, 404, 410) is replaced once by
   /// a fresh one from `POST /v1/jobs/{id}/result`.
-  func fetchOutput(jobID: String, url: String, to path: String, tag: RequestTag?) async throws {
+  func fetchOutput(jobID: String, url: String, to path: String, tag: RequestTag?, mask: Bool = false) async throws {
     var status = try await transport.download(url, to: path, what: "the output of job \(jobID)", tag: tag)
     if [403, 404, 410].contains(status) {
-      let fresh = try await transport.call(
-        "POST", "/v1/jobs/\(jobID)/result", body: Data("{}".utf8), contentType: "application/json",
-        operation: "renewing the output URL of \(jobID)", tag: tag)
-      guard fresh.status == 200, let renewed = Self.object(fresh.body)?["download_url"] as? String else {
-        throw ProviderSetupError("POST /v1/jobs/\(jobID)/result: \(Self.describe(fresh))")
+      // The video's URL is renewed by POST /result; the mask's by reading the status again.
+      let fresh =
+        mask
+        ? try await transport.call(
+          "GET", "/v1/jobs/\(jobID)/status", operation: "renewing the mask URL of \(jobID)", tag: tag)
+        : try await transport.call(
+          "POST", "/v1/jobs/\(jobID)/result", body: Data("{}".utf8), contentType: "application/json",
+          operation: "renewing the output URL of \(jobID)", tag: tag)
+      guard fresh.status == 200,
+        let renewed = Self.object(fresh.body)?[mask ? "processed_mask_url" : "download_url"] as? String
+      else {
+        throw ProviderSetupError("renewing the output URL of job \(jobID): \(Self.describe(fresh))")
       }
-      transport.note("output of \(jobID): HTTP \(status); a fresh URL from /result")
+      transport.note("output of \(jobID): HTTP \(status); a fresh URL from \(mask ? "/status" : "/result")")
       status = try await transport.download(renewed, to: path, what: "the output of job \(jobID)", tag: tag)
     }
     guard status == 200 else {

@@ -107,6 +107,28 @@ extension LiveServer {
     #expect(try await server.predictions().count == 2)
   }
 
+  /// A 503 on create (nothing holds our upload, so it is created again), a 429 without
+  /// Retry-After, and an expired output URL renewed by reading the prediction again.
+  @Test func serverErrorsRateLimitsAndExpiredOutputs() async throws {
+    let server = try await LiveServer.start(dialect: .replicate)
+    defer { server.stop() }
+    try await server.fault(#"{"fault":"http_503","operation":"createJob"}"#)
+    try await server.fault(#"{"fault":"rate_limit_bare","operation":"getJob"}"#)
+    let provider = server.replicate()
+    let outcome = try await provider.submit(try server.request(try server.replicateConfig()))
+    #expect(try await server.predictions().count == 1)
+    #expect(provider.retryLog.contains { $0.contains("HTTP 503; attempt 2 after") })
+    #expect(provider.retryLog.contains { $0.contains("HTTP 429; attempt 2 after") && $0.hasSuffix("(backoff)") })
+    let prediction = try #require(try await server.predictions().first)
+    let oldURL = try #require(prediction["output"] as? String)
+    #expect(try await server.send(.POST, "/_test/clock", json: #"{"advance_seconds":90000}"#).0 == 200)
+    let again = server.folder + "/again.mp4"
+    let renewing = server.replicate()
+    try await renewing.fetchOutput(predictionID: outcome.providerJobID, url: oldURL, to: again, tag: nil)
+    #expect(renewing.retryLog == ["output of \(outcome.providerJobID): HTTP 410; a fresh URL from the prediction"])
+    #expect(try FileHash.sha256(ofFile: again) == outcome.outputSHA256)
+  }
+
   /// A failed prediction keeps the service's error text; a stalled one is canceled at the
   /// client's deadline (the server's job never moves, whatever the machine's speed).
   @Test func failedAndStalledPredictions() async throws {

@@ -179,6 +179,50 @@ extension LiveServer {
     #expect(try FileHash.sha256(ofFile: again) == outcome.outputSHA256)
   }
 
+  /// `matte_mp4` takes `processed_mask_url`: an MP4 whose luma is the output's alpha. Read
+  /// as a matte it equals the transparent video's own alpha channel within a code.
+  @Test func theMaskURLIsReadAsAMatte() async throws {
+    let server = try await LiveServer.start(dialect: .videobgremover)
+    defer { server.stop() }
+    let provider = server.videoBGRemover()
+    let outcome = try await provider.submit(try server.request(try server.config(format: "matte_mp4")))
+    let (_, body) = try await server.send(.GET, "/v1/jobs/\(outcome.providerJobID)/status")
+    let status = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+    let video = server.folder + "/video.webm"
+    try await provider.fetchOutput(
+      jobID: outcome.providerJobID, url: try #require(status["processed_video_url"] as? String), to: video, tag: nil)
+    let matte = try MediaInput.open(outcome.outputPath, options: ReadOptions(rgb: .none, alpha: .matteLuma))
+    let transparent = try MediaInput.open(video, options: ReadOptions(rgb: .none, alpha: .alphaChannel))
+    var frames = 0
+    var worst = 0.0
+    while let m = try matte.nextFrame()?.alpha, let t = try transparent.nextFrame()?.alpha {
+      for i in 0..<m.samples.count {
+        let a = Double(m.samples[i]) * 255 / Double(m.maxValue)
+        let b = Double(t.samples[i]) * 255 / Double(t.maxValue)
+        worst = max(worst, abs(a - b))
+      }
+      frames += 1
+    }
+    #expect(frames == 3 && worst <= 1.01, "worst \(worst) codes over \(frames) frames")
+  }
+
+  /// A create answered after commit but lost: VideoBGRemover lists no jobs, so the create is
+  /// sent again and the first job stays behind unstarted. It costs nothing: one job is
+  /// started and charged. A 429 without Retry-After backs off.
+  @Test func aLostCreateLeavesAnUnstartedJobAndOneCharge() async throws {
+    let server = try await LiveServer.start(dialect: .videobgremover)
+    defer { server.stop() }
+    try await server.fault(#"{"fault":"drop_after_commit","operation":"createJob"}"#)
+    try await server.fault(#"{"fault":"rate_limit_bare","operation":"putUpload"}"#)
+    let provider = server.videoBGRemover()
+    let outcome = try await provider.submit(try server.request(try server.config()))
+    let jobs = try await server.allJobs()
+    #expect(jobs.count == 1 && jobs[0].status == "completed" && jobs[0].credits.charged == 1)
+    #expect(outcome.providerJobID == "vbr_2")  // vbr_1 was created, its answer lost, never started
+    #expect(provider.retryLog.contains { $0.hasPrefix("POST /v1/jobs: no answer") })
+    #expect(provider.retryLog.contains { $0.contains("HTTP 429; attempt 2 after") && $0.hasSuffix("(backoff)") })
+  }
+
   @Test func modelsAndFormatsItDoesNotOfferAreRefusedFirst() async throws {
     let server = try await LiveServer.start(dialect: .videobgremover)
     defer { server.stop() }
@@ -197,7 +241,8 @@ extension LiveServer {
 
 /// The vendor configs shipped in configs/ load and pass their provider's offline checks.
 @Test func shippedVendorConfigsAreValid() throws {
-  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  let root =
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path + "/configs/"
   var settings = HTTPProviderSettings(baseURL: "http://127.0.0.1:9", apiKey: "unused")
   settings.retryBase = 0.01
