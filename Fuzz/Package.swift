@@ -16,5 +16,7 @@ let package = Package(
       name: "FuzzMedia", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
     .executableTarget(
       name: "FuzzJobJSON", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
+    .executableTarget(
+      name: "FuzzMultipart", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
   ]
 )

@@ -313,57 +313,39 @@ public enum RunCoordinator {
       switch k.kind {
       case "local": return LocalProvider()
       case "exec": return ExecProvider()
-      case "removebgvideo", "videobgremover":
-        var settings: HTTPProviderSettings
-        do {
-          settings = try HTTPProviderSettings.fromEnvironment(
-            baseURL: k.url!, keyVariable: k.keyVariable, provider: k.kind)
-        } catch {
-          throw ConfigError(
-            file: c.file, field: c.apiKeyEnv != nil || !error.description.contains("URL") ? "api_key_env" : "api_url",
-            message: "arm \(arm): \(error)")
-        }
-        settings.pollInitial = options.pollInterval
-        settings.pollMax = max(options.pollInterval, 10)
-        settings.deadline = options.jobDeadline
-        return k.kind == "removebgvideo"
-          ? RemoveBGVideoProvider(settings: settings, log: log) : VideoBGRemoverProvider(settings: settings, log: log)
-      case "http":
+      case "http", "removebgvideo", "videobgremover", "replicate":
         guard let url = k.url else {
           throw ConfigError(
             file: c.file, field: "api_url",
-            message: "arm \(arm): provider http needs api_url in the config or --api-url on the command line")
-        }
-        var settings: HTTPProviderSettings
-        do { settings = try HTTPProviderSettings.fromEnvironment(baseURL: url, keyVariable: k.keyVariable) } catch {
-          throw ConfigError(
-            file: c.file, field: c.apiKeyEnv != nil ? "api_key_env" : field, message: "arm \(arm): \(error)")
-        }
-        settings.pollInitial = options.pollInterval
-        settings.pollMax = max(options.pollInterval, 10)
-        settings.deadline = options.jobDeadline
-        return HTTPProvider(settings: settings, log: log)
-      case "replicate":
-        guard let url = k.url else {
-          throw ConfigError(
-            file: c.file, field: "api_url",
-            message: "arm \(arm): provider replicate needs api_url (https://api.replicate.com or a Cog server's URL)")
+            message: k.kind == "http"
+              ? "arm \(arm): provider http needs api_url in the config or --api-url on the command line"
+              : "arm \(arm): provider replicate needs api_url (https://api.replicate.com or a Cog server's URL)")
         }
         var settings: HTTPProviderSettings
         do {
           settings = try HTTPProviderSettings.fromEnvironment(
             baseURL: url, keyVariable: k.keyVariable, provider: k.kind)
         } catch {
-          throw ConfigError(file: c.file, field: "api_key_env", message: "arm \(arm): \(error)")
+          // A bad URL is the URL's fault; anything else is the key's.
+          let field =
+            error.description.contains("URL") && c.apiKeyEnv == nil
+            ? (c.apiURL != nil ? "api_url" : field) : (c.apiKeyEnv != nil || k.kind != "http" ? "api_key_env" : field)
+          throw ConfigError(file: c.file, field: field, message: "arm \(arm): \(error)")
         }
         settings.pollInitial = options.pollInterval
         settings.pollMax = max(options.pollInterval, 10)
         settings.deadline = options.jobDeadline
-        return ReplicateProvider(settings: settings, log: log)
+        switch k.kind {
+        case "removebgvideo": return RemoveBGVideoProvider(settings: settings, log: log)
+        case "videobgremover": return VideoBGRemoverProvider(settings: settings, log: log)
+        case "replicate": return ReplicateProvider(settings: settings, log: log)
+        default: return HTTPProvider(settings: settings, log: log)
+        }
       default:
         throw ConfigError(
           file: c.file, field: field,
-          message: "arm \(arm): provider '\(k.kind)' is unknown; use local, exec, http, removebgvideo or videobgremover"
+          message:
+            "arm \(arm): provider '\(k.kind)' is unknown; use local, exec, http, removebgvideo, videobgremover or replicate"
         )
       }
     }

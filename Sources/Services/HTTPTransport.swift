@@ -17,6 +17,12 @@ public struct HTTPAnswer: Sendable {
   public var status: Int
   public var headers: HTTPHeaders
   public var body: Data
+
+  public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: Data) {
+    self.status = status
+    self.headers = headers
+    self.body = body
+  }
 }
 
 /// The HTTP calls every provider dialect makes, with one retry policy and the operational log.

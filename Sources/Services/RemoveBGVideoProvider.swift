@@ -1,5 +1,5 @@
 import Clips
-import Foundation
+public import Foundation
 import MediaIO
 import NIOHTTP1
 import Synchronization
@@ -27,7 +27,7 @@ public final class RemoveBGVideoProvider: Provider {
   public var identity: String { "removebgvideo \(settings.baseURL)" }
   public let settings: HTTPProviderSettings
   let transport: HTTPTransport
-  private let creditStop = Mutex<String?>(nil)
+  private let creditStop = CreditStop()
   private let pricing = Mutex<[String: Double]>(RemoveBGVideoProvider.documentedPricing)
   /// Whether `bg_type` takes the preset vocabulary (`custom` for a colour): learnt from a
   /// refusal, kept for the run.
@@ -41,16 +41,8 @@ public final class RemoveBGVideoProvider: Provider {
   }
 
   public func validate(_ config: ArmConfig) throws {
-    if config.execCommand != nil {
-      throw ConfigError(
-        file: config.file, field: "exec", message: "exec settings are for provider exec, not removebgvideo")
-    }
-    if let key = config.parameters.keys.sorted().first {
-      throw ConfigError(
-        file: config.file, field: "engine.\(key)",
-        message:
-          "engine parameters are for provider local; RemoveBGVideo takes model, output_format and background settings")
-    }
+    try config.refuseLocalSettings(
+      provider: "removebgvideo", takes: "RemoveBGVideo takes model, output_format and background settings")
     guard Self.models.contains(config.model) else {
       throw ConfigError(
         file: config.file, field: "model",
@@ -98,20 +90,14 @@ public final class RemoveBGVideoProvider: Provider {
   }
 
   public func submit(_ request: JobRequest) async throws -> JobOutcome {
-    if let reason = creditStop.withLock({ $0 }) {
-      throw ProviderError(
-        clipID: request.clipID, arm: request.arm, code: "not_submitted",
-        message: "not submitted: the run stopped submitting after \(reason)")
-    }
+    try creditStop.check(request)
     let started = Date()
     let deadline = started.addingTimeInterval(settings.deadline)
     let tag = RequestTag(clipID: request.clipID, arm: request.arm)
     let config = request.config
     var inputReference: String?
     func fail(_ code: String, _ message: String, job: String? = nil, retryable: Bool = false) -> ProviderError {
-      var e = ProviderError(
-        clipID: request.clipID, arm: request.arm, code: code, message: message, retryable: retryable)
-      e.providerJobID = job
+      var e = ProviderError.job(request, code, message, id: job, retryable: retryable)
       e.inputReference = inputReference
       return e
     }
@@ -262,8 +248,8 @@ public final class RemoveBGVideoProvider: Provider {
         guard attempt < settings.maxAttempts else {
           throw fail("create_failed", "POST /v1/jobs got no answer \(attempt) times and no job carries our key")
         }
-        transport.note("POST /v1/jobs: no answer and no job carries our key; creating again")
-        try await Task.sleep(for: .seconds(backoff(attempt)))
+        try await transport.waitBeforeRetry(
+          "POST", "/v1/jobs", answer: nil, attempt: attempt, why: "no answer and no job carries our key")
         continue
       }
       if [200, 201].contains(answer.status), let object = Self.object(answer.body) {
@@ -277,11 +263,7 @@ public final class RemoveBGVideoProvider: Provider {
             "POST /v1/jobs: HTTP \(answer.status); job \(found) carries our key, so it is not created again")
           return found
         }
-        let wait = answer.headers.first(name: "Retry-After").flatMap(Double.init) ?? backoff(attempt)
-        transport.note(
-          "POST /v1/jobs: HTTP \(answer.status); attempt \(attempt + 1) after \(String(format: "%.2f", wait)) s"
-            + (answer.headers.first(name: "Retry-After") != nil ? " (Retry-After)" : " (backoff)"))
-        try await Task.sleep(for: .seconds(wait))
+        try await transport.waitBeforeRetry("POST", "/v1/jobs", answer: answer, attempt: attempt)
         continue
       }
       // One page reads bg_type as transparent|green|white|black|blue|custom: a colour is `custom`.
@@ -326,20 +308,15 @@ public final class RemoveBGVideoProvider: Provider {
         guard attempt < settings.maxAttempts else {
           throw fail("start_failed", "POST /v1/jobs/\(jobID)/start failed \(attempt) times; the job never started")
         }
-        let wait = backoff(attempt)
-        transport.note(
-          "POST /v1/jobs/\(jobID)/start: \(answer.map { "HTTP \($0.status)" } ?? "no answer") and not started; attempt \(attempt + 1) after \(String(format: "%.2f", wait)) s (backoff)"
-        )
-        try await Task.sleep(for: .seconds(wait))
+        // A 5xx's Retry-After is not for this: the start is only repeated after a backoff.
+        try await transport.waitBeforeRetry(
+          "POST", "/v1/jobs/\(jobID)/start", answer: nil, attempt: attempt,
+          why: "\(answer.map { "HTTP \($0.status)" } ?? "no answer") and not started")
         continue
       }
       guard let answer else { continue }
       if answer.status == 429 && attempt < settings.maxAttempts {
-        let wait = answer.headers.first(name: "Retry-After").flatMap(Double.init) ?? backoff(attempt)
-        transport.note(
-          "POST /v1/jobs/\(jobID)/start: HTTP 429; attempt \(attempt + 1) after \(String(format: "%.2f", wait)) s"
-            + (answer.headers.first(name: "Retry-After") != nil ? " (Retry-After)" : " (backoff)"))
-        try await Task.sleep(for: .seconds(wait))
+        try await transport.waitBeforeRetry("POST", "/v1/jobs/\(jobID)/start", answer: answer, attempt: attempt)
         continue
       }
       if answer.status == 402 {
@@ -348,7 +325,7 @@ public final class RemoveBGVideoProvider: Provider {
         let duration = (try? VideoReader(path: request.sourcePath, options: ReadOptions(rgb: .none)).declaredDuration)
         let needed = Self.estimatedCredits(perMinute: perMinute, durationSeconds: duration ?? 1)
         let reason = "insufficient_credits (job \(jobID) needs \(Self.format(needed)) credits: \(text))"
-        creditStop.withLock { if $0 == nil { $0 = reason } }
+        creditStop.stop(reason)
         throw fail(
           "insufficient_credits",
           "job \(jobID) needs \(Self.format(needed)) credits (\(Self.format(perMinute)) a minute × \(Self.format(max(1, ceil((duration ?? 1) - 1e-9)))) s); the service said: \(text); no further jobs of this run are submitted"
@@ -419,18 +396,14 @@ public final class RemoveBGVideoProvider: Provider {
     return credits.isEmpty ? nil : credits.reduce(0, +)
   }
 
-  private func backoff(_ attempt: Int) -> Double {
-    min(settings.retryCap, settings.retryBase * pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1)
-  }
-
   // MARK: Reading answers
 
-  static func object(_ data: Data) -> [String: Any]? {
+  public static func object(_ data: Data) -> [String: Any]? {
     try? JSONSerialization.jsonObject(with: data) as? [String: Any]
   }
 
   /// Both documented vocabularies: `pending` and `created` for a job not yet processing.
-  static func status(_ value: Any?) -> String {
+  public static func status(_ value: Any?) -> String {
     switch (value as? String)?.lowercased() {
     case "created", "pending", "queued": return "pending"
     case "processing", "running", "started": return "processing"
@@ -448,7 +421,7 @@ public final class RemoveBGVideoProvider: Provider {
     return nil
   }
 
-  static func describe(_ answer: HTTPAnswer) -> String {
+  public static func describe(_ answer: HTTPAnswer) -> String {
     let object = object(answer.body)
     if let error = object?["error"] {
       let code = (error as? [String: Any])?["code"] as? String

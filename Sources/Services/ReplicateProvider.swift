@@ -1,5 +1,5 @@
 import Clips
-import Foundation
+public import Foundation
 import MediaIO
 import NIOHTTP1
 import Synchronization
@@ -24,7 +24,7 @@ public final class ReplicateProvider: Provider {
   public var identity: String { "replicate \(settings.baseURL)" }
   public let settings: HTTPProviderSettings
   let transport: HTTPTransport
-  private let creditStop = Mutex<String?>(nil)
+  private let creditStop = CreditStop()
   /// Whether the server has a files API (learnt on the first upload).
   private let filesAPI = Mutex<Bool?>(nil)
 
@@ -36,9 +36,8 @@ public final class ReplicateProvider: Provider {
   }
 
   public func validate(_ config: ArmConfig) throws {
-    if config.execCommand != nil {
-      throw ConfigError(file: config.file, field: "exec", message: "exec settings are for provider exec, not replicate")
-    }
+    try config.refuseLocalSettings(
+      provider: "replicate", takes: "a Replicate model takes its inputs from replicate.input")
     if config.replicateServer == "hosted" {
       let parts = config.model.split(separator: ":", maxSplits: 1)
       guard parts[0].split(separator: "/").count == 2 else {
@@ -87,19 +86,12 @@ public final class ReplicateProvider: Provider {
   }
 
   public func submit(_ request: JobRequest) async throws -> JobOutcome {
-    if let reason = creditStop.withLock({ $0 }) {
-      throw ProviderError(
-        clipID: request.clipID, arm: request.arm, code: "not_submitted",
-        message: "not submitted: the run stopped submitting after \(reason)")
-    }
+    try creditStop.check(request)
     let started = Date()
     let tag = RequestTag(clipID: request.clipID, arm: request.arm)
     let config = request.config
     func fail(_ code: String, _ message: String, job: String? = nil, retryable: Bool = false) -> ProviderError {
-      var e = ProviderError(
-        clipID: request.clipID, arm: request.arm, code: code, message: message, retryable: retryable)
-      e.providerJobID = job
-      return e
+      ProviderError.job(request, code, message, id: job, retryable: retryable)
     }
     guard let bytes = FileManager.default.contents(atPath: request.sourcePath) else {
       throw fail("upload_failed", "\(request.sourcePath): cannot be read")
@@ -207,7 +199,7 @@ public final class ReplicateProvider: Provider {
       }
       if let answer, answer.status == 402 {
         let text = Self.errorText(Self.object(answer.body)?["detail"]) ?? "payment required"
-        creditStop.withLock { if $0 == nil { $0 = "HTTP 402 (\(text))" } }
+        creditStop.stop("HTTP 402 (\(text))")
         throw fail("insufficient_credits", "\(text); no further jobs of this run are submitted", nil, false)
       }
       let lost = answer == nil || answer!.status >= 500
@@ -224,13 +216,7 @@ public final class ReplicateProvider: Provider {
       guard attempt < settings.maxAttempts else {
         throw fail("create_failed", "POST \(path) failed \(attempt) times", nil, false)
       }
-      let wait =
-        answer?.headers.first(name: "Retry-After").flatMap(Double.init)
-        ?? min(settings.retryCap, settings.retryBase * pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1)
-      transport.note(
-        "POST \(path): \(answer.map { "HTTP \($0.status)" } ?? "no answer"); attempt \(attempt + 1) after \(String(format: "%.2f", wait)) s"
-          + (answer?.headers.first(name: "Retry-After") != nil ? " (Retry-After)" : " (backoff)"))
-      try await Task.sleep(for: .seconds(wait))
+      try await transport.waitBeforeRetry("POST", path, answer: answer, attempt: attempt)
     }
     guard var current = prediction, let id = current["id"] as? String else {
       throw fail("create_failed", "POST \(path) answered no prediction id", nil, false)
@@ -340,7 +326,7 @@ public final class ReplicateProvider: Provider {
     "data:\(HTTPProvider.contentType(path));base64," + bytes.base64EncodedString()
   }
 
-  static func object(_ data: Data) -> [String: Any]? {
+  public static func object(_ data: Data) -> [String: Any]? {
     try? JSONSerialization.jsonObject(with: data) as? [String: Any]
   }
 
@@ -350,7 +336,7 @@ public final class ReplicateProvider: Provider {
   }
 
   /// `{"detail": "…"}` (Replicate's errors), else the status.
-  static func describe(_ answer: HTTPAnswer) -> String {
+  public static func describe(_ answer: HTTPAnswer) -> String {
     let detail = object(answer.body)?["detail"] as? String
     return "HTTP \(answer.status)" + (detail.map { ": \($0)" } ?? " with an unexpected body")
   }

@@ -1,5 +1,5 @@
 import Clips
-import Foundation
+public import Foundation
 import MediaIO
 import NIOHTTP1
 import Synchronization
@@ -29,7 +29,7 @@ public final class VideoBGRemoverProvider: Provider {
   public var identity: String { "videobgremover \(settings.baseURL) \(version.withLock { $0 } ?? "unversioned")" }
   public let settings: HTTPProviderSettings
   let transport: HTTPTransport
-  private let creditStop = Mutex<String?>(nil)
+  private let creditStop = CreditStop()
   private let version = Mutex<String?>(nil)
   /// How long a start whose answer was lost may take to show on the job before the clip fails.
   let startConfirmation: Double
@@ -49,16 +49,8 @@ public final class VideoBGRemoverProvider: Provider {
   }
 
   public func validate(_ config: ArmConfig) throws {
-    if config.execCommand != nil {
-      throw ConfigError(
-        file: config.file, field: "exec", message: "exec settings are for provider exec, not videobgremover")
-    }
-    if let key = config.parameters.keys.sorted().first {
-      throw ConfigError(
-        file: config.file, field: "engine.\(key)",
-        message:
-          "engine parameters are for provider local; VideoBGRemover takes model, output_format and background settings")
-    }
+    try config.refuseLocalSettings(
+      provider: "videobgremover", takes: "VideoBGRemover takes model, output_format and background settings")
     let plain = config.model.hasPrefix("videobgremover-") ? String(config.model.dropFirst(15)) : config.model
     guard Self.models.contains(plain) else {
       throw ConfigError(
@@ -123,19 +115,12 @@ public final class VideoBGRemoverProvider: Provider {
   }
 
   public func submit(_ request: JobRequest) async throws -> JobOutcome {
-    if let reason = creditStop.withLock({ $0 }) {
-      throw ProviderError(
-        clipID: request.clipID, arm: request.arm, code: "not_submitted",
-        message: "not submitted: the run stopped submitting after \(reason)")
-    }
+    try creditStop.check(request)
     let started = Date()
     let deadline = started.addingTimeInterval(settings.deadline)
     let tag = RequestTag(clipID: request.clipID, arm: request.arm)
     func fail(_ code: String, _ message: String, job: String? = nil, retryable: Bool = false) -> ProviderError {
-      var e = ProviderError(
-        clipID: request.clipID, arm: request.arm, code: code, message: message, retryable: retryable)
-      e.providerJobID = job
-      return e
+      ProviderError.job(request, code, message, id: job, retryable: retryable)
     }
     guard let bytes = FileManager.default.contents(atPath: request.sourcePath) else {
       throw fail("upload_failed", "\(request.sourcePath): cannot be read")
@@ -236,13 +221,7 @@ public final class VideoBGRemoverProvider: Provider {
       }
       if let answer, answer.status == 429, attempt < settings.maxAttempts {
         // A refusal: nothing was started, so start may go again.
-        let wait =
-          answer.headers.first(name: "Retry-After").flatMap(Double.init)
-          ?? min(settings.retryCap, settings.retryBase * pow(2, Double(attempt - 1))) * Double.random(in: 0.5...1)
-        transport.note(
-          "POST /v1/jobs/\(jobID)/start: HTTP 429; attempt \(attempt + 1) after \(String(format: "%.2f", wait)) s"
-            + (answer.headers.first(name: "Retry-After") != nil ? " (Retry-After)" : " (backoff)"))
-        try await Task.sleep(for: .seconds(wait))
+        try await transport.waitBeforeRetry("POST", "/v1/jobs/\(jobID)/start", answer: answer, attempt: attempt)
         continue
       }
       if let answer, answer.status < 500 {
@@ -251,7 +230,7 @@ public final class VideoBGRemoverProvider: Provider {
           let duration = try? VideoReader(path: request.sourcePath, options: ReadOptions(rgb: .none)).declaredDuration
           let needed = max(1, ceil((duration ?? 1) - 1e-9))
           let reason = "insufficient_credits (job \(jobID) needs \(Int(needed)) credits: \(text))"
-          creditStop.withLock { if $0 == nil { $0 = reason } }
+          creditStop.stop(reason)
           throw fail(
             "insufficient_credits",
             "job \(jobID) needs \(Int(needed)) credits (1 a second); the service said: \(text); no further jobs of this run are submitted"
@@ -314,7 +293,7 @@ public final class VideoBGRemoverProvider: Provider {
     }
   }
 
-  static func object(_ data: Data) -> [String: Any]? {
+  public static func object(_ data: Data) -> [String: Any]? {
     try? JSONSerialization.jsonObject(with: data) as? [String: Any]
   }
 
@@ -325,7 +304,7 @@ public final class VideoBGRemoverProvider: Provider {
     return (error as? [String: Any])?["message"] as? String
   }
 
-  static func describe(_ answer: HTTPAnswer) -> String {
+  public static func describe(_ answer: HTTPAnswer) -> String {
     errorText(answer.body).map { "HTTP \(answer.status): \($0)" } ?? "HTTP \(answer.status) with an unexpected body"
   }
 }

@@ -77,13 +77,18 @@ struct LiveServer {
   /// timeout once made `GET /health` retry under load). Tests of the deadline itself stall the
   /// job on the server, so that it fires whatever the speed.
   func provider(deadline: Double = 900) -> HTTPProvider {
+    HTTPProvider(settings: settings(deadline: deadline))
+  }
+
+  /// Settings for any provider of this server: short polls and backoffs, long timeouts.
+  func settings(deadline: Double = 900) -> HTTPProviderSettings {
     var settings = HTTPProviderSettings(baseURL: base, apiKey: Self.apiKey)
     settings.pollInitial = 0.05
     settings.pollMax = 0.2
     settings.retryBase = 0.05
     settings.requestTimeout = 900
     settings.deadline = deadline
-    return HTTPProvider(settings: settings)
+    return settings
   }
 
   /// A 32×16, 3-frame H.264 clip at 25 fps: a white square moving over gray.

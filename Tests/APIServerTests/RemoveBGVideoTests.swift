@@ -12,13 +12,7 @@ import Testing
 
 extension LiveServer {
   func removeBGVideo(deadline: Double = 900, log: RequestLog = RequestLog()) -> RemoveBGVideoProvider {
-    var settings = HTTPProviderSettings(baseURL: base, apiKey: Self.apiKey)
-    settings.pollInitial = 0.05
-    settings.pollMax = 0.2
-    settings.retryBase = 0.05
-    settings.requestTimeout = 900
-    settings.deadline = deadline
-    return RemoveBGVideoProvider(settings: settings, log: log)
+    RemoveBGVideoProvider(settings: settings(deadline: deadline), log: log)
   }
 
   /// Every job the server holds, in the contract's shape (the test control sees all dialects).

@@ -12,13 +12,7 @@ import Testing
 
 extension LiveServer {
   func replicate(deadline: Double = 900, log: RequestLog = RequestLog()) -> ReplicateProvider {
-    var settings = HTTPProviderSettings(baseURL: base, apiKey: Self.apiKey)
-    settings.pollInitial = 0.05
-    settings.pollMax = 0.2
-    settings.retryBase = 0.05
-    settings.requestTimeout = 900
-    settings.deadline = deadline
-    return ReplicateProvider(settings: settings, log: log)
+    ReplicateProvider(settings: settings(deadline: deadline), log: log)
   }
 
   func replicateConfig(

@@ -11,12 +11,7 @@ import Testing
 
 extension LiveServer {
   func videoBGRemover(log: RequestLog = RequestLog(), startConfirmation: Double = 30) -> VideoBGRemoverProvider {
-    var settings = HTTPProviderSettings(baseURL: base, apiKey: Self.apiKey)
-    settings.pollInitial = 0.05
-    settings.pollMax = 0.2
-    settings.retryBase = 0.05
-    settings.requestTimeout = 900
-    return VideoBGRemoverProvider(settings: settings, log: log, startConfirmation: startConfirmation)
+    VideoBGRemoverProvider(settings: settings(), log: log, startConfirmation: startConfirmation)
   }
 }
 

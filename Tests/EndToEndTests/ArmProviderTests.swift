@@ -80,7 +80,11 @@ import Testing
         "provider: removebgvideo\napi_key_env: MATTEGATE_TEST_UNSET_KEY\n",
         ["field 'api_key_env'", "arm B: the removebgvideo provider needs the API key", "MATTEGATE_TEST_UNSET_KEY"]
       ),
-      ("provider: videobgremover\n", ["field 'provider'", "arm B: the videobgremover dialect is not built yet"]),
+      ("provider: replicate\n", ["field 'api_url'", "arm B: provider replicate needs api_url"]),
+      (
+        "provider: videobgremover\napi_key_env: MATTEGATE_TEST_UNSET_KEY\n",
+        ["field 'api_key_env'", "arm B: the videobgremover provider needs the API key", "MATTEGATE_TEST_UNSET_KEY"]
+      ),
       ("api_url: ftp://example.com\n", ["field 'api_url'", "is not an http:// or https:// URL"]),
       ("api_key_env: 9LIVES\n", ["field 'api_key_env'", "is not an environment variable name"]),
     ]

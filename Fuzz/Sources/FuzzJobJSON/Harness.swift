@@ -21,5 +21,11 @@ public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   _ = try? decoder.decode(JobAPI.CreditBalance.self, from: bytes)
   _ = try? decoder.decode(JobAPI.Capabilities.self, from: bytes)
   _ = try? decoder.decode(JobAPI.Health.self, from: bytes)
+  // The vendor dialects read their answers as loose JSON: any bytes, any shape.
+  let answer = HTTPAnswer(status: 400, body: bytes)
+  _ = RemoveBGVideoProvider.describe(answer)
+  _ = RemoveBGVideoProvider.status(RemoveBGVideoProvider.object(bytes)?["status"])
+  _ = VideoBGRemoverProvider.describe(answer)
+  _ = ReplicateProvider.describe(answer)
   return 0
 }
