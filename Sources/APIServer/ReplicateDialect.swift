@@ -14,6 +14,8 @@ struct PredictionRecord: Sendable {
   var order: Int
   /// Cog answers outputs inline as data URIs; the hosted API answers URLs.
   var inlineOutput: Bool
+  /// The create's `metadata` (echoed in the prediction, for clients and tests).
+  var metadata: [String: String] = [:]
 }
 
 /// A Replicate-style prediction server over the reference server's engine and faults: the
@@ -179,7 +181,7 @@ enum ReplicateDialect {
     }
     let record = await service.addPrediction(
       id: id, model: model, version: version, input: input.compactMapValues { $0 as? String }, coreJobID: job.id,
-      inline: inline)
+      inline: inline, metadata: VideoBGRemoverDialect.metadata(body))
     return raw(201, await prediction(record, service: service))
   }
 
@@ -194,6 +196,7 @@ enum ReplicateDialect {
       ],
       "output": NSNull(), "error": NSNull(), "logs": "",
     ]
+    if !record.metadata.isEmpty { out["metadata"] = record.metadata }
     guard let core = record.coreJobID, let job = await service.job(core) else {
       out["status"] = "failed"
       out["error"] = "prediction lost"
@@ -230,11 +233,12 @@ enum ReplicateDialect {
 
 extension ReferenceService {
   func addPrediction(
-    id: String?, model: String, version: String, input: [String: String], coreJobID: String, inline: Bool
+    id: String?, model: String, version: String, input: [String: String], coreJobID: String, inline: Bool,
+    metadata: [String: String]
   ) -> PredictionRecord {
     let record = PredictionRecord(
       id: id ?? nextID("pred"), model: model, version: version, input: input, coreJobID: coreJobID,
-      createdAt: JobAPI.timestamp(now), order: predictions.count, inlineOutput: inline)
+      createdAt: JobAPI.timestamp(now), order: predictions.count, inlineOutput: inline, metadata: metadata)
     predictions[record.id] = record
     return record
   }

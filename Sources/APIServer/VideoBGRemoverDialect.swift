@@ -17,6 +17,8 @@ struct VendorJob: Sendable {
   var order: Int
   /// The matte of a transparent output, made when first asked for (`processed_mask_url`).
   var maskPath: String?
+  /// What the create's `metadata` held (echoed in the status, for clients and tests).
+  var metadata: [String: String] = [:]
 }
 
 /// VideoBGRemover's documented API over the reference server's engine, credits and faults:
@@ -40,7 +42,7 @@ enum VideoBGRemoverDialect {
         guard URL(string: url)?.scheme != nil else {
           return .error(400, "invalid_request", "video_url must be a URL", requestID: call.requestID)
         }
-        let job = await service.vendorCreate(videoURL: url)
+        let job = await service.vendorCreate(videoURL: url, metadata: metadata(body))
         return raw(201, ["id": job.id, "status": "uploaded", "created_at": job.createdAt])
       }
       guard let filename = body["filename"] as? String, !filename.isEmpty,
@@ -49,7 +51,7 @@ enum VideoBGRemoverDialect {
         return .error(
           400, "invalid_request", "Provide video_url, or filename and a video content_type", requestID: call.requestID)
       }
-      let job = await service.vendorCreate(videoURL: nil)
+      let job = await service.vendorCreate(videoURL: nil, metadata: metadata(body))
       let base = await service.baseURL
       return raw(
         201,
@@ -112,6 +114,10 @@ enum VideoBGRemoverDialect {
           "used_credits": c.usedTotal,
         ])
     }
+  }
+
+  static func metadata(_ body: [String: Any]) -> [String: String] {
+    (body["metadata"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
   }
 
   static func jsonBody(_ request: Request) async -> [String: Any]? {
@@ -182,6 +188,7 @@ enum VideoBGRemoverDialect {
 
   static func status(_ vendor: VendorJob, service: ReferenceService) async -> [String: Any] {
     var out: [String: Any] = ["id": vendor.id]
+    if !vendor.metadata.isEmpty { out["metadata"] = vendor.metadata }
     guard let core = vendor.coreJobID, let job = await service.job(core) else {
       out["status"] = vendor.videoURL == nil ? "created" : "uploaded"
       return out
@@ -207,12 +214,12 @@ enum VideoBGRemoverDialect {
 }
 
 extension ReferenceService {
-  func vendorCreate(videoURL: String?) -> VendorJob {
+  func vendorCreate(videoURL: String?, metadata: [String: String]) -> VendorJob {
     let id = nextID("vbr")
     let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     let job = VendorJob(
       id: id, createdAt: JobAPI.timestamp(now), uploadToken: token, uploadExpires: now.addingTimeInterval(3600),
-      videoURL: videoURL, order: vendorJobs.count)
+      videoURL: videoURL, order: vendorJobs.count, metadata: metadata)
     vendorJobs[id] = job
     return job
   }

@@ -119,8 +119,7 @@ public final class RemoveBGVideoProvider: Provider {
     }
     // 3. A draft job, found again by its key if an answer is lost.
     let key = request.idempotencyKey
-    var metadata = ["mattegate_key": key]
-    if let owner = request.owner { metadata["owner"] = owner }
+    let metadata = request.metadata
     let jobID = try await create(
       source: source, imageURL: imageURL, metadata: metadata, request: request, tag: tag, fail: { fail($0, $1) })
     request.onCreated?(jobID)

@@ -172,7 +172,7 @@ public final class ReplicateProvider: Provider {
     let config = request.config
     let source = try await uploadSource(bytes: bytes, request: request, tag: tag)
     let parts = config.model.split(separator: ":", maxSplits: 1).map(String.init)
-    var body: [String: Any] = ["input": input(source: source, config: config)]
+    var body: [String: Any] = ["input": input(source: source, config: config), "metadata": request.metadata]
     let path: String
     if parts.count == 2 {
       body["version"] = parts[1]
@@ -300,6 +300,7 @@ public final class ReplicateProvider: Provider {
     let body = try JSONSerialization.data(
       withJSONObject: [
         "id": id, "input": input(source: Self.dataURI(bytes, path: request.sourcePath), config: request.config),
+        "metadata": request.metadata,
       ],
       options: [.sortedKeys, .withoutEscapingSlashes])
     // Synchronous: the answer is the finished prediction. Sending the same id again is safe.

@@ -22,6 +22,16 @@ final class CreditStop: Sendable {
   func stop(_ why: String) { reason.withLock { if $0 == nil { $0 = why } } }
 }
 
+extension JobRequest {
+  /// The `metadata` object every create carries: mattegate's key (unique per run, clip and arm)
+  /// and the team's `--owner` id when there is one.
+  var metadata: [String: String] {
+    var m = ["mattegate_key": idempotencyKey]
+    if let owner { m["owner"] = owner }
+    return m
+  }
+}
+
 extension ProviderError {
   /// A failed job of `request`, with the service's job id when there is one.
   static func job(

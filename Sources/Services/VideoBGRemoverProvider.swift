@@ -127,9 +127,11 @@ public final class VideoBGRemoverProvider: Provider {
     }
     // 1. Create with the file's name and type (no charge; a repeat leaves an unstarted job).
     let type = HTTPProvider.contentType(request.sourcePath)
-    let create = try JSONSerialization.data(withJSONObject: [
-      "filename": URL(fileURLWithPath: request.sourcePath).lastPathComponent, "content_type": type,
-    ])
+    let create = try JSONSerialization.data(
+      withJSONObject: [
+        "filename": URL(fileURLWithPath: request.sourcePath).lastPathComponent, "content_type": type,
+        "metadata": request.metadata,
+      ] as [String: Any], options: [.sortedKeys, .withoutEscapingSlashes])
     let created = try await transport.call(
       "POST", "/v1/jobs", body: create, contentType: "application/json",
       operation: "creating the job of clip '\(request.clipID)'", tag: tag)

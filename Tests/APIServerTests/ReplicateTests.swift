@@ -51,12 +51,16 @@ extension LiveServer {
     let config = try server.replicateConfig(model: model)
     try provider.validate(config)
     try await provider.preflight([config])
-    let outcome = try await provider.submit(try server.request(config))
+    var request = try server.request(config, key: "run1.clip-1.B")
+    request.owner = "team-7"
+    let outcome = try await provider.submit(request)
     #expect(outcome.providerJobID.hasPrefix("pred_"))
+    let created = try #require(try await server.predictions().first)
+    #expect(created["metadata"] as? [String: String] == ["mattegate_key": "run1.clip-1.B", "owner": "team-7"])
     #expect(outcome.processingMS != nil)
-    let created = log.entries.first { $0.method == "POST" && $0.path.hasSuffix("predictions") }?.path
+    let createPath = log.entries.first { $0.method == "POST" && $0.path.hasSuffix("predictions") }?.path
     #expect(
-      created
+      createPath
         == (model.contains(":") ? "/v1/predictions" : "/v1/models/arielreplicate/robust_video_matting/predictions"))
     let luma = try FFmpegCLI.raw8(["-i", outcome.outputPath], pixelFormat: "yuv420p")
     let frameBytes = 32 * 16 * 3 / 2

@@ -30,7 +30,13 @@ extension LiveServer {
     try provider.validate(config)
     #expect((provider.startBody(config)["background"] as? [String: String])?["transparent_format"] == vendorFormat)
     try await provider.preflight([config])
-    let outcome = try await provider.submit(try server.request(config))
+    var request = try server.request(config, key: "run1.clip-1.A")
+    request.owner = "team-7"
+    let outcome = try await provider.submit(request)
+    // The create carried mattegate's metadata (the server echoes it in the status).
+    let (_, statusBody) = try await server.send(.GET, "/v1/jobs/\(outcome.providerJobID)/status")
+    let status = try JSONSerialization.jsonObject(with: statusBody) as? [String: Any]
+    #expect(status?["metadata"] as? [String: String] == ["mattegate_key": "run1.clip-1.A", "owner": "team-7"])
     let reader = try MediaInput.open(outcome.outputPath, options: ReadOptions(rgb: .none, alpha: .alphaChannel))
     #expect(reader.size.width == 32 && reader.size.height == 16)
     #expect(try reader.nextFrame()?.alpha != nil)
