@@ -33,13 +33,24 @@ public enum RunCoordinator {
     let requestLog = RequestLog()
     let providers = try armProviders(configA: configA, configB: configB, options: options, log: requestLog)
     let sharedProvider = providers.shared
-    try providers.A.validate(configA)
-    try providers.B.validate(configB)
+    // What a provider refuses names the arm as well as the file and field.
+    func forArm<T>(_ arm: String?, _ body: () async throws -> T) async throws -> T {
+      do { return try await body() } catch var e as ConfigError where !e.message.hasPrefix("arm ") {
+        // A shared preflight's refusal belongs to the arm whose config it names.
+        let named =
+          arm ?? (configA.file == configB.file ? "A and B" : e.file == configA.file ? "A" : "B")
+        e.message = "arm \(named): " + e.message
+        throw e
+      }
+    }
+    try await forArm("A") { try providers.A.validate(configA) }
+    try await forArm("B") { try providers.B.validate(configB) }
     if sharedProvider {
-      try await providers.A.preflight([configA, configB])
+      // One preflight for both: a refusal names the config's own file.
+      try await forArm(nil) { try await providers.A.preflight([configA, configB]) }
     } else {
-      try await providers.A.preflight([configA])
-      try await providers.B.preflight([configB])
+      try await forArm("A") { try await providers.A.preflight([configA]) }
+      try await forArm("B") { try await providers.B.preflight([configB]) }
     }
     let armProvider: [String: any Provider] = ["A": providers.A, "B": providers.B]
     // Identity and name: one provider's when shared; both, by arm, when not.

@@ -81,6 +81,11 @@ import Testing
         ["field 'api_key_env'", "arm B: the removebgvideo provider needs the API key", "MATTEGATE_TEST_UNSET_KEY"]
       ),
       ("provider: replicate\n", ["field 'api_url'", "arm B: provider replicate needs api_url"]),
+      // What the vendor does not offer, before anything is uploaded (port 9 never answers).
+      (
+        "provider: removebgvideo\napi_url: http://127.0.0.1:9\napi_key_env: MATTEGATE_TEST_SET_KEY\n",
+        ["field 'model'", "arm B: RemoveBGVideo does not offer model 'b'"]
+      ),
       (
         "provider: videobgremover\napi_key_env: MATTEGATE_TEST_UNSET_KEY\n",
         ["field 'api_key_env'", "arm B: the videobgremover provider needs the API key", "MATTEGATE_TEST_UNSET_KEY"]
@@ -95,7 +100,7 @@ import Testing
         [
           "run", "--clipset", clips, "--a", CLI.repository.path + "/configs/baseline.yaml", "--b", b, "--db",
           dir + "/m\(n).sqlite", "--out", dir + "/reports",
-        ], environment: ["MATTEGATE_TEST_UNSET_KEY": ""])
+        ], environment: ["MATTEGATE_TEST_UNSET_KEY": "", "MATTEGATE_TEST_SET_KEY": "set"])
       #expect(r.status == 1, "\(c.yaml): \(r.stderr)")
       #expect(r.stderr.split(separator: "\n").count == 1, "\(c.yaml): \(r.stderr)")
       #expect(r.stderr.contains("b\(n).yaml"), "\(c.yaml): \(r.stderr)")
