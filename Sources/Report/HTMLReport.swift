@@ -19,7 +19,7 @@ public enum HTMLReport {
         <div class="brand">mattegate</div>
         <h1><span class="arm a">A</span> \(esc(m.a.name)) <span class="vs">vs</span> <span class="arm b">B</span> \(esc(m.b.name))</h1>
         \(navBar(navigation))
-        <p class="meta">run <code>\(esc(m.runID))</code> · \(esc(iso(m.createdAt))) · clip set <b>\(esc(m.clipsetName))</b> (\(m.clips.count) clips, manifest <code>\(esc(String(m.clipsetSHA256.prefix(12))))</code>) · provider <b>\(esc(m.provider))</b></p>
+        <p class="meta">run <code>\(esc(m.runID))</code> · \(esc(iso(m.createdAt))) · clip set <b>\(esc(m.clipsetName))</b> (\(m.clips.count) clips, manifest <code>\(esc(String(m.clipsetSHA256.prefix(12))))</code>) · provider <b>\(esc(m.provider))</b></p>\(runLabel(m))
       </header>
       <main>
       <section id="gate" class="gate \(esc(m.gateStatus))" data-exit-code="\(m.exitCode)">
@@ -367,4 +367,21 @@ public enum HTMLReport {
     .keys{font-size:12px;color:var(--muted)}.keys kbd{border:1px solid var(--line);border-radius:3px;padding:0 4px;background:#fff;font-family:inherit}
     @media (max-width:900px){.images{grid-template-columns:repeat(2,1fr)}.configs{grid-template-columns:1fr}}
     """
+
+  /// The run's name, tags, description and git provenance, when it has them (nothing otherwise).
+  static func runLabel(_ m: ReportModel) -> String {
+    guard m.runName != nil || !m.runTags.isEmpty || m.runDescription != nil || m.gitCommit != nil else { return "" }
+    var h = "\n  <p class=\"meta run-label\">"
+    var parts: [String] = []
+    if let name = m.runName { parts.append("<b class=\"run-name\">\(esc(name))</b>") }
+    if !m.runTags.isEmpty {
+      parts.append(m.runTags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " "))
+    }
+    if let commit = m.gitCommit {
+      parts.append("git <code>\(esc(String(commit.prefix(12))))</code>" + (m.gitBranch.map { " on \(esc($0))" } ?? ""))
+    }
+    h += parts.joined(separator: " · ") + "</p>"
+    if let description = m.runDescription { h += "\n  <p class=\"small run-description\">\(esc(description))</p>" }
+    return h
+  }
 }

@@ -302,6 +302,13 @@ public struct ReportModel: Sendable {
   public var problems: [(clip: String, reason: String)] = []
   /// The primary metric each region is judged on (for the clip table and the runbook).
   public var primaryMetrics: [String: String] = [:]
+  /// The run's name, description and tags (`k=v` lines), and the git commit and branch it was
+  /// made from, when given.
+  public var runName: String?
+  public var runDescription: String?
+  public var runTags: [String] = []
+  public var gitCommit: String?
+  public var gitBranch: String?
 
   public init(
     runID: String, createdAt: Date, clipsetName: String, clipsetSHA256: String, provider: String,

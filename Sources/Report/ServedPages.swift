@@ -70,6 +70,7 @@ public enum ServedPages {
       let status = GateWords.status(exitCode: r.exitCode)
       b += "<tr><th scope=\"row\">"
       b += finished ? "<a href=\"/runs/\(esc(r.id))/\">\(esc(r.id))</a>" : esc(r.id)
+      b += runLabel(r)
       b += "</th><td>\(esc(day(r.createdAt)))</td><td>\(esc(r.clipsetName))</td>"
       b += "<td>\(esc(r.configAName)) → \(esc(r.configBName))</td><td>\(esc(r.provider))</td>"
       b += "<td><span class=\"verdict \(status.cls)\">\(esc(status.word))</span> "
@@ -89,7 +90,7 @@ public enum ServedPages {
     var body = "<div class=\"configs\">"
     for (label, r) in [("Run 1", a), ("Run 2", b)] {
       let status = GateWords.status(exitCode: r.exitCode)
-      body += "<div class=\"card\"><h2>\(label): <a href=\"/runs/\(esc(r.id))/\">\(esc(r.id))</a></h2>"
+      body += "<div class=\"card\"><h2>\(label): <a href=\"/runs/\(esc(r.id))/\">\(esc(r.id))</a></h2>\(runLabel(r))"
       body += "<p><span class=\"arm a\">A</span> \(esc(r.configAName)) <span class=\"vs\">vs</span> "
       body += "<span class=\"arm b\">B</span> \(esc(r.configBName))</p>"
       body += "<p class=\"small\">\(esc(day(r.createdAt))) · clip set \(esc(r.clipsetName)) · provider "
@@ -331,5 +332,16 @@ enum GateWords {
       case .regression, .error: "bad"
       }
     return (HTMLReport.gateWord(status.rawValue), cls)
+  }
+
+}
+
+extension ServedPages {
+  /// A run's name and tags under its id, when it has them.
+  static func runLabel(_ r: RunRecord) -> String {
+    var parts: [String] = []
+    if let name = r.name { parts.append("<span class=\"run-name\">\(esc(name))</span>") }
+    for tag in (r.tags ?? "").split(separator: "\n") { parts.append("<span class=\"tag\">\(esc(String(tag)))</span>") }
+    return parts.isEmpty ? "" : "<div class=\"small run-label\">\(parts.joined(separator: " "))</div>"
   }
 }

@@ -72,6 +72,11 @@ public enum ReportBuilder {
         return row
       })
     model.primaryMetrics = primaryMetrics
+    model.runName = run.name
+    model.runDescription = run.runDescription
+    model.runTags = (run.tags ?? "").split(separator: "\n").map(String.init)
+    model.gitCommit = run.gitCommit
+    model.gitBranch = run.gitBranch
     model.mode = policy.mode.rawValue
     model.intervalMethod = records.compactMap(\.intervalMethod).first
     model.problems = clips.filter { ["failed", "inconclusive"].contains($0.status) }.map {

@@ -114,7 +114,10 @@ public enum RunCoordinator {
         priorJobs["\(row.record.clipID)/\(row.record.arm)", default: []].append(row)
       }
     } else {
-      runID = makeRunID()
+      runID = options.runID ?? makeRunID()
+      if options.runID != nil, try store.run(id: runID) != nil {
+        throw RunError("\(options.databasePath): run id \(runID) is already used; choose another --run-id")
+      }
       var record = RunRecord(
         id: runID, createdAt: Date(), status: "running", clipsetName: clipSet.name,
         clipsetFolder: clipSet.folder, clipsetSHA256: clipSet.manifestSHA256, configAName: configA.name,
@@ -127,6 +130,7 @@ public enum RunCoordinator {
       record.providerIdentity = providerIdentity
       record.shard = shard.map { "\($0.index)/\($0.count)" }
       record.baselineRun = options.baselineRunID
+      record.apply(options.label)
       record.owner = options.owner
       try store.insert(record)
     }

@@ -29,6 +29,8 @@ public enum RunHistory {
     day.dateFormat = "yyyy-MM-dd HH:mm"
     for r in runs {
       var line = "\(r.id)  \(day.string(from: r.createdAt))  \(r.clipsetName)  \(r.configAName) → \(r.configBName)"
+      if let name = r.name { line += "  \"\(name)\"" }
+      if let tags = r.tags { line += "  [" + tags.split(separator: "\n").joined(separator: " ") + "]" }
       line += "  \(r.provider)"
       if let shard = r.shard { line += "  shard \(shard)" }
       if r.mergedFrom != nil { line += "  merged" }

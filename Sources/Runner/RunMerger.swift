@@ -11,8 +11,8 @@ public enum RunMerger {
   ///
   /// - Throws: `RunError` naming the databases and runs when the shards do not fit together.
   public static func merge(
-    databases: [String], into target: String, outputFolder: String,
-    output: @Sendable (String) -> Void = { _ in }
+    databases: [String], into target: String, outputFolder: String, runID runIDRequest: String? = nil,
+    label: RunLabel = RunLabel(), output: @Sendable (String) -> Void = { _ in }
   ) throws -> RunResult {
     guard !databases.isEmpty else { throw RunError("merge needs at least one database") }
     let targetPath = URL(fileURLWithPath: target).standardizedFileURL.path
@@ -63,7 +63,10 @@ public enum RunMerger {
     }
 
     let store = try ResultStore(path: target)
-    let runID = RunCoordinator.makeRunID()
+    let runID = runIDRequest ?? RunCoordinator.makeRunID()
+    if runIDRequest != nil, try store.run(id: runID) != nil {
+      throw RunError("\(target): run id \(runID) is already used; choose another --run-id")
+    }
     var record = first.run
     record.id = runID
     record.createdAt = Date()
@@ -74,6 +77,8 @@ public enum RunMerger {
     record.shard = nil
     record.mergedFrom = shards.sorted { $0.index < $1.index }.map(\.run.id).joined(separator: ",")
     record.serviceVersion = shards.compactMap(\.run.serviceVersion).first
+    // The merged run is named by the merge's own labels; without them it keeps the first shard's.
+    if label != RunLabel() { record.apply(label) }
     try store.insert(record)
     let runFolder = outputFolder + "/" + runID
     for s in shards.sorted(by: { $0.index < $1.index }) {

@@ -26,6 +26,10 @@ public struct RunOptions: Sendable {
   public var useCache = true
   /// The team's own user or project id, stored on the run and every job (`--owner`).
   public var owner: String?
+  /// The new run's id (`--run-id`); a fresh one when nil.
+  public var runID: String?
+  /// Its name, description, tags and provenance.
+  public var label = RunLabel()
   public var progressStyle: ProgressStyle = .lines
 
   public init(

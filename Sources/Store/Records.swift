@@ -41,6 +41,15 @@ public struct RunRecord: Sendable, Equatable {
   public var baselineRun: String?
   /// The team's own user or project id (`--owner`).
   public var owner: String?
+  /// What CI and people call the run: `--name`, `--description`, `--tag k=v` (as sorted
+  /// `k=v` lines), and where it was made: the git commit and branch of the working directory
+  /// (when it is a git work tree) and the full command line.
+  public var name: String?
+  public var runDescription: String?
+  public var tags: String?
+  public var gitCommit: String?
+  public var gitBranch: String?
+  public var commandLine: String?
 
   public init(
     id: String, createdAt: Date, finishedAt: Date? = nil, status: String, clipsetName: String,

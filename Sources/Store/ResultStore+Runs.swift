@@ -76,6 +76,12 @@ extension ResultStore {
     r.baselineRun = row["baseline_run"]
     r.gateReasons = row["gate_reasons"]
     r.owner = row["owner"]
+    r.name = row["name"]
+    r.runDescription = row["description"]
+    r.tags = row["tags"]
+    r.gitCommit = row["git_commit"]
+    r.gitBranch = row["git_branch"]
+    r.commandLine = row["command_line"]
     return r
   }
 

@@ -350,6 +350,12 @@ public final class ResultStore: Sendable {
       // What the service knows the job's input by (its upload or file id), never a signed URL.
       try db.execute(sql: "ALTER TABLE jobs ADD COLUMN input_reference TEXT")
     }
+    m.registerMigration("v12-run-labels") { db in
+      // What CI and people call a run, and the commit, branch and command line that made it.
+      for column in ["name", "description", "tags", "git_commit", "git_branch", "command_line"] {
+        try db.execute(sql: "ALTER TABLE runs ADD COLUMN \(column) TEXT")
+      }
+    }
     return m
   }
 
@@ -401,15 +407,18 @@ public final class ResultStore: Sendable {
             clipset_sha256, config_a_name, config_a_hash, config_a_text, config_b_name, config_b_hash,
             config_b_text, provider, harness_version, metrics_version, regions_version, gate_text,
             seed, exit_code, outcome, identity_sha256, identity_text, provider_identity, service_version,
-            shard, merged_from, baseline_run, owner)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            shard, merged_from, baseline_run, owner, name, description, tags, git_commit, git_branch,
+            command_line)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+            ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           r.id, r.createdAt, r.finishedAt, r.status, r.clipsetName, r.clipsetFolder, r.clipsetSHA256,
           r.configAName, r.configAHash, r.configAText, r.configBName, r.configBHash, r.configBText,
           r.provider, r.harnessVersion, r.metricsVersion, r.regionsVersion, r.gateText, r.seed,
           r.exitCode, r.outcome, r.identitySHA256, r.identityText, r.providerIdentity, r.serviceVersion,
-          r.shard, r.mergedFrom, r.baselineRun, r.owner,
+          r.shard, r.mergedFrom, r.baselineRun, r.owner, r.name, r.runDescription, r.tags, r.gitCommit,
+          r.gitBranch, r.commandLine,
         ])
       for (hash, name, text) in [
         (r.configAHash, r.configAName, r.configAText), (r.configBHash, r.configBName, r.configBText),

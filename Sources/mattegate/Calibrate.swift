@@ -19,9 +19,20 @@ struct Calibrate: AsyncParsableCommand {
 
   @OptionGroup var service: ServiceOptions
 
+  @OptionGroup var labels: RunLabelOptions
+
   func run() async throws {
-    let options = service.options(clipset: clipset, configA: config, configB: config, seed: 1)
-    let result = try await Calibration.run(options) { FileHandle.standardError.write(Data($0.utf8)) }
+    var options = service.options(clipset: clipset, configA: config, configB: config, seed: 1)
+    options.runID = labels.runID
+    let label = labels.label()
+    options.label = label
+    var calibration: Calibration.Result?
+    _ = try await labels.summarizing(label) {
+      let result = try await Calibration.run(options) { FileHandle.standardError.write(Data($0.utf8)) }
+      calibration = result
+      return result.run
+    }
+    guard let result = calibration else { return }
     for error in result.run.errors { printError("error: \(error)") }
     print(
       "A/A calibration of \(config), run \(result.run.runID): noise band per endpoint (upper 95% bound of |mean log-ratio|)"

@@ -16,6 +16,8 @@ struct Merge: AsyncParsableCommand {
   @Option(help: "Folder for the merged run's report.")
   var out: String = "reports"
 
+  @OptionGroup var labels: RunLabelOptions
+
   func validate() throws {
     guard !databases.isEmpty else { throw ValidationError("give the shards' databases") }
     func same(_ a: String, _ b: String) -> Bool {
@@ -29,8 +31,11 @@ struct Merge: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let result = try RunMerger.merge(databases: databases, into: into, outputFolder: out) {
-      FileHandle.standardError.write(Data($0.utf8))
+    let label = labels.label()
+    let result = try await labels.summarizing(label) {
+      try RunMerger.merge(
+        databases: databases, into: into, outputFolder: out, runID: labels.runID, label: label
+      ) { FileHandle.standardError.write(Data($0.utf8)) }
     }
     try report(result)
   }

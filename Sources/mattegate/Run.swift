@@ -39,7 +39,12 @@ struct Run: AsyncParsableCommand {
   @Flag(help: "Do not reuse outputs from the output cache (every job is submitted).")
   var noCache = false
 
+  @OptionGroup var labels: RunLabelOptions
+
   func validate() throws {
+    if resume != nil && labels.runID != nil {
+      throw ValidationError("--run-id names a new run; --resume finishes the stored run it names")
+    }
     if let shard {
       do { _ = try RunCoordinator.parseShard(shard) } catch { throw ValidationError("--shard: \(error)") }
     }
@@ -51,7 +56,12 @@ struct Run: AsyncParsableCommand {
     options.shard = try shard.map(RunCoordinator.parseShard)
     options.baselineRunID = baselineRun
     options.useCache = !noCache
-    let result = try await RunCoordinator.run(options) { FileHandle.standardError.write(Data($0.utf8)) }
+    options.runID = labels.runID
+    let label = labels.label()
+    options.label = label
+    let result = try await labels.summarizing(label) {
+      try await RunCoordinator.run(options) { FileHandle.standardError.write(Data($0.utf8)) }
+    }
     try report(result)
   }
 }

@@ -33,8 +33,13 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     #expect(two.stderr.contains("1 clips × 2 arms"), "\(two.stderr)")
     let merged = try CLI.run([
       "merge", dir + "/s2.sqlite", dir + "/s1.sqlite", "--into", dir + "/all.sqlite", "--out", dir + "/reports",
+      "--run-id", "nightly-7", "--name", "nightly", "--tag", "shards=2",
     ])
     #expect(merged.status == whole.status, "\(merged.stderr)")
+    // The merged run takes the merge's own id and labels.
+    #expect(try printedRunID(merged) == "nightly-7")
+    let labelled = try #require(try ResultStore(path: dir + "/all.sqlite").run(id: "nightly-7"))
+    #expect(labelled.name == "nightly" && labelled.tags == "shards=2")
 
     let wholeStore = try ResultStore(path: dir + "/whole.sqlite")
     let mergedStore = try ResultStore(path: dir + "/all.sqlite")
