@@ -118,7 +118,6 @@ public final class RemoveBGVideoProvider: Provider {
       }
     }
     // 3. A draft job, found again by its key if an answer is lost.
-    let key = request.idempotencyKey
     let metadata = request.metadata
     let jobID = try await create(
       source: source, imageURL: imageURL, metadata: metadata, request: request, tag: tag, fail: { fail($0, $1) })

@@ -7,12 +7,17 @@ import Testing
 /// git commit and branch, the command line, and `--json-summary` / `$GITHUB_OUTPUT`.
 @Suite(.serialized) struct RunLabelTests {
   struct Summary: Decodable {
-    var run_id: String?
+    var runID: String?
     var outcome: String
-    var exit_code: Int32
+    var exitCode: Int32
     var report: String?
     var name: String?
     var tags: [String: String]
+    enum CodingKeys: String, CodingKey {
+      case outcome, report, name, tags
+      case runID = "run_id"
+      case exitCode = "exit_code"
+    }
   }
 
   @Test func labelledRunIsStoredShownAndSummarised() throws {
@@ -31,7 +36,7 @@ import Testing
     #expect(r.stdout.contains("(run pr-42.a)"))
     // The summary says what the process said: same run, exit code and report.
     let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/s.json")))
-    #expect(summary.run_id == "pr-42.a" && summary.exit_code == r.status)
+    #expect(summary.runID == "pr-42.a" && summary.exitCode == r.status)
     #expect(summary.report == dir + "/reports/pr-42.a/index.html")
     #expect(r.stdout.contains(summary.outcome))
     #expect(summary.name == "PR 42: softer keyer" && summary.tags == ["pr": "42", "team": "matte"])
@@ -59,7 +64,7 @@ import Testing
     #expect(again.status == 1)
     #expect(again.stderr.contains("run id pr-42.a is already used"), "\(again.stderr)")
     let refused = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/s.json")))
-    #expect(refused.run_id == nil && refused.exit_code == 1 && refused.outcome.hasPrefix("error: "))
+    #expect(refused.runID == nil && refused.exitCode == 1 && refused.outcome.hasPrefix("error: "))
     #expect(
       try String(contentsOfFile: githubOutput, encoding: .utf8).hasSuffix(
         "run_id=\noutcome=\(refused.outcome)\nexit_code=1\nreport=\ndatabase=\n"))
@@ -76,7 +81,7 @@ import Testing
     ])
     #expect(broken.status == 1)
     let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/s.json")))
-    #expect(summary.run_id == nil && summary.exit_code == 1 && summary.outcome.contains("missing.yaml"))
+    #expect(summary.runID == nil && summary.exitCode == 1 && summary.outcome.contains("missing.yaml"))
     for (flag, value, expected) in [
       ("--run-id", "../escape", "must start with a letter or digit"), ("--run-id", "a/../b", "may hold only letters"),
       ("--run-id", String(repeating: "x", count: 65), "1 to 64"), ("--tag", "novalue", "is not k=v"),
