@@ -246,11 +246,47 @@ public enum RunCoordinator {
 
   /// Reads `K/N` with 1 ≤ K ≤ N.
   public static func parseShard(_ text: String) throws -> (index: Int, count: Int) {
+    try parseShard(text, environment: ProcessInfo.processInfo.environment)
+  }
+
+  public static func parseShard(_ text: String, environment: [String: String]) throws -> (index: Int, count: Int) {
+    if text == "env" { return try shardFromEnvironment(environment) }
     let parts = text.split(separator: "/")
     guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
       throw RunError("shard '\(text)' is not K/N with 1 ≤ K ≤ N")
     }
     return (k, n)
+  }
+
+  /// `--shard env`: GitLab's `CI_NODE_INDEX`/`CI_NODE_TOTAL` (1-based), else a Kubernetes
+  /// Indexed Job's `JOB_COMPLETION_INDEX` (0-based) with the total in `MATTEGATE_SHARD_COUNT`.
+  static func shardFromEnvironment(_ env: [String: String]) throws -> (index: Int, count: Int) {
+    func number(_ name: String) throws -> Int? {
+      guard let text = env[name], !text.isEmpty else { return nil }
+      guard let n = Int(text) else { throw RunError("--shard env: \(name)='\(text)' is not a whole number") }
+      return n
+    }
+    let shard: (Int, Int)
+    if let k = try number("CI_NODE_INDEX") {
+      guard let n = try number("CI_NODE_TOTAL") else {
+        throw RunError("--shard env: CI_NODE_INDEX is set but CI_NODE_TOTAL is not")
+      }
+      shard = (k, n)
+    } else if let i = try number("JOB_COMPLETION_INDEX") {
+      guard let n = try number("MATTEGATE_SHARD_COUNT") else {
+        throw RunError(
+          "--shard env: JOB_COMPLETION_INDEX is set but MATTEGATE_SHARD_COUNT (the Job's completions) is not")
+      }
+      shard = (i + 1, n)
+    } else {
+      throw RunError(
+        "--shard env: set CI_NODE_INDEX and CI_NODE_TOTAL (GitLab parallel jobs), or JOB_COMPLETION_INDEX and MATTEGATE_SHARD_COUNT (a Kubernetes Indexed Job)"
+      )
+    }
+    guard shard.1 >= 1, shard.0 >= 1, shard.0 <= shard.1 else {
+      throw RunError("--shard env: shard \(shard.0)/\(shard.1) is not K/N with 1 ≤ K ≤ N")
+    }
+    return shard
   }
 
   /// An endpoint's note, with the smallest change its clips could detect when it is inconclusive.

@@ -30,7 +30,10 @@ struct Run: AsyncParsableCommand {
   )
   var resume: String?
 
-  @Option(help: "Run only shard K of N (clips whose place in the clip set is K-1 modulo N); join shards with merge.")
+  @Option(
+    help:
+      "Run only shard K of N (clips whose place in the clip set is K-1 modulo N); join shards with merge. 'env' reads it from CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX/MATTEGATE_SHARD_COUNT."
+  )
   var shard: String?
 
   @Option(help: "Reuse arm A's outputs from the stored run RUN where clip, config and provider match.")

@@ -96,3 +96,25 @@ import Testing
     }
   }
 }
+
+/// `--shard env`: the shard from GitLab's or a Kubernetes Indexed Job's variables.
+@Test func shardFromTheEnvironment() throws {
+  let clips = try CLI.tinyClipSet()
+  let dir = try CLI.folder()
+  let none = ["CI_NODE_INDEX": "", "CI_NODE_TOTAL": "", "JOB_COMPLETION_INDEX": "", "MATTEGATE_SHARD_COUNT": ""]
+  func run(_ env: [String: String], _ db: String) throws -> CLI.Result {
+    try CLI.run(
+      [
+        "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml", "--db",
+        dir + "/" + db, "--out", dir + "/reports", "--shard", "env",
+      ], environment: none.merging(env) { _, new in new })
+  }
+  let gitlab = try run(["CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "2"], "g.sqlite")
+  #expect(gitlab.stderr.contains("(shard 1/2 of 3 clips)"), "\(gitlab.stderr)")
+  let kubernetes = try run(["JOB_COMPLETION_INDEX": "1", "MATTEGATE_SHARD_COUNT": "2"], "k.sqlite")
+  #expect(kubernetes.stderr.contains("(shard 2/2 of 3 clips)"), "\(kubernetes.stderr)")
+  let missing = try run([:], "m.sqlite")
+  #expect(missing.status == 64 && missing.stderr.contains("set CI_NODE_INDEX and CI_NODE_TOTAL"), "\(missing.stderr)")
+  let outside = try run(["JOB_COMPLETION_INDEX": "2", "MATTEGATE_SHARD_COUNT": "2"], "o.sqlite")
+  #expect(outside.status == 64 && outside.stderr.contains("shard 3/2 is not K/N"), "\(outside.stderr)")
+}
