@@ -375,7 +375,7 @@ public enum HTMLReport {
     var parts: [String] = []
     if let name = m.runName { parts.append("<b class=\"run-name\">\(esc(name))</b>") }
     if !m.runTags.isEmpty {
-      parts.append(m.runTags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " "))
+      parts.append(m.runTags.map { "<span class=\"tag run-tag\">\(esc($0))</span>" }.joined(separator: " "))
     }
     if let commit = m.gitCommit {
       parts.append("git <code>\(esc(String(commit.prefix(12))))</code>" + (m.gitBranch.map { " on \(esc($0))" } ?? ""))

@@ -429,7 +429,6 @@ extension HTMLReport {
     header nav{margin-top:6px}header nav a{color:#cfd8ea;margin-right:14px;text-decoration:none}header nav a:hover{text-decoration:underline}
     .gate-status{flex:0 0 auto}caption{text-align:left;padding:4px 0}.runbook-arm{margin:8px 0}.job-errors li,.problems li{margin:2px 0}
     table.clips td,table.clips th{font-size:12px;padding:4px 6px}tr.failed td{background:#fdf1f1}
-        .tag{display:inline-block;border:1px solid var(--line);border-radius:10px;padding:0 7px;font-size:12px;background:#fff}
-    .run-name{font-weight:600}
+        .run-name{font-weight:600}
     """
 }

@@ -341,7 +341,9 @@ extension ServedPages {
   static func runLabel(_ r: RunRecord) -> String {
     var parts: [String] = []
     if let name = r.name { parts.append("<span class=\"run-name\">\(esc(name))</span>") }
-    for tag in (r.tags ?? "").split(separator: "\n") { parts.append("<span class=\"tag\">\(esc(String(tag)))</span>") }
+    for tag in (r.tags ?? "").split(separator: "\n") {
+      parts.append("<span class=\"tag run-tag\">\(esc(String(tag)))</span>")
+    }
     return parts.isEmpty ? "" : "<div class=\"small run-label\">\(parts.joined(separator: " "))</div>"
   }
 }

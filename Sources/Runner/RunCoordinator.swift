@@ -131,6 +131,7 @@ public enum RunCoordinator {
       record.shard = shard.map { "\($0.index)/\($0.count)" }
       record.baselineRun = options.baselineRunID
       record.apply(options.label)
+      record.reportFolder = URL(fileURLWithPath: options.outputFolder + "/" + runID).standardizedFileURL.path
       record.owner = options.owner
       try store.insert(record)
     }

@@ -79,23 +79,48 @@ public enum RunMerger {
     record.serviceVersion = shards.compactMap(\.run.serviceVersion).first
     // The merged run is named by the merge's own labels; without them it keeps the first shard's.
     if label != RunLabel() { record.apply(label) }
-    try store.insert(record)
     let runFolder = outputFolder + "/" + runID
+    record.reportFolder = URL(fileURLWithPath: runFolder).standardizedFileURL.path
+    try store.insert(record)
     for s in shards.sorted(by: { $0.index < $1.index }) {
       try store.copyRows(of: s.run.id, from: s.db, as: runID)
-      // The review images, when the shard's report folder sits beside its database.
-      let images = URL(fileURLWithPath: s.db).deletingLastPathComponent().path + "/\(s.run.id)/clips"
-      if FileManager.default.fileExists(atPath: images) {
-        try FileManager.default.createDirectory(atPath: runFolder + "/clips", withIntermediateDirectories: true)
-        for clip in try FileManager.default.contentsOfDirectory(atPath: images) where ClipID.problem(clip) == nil {
-          let to = try ClipID.path(clip, in: runFolder + "/clips")
-          if !FileManager.default.fileExists(atPath: to) {
-            try FileManager.default.copyItem(atPath: images + "/" + clip, toPath: to)
-          }
-        }
-      }
+      try copyReviewFiles(of: s.run, db: s.db, into: runFolder)
       output("merged shard \(s.run.shard!) (run \(s.run.id), \(s.db))\n")
     }
     return try RunFinisher.finish(runID: runID, store: store, policy: policy, runFolder: runFolder)
+  }
+
+  /// A shard's review crops (`clips/<clip>/…`) and its operational log, so the merged report
+  /// shows every crop and viewer and links every failed job's requests. The shard's folder is
+  /// the one it recorded; a shard from before v12 is looked for beside its database.
+  static func copyReviewFiles(of run: RunRecord, db: String, into runFolder: String) throws {
+    let fm = FileManager.default
+    let candidates = [run.reportFolder, URL(fileURLWithPath: db).deletingLastPathComponent().path + "/\(run.id)"]
+    guard let folder = candidates.compactMap({ $0 }).first(where: { fm.fileExists(atPath: $0 + "/clips") }) else {
+      return
+    }
+    try fm.createDirectory(atPath: runFolder + "/clips", withIntermediateDirectories: true)
+    for clip in try fm.contentsOfDirectory(atPath: folder + "/clips") where ClipID.problem(clip) == nil {
+      let to = try ClipID.path(clip, in: runFolder + "/clips")
+      if !fm.fileExists(atPath: to) { try fm.copyItem(atPath: folder + "/clips/" + clip, toPath: to) }
+    }
+    // The operational log: per clip-arm files copied, the run's lines appended.
+    if let files = try? fm.contentsOfDirectory(atPath: folder + "/requests"), !files.isEmpty {
+      try fm.createDirectory(atPath: runFolder + "/requests", withIntermediateDirectories: true)
+      for file in files where file.hasSuffix(".jsonl") && !file.contains("/") {
+        let to = runFolder + "/requests/" + file
+        if !fm.fileExists(atPath: to) { try fm.copyItem(atPath: folder + "/requests/" + file, toPath: to) }
+      }
+    }
+    if let lines = fm.contents(atPath: folder + "/requests.jsonl") {
+      let target = runFolder + "/requests.jsonl"
+      if !fm.fileExists(atPath: target) { _ = fm.createFile(atPath: target, contents: nil) }
+      guard let handle = FileHandle(forWritingAtPath: target) else {
+        throw RunError("\(target): cannot be written")
+      }
+      defer { try? handle.close() }
+      _ = try handle.seekToEnd()
+      try handle.write(contentsOf: lines)
+    }
   }
 }

@@ -67,7 +67,7 @@ public final class RequestLog: Sendable {
       defer { s.pending = [] }
       return s.pending
     }
-    try FileManager.default.createDirectory(atPath: folder + "/requests", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     for entry in pending { write(entry, folder: folder) }
   }
 
@@ -98,6 +98,7 @@ public final class RequestLog: Sendable {
     state.withLock { _ in
       Self.append(line, to: folder + "/requests.jsonl")
       if let clip = entry.clip, let arm = entry.arm {
+        try? FileManager.default.createDirectory(atPath: folder + "/requests", withIntermediateDirectories: true)
         Self.append(line, to: folder + "/" + Self.jobFile(clipID: clip, arm: arm))
       }
     }

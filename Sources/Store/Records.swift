@@ -50,6 +50,9 @@ public struct RunRecord: Sendable, Equatable {
   public var gitCommit: String?
   public var gitBranch: String?
   public var commandLine: String?
+  /// The run's report folder (absolute), where its review crops and logs are: `merge` copies
+  /// them from here.
+  public var reportFolder: String?
 
   public init(
     id: String, createdAt: Date, finishedAt: Date? = nil, status: String, clipsetName: String,

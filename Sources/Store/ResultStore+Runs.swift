@@ -82,6 +82,7 @@ extension ResultStore {
     r.gitCommit = row["git_commit"]
     r.gitBranch = row["git_branch"]
     r.commandLine = row["command_line"]
+    r.reportFolder = row["report_folder"]
     return r
   }
 

@@ -54,7 +54,7 @@ import Testing
     // Shown: the report's header and `history`.
     let report = try String(contentsOfFile: dir + "/reports/pr-42.a/index.html", encoding: .utf8)
     #expect(report.contains("<b class=\"run-name\">PR 42: softer keyer</b>"))
-    #expect(report.contains("<span class=\"tag\">pr=42</span>"))
+    #expect(report.contains("<span class=\"tag run-tag\">pr=42</span>"))
     let history = try CLI.run(["history", "--db", db])
     #expect(
       history.stdout.contains("pr-42.a") && history.stdout.contains("\"PR 42: softer keyer\"  [pr=42 team=matte]"))

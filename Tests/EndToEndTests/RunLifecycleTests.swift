@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MediaIO
 import Store
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -40,6 +41,34 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     #expect(try printedRunID(merged) == "nightly-7")
     let labelled = try #require(try ResultStore(path: dir + "/all.sqlite").run(id: "nightly-7"))
     #expect(labelled.name == "nightly" && labelled.tags == "shards=2")
+    // The merged report is whole: the unsharded report's structure (apart from the name and
+    // tags shown for the merged run), and every crop and viewer image, byte for byte.
+    let wholeFolder = dir + "/reports/" + (try printedRunID(whole))
+    let mergedFolder = dir + "/reports/nightly-7"
+    func files(_ folder: String) throws -> [String: String] {
+      var out: [String: String] = [:]
+      let walker = try #require(FileManager.default.enumerator(atPath: folder + "/clips"))
+      for case let relative as String in walker {
+        var isFolder: ObjCBool = false
+        FileManager.default.fileExists(atPath: folder + "/clips/" + relative, isDirectory: &isFolder)
+        if !isFolder.boolValue { out[relative] = try FileHash.sha256(ofFile: folder + "/clips/" + relative) }
+      }
+      return out
+    }
+    let wholeFiles = try files(wholeFolder)
+    #expect(wholeFiles.count >= 3 * 8 && wholeFiles.keys.contains { $0.hasSuffix(".png") })
+    #expect(try files(mergedFolder) == wholeFiles)
+    // Both runs show their git commit; only the merged one has a name and a tag.
+    let extra: Set<String> = ["b.run-name", "span.tag.run-tag"]
+    let wholeStructure = try HTMLStructure.lines(String(contentsOfFile: wholeFolder + "/index.html", encoding: .utf8))
+    let mergedStructure = try HTMLStructure.lines(String(contentsOfFile: mergedFolder + "/index.html", encoding: .utf8))
+      .filter { !extra.contains($0.trimmingCharacters(in: .whitespaces)) }
+    let firstDifference = zip(mergedStructure, wholeStructure).enumerated().first { $0.element.0 != $0.element.1 }
+    #expect(
+      mergedStructure == wholeStructure,
+      "\(mergedStructure.count) vs \(wholeStructure.count) lines; first difference at line \(firstDifference?.offset ?? -1): \(firstDifference.map { "'\($0.element.0)' vs '\($0.element.1)'" } ?? "one is a prefix of the other")"
+    )
+    #expect(mergedStructure.filter { $0.contains("img") }.count == wholeStructure.filter { $0.contains("img") }.count)
 
     let wholeStore = try ResultStore(path: dir + "/whole.sqlite")
     let mergedStore = try ResultStore(path: dir + "/all.sqlite")
