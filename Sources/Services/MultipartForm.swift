@@ -37,6 +37,12 @@ public enum MultipartForm {
 
   /// The parts of `body`, or a sentence saying what is malformed.
   public static func parse(_ body: Data, boundary: String) -> Result<[Part], FormError> {
+    // MultipartKit 4.7.1 indexes a 128-entry table with each header-name byte, so a byte of
+    // 0x80 or more in a part's header name traps (found by Fuzz/run FuzzMultipart). Such a body
+    // is malformed anyway (header names are ASCII tokens): it is refused before the parser sees it.
+    guard headerNamesAreASCII(body, boundary: boundary) else {
+      return .failure(FormError(message: "a part's header name holds a byte that is not ASCII"))
+    }
     let parser = MultipartParser(boundary: boundary)
     var parts: [Part] = []
     var headers = HTTPHeaders()
@@ -64,6 +70,36 @@ public enum MultipartForm {
       return .failure(FormError(message: "a part has no Content-Disposition name"))
     }
     return .success(parts)
+  }
+
+  /// Whether every header name in `body` is ASCII: from each `--boundary`, every line up to the
+  /// blank line that ends the part's headers, up to its first `:`. This looks at more places
+  /// than the parser would (any `--boundary`, lines ended by a bare LF), never fewer.
+  static func headerNamesAreASCII(_ body: Data, boundary: String) -> Bool {
+    let bytes = [UInt8](body)
+    let delimiter = Array("--\(boundary)".utf8)
+    guard !delimiter.isEmpty, bytes.count >= delimiter.count else { return true }
+    var at = 0
+    while at + delimiter.count <= bytes.count {
+      guard bytes[at] == delimiter[0], Array(bytes[at..<(at + delimiter.count)]) == delimiter else {
+        at += 1
+        continue
+      }
+      // Past the delimiter's line, each header line up to ':' (or its end) must be ASCII.
+      var i = at + delimiter.count
+      while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+      i += 1
+      while i < bytes.count && bytes[i] != 0x0D {
+        while i < bytes.count && bytes[i] != 0x3A && bytes[i] != 0x0D && bytes[i] != 0x0A {
+          if bytes[i] >= 0x80 { return false }
+          i += 1
+        }
+        while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+        i += 1
+      }
+      at += delimiter.count
+    }
+    return true
   }
 
   /// `parts` as a body with `boundary`.

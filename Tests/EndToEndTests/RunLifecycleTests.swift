@@ -50,7 +50,7 @@ func printedRunID(_ r: CLI.Result) throws -> String {
       let walker = try #require(FileManager.default.enumerator(atPath: folder + "/clips"))
       for case let relative as String in walker {
         var isFolder: ObjCBool = false
-        FileManager.default.fileExists(atPath: folder + "/clips/" + relative, isDirectory: &isFolder)
+        _ = FileManager.default.fileExists(atPath: folder + "/clips/" + relative, isDirectory: &isFolder)
         if !isFolder.boolValue { out[relative] = try FileHash.sha256(ofFile: folder + "/clips/" + relative) }
       }
       return out
