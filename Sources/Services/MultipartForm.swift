@@ -72,32 +72,37 @@ public enum MultipartForm {
     return .success(parts)
   }
 
-  /// Whether every header name in `body` is ASCII: from each `--boundary`, every line up to the
-  /// blank line that ends the part's headers, up to its first `:`. This looks at more places
-  /// than the parser would (any `--boundary`, lines ended by a bare LF), never fewer.
+  /// Whether every header name in `body` is ASCII. From every `--boundary` (the parser can
+  /// only be reading headers after one), the header lines are read as MultipartKit's parser
+  /// reads them: CRLF after the delimiter, then per line a name up to `:`, a value up to CR
+  /// (a bare LF belongs to the value), then LF; a CR where a name starts ends the headers.
+  /// Where the parser would throw, the scan of that block stops: nothing follows there.
   static func headerNamesAreASCII(_ body: Data, boundary: String) -> Bool {
     let bytes = [UInt8](body)
     let delimiter = Array("--\(boundary)".utf8)
-    guard !delimiter.isEmpty, bytes.count >= delimiter.count else { return true }
+    let (cr, lf, colon): (UInt8, UInt8, UInt8) = (0x0D, 0x0A, 0x3A)
     var at = 0
     while at + delimiter.count <= bytes.count {
       guard bytes[at] == delimiter[0], Array(bytes[at..<(at + delimiter.count)]) == delimiter else {
         at += 1
         continue
       }
-      // Past the delimiter's line, each header line up to ':' (or its end) must be ASCII.
-      var i = at + delimiter.count
-      while i < bytes.count && bytes[i] != 0x0A { i += 1 }
-      i += 1
-      while i < bytes.count && bytes[i] != 0x0D {
-        while i < bytes.count && bytes[i] != 0x3A && bytes[i] != 0x0D && bytes[i] != 0x0A {
+      at += delimiter.count
+      var i = at
+      guard i + 1 < bytes.count, bytes[i] == cr, bytes[i + 1] == lf else { continue }
+      i += 2
+      headers: while i < bytes.count, bytes[i] != cr {
+        // The name: any byte of 0x80 or more here is what traps the parser.
+        while i < bytes.count, bytes[i] != colon {
           if bytes[i] >= 0x80 { return false }
+          if bytes[i] == cr || bytes[i] == lf { break headers }  // the parser throws here
           i += 1
         }
-        while i < bytes.count && bytes[i] != 0x0A { i += 1 }
-        i += 1
+        // The value runs to CR; then LF, or the parser throws.
+        while i < bytes.count, bytes[i] != cr { i += 1 }
+        guard i + 1 < bytes.count, bytes[i + 1] == lf else { break headers }
+        i += 2
       }
-      at += delimiter.count
     }
     return true
   }

@@ -43,6 +43,14 @@ import Testing
     #expect(e.message == "a part's header name holds a byte that is not ASCII")
     #expect(!MultipartForm.headerNamesAreASCII(crash, boundary: "b0"))
     #expect(MultipartForm.headerNamesAreASCII(Self.body(Array("Content-Disposition".utf8)), boundary: "b0"))
+    // The fuzzer's second finding: a bare LF inside a header value, so the next line's name
+    // (`source_video\u{EA}`) starts after the value's CRLF, not after the LF.
+    let second = Data(
+      base64Encoded:
+        "LS1iMA0KQ29udGVudC1EaXNwb3NpdGlvbjogZm9ybS1kYXRhOyBuYW1lPSJwi42PkIya3e4KDQpzb3VyY2VfdmlkZW/qCi1vbjogZm9ybS1kYXRhOyBuYW1lPSJwdXJwb3NlIg0KDQpzb3VyY2VlX2RpdupvCi0tYjANCkNvbnRlbnQtRGlzcG9zaXRpbwQAAAAtVHlwZTogdmlkZW8vbXA0DQoNAAAAAAAAADYNCi0tYjAtLQ0K"
+    )!
+    #expect(!MultipartForm.headerNamesAreASCII(second, boundary: "b0"))
+    if case .success = MultipartForm.parse(second, boundary: "b0") { Issue.record("parsed the second finding") }
   }
 
   /// The same body sent to the reference server: a 400, and the server goes on serving.
