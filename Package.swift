@@ -143,7 +143,7 @@ let package = Package(
       name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strictSettings),
     .testTarget(name: "VerdictTests", dependencies: ["Verdict"], swiftSettings: strictSettings),
-    .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"], swiftSettings: strictSettings),
+    .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "TestSupport"], swiftSettings: strictSettings),
     .testTarget(
       name: "ReviewServerTests",
       dependencies: [

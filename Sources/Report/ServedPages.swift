@@ -85,7 +85,7 @@ public enum ServedPages {
   /// Two runs side by side: their arms and gate outcomes, then every endpoint's estimate and
   /// interval in each, drawn on one scale, and the change between them.
   public static func compare(
-    _ a: RunRecord, _ ac: [ComparisonRecord], _ b: RunRecord, _ bc: [ComparisonRecord]
+    _ a: RunRecord, _ ac: [ComparisonRecord], _ b: RunRecord, _ bc: [ComparisonRecord], sourceNotes: [String] = []
   ) -> String {
     var body = "<div class=\"configs\">"
     for (label, r) in [("Run 1", a), ("Run 2", b)] {
@@ -101,6 +101,13 @@ public enum ServedPages {
     if a.clipsetSHA256 != b.clipsetSHA256 {
       body += "<p class=\"warn\">The runs used different clip sets (\(esc(a.clipsetName)) and \(esc(b.clipsetName))): "
       body += "their estimates are not over the same clips.</p>"
+    }
+    if !sourceNotes.isEmpty {
+      // The seed's rule: results over different source bytes or compression are not comparable.
+      body += "<div class=\"warn source-differences\"><p><b>Not the same sources.</b> These clips differ between "
+      body += "the two runs, so a change between them may come from the sources, not the configs:</p><ul>"
+      for note in sourceNotes { body += "<li>\(esc(note))</li>" }
+      body += "</ul></div>"
     }
     let bByKey = Dictionary(bc.map { ("\($0.region)/\($0.metric)", $0) }, uniquingKeysWith: { x, _ in x })
     let rows = ac.filter { bByKey["\($0.region)/\($0.metric)"] != nil }.sorted {
@@ -345,5 +352,29 @@ extension ServedPages {
       parts.append("<span class=\"tag run-tag\">\(esc(String(tag)))</span>")
     }
     return parts.isEmpty ? "" : "<div class=\"small run-label\">\(parts.joined(separator: " "))</div>"
+  }
+
+  /// Where two runs' clips differ in source bytes or compression (bits per pixel differing by
+  /// more than 1 %), or exist in one run only: one sentence per clip, in run 1's clip order.
+  public static func sourceDifferences(_ one: [ClipRecord], _ two: [ClipRecord]) -> [String] {
+    let byID = Dictionary(two.map { ($0.clipID, $0) }, uniquingKeysWith: { x, _ in x })
+    var notes: [String] = []
+    for a in one {
+      guard let b = byID[a.clipID] else {
+        notes.append("clip '\(a.clipID)' is in run 1 only")
+        continue
+      }
+      if a.sha256 != b.sha256 {
+        notes.append(
+          "clip '\(a.clipID)': the source bytes differ (sha256 \(a.sha256.prefix(12))… then \(b.sha256.prefix(12))…)")
+      } else if let x = a.bitsPerPixel, let y = b.bitsPerPixel, abs(x - y) > 0.01 * max(x, y) {
+        notes.append(
+          "clip '\(a.clipID)': compressed differently (\(HTMLReport.fmt(x, 4)) then \(HTMLReport.fmt(y, 4)) bits per pixel)"
+        )
+      }
+    }
+    let first = Set(one.map(\.clipID))
+    for b in two where !first.contains(b.clipID) { notes.append("clip '\(b.clipID)' is in run 2 only") }
+    return notes
   }
 }

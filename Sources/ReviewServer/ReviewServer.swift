@@ -236,7 +236,11 @@ final class Site: Sendable {
     }
     let ra = try finishedRun(a)
     let rb = try finishedRun(b)
-    return page(.ok, ServedPages.compare(ra, try store.comparisons(runID: a), rb, try store.comparisons(runID: b)))
+    let notes = ServedPages.sourceDifferences(try store.clips(runID: a), try store.clips(runID: b))
+    return page(
+      .ok,
+      ServedPages.compare(
+        ra, try store.comparisons(runID: a), rb, try store.comparisons(runID: b), sourceNotes: notes))
   }
 
   func reportPage(_ id: String) throws -> Response {
