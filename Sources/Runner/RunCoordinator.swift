@@ -131,6 +131,8 @@ public enum RunCoordinator {
       record.shard = shard.map { "\($0.index)/\($0.count)" }
       record.baselineRun = options.baselineRunID
       record.apply(options.label)
+      record.configAYAML = try? String(contentsOfFile: configA.file, encoding: .utf8)
+      record.configBYAML = try? String(contentsOfFile: configB.file, encoding: .utf8)
       record.reportFolder = URL(fileURLWithPath: options.outputFolder + "/" + runID).standardizedFileURL.path
       record.owner = options.owner
       try store.insert(record)

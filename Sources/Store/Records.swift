@@ -53,6 +53,10 @@ public struct RunRecord: Sendable, Equatable {
   /// The run's report folder (absolute), where its review crops and logs are: `merge` copies
   /// them from here.
   public var reportFolder: String?
+  /// Each arm's config file exactly as it was read (its YAML, comments included): what
+  /// promoting B as the new default writes back.
+  public var configAYAML: String?
+  public var configBYAML: String?
 
   public init(
     id: String, createdAt: Date, finishedAt: Date? = nil, status: String, clipsetName: String,

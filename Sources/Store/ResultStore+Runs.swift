@@ -83,6 +83,8 @@ extension ResultStore {
     r.gitBranch = row["git_branch"]
     r.commandLine = row["command_line"]
     r.reportFolder = row["report_folder"]
+    r.configAYAML = row["config_a_yaml"]
+    r.configBYAML = row["config_b_yaml"]
     return r
   }
 

@@ -352,7 +352,10 @@ public final class ResultStore: Sendable {
     }
     m.registerMigration("v12-run-labels") { db in
       // What CI and people call a run, and the commit, branch and command line that made it.
-      for column in ["name", "description", "tags", "git_commit", "git_branch", "command_line", "report_folder"] {
+      for column in [
+        "name", "description", "tags", "git_commit", "git_branch", "command_line", "report_folder", "config_a_yaml",
+        "config_b_yaml",
+      ] {
         try db.execute(sql: "ALTER TABLE runs ADD COLUMN \(column) TEXT")
       }
     }
@@ -408,9 +411,9 @@ public final class ResultStore: Sendable {
             config_b_text, provider, harness_version, metrics_version, regions_version, gate_text,
             seed, exit_code, outcome, identity_sha256, identity_text, provider_identity, service_version,
             shard, merged_from, baseline_run, owner, name, description, tags, git_commit, git_branch,
-            command_line, report_folder)
+            command_line, report_folder, config_a_yaml, config_b_yaml)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, ?)
+            ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           r.id, r.createdAt, r.finishedAt, r.status, r.clipsetName, r.clipsetFolder, r.clipsetSHA256,
@@ -418,7 +421,7 @@ public final class ResultStore: Sendable {
           r.provider, r.harnessVersion, r.metricsVersion, r.regionsVersion, r.gateText, r.seed,
           r.exitCode, r.outcome, r.identitySHA256, r.identityText, r.providerIdentity, r.serviceVersion,
           r.shard, r.mergedFrom, r.baselineRun, r.owner, r.name, r.runDescription, r.tags, r.gitCommit,
-          r.gitBranch, r.commandLine, r.reportFolder,
+          r.gitBranch, r.commandLine, r.reportFolder, r.configAYAML, r.configBYAML,
         ])
       for (hash, name, text) in [
         (r.configAHash, r.configAName, r.configAText), (r.configBHash, r.configBName, r.configBText),

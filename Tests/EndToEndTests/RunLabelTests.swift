@@ -47,6 +47,11 @@ import Testing
     let run = try #require(try ResultStore(path: db).run(id: "pr-42.a"))
     #expect(run.name == "PR 42: softer keyer" && run.runDescription == "candidate keyer on the smoke set")
     #expect(run.tags == "pr=42\nteam=matte")
+    // Each arm's config file as it was, comments included (what promoting B writes back).
+    let candidate = try String(contentsOfFile: CLI.repository.path + "/configs/candidate.yaml", encoding: .utf8)
+    #expect(run.configBYAML == candidate && candidate.contains("#") == (run.configBYAML?.contains("#") ?? false))
+    #expect(
+      run.configAYAML == (try String(contentsOfFile: CLI.repository.path + "/configs/baseline.yaml", encoding: .utf8)))
     let head = try CLI.tool(URL(fileURLWithPath: "/usr/bin/git"), ["rev-parse", "HEAD"])
     #expect(run.gitCommit == head.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     #expect(
