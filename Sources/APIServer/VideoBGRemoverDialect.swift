@@ -13,8 +13,6 @@ struct VendorJob: Sendable {
   var videoURL: String?
   var coreJobID: String?
   var exportID: String?
-  var creditsUsed: Int?
-  var order: Int
   /// The matte of a transparent output, made when first asked for (`processed_mask_url`).
   var maskPath: String?
   /// What the create's `metadata` held (echoed in the status, for clients and tests).
@@ -177,7 +175,7 @@ enum VideoBGRemoverDialect {
     guard reply.status == 201, let job = try? JobAPI.decoder.decode(JobAPI.Job.self, from: reply.body) else {
       return reply  // 402 and validation errors, shaped as {"error": "…"}
     }
-    let exportID = await service.vendorStarted(id, coreJobID: job.id, credits: job.credits.reserved)
+    let exportID = await service.vendorStarted(id, coreJobID: job.id)
     return raw(
       200,
       [
@@ -219,7 +217,7 @@ extension ReferenceService {
     let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     let job = VendorJob(
       id: id, createdAt: JobAPI.timestamp(now), uploadToken: token, uploadExpires: now.addingTimeInterval(3600),
-      videoURL: videoURL, order: vendorJobs.count, metadata: metadata)
+      videoURL: videoURL, metadata: metadata)
     vendorJobs[id] = job
     return job
   }
@@ -243,11 +241,10 @@ extension ReferenceService {
     return Reply(status: 200, body: Data(), contentType: "")
   }
 
-  func vendorStarted(_ id: String, coreJobID: String, credits: Int) -> String {
+  func vendorStarted(_ id: String, coreJobID: String) -> String {
     let export = nextID("exp")
     vendorJobs[id]?.coreJobID = coreJobID
     vendorJobs[id]?.exportID = export
-    vendorJobs[id]?.creditsUsed = credits
     return export
   }
 
@@ -269,14 +266,7 @@ extension ReferenceService {
         path: maskPath, width: reader.size.width, height: reader.size.height,
         frameRate: reader.frameRate > 0 ? reader.frameRate : 25, encoding: .h264(crf: 0, preset: "medium"))
       while let frame = try reader.nextFrame() {
-        guard let alpha = frame.alpha else { continue }
-        let m = alpha.maxValue
-        var pixels = [UInt8](repeating: 0, count: alpha.samples.count * 3)
-        for (i, a) in alpha.samples.enumerated() {
-          let v = UInt8((Int(a) * 255 + m / 2) / m)
-          (pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]) = (v, v, v)
-        }
-        try writer.append(rgb: RGBImage(width: alpha.width, height: alpha.height, pixels: pixels), alpha: nil)
+        if let alpha = frame.alpha { try writer.appendMatte(alpha) }
       }
       try writer.finish()
     } catch {

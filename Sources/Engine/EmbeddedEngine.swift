@@ -103,15 +103,7 @@ private enum TransparentSink {
         name, data: try PNGFile.encodeRGBA(rgb, alpha: alpha, name: zip.path + ":" + name, compression: .fast))
       self = .pngs(zip, index: index + 1)
     case .matte(let writer):
-      var pixels = [UInt8](repeating: 0, count: alpha.samples.count * 3)
-      let m = alpha.maxValue
-      for (i, a) in alpha.samples.enumerated() {
-        let v = UInt8((Int(a) * 255 + m / 2) / m)
-        pixels[3 * i] = v
-        pixels[3 * i + 1] = v
-        pixels[3 * i + 2] = v
-      }
-      try writer.append(rgb: RGBImage(width: alpha.width, height: alpha.height, pixels: pixels), alpha: nil)
+      try writer.appendMatte(alpha)
     }
   }
 

@@ -170,6 +170,15 @@ public final class VideoWriter {
     guard r >= 0 else { throw MediaError.ffmpeg(r, "allocating a frame", path: path) }
   }
 
+  /// Appends `alpha` as a gray picture (rescaled to 8 bits): with H.264 its luma is the matte,
+  /// 16 + 219·a/255 after RGB → YUV (a matte video, `matte_mp4`).
+  public func appendMatte(_ alpha: GrayImage) throws(MediaError) {
+    let gray = alpha.eightBit()
+    var pixels = [UInt8](repeating: 0, count: gray.count * 3)
+    for (i, v) in gray.enumerated() { (pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]) = (v, v, v) }
+    try append(rgb: RGBImage(width: alpha.width, height: alpha.height, pixels: pixels), alpha: nil)
+  }
+
   /// Appends one frame. H.264 and FFV1 RGB need `rgb`; VP9 with alpha needs `rgb` and `alpha`;
   /// the FFV1 gray encodings need `alpha` (the gray plane), rescaled to the encoding's depth if
   /// needed.

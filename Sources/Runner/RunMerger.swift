@@ -77,7 +77,8 @@ public enum RunMerger {
     record.shard = nil
     record.mergedFrom = shards.sorted { $0.index < $1.index }.map(\.run.id).joined(separator: ",")
     record.serviceVersion = shards.compactMap(\.run.serviceVersion).first
-    // The merged run is named by the merge's own labels; without them it keeps the first shard's.
+    // The merged run carries the merge's own labels and provenance (the CLI always gives them);
+    // a caller passing no label keeps the first shard's.
     if label != RunLabel() { record.apply(label) }
     let runFolder = outputFolder + "/" + runID
     record.reportFolder = URL(fileURLWithPath: runFolder).standardizedFileURL.path

@@ -356,7 +356,8 @@ public final class RemoveBGVideoProvider: Provider {
   /// Downloads job `jobID`'s output to `path`: `outputURL` first when there is one, then a
   /// fresh URL from `/api/download/{id}` if that one has expired (403, 404, 410).
   func fetchOutput(jobID: String, outputURL: String?, to path: String, tag: RequestTag?) async throws {
-    var url = try await outputURL.asyncOr { try await self.downloadURL(jobID, fallback: nil, tag: tag) }
+    var url: String
+    if let outputURL { url = outputURL } else { url = try await downloadURL(jobID, fallback: nil, tag: tag) }
     var status = 0
     for round in 0..<2 {
       status = try await transport.download(url, to: path, what: "the output of job \(jobID)", tag: tag)
@@ -430,13 +431,5 @@ public final class RemoveBGVideoProvider: Provider {
 
   static func format(_ x: Double) -> String {
     x == x.rounded() ? String(Int(x)) : String(format: "%.4g", x)
-  }
-}
-
-extension Optional where Wrapped == String {
-  /// The value, or what `make` gives when there is none.
-  func asyncOr(_ make: () async throws -> String) async throws -> String {
-    if let self { return self }
-    return try await make()
   }
 }
