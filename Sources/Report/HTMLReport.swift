@@ -19,7 +19,7 @@ public enum HTMLReport {
         <div class="brand">mattegate</div>
         <h1><span class="arm a">A</span> \(esc(m.a.name)) <span class="vs">vs</span> <span class="arm b">B</span> \(esc(m.b.name))</h1>
         \(navBar(navigation))
-        <p class="meta">run <code>\(esc(m.runID))</code> · \(esc(iso(m.createdAt))) · clip set <b>\(esc(m.clipsetName))</b> (\(m.clips.count) clips, manifest <code>\(esc(String(m.clipsetSHA256.prefix(12))))</code>) · provider <b>\(esc(m.provider))</b></p>\(runLabel(m))
+        <p class="meta">run <code>\(esc(m.runID))</code> · \(esc(iso(m.createdAt))) · clip set <b>\(esc(m.clipsetName))</b> (\(m.clips.count) clips, manifest <code>\(esc(String(m.clipsetSHA256.prefix(12))))</code>) · provider <b>\(esc(m.provider))</b></p>\(runLabel(m))\(promotionBanner(m))
       </header>
       <main>
       <section id="gate" class="gate \(esc(m.gateStatus))" data-exit-code="\(m.exitCode)">
@@ -321,6 +321,7 @@ public enum HTMLReport {
     *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
     header{background:#141925;color:#e9edf5;padding:20px 32px}header h1{margin:4px 0;font-size:22px;font-weight:600}
     .brand{font-weight:700;letter-spacing:.08em;text-transform:uppercase;font-size:12px;color:#8fa3c7}.meta{color:#aab4c8;margin:4px 0 0}
+    .promoted{margin:8px 0 0;padding:6px 10px;border-radius:4px;background:#1f6f43;color:#fff;display:inline-block}.promoted code{color:#fff}
     .meta code{color:#dfe6f3}.vs{color:#8fa3c7;font-weight:400;margin:0 6px}
     .arm{display:inline-block;width:22px;height:22px;border-radius:4px;text-align:center;color:#fff;font-weight:700;font-size:14px;line-height:22px}
     .arm.a{background:var(--a)}.arm.b{background:var(--b)}
@@ -367,6 +368,19 @@ public enum HTMLReport {
     .keys{font-size:12px;color:var(--muted)}.keys kbd{border:1px solid var(--line);border-radius:3px;padding:0 4px;background:#fff;font-family:inherit}
     @media (max-width:900px){.images{grid-template-columns:repeat(2,1fr)}.configs{grid-template-columns:1fr}}
     """
+
+  /// What the run was the evidence for: each default it promoted, and what replaced it since.
+  static func promotionBanner(_ m: ReportModel) -> String {
+    m.promotions.map { p in
+      var h =
+        "\n  <p class=\"promoted\" data-change=\"\(p.number)\"><b>Promoted</b>: arm B (<code>\(esc(p.fromConfig))</code>) became the default <code>\(esc(p.configPath))</code> on \(esc(iso(p.date))) by \(esc(p.owner)) (change #\(p.number))"
+      if let later = p.replacedBy {
+        h +=
+          "; since replaced by change #\(later.number) (\(esc(later.action)) on \(esc(iso(later.date))) by \(esc(later.owner)))"
+      }
+      return h + ".</p>"
+    }.joined()
+  }
 
   /// The run's name, tags, description and git provenance, when it has them (nothing otherwise).
   static func runLabel(_ m: ReportModel) -> String {

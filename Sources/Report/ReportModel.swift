@@ -273,6 +273,25 @@ public struct ReportModel: Sendable {
     }
   }
 
+  /// A change of a default config file this run was the evidence for (`mattegate promote`),
+  /// and the later change that replaced it, if any.
+  public struct DefaultChange: Sendable {
+    public var number: Int
+    public var configPath: String
+    public var fromConfig: String
+    public var owner: String
+    public var date: Date
+    public var replacedBy: (number: Int, action: String, owner: String, date: Date)?
+
+    public init(number: Int, configPath: String, fromConfig: String, owner: String, date: Date) {
+      self.number = number
+      self.configPath = configPath
+      self.fromConfig = fromConfig
+      self.owner = owner
+      self.date = date
+    }
+  }
+
   public var runID: String
   public var createdAt: Date
   public var clipsetName: String
@@ -309,6 +328,8 @@ public struct ReportModel: Sendable {
   public var runTags: [String] = []
   public var gitCommit: String?
   public var gitBranch: String?
+  /// The defaults this run promoted (empty when it promoted none).
+  public var promotions: [DefaultChange] = []
 
   public init(
     runID: String, createdAt: Date, clipsetName: String, clipsetSHA256: String, provider: String,

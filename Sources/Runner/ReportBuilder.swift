@@ -77,6 +77,7 @@ public enum ReportBuilder {
     model.runTags = (run.tags ?? "").split(separator: "\n").map(String.init)
     model.gitCommit = run.gitCommit
     model.gitBranch = run.gitBranch
+    model.promotions = try Defaults.banner(runID: runID, store: store)
     model.mode = policy.mode.rawValue
     model.intervalMethod = records.compactMap(\.intervalMethod).first
     model.problems = clips.filter { ["failed", "inconclusive"].contains($0.status) }.map {

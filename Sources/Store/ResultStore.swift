@@ -359,6 +359,33 @@ public final class ResultStore: Sendable {
         try db.execute(sql: "ALTER TABLE runs ADD COLUMN \(column) TEXT")
       }
     }
+    m.registerMigration("v13-default-changes") { db in
+      // Every change of a default config file by `promote` or `rollback`: who, when, what it
+      // was and became, and the run that was the evidence.
+      try db.execute(
+        sql: """
+          CREATE TABLE default_changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            config_path TEXT NOT NULL,
+            action TEXT NOT NULL,
+            run_id TEXT,
+            restores INTEGER,
+            owner TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            from_config TEXT NOT NULL,
+            gate_mode TEXT,
+            gate_outcome TEXT,
+            previous_sha256 TEXT NOT NULL,
+            previous_yaml TEXT NOT NULL,
+            new_sha256 TEXT NOT NULL,
+            new_yaml TEXT NOT NULL,
+            report TEXT,
+            git_commit TEXT,
+            reason TEXT
+          )
+          """)
+      try db.execute(sql: "CREATE INDEX default_changes_path ON default_changes (config_path, id)")
+    }
     return m
   }
 

@@ -33,19 +33,23 @@ struct CLI {
   static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-  static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-    try tool(executable, arguments, environment: environment)
+  static func run(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) throws
+    -> Result
+  {
+    try tool(executable, arguments, environment: environment, in: directory)
   }
 
-  /// Runs another program (sqlite3, script) from the repository folder.
-  static func tool(_ program: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+  /// Runs another program (sqlite3, script) from the repository folder (or `directory`).
+  static func tool(
+    _ program: URL, _ arguments: [String], environment: [String: String] = [:], in directory: String? = nil
+  ) throws -> Result {
     let process = Process()
     process.executableURL = program
     process.arguments = arguments
     if !environment.isEmpty {
       process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     }
-    process.currentDirectoryURL = repository
+    process.currentDirectoryURL = directory.map { URL(fileURLWithPath: $0) } ?? repository
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
