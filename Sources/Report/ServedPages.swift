@@ -8,7 +8,7 @@ import Verdict
 public enum ServedPages {
   /// The navigation every served page (and a served report) carries.
   public static let navigation: [(label: String, href: String)] = [
-    ("Runs", "/"), ("History", "/history"),
+    ("Runs", "/"), ("History", "/history"), ("Defaults", "/defaults"),
   ]
 
   static func page(_ title: String, _ body: String, script: String = "") -> String {
@@ -46,7 +46,10 @@ public enum ServedPages {
 
   /// Every stored run, newest first, with links to its report and its vote page, and a form
   /// that compares any two.
-  public static func runs(_ runs: [RunRecord], votes: [String: Int], database: String) -> String {
+  /// `promotions` names, per run, the default changes it was the evidence for.
+  public static func runs(
+    _ runs: [RunRecord], votes: [String: Int], database: String, promotions: [String: [DefaultChangeRecord]] = [:]
+  ) -> String {
     let newest = runs.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
     var b =
       "<p class=\"small\">\(newest.count) run\(newest.count == 1 ? "" : "s") in <code>\(esc(database))</code>.</p>"
@@ -71,6 +74,10 @@ public enum ServedPages {
       b += "<tr><th scope=\"row\">"
       b += finished ? "<a href=\"/runs/\(esc(r.id))/\">\(esc(r.id))</a>" : esc(r.id)
       b += runLabel(r)
+      for c in promotions[r.id] ?? [] where c.action == "promote" {
+        b +=
+          "<div class=\"small promoted-to\"><a href=\"/defaults#change-\(c.id)\">promoted</a> to <code>\(esc(c.configPath))</code> (change #\(c.id))</div>"
+      }
       b += "</th><td>\(esc(day(r.createdAt)))</td><td>\(esc(r.clipsetName))</td>"
       b += "<td>\(esc(r.configAName)) → \(esc(r.configBName))</td><td>\(esc(r.provider))</td>"
       b += "<td><span class=\"verdict \(status.cls)\">\(esc(status.word))</span> "
@@ -352,6 +359,44 @@ extension ServedPages {
       parts.append("<span class=\"tag run-tag\">\(esc(String(tag)))</span>")
     }
     return parts.isEmpty ? "" : "<div class=\"small run-label\">\(parts.joined(separator: " "))</div>"
+  }
+
+  /// Every change of a default config file, newest first: what it became, from where, on which
+  /// evidence run (linked to its report when the store holds it), by whom and why.
+  public static func defaults(_ changes: [DefaultChangeRecord], runs: Set<String>, database: String) -> String {
+    var b = "<p class=\"small\">Changes of default config files made with <code>mattegate promote</code> and "
+    b += "<code>mattegate rollback</code>, recorded in <code>\(esc(database))</code>.</p>"
+    guard !changes.isEmpty else {
+      return page("Defaults", b + "<p>No default has been changed through mattegate yet.</p>")
+    }
+    let latest = Dictionary(grouping: changes, by: \.configPath).mapValues { $0.map(\.id).max()! }
+    b += "<table class=\"defaults sortable\"><caption class=\"small\">Click a column's header to sort by it.</caption>"
+    b += "<thead><tr><th scope=\"col\" data-type=\"num\">#</th><th scope=\"col\">When</th><th scope=\"col\">Action</th>"
+    b += "<th scope=\"col\">Config file</th><th scope=\"col\">Now holds</th><th scope=\"col\">Evidence</th>"
+    b += "<th scope=\"col\">Owner</th><th scope=\"col\">Why</th></tr></thead><tbody>"
+    for c in changes.sorted(by: { $0.id > $1.id }) {
+      let current = latest[c.configPath] == c.id
+      b +=
+        "<tr id=\"change-\(c.id)\"\(current ? " class=\"current\"" : "")><th scope=\"row\" class=\"num\">\(c.id)</th>"
+      b += "<td>\(esc(day(c.createdAt)))</td><td>\(esc(c.action))</td>"
+      b += "<td><code>\(esc(c.configPath))</code>\(current ? " <span class=\"tag\">current</span>" : "")</td>"
+      b +=
+        "<td>\(esc(c.fromConfig)) <span class=\"small\">sha256 <code>\(esc(String(c.newSHA256.prefix(12))))</code></span></td><td>"
+      if let run = c.runID {
+        b +=
+          runs.contains(run)
+          ? "<a href=\"/runs/\(esc(run))/\">\(esc(run))</a>"
+          : "\(esc(run)) <span class=\"small\">(not in this store)</span>"
+        if let mode = c.gateMode, let outcome = c.gateOutcome {
+          b += " <span class=\"small\">\(esc(mode)), \(esc(outcome))</span>"
+        }
+      } else {
+        b += "<span class=\"small\">none</span>"
+      }
+      b += "</td><td>\(esc(c.owner))</td><td>\(esc(c.reason ?? ""))</td></tr>"
+    }
+    b += "</tbody></table>"
+    return page("Defaults", b, script: HTMLReport.pageScript)
   }
 
   /// Where two runs' clips differ in source bytes or compression (bits per pixel differing by

@@ -150,6 +150,7 @@ final class Site: Sendable {
       try self.historyPage(clipset: request.uri.queryParameters["clipset"].map(String.init))
     }
     on(.get, "/compare") { request, _ in try self.comparePage(request.uri.queryParameters) }
+    on(.get, "/defaults") { _, _ in try self.defaultsPage() }
     on(.get, "/runs/:run") { request, context in
       let run = parameter(context, "run")
       // The report's images are relative to its folder, so its address ends in a slash.
@@ -216,7 +217,18 @@ final class Site: Sendable {
   }
 
   func runsPage() throws -> Response {
-    page(.ok, ServedPages.runs(try store.runs(), votes: try store.voteCounts(), database: options.database))
+    page(
+      .ok,
+      ServedPages.runs(
+        try store.runs(), votes: try store.voteCounts(), database: options.database,
+        promotions: Dictionary(grouping: try store.defaultChanges().filter { $0.runID != nil }, by: { $0.runID! })))
+  }
+
+  func defaultsPage() throws -> Response {
+    page(
+      .ok,
+      ServedPages.defaults(
+        try store.defaultChanges(), runs: Set(try store.runs().map(\.id)), database: options.database))
   }
 
   func historyPage(clipset: String?) throws -> Response {

@@ -227,6 +227,45 @@ struct Fixture {
     #expect(runs.contains("<form class=\"compare-form\" method=\"get\" action=\"/compare\">"))
     await server.stop()
   }
+
+  /// The defaults page lists every change newest first, links each evidence run the store
+  /// holds, marks each file's current change; the runs list says which run was promoted.
+  @Test func defaultsPageAndPromotedRuns() async throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    let store = try ResultStore(path: fixture.database)
+    let empty = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    let none = String(decoding: try await empty.get("/defaults").body, as: UTF8.self)
+    #expect(none.contains("No default has been changed through mattegate yet."))
+    await empty.stop()
+    func change(_ action: String, run: String?, owner: String, reason: String?) -> DefaultChangeRecord {
+      DefaultChangeRecord(
+        configPath: "configs/default.yaml", action: action, runID: run, restores: nil, owner: owner,
+        createdAt: Date(timeIntervalSince1970: 1_000_000), fromConfig: action == "promote" ? "cand" : "change #0",
+        gateMode: run == nil ? nil : "rollout", gateOutcome: run == nil ? nil : "passed",
+        previousSHA256: String(repeating: "a", count: 64), previousYAML: "old",
+        newSHA256: String(repeating: "b", count: 64), newYAML: "new", report: nil, gitCommit: nil, reason: reason)
+    }
+    #expect(try store.addDefaultChange(change("promote", run: "r2", owner: "alice", reason: Fixture.script)) == 1)
+    #expect(try store.addDefaultChange(change("rollback", run: nil, owner: "bob", reason: nil)) == 2)
+    #expect(try store.addDefaultChange(change("promote", run: "gone", owner: "carol", reason: nil)) == 3)
+    let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    let page = String(decoding: try await server.get("/defaults").body, as: UTF8.self)
+    let rows = page.components(separatedBy: "<tr id=\"change-").dropFirst().map {
+      String($0.prefix(while: { $0 != "\"" }))
+    }
+    #expect(rows == ["3", "2", "1"])
+    #expect(page.contains("<tr id=\"change-3\" class=\"current\">"))
+    #expect(page.contains("<a href=\"/runs/r2/\">r2</a> <span class=\"small\">rollout, passed</span>"))
+    #expect(page.contains("gone <span class=\"small\">(not in this store)</span>"))
+    #expect(!page.contains(Fixture.script) && page.contains("&lt;script&gt;"))
+    let runs = String(decoding: try await server.get("/").body, as: UTF8.self)
+    #expect(
+      runs.contains(
+        "<a href=\"/defaults#change-1\">promoted</a> to <code>configs/default.yaml</code> (change #1)"))
+    #expect(runs.components(separatedBy: "promoted-to").count == 2)
+    await server.stop()
+  }
 }
 
 /// Clips without ground truth are offered first in the blind vote, at every count of votes.
