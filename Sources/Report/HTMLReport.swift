@@ -321,7 +321,7 @@ public enum HTMLReport {
     *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
     header{background:#141925;color:#e9edf5;padding:20px 32px}header h1{margin:4px 0;font-size:22px;font-weight:600}
     .brand{font-weight:700;letter-spacing:.08em;text-transform:uppercase;font-size:12px;color:#8fa3c7}.meta{color:#aab4c8;margin:4px 0 0}
-    .promoted{margin:8px 0 0;padding:6px 10px;border-radius:4px;background:#1f6f43;color:#fff;display:inline-block}.promoted code{color:#fff}
+    .promoted{margin:8px 0 0;padding:6px 10px;border-radius:4px;background:#1f6f43;color:#fff;display:inline-block}.promoted code{color:#fff}.promoted.replaced{background:#4a5163}
     .meta code{color:#dfe6f3}.vs{color:#8fa3c7;font-weight:400;margin:0 6px}
     .arm{display:inline-block;width:22px;height:22px;border-radius:4px;text-align:center;color:#fff;font-weight:700;font-size:14px;line-height:22px}
     .arm.a{background:var(--a)}.arm.b{background:var(--b)}
@@ -373,7 +373,7 @@ public enum HTMLReport {
   static func promotionBanner(_ m: ReportModel) -> String {
     m.promotions.map { p in
       var h =
-        "\n  <p class=\"promoted\" data-change=\"\(p.number)\"><b>Promoted</b>: arm B (<code>\(esc(p.fromConfig))</code>) became the default <code>\(esc(p.configPath))</code> on \(esc(iso(p.date))) by \(esc(p.owner)) (change #\(p.number))"
+        "\n  <p class=\"promoted\(p.replacedBy == nil ? "" : " replaced")\" data-change=\"\(p.number)\"><b>Promoted</b>: arm B (<code>\(esc(p.fromConfig))</code>) became the default <code>\(esc(p.configPath))</code> on \(esc(iso(p.date))) by \(esc(p.owner)) (change #\(p.number))"
       if let later = p.replacedBy {
         h +=
           "; since replaced by change #\(later.number) (\(esc(later.action)) on \(esc(iso(later.date))) by \(esc(later.owner)))"

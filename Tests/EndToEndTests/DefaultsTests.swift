@@ -159,7 +159,9 @@ import Testing
     let second = try #require(try repo.changes().last)
     #expect(second.id == 2 && second.action == "rollback" && second.restores == nil && second.owner == "bob")
     #expect(second.previousYAML == candidate && second.newYAML == original)
-    #expect(try repo.text(report).contains("since replaced by change #2 (rollback"))
+    let replaced = try repo.text(report)
+    #expect(replaced.contains("<p class=\"promoted replaced\" data-change=\"1\">"))
+    #expect(replaced.contains("since replaced by change #2 (rollback"))
     try expectRefused(
       repo, ["rollback", "--config", "configs/default.yaml", "--to", "0", "--owner", "bob"],
       "already holds that version")
