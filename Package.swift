@@ -105,7 +105,8 @@ let package = Package(
     .executableTarget(
       name: "mattegate",
       dependencies: [
-        "Runner", "Clips", "Engine", "MediaIO", "MatteMetrics", "APIServer", "ReviewServer", "Verdict",
+        "Runner", "Clips", "Engine", "MediaIO", "MatteMetrics", "APIServer", "ReviewServer", "Verdict", "Report",
+        "Store",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings

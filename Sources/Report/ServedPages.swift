@@ -89,11 +89,29 @@ public enum ServedPages {
     return page("Runs", b, script: HTMLReport.pageScript)
   }
 
-  /// Two runs side by side: their arms and gate outcomes, then every endpoint's estimate and
-  /// interval in each, drawn on one scale, and the change between them.
+  /// Clip by clip, B vs A in both runs for each of run 1's primary endpoints (see
+  /// `RunComparability.lineup`).
+  public struct Lineup: Sendable {
+    public var endpoints: [(region: String, metric: String)]
+    public var rows: [(clip: String, cells: [(one: Double?, two: Double?)])]
+
+    public init(
+      endpoints: [(region: String, metric: String)], rows: [(clip: String, cells: [(one: Double?, two: Double?)])]
+    ) {
+      self.endpoints = endpoints
+      self.rows = rows
+    }
+  }
+
+  /// Two runs side by side: their arms and gate outcomes, every difference that stands between
+  /// them and a fair comparison, then every endpoint's estimate and interval in each, drawn on
+  /// one scale, the change between them (withheld when it would mean nothing), and clip by clip
+  /// B vs A in both on the clips they share.
   public static func compare(
-    _ a: RunRecord, _ ac: [ComparisonRecord], _ b: RunRecord, _ bc: [ComparisonRecord], sourceNotes: [String] = []
+    _ a: RunRecord, _ ac: [ComparisonRecord], _ b: RunRecord, _ bc: [ComparisonRecord], sourceNotes: [String] = [],
+    lineup: Lineup? = nil
   ) -> String {
+    let comparability = RunComparability(a, b)
     var body = "<div class=\"configs\">"
     for (label, r) in [("Run 1", a), ("Run 2", b)] {
       let status = GateWords.status(exitCode: r.exitCode)
@@ -105,9 +123,12 @@ public enum ServedPages {
       body += "\(esc(r.outcome ?? r.status))</p></div>"
     }
     body += "</div>"
-    if a.clipsetSHA256 != b.clipsetSHA256 {
-      body += "<p class=\"warn\">The runs used different clip sets (\(esc(a.clipsetName)) and \(esc(b.clipsetName))): "
-      body += "their estimates are not over the same clips.</p>"
+    if !comparability.notes.isEmpty {
+      body += "<div class=\"warn comparability\"><p><b>Not like for like.</b> "
+      body += comparability.changeWithheld.map { "The change between the runs is not shown: \(esc($0)). " } ?? ""
+      body += "Read the two runs side by side with these differences in mind:</p><ul>"
+      for note in comparability.notes { body += "<li>\(esc(note))</li>" }
+      body += "</ul></div>"
     }
     if !sourceNotes.isEmpty {
       // The seed's rule: results over different source bytes or compression are not comparable.
@@ -135,13 +156,13 @@ public enum ServedPages {
     body += "</tr></thead><tbody>"
     for x in rows {
       let y = bByKey["\(x.region)/\(x.metric)"]!
-      body += "<tr\(x.isPrimary ? " class=\"primary\"" : "")><th scope=\"row\">\(esc(x.region)).\(esc(x.metric))"
+      body += "<tr\(x.isPrimary ? " class=\"primary\"" : "")><th scope=\"row\">\(esc(x.region))/\(esc(x.metric))"
       body += x.isPrimary ? " <span class=\"tag\">primary</span>" : ""
       body +=
         "</th>\(estimateCell(x))<td><span class=\"verdict \(HTMLReport.verdictClass(x.verdict))\">\(esc(x.verdict))</span></td>"
       body +=
         "\(estimateCell(y))<td><span class=\"verdict \(HTMLReport.verdictClass(y.verdict))\">\(esc(y.verdict))</span></td>"
-      if let e1 = x.estimatePercent, let e2 = y.estimatePercent {
+      if let e1 = x.estimatePercent, let e2 = y.estimatePercent, comparability.changeWithheld == nil {
         body += "<td class=\"num \(HTMLReport.signClass(e2 - e1))\" data-v=\"\(HTMLReport.fmt(e2 - e1, 8))\">"
         body += String(format: "%+.1f", e2 - e1) + "</td>"
       } else {
@@ -150,6 +171,30 @@ public enum ServedPages {
       body += "<td>\(pairForest(x, y, span: span))</td></tr>"
     }
     body += "</tbody></table>"
+    if let lineup, !lineup.rows.isEmpty, !lineup.endpoints.isEmpty {
+      body += "<h2>Clip by clip</h2><table class=\"lineup sortable\"><caption class=\"small\">B vs A per clip in "
+      body +=
+        "each run, on run 1's primary endpoints, for the \(lineup.rows.count) clip\(lineup.rows.count == 1 ? "" : "s") "
+      body += "both runs scored from the same source bytes (lower is better).</caption><thead><tr>"
+      body += "<th scope=\"col\">Clip</th>"
+      for e in lineup.endpoints {
+        let name = esc("\(e.region)/\(e.metric)")
+        body +=
+          "<th scope=\"col\" data-type=\"num\">\(name) run 1</th><th scope=\"col\" data-type=\"num\">\(name) run 2</th>"
+      }
+      body += "</tr></thead><tbody>"
+      for row in lineup.rows {
+        body += "<tr><th scope=\"row\">\(esc(row.clip))</th>"
+        for cell in row.cells {
+          for v in [cell.one, cell.two] {
+            body += "<td class=\"num \(HTMLReport.signClass(v))\" data-v=\"\(v.map { HTMLReport.fmt($0, 8) } ?? "")\">"
+            body += HTMLReport.pct(v) + "</td>"
+          }
+        }
+        body += "</tr>"
+      }
+      body += "</tbody></table>"
+    }
     return page("Compare \(a.id) with \(b.id)", body, script: HTMLReport.pageScript)
   }
 
@@ -189,52 +234,100 @@ public enum ServedPages {
     return s + "</svg>"
   }
 
-  /// Per endpoint, every run's estimate with its 95% interval, oldest to newest, against zero
-  /// and the margin band; primaries first.
-  /// With `clipset`, only the runs on that clip set; links offer each clip set the store holds.
+  /// Which runs the history draws: one clip set, one arm pair (`A → B` by config names), one
+  /// gate mode, and either the A/B comparisons (the default) or the A/A calibrations.
+  public struct HistoryFilter: Sendable, Equatable {
+    public var clipset: String?
+    public var arms: String?
+    public var mode: String?
+    public var calibrations = false
+
+    public init(clipset: String? = nil, arms: String? = nil, mode: String? = nil, calibrations: Bool = false) {
+      self.clipset = clipset
+      self.arms = arms
+      self.mode = mode
+      self.calibrations = calibrations
+    }
+
+    static func arms(_ r: EndpointHistoryRow) -> String { "\(r.configA) → \(r.configB)" }
+    static func mode(_ r: EndpointHistoryRow) -> String { GatePolicy(canonicalText: r.gateText)?.mode.rawValue ?? "?" }
+    static func isCalibration(_ r: EndpointHistoryRow) -> Bool { r.configAHash == r.configBHash }
+
+    public func keeps(_ r: EndpointHistoryRow) -> Bool {
+      (clipset == nil || r.clipset == clipset) && (arms == nil || Self.arms(r) == arms)
+        && (mode == nil || Self.mode(r) == mode) && Self.isCalibration(r) == calibrations
+    }
+
+    /// This filter's address with `key` set to `value` (nil: removed).
+    func href(_ key: String, _ value: String?) -> String {
+      var fields: [(String, String)] = []
+      for (k, v) in [("clipset", clipset), ("arms", arms), ("mode", mode), ("calibrations", calibrations ? "1" : nil)] {
+        let chosen = k == key ? value : v
+        if let chosen { fields.append((k, chosen)) }
+      }
+      guard !fields.isEmpty else { return "/history" }
+      return "/history?"
+        + fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.1)" }
+        .joined(separator: "&")
+    }
+  }
+
+  /// Per endpoint, every kept run's estimate with its 95% interval, oldest to newest, against
+  /// zero and its margin band; endpoints primary in any kept run's own gate first. Above the
+  /// charts, the filters: clip set, arm pair, gate mode, and A/B runs or A/A calibrations.
   public static func history(
-    _ all: [(region: String, metric: String, rows: [EndpointHistoryRow])], clipset: String? = nil
+    _ all: [(region: String, metric: String, rows: [EndpointHistoryRow])], filter: HistoryFilter = HistoryFilter()
   ) -> String {
-    let sets = Set(all.flatMap { $0.rows.map(\.clipset) }).sorted()
-    let series = all.map { s in
-      (region: s.region, metric: s.metric, rows: s.rows.filter { clipset == nil || $0.clipset == clipset })
+    let everyRow = all.flatMap(\.rows)
+    let series = all.map { s in (region: s.region, metric: s.metric, rows: s.rows.filter(filter.keeps)) }
+    func choices(_ label: String, _ key: String, _ current: String?, _ values: [String]) -> String {
+      guard values.count > 1 || current != nil else { return "" }
+      let links = ([(nil, "all")] + values.map { ($0, $0) }).map { (value: String?, text: String) in
+        value == current ? "<b>\(esc(text))</b>" : "<a href=\"\(esc(filter.href(key, value)))\">\(esc(text))</a>"
+      }
+      return "<span class=\"filter\">\(label): " + links.joined(separator: " · ") + "</span> "
     }
-    var body = ""
-    if sets.count > 1 || clipset != nil {
-      body +=
-        "<p class=\"small\">Clip set: "
-        + ([(nil, "all")] + sets.map { ($0, $0) }).map { key, label in
-          let href =
-            key.map { "/history?clipset=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) }
-            ?? "/history"
-          return key == clipset ? "<b>\(esc(label))</b>" : "<a href=\"\(esc(href))\">\(esc(label))</a>"
-        }.joined(separator: " · ") + "</p>"
-    }
-    body += "<p class=\"small\">Each point is one run's estimate of B vs A (lower is better) with its 95% interval; "
-    body += "the shaded band is ±margin. Points are coloured by verdict: <span class=\"dot good\"></span> improved "
-    body += "<span class=\"dot ok\"></span> equivalent or non-inferior <span class=\"dot bad\"></span> regressed "
-    body += "<span class=\"dot unknown\"></span> inconclusive.</p>"
+    let calibrationRuns = Set(everyRow.filter(HistoryFilter.isCalibration).map(\.runID)).count
+    var body = "<p class=\"small history-filters\">"
+    body += choices("Clip set", "clipset", filter.clipset, Set(everyRow.map(\.clipset)).sorted())
+    body += choices(
+      "Arms", "arms", filter.arms,
+      Set(everyRow.filter { !HistoryFilter.isCalibration($0) }.map(HistoryFilter.arms)).sorted())
+    body += choices("Gate mode", "mode", filter.mode, Set(everyRow.map(HistoryFilter.mode)).sorted())
+    body += "<span class=\"filter\">Runs: "
+    body +=
+      filter.calibrations
+      ? "<a href=\"\(esc(filter.href("calibrations", nil)))\">A/B comparisons</a> · <b>A/A calibrations</b>"
+      : "<b>A/B comparisons</b> · <a href=\"\(esc(filter.href("calibrations", "1")))\">A/A calibrations (\(calibrationRuns))</a>"
+    body += "</span></p>"
+    body += "<p class=\"small\">Each point is one run's estimate of B vs A (lower is better) with its 95% interval, "
+    body += "oldest run on the left; the shaded band is ±the run's margin. A filled point is a primary endpoint under "
+    body += "that run's own gate, a hollow one a secondary. Colour is the verdict: <span class=\"dot good\"></span> "
+    body += "improved <span class=\"dot ok\"></span> equivalent or non-inferior <span class=\"dot bad\"></span> "
+    body += "regressed <span class=\"dot unknown\"></span> inconclusive."
+    if filter.calibrations { body += " A/A calibrations compare a config with itself: their spread is the noise band." }
+    body += "</p>"
     let shown = series.filter { s in s.rows.contains { $0.estimatePercent != nil } }
     if shown.isEmpty { body += "<p>No run has compared any endpoint yet.</p>" }
     let sorted = shown.sorted { l, r in
-      let lp = l.rows.last?.isPrimary == true ? 0 : 1
-      let rp = r.rows.last?.isPrimary == true ? 0 : 1
+      let lp = l.rows.contains(where: \.isPrimary) ? 0 : 1
+      let rp = r.rows.contains(where: \.isPrimary) ? 0 : 1
       return (lp, order(l.region, l.metric)) < (rp, order(r.region, r.metric))
     }
     body += "<div class=\"history\">"
     for s in sorted { body += historyChart(s.region, s.metric, s.rows) }
-    return page("History", body + "</div>")
+    return page(filter.calibrations ? "History · A/A calibrations" : "History", body + "</div>")
   }
 
   static func historyChart(_ region: String, _ metric: String, _ rows: [EndpointHistoryRow]) -> String {
-    let (w, h, left, top, bottom) = (420.0, 150.0, 40.0, 10.0, 20.0)
+    let (w, h, left, top, bottom) = (440.0, 166.0, 58.0, 10.0, 34.0)
     let values = rows.flatMap { [$0.estimatePercent, $0.ciLowPercent, $0.ciHighPercent] }.compactMap { $0 }
     let margin = rows.last?.marginPercent ?? 5
     let span = max(values.map(abs).max() ?? 1, margin * 2) * 1.1
     let n = max(rows.count, 1)
     func x(_ i: Int) -> Double { left + (w - left - 10) * (Double(i) + 0.5) / Double(n) }
     func y(_ v: Double) -> Double { top + (h - top - bottom) * (1 - (v + span) / (2 * span)) }
-    let name = "\(region).\(metric)"
+    let name = "\(region)/\(metric)"
     var s = "<figure class=\"hist\"><svg viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" "
     s +=
       "role=\"img\" aria-label=\"\(esc(name)) over \(rows.count) run\(rows.count == 1 ? "" : "s")\"><title>\(esc(name))</title>"
@@ -247,11 +340,18 @@ public enum ServedPages {
     s += "<text x=\"\(left - 4)\" y=\"\(HTMLReport.fmt(y(0) + 3, 5))\" text-anchor=\"end\">0</text>"
     s +=
       "<text x=\"\(left - 4)\" y=\"\(HTMLReport.fmt(y(-span), 5))\" text-anchor=\"end\">−\(HTMLReport.fmt(span, 2))%</text>"
+    let middle = HTMLReport.fmt((top + h - bottom) / 2, 5)
+    s +=
+      "<text class=\"axis\" transform=\"translate(12 \(middle)) rotate(-90)\" text-anchor=\"middle\">B vs A (%)</text>"
+    s +=
+      "<text class=\"axis\" x=\"\(HTMLReport.fmt((left + w - 10) / 2, 5))\" y=\"\(Int(h) - 6)\" text-anchor=\"middle\">"
+    s += "runs, oldest → newest</text>"
     for (i, r) in rows.enumerated() {
       guard let e = r.estimatePercent else { continue }
-      let tip = "\(r.runID): \(r.configA) → \(r.configB), \(HTMLReport.pct(e)), \(r.verdict)"
+      let role = r.isPrimary ? "primary" : "secondary"
+      let tip = "\(r.runID): \(r.configA) → \(r.configB), \(HTMLReport.pct(e)), \(r.verdict) (\(role))"
       s +=
-        "<a href=\"/runs/\(esc(r.runID))/\"><g class=\"pt \(HTMLReport.verdictClass(r.verdict))\"><title>\(esc(tip))</title>"
+        "<a href=\"/runs/\(esc(r.runID))/\"><g class=\"pt \(HTMLReport.verdictClass(r.verdict))\(r.isPrimary ? "" : " secondary")\"><title>\(esc(tip))</title>"
       if let lo = r.ciLowPercent, let hi = r.ciHighPercent {
         s +=
           "<line x1=\"\(HTMLReport.fmt(x(i), 5))\" y1=\"\(HTMLReport.fmt(y(hi), 5))\" x2=\"\(HTMLReport.fmt(x(i), 5))\" "
@@ -259,7 +359,9 @@ public enum ServedPages {
       }
       s += "<circle cx=\"\(HTMLReport.fmt(x(i), 5))\" cy=\"\(HTMLReport.fmt(y(e), 5))\" r=\"4\"/></g></a>"
     }
-    s += "</svg><figcaption>\(esc(name))\(rows.last?.isPrimary == true ? " <span class=\"tag\">primary</span>" : "")"
+    let primaryIn = rows.filter(\.isPrimary).count
+    s += "</svg><figcaption>\(esc(name))"
+    if primaryIn > 0 { s += " <span class=\"tag\">primary in \(primaryIn) of \(rows.count)</span>" }
     s += " · \(rows.count) run\(rows.count == 1 ? "" : "s")</figcaption></figure>"
     return s
   }
@@ -324,6 +426,7 @@ public enum ServedPages {
     .hist text{font-size:10px;fill:var(--muted)}.hist .band{fill:#e4ecfb}.hist .zero{stroke:#9aa3b5}
     .pt line{stroke:#1d2330;stroke-width:1.2}.pt circle{stroke:#1d2330;stroke-width:1}.pt.good circle{fill:var(--good)}.pt.bad circle{fill:var(--bad)}
     .pt.ok circle{fill:#2c55a8}.pt.unknown circle{fill:var(--warn)}
+    .pt.secondary circle{fill:#fff;stroke-width:1.6}.hist text.axis{font-size:10px;fill:var(--muted)}.history-filters .filter{margin-right:14px}
     .dot{display:inline-block;width:10px;height:10px;border-radius:5px;vertical-align:middle}.dot.good{background:var(--good)}
     .dot.bad{background:var(--bad)}.dot.ok{background:#2c55a8}.dot.unknown{background:var(--warn)}
     .vote-pair{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0}.vote-pair img{width:100%;display:block;border:1px solid var(--line);border-radius:4px;image-rendering:pixelated}

@@ -147,7 +147,11 @@ final class Site: Sendable {
     }
     on(.get, "/") { _, _ in try self.runsPage() }
     on(.get, "/history") { request, _ in
-      try self.historyPage(clipset: request.uri.queryParameters["clipset"].map(String.init))
+      let query = request.uri.queryParameters
+      return try self.historyPage(
+        ServedPages.HistoryFilter(
+          clipset: query["clipset"].map(String.init), arms: query["arms"].map(String.init),
+          mode: query["mode"].map(String.init), calibrations: query["calibrations"] != nil))
     }
     on(.get, "/compare") { request, _ in try self.comparePage(request.uri.queryParameters) }
     on(.get, "/defaults") { _, _ in try self.defaultsPage() }
@@ -231,7 +235,7 @@ final class Site: Sendable {
         try store.defaultChanges(), runs: Set(try store.runs().map(\.id)), database: options.database))
   }
 
-  func historyPage(clipset: String?) throws -> Response {
+  func historyPage(_ filter: ServedPages.HistoryFilter) throws -> Response {
     var series: [(region: String, metric: String, rows: [EndpointHistoryRow])] = []
     for region in RegionKind.allCases {
       for metric in MetricKind.allCases {
@@ -239,7 +243,7 @@ final class Site: Sendable {
           (region.rawValue, metric.rawValue, try store.history(region: region.rawValue, metric: metric.rawValue)))
       }
     }
-    return page(.ok, ServedPages.history(series, clipset: clipset))
+    return page(.ok, ServedPages.history(series, filter: filter))
   }
 
   func comparePage(_ query: Parameters) throws -> Response {
@@ -248,11 +252,22 @@ final class Site: Sendable {
     }
     let ra = try finishedRun(a)
     let rb = try finishedRun(b)
-    let notes = ServedPages.sourceDifferences(try store.clips(runID: a), try store.clips(runID: b))
+    let clipsA = try store.clips(runID: a)
+    let clipsB = try store.clips(runID: b)
+    let notes = ServedPages.sourceDifferences(clipsA, clipsB)
+    let comparisonsA = try store.comparisons(runID: a)
+    let primaries = comparisonsA.filter(\.isPrimary).sorted {
+      ServedPages.order($0.region, $0.metric) < ServedPages.order($1.region, $1.metric)
+    }.map { (region: $0.region, metric: $0.metric) }
+    let lineup = ServedPages.Lineup(
+      endpoints: primaries,
+      rows: RunComparability.lineup(
+        clips: clipsA, clipsB, metrics: try store.clipMetrics(runID: a), try store.clipMetrics(runID: b),
+        endpoints: primaries))
     return page(
       .ok,
       ServedPages.compare(
-        ra, try store.comparisons(runID: a), rb, try store.comparisons(runID: b), sourceNotes: notes))
+        ra, comparisonsA, rb, try store.comparisons(runID: b), sourceNotes: notes, lineup: lineup))
   }
 
   func reportPage(_ id: String) throws -> Response {

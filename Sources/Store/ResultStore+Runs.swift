@@ -40,7 +40,28 @@ public struct EndpointHistoryRow: Sendable, Equatable {
   public var verdict: String
   public var clipset: String = ""
   public var marginPercent: Double?
+  /// Whether the endpoint was primary under this run's own gate.
   public var isPrimary = false
+  /// The run's arm settings hashes (equal for an A/A calibration) and its gate, as stored.
+  public var configAHash = ""
+  public var configBHash = ""
+  public var gateText = ""
+  public var clipsetSHA256 = ""
+
+  public init(
+    runID: String, createdAt: Date, configA: String, configB: String, clips: Int, estimatePercent: Double?,
+    ciLowPercent: Double?, ciHighPercent: Double?, verdict: String
+  ) {
+    self.runID = runID
+    self.createdAt = createdAt
+    self.configA = configA
+    self.configB = configB
+    self.clips = clips
+    self.estimatePercent = estimatePercent
+    self.ciLowPercent = ciLowPercent
+    self.ciHighPercent = ciHighPercent
+    self.verdict = verdict
+  }
 }
 
 extension ResultStore {
@@ -214,14 +235,15 @@ extension ResultStore {
     }
   }
 
-  /// Every run's comparison of `region.metric`, oldest first.
+  /// Every run's comparison of the endpoint `region/metric`, oldest first.
   public func history(region: String, metric: String) throws -> [EndpointHistoryRow] {
     try read { db in
       try Row.fetchAll(
         db,
         sql: """
           SELECT c.run_id, r.created_at, r.config_a_name, r.config_b_name, r.clipset_name, c.clips, c.estimate_pct,
-            c.ci_low_pct, c.ci_high_pct, c.verdict, c.margin_pct, c.is_primary
+            c.ci_low_pct, c.ci_high_pct, c.verdict, c.margin_pct, c.is_primary, r.config_a_hash, r.config_b_hash,
+            r.gate_text, r.clipset_sha256
           FROM comparisons c JOIN runs r ON r.id = c.run_id
           WHERE c.region = ? AND c.metric = ? ORDER BY r.created_at, c.run_id
           """,
@@ -234,6 +256,10 @@ extension ResultStore {
         h.clipset = row["clipset_name"]
         h.marginPercent = row["margin_pct"]
         h.isPrimary = row["is_primary"]
+        h.configAHash = row["config_a_hash"]
+        h.configBHash = row["config_b_hash"]
+        h.gateText = row["gate_text"]
+        h.clipsetSHA256 = row["clipset_sha256"]
         return h
       }
     }

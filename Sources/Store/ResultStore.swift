@@ -386,6 +386,20 @@ public final class ResultStore: Sendable {
           """)
       try db.execute(sql: "CREATE INDEX default_changes_path ON default_changes (config_path, id)")
     }
+    m.registerMigration("v14-endpoint-notation") { db in
+      // One endpoint notation everywhere, `hair/Grad` as in the gate and the reports; and
+      // whether the run was an A/A calibration, which history keeps apart.
+      try db.execute(
+        sql: """
+          DROP VIEW endpoint_history;
+          CREATE VIEW endpoint_history AS
+            SELECT c.region || '/' || c.metric AS endpoint, c.region, c.metric, r.id AS run_id,
+              r.created_at, r.clipset_name, r.config_a_name, r.config_b_name, r.provider, c.clips,
+              c.estimate_pct, c.ci_low_pct, c.ci_high_pct, c.p_value, c.verdict, c.is_primary,
+              r.exit_code, r.outcome, (r.config_a_hash = r.config_b_hash) AS is_calibration
+            FROM comparisons c JOIN runs r ON r.id = c.run_id;
+          """)
+    }
     return m
   }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MatteMetrics
+import Report
 import Runner
 
 struct Merge: AsyncParsableCommand {
@@ -48,18 +49,38 @@ struct History: AsyncParsableCommand {
   @Option(help: "SQLite database of results.")
   var db: String = "reports/mattegate.sqlite"
 
-  @Option(help: "An endpoint as region.metric (e.g. hair.Grad): its estimate and CI per run, and the trend.")
+  @Option(
+    help:
+      "An endpoint as region/metric (e.g. hair/Grad; hair.Grad is read too): its estimate and CI per run, and the trend."
+  )
   var endpoint: String?
+
+  @Option(help: "Only runs on this clip set (its name).")
+  var clipset: String?
+
+  @Option(help: "Only runs of this arm pair, as 'A → B' or A,B by config names (e.g. baseline,candidate).")
+  var arms: String?
+
+  @Option(help: "Only runs gated in this mode: rollout or alarm.")
+  var mode: String?
+
+  @Flag(help: "List the A/A calibrations (a config against itself) instead of the A/B runs.")
+  var calibrations = false
 
   func validate() throws {
     if let endpoint, RunHistory.parseEndpoint(endpoint) == nil {
       throw ValidationError(
-        "--endpoint '\(endpoint)' is not region.metric with region one of \(RegionKind.allCases.map(\.rawValue).joined(separator: ", ")) and metric one of \(MetricKind.allCases.map(\.rawValue).joined(separator: ", ")) (e.g. hair.Grad)"
+        "--endpoint '\(endpoint)' is not region/metric with region one of \(RegionKind.allCases.map(\.rawValue).joined(separator: ", ")) and metric one of \(MetricKind.allCases.map(\.rawValue).joined(separator: ", ")) (e.g. hair/Grad)"
       )
     }
+    if let mode, !["rollout", "alarm"].contains(mode) { throw ValidationError("--mode is rollout or alarm") }
   }
 
   func run() async throws {
-    for line in try RunHistory.lines(database: db, endpoint: endpoint) { print(line) }
+    let pair = arms.map { text in
+      text.contains("→") ? text : text.split(separator: ",", maxSplits: 1).map(String.init).joined(separator: " → ")
+    }
+    let filter = ServedPages.HistoryFilter(clipset: clipset, arms: pair, mode: mode, calibrations: calibrations)
+    for line in try RunHistory.lines(database: db, endpoint: endpoint, filter: filter) { print(line) }
   }
 }

@@ -245,12 +245,13 @@ func printedRunID(_ r: CLI.Result) throws -> String {
       ])
       ids.append(try printedRunID(r))
     }
+    // The old notation is still read; the output uses hair/Grad, as the gate and reports do.
     let h = try CLI.run(["history", "--db", db, "--endpoint", "hair.Grad"])
     #expect(h.status == 0, "\(h.stderr)")
     let lines = h.stdout.split(separator: "\n").map(String.init)
     #expect(lines.filter { $0.hasPrefix(ids[0]) || $0.hasPrefix(ids[1]) }.count == 2)
     #expect(lines.contains { $0.contains(ids[1]) && $0.contains("baseline → refined") })
-    #expect(lines.contains("hair.Grad, B/A per run (oldest first):"))
+    #expect(lines.contains("hair/Grad, B/A per run (oldest first):"))
     #expect(lines.contains { $0.hasPrefix("  trend: ") })
 
     // The sqlite3 shell reads the views.
@@ -274,7 +275,8 @@ func printedRunID(_ r: CLI.Result) throws -> String {
     let history = try CLI.tool(
       sqlite3,
       [
-        db, "SELECT run_id, verdict FROM endpoint_history WHERE endpoint = 'hair.Grad' ORDER BY created_at",
+        db,
+        "SELECT run_id, verdict FROM endpoint_history WHERE endpoint = 'hair/Grad' AND NOT is_calibration ORDER BY created_at",
       ])
     #expect(history.stdout.split(separator: "\n").map { String($0.prefix { $0 != "|" }) } == ids)
   }

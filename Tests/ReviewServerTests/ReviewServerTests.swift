@@ -217,7 +217,10 @@ struct Fixture {
     #expect(try await server.get("/compare?a=r1").status == 400)
     #expect(try await server.get("/compare?a=r1&b=nope").status == 404)
     let history = String(decoding: try await server.get("/history").body, as: UTF8.self)
-    #expect(history.contains("aria-label=\"hair.Grad over 2 runs\""))
+    #expect(history.contains("aria-label=\"hair/Grad over 2 runs\""))
+    // The arm-pair filter arrives percent-encoded and is read back: r2 is base → cand.
+    let pair = String(decoding: try await server.get("/history?arms=base%20%E2%86%92%20cand").body, as: UTF8.self)
+    #expect(pair.contains("<a href=\"/runs/r2/\">") && !pair.contains("<a href=\"/runs/r1/\">"))
     #expect(history.contains("<a href=\"/runs/r1/\">") && history.contains("<a href=\"/runs/r2/\">"))
     // Filtered by a clip set the runs did not use, nothing is left to draw.
     let other = String(decoding: try await server.get("/history?clipset=other").body, as: UTF8.self)
