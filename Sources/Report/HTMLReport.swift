@@ -322,6 +322,7 @@ public enum HTMLReport {
     header{background:#141925;color:#e9edf5;padding:20px 32px}header h1{margin:4px 0;font-size:22px;font-weight:600}
     .brand{font-weight:700;letter-spacing:.08em;text-transform:uppercase;font-size:12px;color:#8fa3c7}.meta{color:#aab4c8;margin:4px 0 0}
     .promoted{margin:8px 0 0;padding:6px 10px;border-radius:4px;background:#1f6f43;color:#fff;display:inline-block}.promoted code{color:#fff}.promoted.replaced{background:#4a5163}
+    .notes{margin:4px 0 8px;padding-left:18px}.note q{font-style:italic}.note-form{font-size:13px;margin:6px 0}.note-form input,.note-form select{font:inherit}
     .meta code{color:#dfe6f3}.vs{color:#8fa3c7;font-weight:400;margin:0 6px}
     .arm{display:inline-block;width:22px;height:22px;border-radius:4px;text-align:center;color:#fff;font-weight:700;font-size:14px;line-height:22px}
     .arm.a{background:var(--a)}.arm.b{background:var(--b)}

@@ -58,7 +58,10 @@ extension HTMLReport {
     var h = "<section id=\"runbook\"><h2>Runbook</h2>"
     h += "<p class=\"small\">Failure cases this run found, per model and configuration: clips where an arm's error on "
     h += "a region's primary metric exceeds the other arm's by more than the margin (\(fmt(m.marginPercent, 3))%), "
-    h += "linked to the region's worst frame, and jobs that failed with their errors.</p>"
+    h += "linked to the region's worst frame, and jobs that failed with their errors; then reviewers' notes on each "
+    h += "configuration, from this run and earlier ones.</p>"
+    let runNotes = m.notes.filter { $0.clip == nil }
+    if !runNotes.isEmpty { h += "<h3>Notes on this run</h3>" + notesList(runNotes, currentRun: m.runID) }
     for e in m.runbook {
       let cls = e.arm == "A" ? "a" : "b"
       h += "<div class=\"runbook-arm\"><h3><span class=\"arm \(cls)\">\(esc(e.arm))</span> \(esc(e.config))"
@@ -83,12 +86,48 @@ extension HTMLReport {
         h += "</tbody></table>"
       }
       if !e.jobErrors.isEmpty { h += clipErrors(e.jobErrors, class: "job-errors") }
+      if !e.notes.isEmpty {
+        h += "<h4>Reviewers' notes on \(esc(e.config))</h4>" + notesList(e.notes, currentRun: m.runID)
+      }
       h += "</div>"
     }
     if !m.problems.isEmpty {
       h += "<h3>Clips without a result</h3>" + clipErrors(m.problems.map { ($0.clip, $0.reason) }, class: "problems")
     }
     return h + "</section>"
+  }
+
+  /// Notes as a list: where (clip, arm, frame; another run's notes name it), who, when, what.
+  static func notesList(_ notes: [ReportModel.Note], currentRun: String, showClip: Bool = true) -> String {
+    "<ul class=\"notes\">"
+      + notes.map { n in
+        var place: [String] = []
+        if n.runID != currentRun { place.append("run \(esc(n.runID))") }
+        if showClip, let clip = n.clip {
+          place.append(
+            n.runID == currentRun ? "<a href=\"#clip-\(esc(clip))\">\(esc(clip))</a>" : esc(clip))
+        }
+        if let arm = n.arm { place.append("arm <span class=\"arm \(arm == "A" ? "a" : "b")\">\(esc(arm))</span>") }
+        if let frame = n.frame { place.append("frame \(frame)") }
+        var li = "<li class=\"note\">"
+        if !place.isEmpty { li += place.joined(separator: " · ") + ": " }
+        li += "<q>\(esc(n.text))</q> <span class=\"small\">— \(esc(n.author)), \(esc(iso(n.date)))</span></li>"
+        return li
+      }.joined() + "</ul>"
+  }
+
+  /// A served report's form for a new note on a clip (an arm and a frame optional).
+  static func noteForm(_ c: ReportModel.ClipRow, action: String) -> String {
+    var h = "<form class=\"note-form\" method=\"post\" action=\"\(esc(action))\">"
+    h += "<input type=\"hidden\" name=\"clip\" value=\"\(esc(c.id))\">"
+    h +=
+      "<label>Arm <select name=\"arm\"><option value=\"\">both</option><option>A</option><option>B</option></select></label> "
+    h +=
+      "<label>Frame <input name=\"frame\" type=\"number\" min=\"0\" max=\"\(max(c.frames - 1, 0))\" size=\"5\"></label> "
+    h += "<label>By <input name=\"author\" size=\"12\" maxlength=\"80\"></label> "
+    h += "<label>Note <input name=\"text\" size=\"50\" maxlength=\"4000\" required></label> "
+    h += "<button type=\"submit\">Add note</button></form>"
+    return h
   }
 
   /// A list of errors, each after a link to its clip.
@@ -131,6 +170,13 @@ extension HTMLReport {
         legendID: "\(clipIndex)", m)
     }
     if !c.values.isEmpty { h += valuesTable(c, m) }
+    let notes = m.notes.filter { $0.clip == c.id }
+    if !notes.isEmpty || m.noteAction != nil {
+      h += "<div class=\"clip-notes\"><h4>Quality notes</h4>"
+      h += notes.isEmpty ? "" : notesList(notes, currentRun: m.runID, showClip: false)
+      if let action = m.noteAction { h += noteForm(c, action: action) }
+      h += "</div>"
+    }
     return h + "</article>\n"
   }
 

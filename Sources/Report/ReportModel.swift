@@ -243,6 +243,8 @@ public struct ReportModel: Sendable {
     public var model: String?
     public var cases: [Case]
     public var jobErrors: [(clip: String, error: String)]
+    /// Reviewers' notes on this arm's config, in this run and earlier ones, newest first.
+    public var notes: [Note] = []
 
     public init(arm: String, config: String, model: String?, cases: [Case], jobErrors: [(clip: String, error: String)])
     {
@@ -292,6 +294,27 @@ public struct ReportModel: Sendable {
     }
   }
 
+  /// A reviewer's quality note: on the run, a clip, an arm of it, or a frame.
+  public struct Note: Sendable {
+    public var runID: String
+    public var clip: String?
+    public var arm: String?
+    public var frame: Int?
+    public var author: String
+    public var date: Date
+    public var text: String
+
+    public init(runID: String, clip: String?, arm: String?, frame: Int?, author: String, date: Date, text: String) {
+      self.runID = runID
+      self.clip = clip
+      self.arm = arm
+      self.frame = frame
+      self.author = author
+      self.date = date
+      self.text = text
+    }
+  }
+
   public var runID: String
   public var createdAt: Date
   public var clipsetName: String
@@ -330,6 +353,10 @@ public struct ReportModel: Sendable {
   public var gitBranch: String?
   /// The defaults this run promoted (empty when it promoted none).
   public var promotions: [DefaultChange] = []
+  /// This run's quality notes, oldest first.
+  public var notes: [Note] = []
+  /// Where a served report posts a new note (nil: a static report, which has no form).
+  public var noteAction: String?
 
   public init(
     runID: String, createdAt: Date, clipsetName: String, clipsetSHA256: String, provider: String,

@@ -47,12 +47,25 @@ public enum ServedPages {
   /// Every stored run, newest first, with links to its report and its vote page, and a form
   /// that compares any two.
   /// `promotions` names, per run, the default changes it was the evidence for.
+  /// Archived runs are left out unless `showArchived`; a link shows or hides them.
   public static func runs(
-    _ runs: [RunRecord], votes: [String: Int], database: String, promotions: [String: [DefaultChangeRecord]] = [:]
+    _ runs: [RunRecord], votes: [String: Int], database: String, promotions: [String: [DefaultChangeRecord]] = [:],
+    showArchived: Bool = false, message: String? = nil
   ) -> String {
-    let newest = runs.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
-    var b =
-      "<p class=\"small\">\(newest.count) run\(newest.count == 1 ? "" : "s") in <code>\(esc(database))</code>.</p>"
+    let archived = runs.filter { $0.archivedAt != nil }.count
+    let newest = runs.filter { showArchived || $0.archivedAt == nil }.sorted {
+      ($0.createdAt, $0.id) > ($1.createdAt, $1.id)
+    }
+    var b = message.map { "<p class=\"thanks\" role=\"status\">\(esc($0))</p>" } ?? ""
+    b +=
+      "<p class=\"small\">\(newest.count) run\(newest.count == 1 ? "" : "s") in <code>\(esc(database))</code>"
+    if archived > 0 {
+      b +=
+        showArchived
+        ? ", archived ones included (<a href=\"/\">hide the \(archived) archived</a>)"
+        : " (<a href=\"/?archived=1\">show \(archived) archived</a>)"
+    }
+    b += ".</p>"
     if newest.count >= 2 {
       func select(_ name: String, _ chosen: Int) -> String {
         "<select name=\"\(name)\" aria-label=\"Run \(name.uppercased())\">"
@@ -83,7 +96,10 @@ public enum ServedPages {
       b += "<td><span class=\"verdict \(status.cls)\">\(esc(status.word))</span> "
       b += "<span class=\"small\">\(esc(r.outcome ?? (r.status == "running" ? "unfinished" : r.status)))</span></td>"
       b += "<td class=\"num\">\(r.exitCode.map(String.init) ?? "–")</td><td class=\"num\">\(votes[r.id] ?? 0)</td>"
-      b += "<td>" + (finished ? "<a href=\"/runs/\(esc(r.id))/vote\">blind vote</a>" : "–") + "</td></tr>"
+      b += "<td>" + (finished ? "<a href=\"/runs/\(esc(r.id))/vote\">blind vote</a> · " : "")
+      b += "<a href=\"/runs/\(esc(r.id))/manage\">manage</a>"
+      b += r.archivedAt == nil ? "" : " <span class=\"tag\">archived</span>"
+      b += "</td></tr>"
     }
     b += "</tbody></table>"
     return page("Runs", b, script: HTMLReport.pageScript)
@@ -235,7 +251,8 @@ public enum ServedPages {
   }
 
   /// Which runs the history draws: one clip set, one arm pair (`A → B` by config names), one
-  /// gate mode, and either the A/B comparisons (the default) or the A/A calibrations.
+  /// gate mode, and either the A/B comparisons (the default) or the A/A calibrations; never an
+  /// archived run.
   public struct HistoryFilter: Sendable, Equatable {
     public var clipset: String?
     public var arms: String?
@@ -254,7 +271,7 @@ public enum ServedPages {
     static func isCalibration(_ r: EndpointHistoryRow) -> Bool { r.configAHash == r.configBHash }
 
     public func keeps(_ r: EndpointHistoryRow) -> Bool {
-      (clipset == nil || r.clipset == clipset) && (arms == nil || Self.arms(r) == arms)
+      !r.archived && (clipset == nil || r.clipset == clipset) && (arms == nil || Self.arms(r) == arms)
         && (mode == nil || Self.mode(r) == mode) && Self.isCalibration(r) == calibrations
     }
 
@@ -462,6 +479,48 @@ extension ServedPages {
       parts.append("<span class=\"tag run-tag\">\(esc(String(tag)))</span>")
     }
     return parts.isEmpty ? "" : "<div class=\"small run-label\">\(parts.joined(separator: " "))</div>"
+  }
+
+  /// One run's housekeeping: rename it, edit its tags, archive or bring it back, delete it (the
+  /// run's id typed again to confirm), with what a deletion would remove.
+  public static func manage(
+    _ r: RunRecord, folders: [String], bytes: Int64, reusedByOtherRuns: Int, evidenceOf: [Int64], message: String?
+  ) -> String {
+    let action = "/runs/\(esc(r.id))/manage"
+    var b = message.map { "<p class=\"thanks\" role=\"status\">\(esc($0))</p>" } ?? ""
+    b += "<p>Run <a href=\"/runs/\(esc(r.id))/\">\(esc(r.id))</a>\(runLabel(r))</p>"
+    b +=
+      "<form class=\"manage\" method=\"post\" action=\"\(action)\"><input type=\"hidden\" name=\"action\" value=\"rename\">"
+    b += "<label>Name <input name=\"name\" value=\"\(esc(r.name ?? ""))\" maxlength=\"200\" size=\"40\"></label> "
+    b += "<button type=\"submit\">Rename</button></form>"
+    b +=
+      "<form class=\"manage\" method=\"post\" action=\"\(action)\"><input type=\"hidden\" name=\"action\" value=\"tags\">"
+    b += "<label>Tags, one <code>k=v</code> a line<br><textarea name=\"tags\" rows=\"3\" cols=\"40\">"
+    b += esc(r.tags ?? "") + "</textarea></label> <button type=\"submit\">Save tags</button></form>"
+    b += "<form class=\"manage\" method=\"post\" action=\"\(action)\">"
+    if r.archivedAt == nil {
+      b += "<input type=\"hidden\" name=\"action\" value=\"archive\"><button type=\"submit\">Archive</button> "
+      b += "<span class=\"small\">kept in full, left out of the runs list and history</span></form>"
+    } else {
+      b += "<input type=\"hidden\" name=\"action\" value=\"unarchive\"><button type=\"submit\">Unarchive</button> "
+      b += "<span class=\"small\">archived \(esc(day(r.archivedAt!)))</span></form>"
+    }
+    b +=
+      "<form class=\"manage delete\" method=\"post\" action=\"\(action)\"><input type=\"hidden\" name=\"action\" value=\"delete\">"
+    if let first = evidenceOf.first {
+      b +=
+        "<p class=\"small\">This run is the evidence of <a href=\"/defaults#change-\(first)\">default change #\(first)</a>: "
+      b += "it cannot be deleted (archive it instead).</p></form>"
+    } else {
+      b += "<p>Delete removes the run's rows"
+      b += folders.isEmpty ? "" : " and " + folders.map { "<code>\(esc($0))</code>" }.joined(separator: ", ")
+      b += bytes > 0 ? String(format: " (%.1f MB)", Double(bytes) / 1e6) : ""
+      b += reusedByOtherRuns > 0 ? "; \(reusedByOtherRuns) job(s) of other runs reused its outputs" : ""
+      b += ". It cannot be undone.</p><label>Type <code>\(esc(r.id))</code> to confirm "
+      b +=
+        "<input name=\"confirm\" autocomplete=\"off\" size=\"30\"></label> <button type=\"submit\">Delete</button></form>"
+    }
+    return page("Manage \(r.id)", b)
   }
 
   /// Every change of a default config file, newest first: what it became, from where, on which

@@ -145,7 +145,34 @@ final class Site: Sendable {
       let raw = context.parameters.get(name) ?? ""
       return raw.removingPercentEncoding ?? raw
     }
-    on(.get, "/") { _, _ in try self.runsPage() }
+    on(.get, "/") { request, _ in
+      try self.runsPage(
+        showArchived: request.uri.queryParameters["archived"] != nil,
+        message: request.uri.queryParameters["deleted"].map { "Run \($0) was deleted." })
+    }
+    on(.post, "/runs/:run/notes") { request, context in
+      let body: ByteBuffer
+      do {
+        body = try await request.body.collect(upTo: 16 * 1024)
+      } catch {
+        throw PageError(
+          status: .contentTooLarge, title: "Note", message: "A note's form must be under 16 KB; this one is larger.")
+      }
+      return try self.addNote(parameter(context, "run"), form: Self.form(String(buffer: body)))
+    }
+    on(.get, "/runs/:run/manage") { request, context in
+      try self.managePage(parameter(context, "run"), message: request.uri.queryParameters["done"].map(String.init))
+    }
+    on(.post, "/runs/:run/manage") { request, context in
+      let body: ByteBuffer
+      do {
+        body = try await request.body.collect(upTo: 16 * 1024)
+      } catch {
+        throw PageError(
+          status: .contentTooLarge, title: "Manage", message: "A manage form must be under 16 KB; this one is larger.")
+      }
+      return try self.manage(parameter(context, "run"), form: Self.form(String(buffer: body)))
+    }
     on(.get, "/history") { request, _ in
       let query = request.uri.queryParameters
       return try self.historyPage(
@@ -220,12 +247,86 @@ final class Site: Sendable {
     return run
   }
 
-  func runsPage() throws -> Response {
+  func runsPage(showArchived: Bool = false, message: String? = nil) throws -> Response {
     page(
       .ok,
       ServedPages.runs(
         try store.runs(), votes: try store.voteCounts(), database: options.database,
-        promotions: Dictionary(grouping: try store.defaultChanges().filter { $0.runID != nil }, by: { $0.runID! })))
+        promotions: Dictionary(grouping: try store.defaultChanges().filter { $0.runID != nil }, by: { $0.runID! }),
+        showArchived: showArchived, message: message))
+  }
+
+  func managePage(_ id: String, message: String?, status: HTTPResponse.Status = .ok) throws -> Response {
+    guard let run = try store.run(id: id) else {
+      throw PageError(status: .notFound, title: "No such run", message: "\(options.database) has no run \(id).")
+    }
+    let plan = try RunAdmin.plan(database: options.database, runID: id, reports: options.reports)
+    return page(
+      status,
+      ServedPages.manage(
+        run, folders: plan.folders, bytes: plan.bytes, reusedByOtherRuns: plan.reusedByOtherRuns,
+        evidenceOf: try store.defaultChanges(runID: id).map(\.id), message: message))
+  }
+
+  /// A quality note from the served report's form; back to the clip it is on.
+  func addNote(_ id: String, form: [String: String]) throws -> Response {
+    _ = try finishedRun(id)
+    let clip = form["clip"].flatMap { $0.isEmpty ? nil : $0 }
+    let author = form["author"].map { String($0.prefix(80)) }.flatMap { $0.isEmpty ? nil : $0 } ?? "anonymous"
+    do {
+      try RunNotes.add(
+        database: options.database, runID: id, text: form["text"] ?? "", clip: clip,
+        arm: form["arm"].flatMap { $0.isEmpty ? nil : $0 }, frame: form["frame"].flatMap { $0.isEmpty ? nil : $0 },
+        author: author)
+    } catch let error as RunError {
+      throw PageError(status: .badRequest, title: "Note", message: error.description)
+    } catch let error as StoreError {
+      throw PageError(status: .badRequest, title: "Note", message: error.reason)
+    }
+    return redirect("/runs/\(percentEncoded(id))/" + (clip.map { "#clip-\(percentEncoded($0))" } ?? "#runbook"))
+  }
+
+  /// Rename, tags, archive, unarchive or delete (confirmed by the run's id typed again).
+  func manage(_ id: String, form: [String: String]) throws -> Response {
+    let done: String
+    do {
+      switch form["action"] {
+      case "rename":
+        try RunAdmin.rename(database: options.database, runID: id, name: form["name"])
+        done = "Renamed."
+      case "tags":
+        let lines = (form["tags"] ?? "").split(whereSeparator: \.isNewline).map {
+          $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        let current = (try store.run(id: id)?.tags ?? "").split(separator: "\n").compactMap {
+          $0.split(separator: "=", maxSplits: 1).first.map(String.init)
+        }
+        try RunAdmin.tag(database: options.database, runID: id, set: lines, remove: current)
+        done = "Tags saved."
+      case "archive":
+        try RunAdmin.archive(database: options.database, runID: id, archived: true)
+        done = "Archived."
+      case "unarchive":
+        try RunAdmin.archive(database: options.database, runID: id, archived: false)
+        done = "Back in the lists."
+      case "delete":
+        guard form["confirm"] == id else {
+          return try managePage(
+            id, message: "Not deleted: type the run's id exactly to confirm.", status: .badRequest)
+        }
+        try RunAdmin.delete(database: options.database, runID: id, reports: options.reports)
+        return redirect("/?deleted=\(percentEncoded(id))")
+      default:
+        throw PageError(
+          status: .badRequest, title: "Manage",
+          message: "Unknown action; use rename, tags, archive, unarchive or delete.")
+      }
+    } catch let error as RunError {
+      return try managePage(id, message: "Not done: \(error.description)", status: .badRequest)
+    } catch let error as StoreError {
+      return try managePage(id, message: "Not done: \(error.reason)", status: .conflict)
+    }
+    return redirect("/runs/\(percentEncoded(id))/manage?done=\(percentEncoded(done))")
   }
 
   func defaultsPage() throws -> Response {
@@ -272,7 +373,8 @@ final class Site: Sendable {
 
   func reportPage(_ id: String) throws -> Response {
     _ = try finishedRun(id)
-    let model = try ReportBuilder.model(runID: id, store: store, runFolder: runFolder(id))
+    var model = try ReportBuilder.model(runID: id, store: store, runFolder: runFolder(id))
+    model.noteAction = "/runs/\(percentEncoded(id))/notes"
     let nav = ServedPages.navigation + [("Blind vote on this run", "/runs/\(percentEncoded(id))/vote")]
     return page(.ok, HTMLReport.render(model, navigation: nav))
   }

@@ -98,6 +98,15 @@ public enum ReportBuilder {
       return row
     }
     model.runbook = runbook(model, byClip: byClip, policy: policy)
+    func note(_ n: NoteRecord) -> ReportModel.Note {
+      ReportModel.Note(
+        runID: n.runID, clip: n.clipID, arm: n.arm, frame: n.frame, author: n.author, date: n.createdAt, text: n.text)
+    }
+    model.notes = try store.notes(runID: runID).map(note)
+    for i in model.runbook.indices {
+      let hash = model.runbook[i].arm == "A" ? run.configAHash : run.configBHash
+      model.runbook[i].notes = try store.notes(configHash: hash).map { note($0.note) }
+    }
     model.votes = voteSummary(try store.votes(runID: runID))
     return model
   }

@@ -26,8 +26,10 @@ public enum RunHistory {
   ) throws -> [String] {
     guard FileManager.default.fileExists(atPath: database) else { throw RunError("\(database): no such database") }
     let store = try ResultStore(path: database)
-    let runs = try store.runs().filter { r in
-      (filter.clipset == nil || r.clipsetName == filter.clipset)
+    let all = try store.runs()
+    let archived = all.filter { $0.archivedAt != nil }.count
+    let runs = all.filter { r in
+      r.archivedAt == nil && (filter.clipset == nil || r.clipsetName == filter.clipset)
         && (filter.arms == nil || "\(r.configAName) → \(r.configBName)" == filter.arms)
         && (filter.mode == nil || GatePolicy(canonicalText: r.gateText)?.mode.rawValue == filter.mode)
         && (r.configAHash == r.configBHash) == filter.calibrations
@@ -51,6 +53,9 @@ public enum RunHistory {
       line += "  " + (r.status == "running" ? "unfinished (resume with run --resume \(r.id))" : (r.outcome ?? r.status))
       if let code = r.exitCode { line += " [exit \(code)]" }
       out.append(line)
+    }
+    if archived > 0 {
+      out.append("(\(archived) archived run\(archived == 1 ? "" : "s") not listed: mattegate runs unarchive RUN)")
     }
     guard let endpoint else { return out }
     guard let (region, metric) = parseEndpoint(endpoint) else {

@@ -57,6 +57,8 @@ public struct RunRecord: Sendable, Equatable {
   /// promoting B as the new default writes back.
   public var configAYAML: String?
   public var configBYAML: String?
+  /// When the run was archived (`runs archive`): kept, but out of the lists.
+  public var archivedAt: Date?
 
   public init(
     id: String, createdAt: Date, finishedAt: Date? = nil, status: String, clipsetName: String,

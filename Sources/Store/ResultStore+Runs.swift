@@ -47,6 +47,8 @@ public struct EndpointHistoryRow: Sendable, Equatable {
   public var configBHash = ""
   public var gateText = ""
   public var clipsetSHA256 = ""
+  /// Whether the run is archived (history leaves it out).
+  public var archived = false
 
   public init(
     runID: String, createdAt: Date, configA: String, configB: String, clips: Int, estimatePercent: Double?,
@@ -106,6 +108,7 @@ extension ResultStore {
     r.reportFolder = row["report_folder"]
     r.configAYAML = row["config_a_yaml"]
     r.configBYAML = row["config_b_yaml"]
+    r.archivedAt = row["archived_at"]
     return r
   }
 
@@ -243,7 +246,7 @@ extension ResultStore {
         sql: """
           SELECT c.run_id, r.created_at, r.config_a_name, r.config_b_name, r.clipset_name, c.clips, c.estimate_pct,
             c.ci_low_pct, c.ci_high_pct, c.verdict, c.margin_pct, c.is_primary, r.config_a_hash, r.config_b_hash,
-            r.gate_text, r.clipset_sha256
+            r.gate_text, r.clipset_sha256, r.archived_at
           FROM comparisons c JOIN runs r ON r.id = c.run_id
           WHERE c.region = ? AND c.metric = ? ORDER BY r.created_at, c.run_id
           """,
@@ -260,6 +263,7 @@ extension ResultStore {
         h.configBHash = row["config_b_hash"]
         h.gateText = row["gate_text"]
         h.clipsetSHA256 = row["clipset_sha256"]
+        h.archived = (row["archived_at"] as String?) != nil
         return h
       }
     }

@@ -400,6 +400,25 @@ public final class ResultStore: Sendable {
             FROM comparisons c JOIN runs r ON r.id = c.run_id;
           """)
     }
+    m.registerMigration("v15-archive-notes") { db in
+      // Runs put away from the lists (`runs archive`), and reviewers' quality notes on a run, a
+      // clip, an arm or a frame, with who and when.
+      try db.execute(sql: "ALTER TABLE runs ADD COLUMN archived_at TEXT")
+      try db.execute(
+        sql: """
+          CREATE TABLE notes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            clip_id TEXT,
+            arm TEXT,
+            frame INTEGER,
+            author TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+          );
+          CREATE INDEX notes_run ON notes (run_id, clip_id);
+          """)
+    }
     return m
   }
 

@@ -16,7 +16,7 @@ struct Mattegate: AsyncParsableCommand {
     version: harnessVersion,
     subcommands: [
       Synth.self, ClipSetCommand.self, Run.self, Calibrate.self, ReportCommand.self, Merge.self, History.self,
-      Promote.self, Rollback.self, DefaultsCommand.self,
+      Promote.self, Rollback.self, DefaultsCommand.self, RunsCommand.self, NoteCommand.self,
       Extract.self, Score.self, Bench.self,
       Serve.self, ServeAPI.self,
     ]

@@ -231,6 +231,62 @@ struct Fixture {
     await server.stop()
   }
 
+  /// A run renamed, re-tagged, archived and deleted from its manage page (deletion confirmed by
+  /// typing the id, folders removed), and quality notes added from the served report.
+  @Test func manageRunsAndAddNotes() async throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    let store = try ResultStore(path: fixture.database)
+    for path in [fixture.reports + "/r2", fixture.reports + "/outputs/r2"] {
+      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+      try "x".write(toFile: path + "/file", atomically: true, encoding: .utf8)
+    }
+    let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    let manage = String(decoding: try await server.get("/runs/r2/manage").body, as: UTF8.self)
+    #expect(manage.contains("value=\"rename\"") && manage.contains("Type <code>r2</code> to confirm"))
+    #expect(manage.contains("<code>\(fixture.reports)/r2</code>, <code>\(fixture.reports)/outputs/r2</code>"))
+    var r = try await server.post("/runs/r2/manage", form: "action=rename&name=Second+try")
+    #expect(r.status == 303 && r.headers["Location"].first == "/runs/r2/manage?done=Renamed.")
+    #expect(try store.run(id: "r2")?.name == "Second try")
+    _ = try await server.post("/runs/r2/manage", form: "action=tags&tags=a%3D1%0Ab%3D2")
+    #expect(try store.run(id: "r2")?.tags == "a=1\nb=2")
+    _ = try await server.post("/runs/r2/manage", form: "action=tags&tags=b%3D3")
+    #expect(try store.run(id: "r2")?.tags == "b=3")
+    r = try await server.post("/runs/r2/manage", form: "action=tags&tags=nonsense")
+    #expect(
+      r.status == 400
+        && String(decoding: r.body, as: UTF8.self).contains("Not done: tag: &#39;nonsense&#39; is not k=v"))
+    _ = try await server.post("/runs/r2/manage", form: "action=archive")
+    let list = String(decoding: try await server.get("/").body, as: UTF8.self)
+    #expect(!list.contains("<a href=\"/runs/r2/\">") && list.contains("<a href=\"/?archived=1\">show 1 archived</a>"))
+    let all = String(decoding: try await server.get("/?archived=1").body, as: UTF8.self)
+    #expect(all.contains("<a href=\"/runs/r2/\">") && all.contains("<span class=\"tag\">archived</span>"))
+    // Deletion: refused with a wrong confirmation, done with the id.
+    r = try await server.post("/runs/r2/manage", form: "action=delete&confirm=r1")
+    #expect(r.status == 400)
+    #expect(try store.run(id: "r2") != nil)
+    r = try await server.post("/runs/r2/manage", form: "action=delete&confirm=r2")
+    #expect(r.status == 303 && r.headers["Location"].first == "/?deleted=r2")
+    #expect(try store.run(id: "r2") == nil && (try store.clips(runID: "r2")).isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: fixture.reports + "/r2"))
+    #expect(!FileManager.default.fileExists(atPath: fixture.reports + "/outputs/r2"))
+    #expect(FileManager.default.fileExists(atPath: fixture.reports + "/r1"))
+    #expect(String(decoding: try await server.get("/?deleted=r2").body, as: UTF8.self).contains("Run r2 was deleted."))
+
+    // A note from the served report's form, on arm A at frame 1 of clip hair-1; escaped.
+    let report = String(decoding: try await server.get("/runs/r1/").body, as: UTF8.self)
+    #expect(report.contains("<form class=\"note-form\" method=\"post\" action=\"/runs/r1/notes\">"))
+    r = try await server.post(
+      "/runs/r1/notes", form: "clip=hair-1&arm=A&frame=1&author=rev&text=%3Cb%3Ehalo%3C%2Fb%3E+on+the+left")
+    #expect(r.status == 303 && r.headers["Location"].first == "/runs/r1/#clip-hair-1")
+    let noted = String(decoding: try await server.get("/runs/r1/").body, as: UTF8.self)
+    #expect(noted.contains("frame 1: <q>&lt;b&gt;halo&lt;/b&gt; on the left</q> <span class=\"small\">— rev,"))
+    r = try await server.post("/runs/r1/notes", form: "clip=hair-1&frame=5&text=x")
+    #expect(r.status == 400 && String(decoding: r.body, as: UTF8.self).contains("there is no frame 5"))
+    #expect(try store.notes(runID: "r1").count == 1)
+    await server.stop()
+  }
+
   /// The defaults page lists every change newest first, links each evidence run the store
   /// holds, marks each file's current change; the runs list says which run was promoted.
   @Test func defaultsPageAndPromotedRuns() async throws {
