@@ -444,6 +444,7 @@ public enum ServedPages {
     .pt line{stroke:#1d2330;stroke-width:1.2}.pt circle{stroke:#1d2330;stroke-width:1}.pt.good circle{fill:var(--good)}.pt.bad circle{fill:var(--bad)}
     .pt.ok circle{fill:#2c55a8}.pt.unknown circle{fill:var(--warn)}
     .pt.secondary circle{fill:#fff;stroke-width:1.6}.hist text.axis{font-size:10px;fill:var(--muted)}.history-filters .filter{margin-right:14px}
+    form.manage{margin:0 0 16px}form.manage.delete{border-top:1px solid var(--line);padding-top:12px;margin-top:20px}
     .dot{display:inline-block;width:10px;height:10px;border-radius:5px;vertical-align:middle}.dot.good{background:var(--good)}
     .dot.bad{background:var(--bad)}.dot.ok{background:#2c55a8}.dot.unknown{background:var(--warn)}
     .vote-pair{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0}.vote-pair img{width:100%;display:block;border:1px solid var(--line);border-radius:4px;image-rendering:pixelated}
