@@ -35,51 +35,22 @@ public enum HTMLReport {
     h += """
         <p class="small">Exit code \(m.exitCode). \(modeText(m))</p></div>
       </section>
-      <section id="verdicts">
-      <h2>Verdicts by region</h2>
-      <p class="small">Per clip y = ln(B/A) on the clip's pooled error (lower is better); effect = 100·(e<sup>mean y</sup> − 1)%. Negative means B has less error. Intervals: \(esc(m.intervalMethod ?? "sign-flip inversion")) — the set of shifts the sign-flip test of the mean does not reject; the 90% interval is the decision interval of the Inferior, Equivalent and Non-inferior rules, the 95% one of Regressed and Improved. p: exact sign-flip permutation; adj. p: Holm over the primaries, Benjamini–Hochberg q over the rest — the p the Regressed and Improved rules used. Labels are tried in the order Inferior, Regressed, Improved, Equivalent, Non-inferior, Inconclusive; the first that holds is the label.</p>
-      <table class="verdicts sortable">
-      <caption class="small">Click a column's header to sort by it.</caption>
-      <thead><tr><th scope="col">Region</th><th scope="col">Metric</th><th scope="col" data-type="num">Clips</th><th scope="col" data-type="num">B vs A</th><th scope="col">90% (decision)</th><th scope="col">95% CI</th><th scope="col" class="forest-h nosort" title="95% (thin) and 90% (thick) intervals; shaded: ±\(fmt(m.marginPercent, 2))% margin">−\(fmt(span, 2))% · 0 · +\(fmt(span, 2))%</th><th scope="col" data-type="num">p</th><th scope="col" data-type="num">adj. p</th><th scope="col" data-type="num">HL</th><th scope="col">W/T/L</th><th scope="col">Verdict</th></tr></thead>
-      <tbody>
-
       """
-    for e in m.endpoints {
-      let cls = e.isPrimary ? "primary" : "secondary"
-      h += "<tr class=\"\(cls)\" data-region=\"\(esc(e.region))\" data-metric=\"\(esc(e.metric))\">"
-      h += "<td>\(esc(e.region))\(e.isPrimary ? " <span class=\"tag\">primary</span>" : "")</td>"
-      h += "<td>\(esc(e.metric))</td><td class=\"num\">\(e.clips)</td>"
-      h +=
-        "<td class=\"num \(signClass(e.estimatePercent))\" data-v=\"\(e.estimatePercent.map { fmt($0, 8) } ?? "")\">\(pct(e.estimatePercent))</td>"
-      h +=
-        "<td class=\"num ci90\">\(e.ci90Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
-      h += "<td class=\"num\">\(e.ci95Percent.map { "[\(pct($0.lowerBound)), \(pct($0.upperBound))]" } ?? "–")</td>"
-      h += "<td class=\"forest\">\(forest(e, margin: e.marginPercent ?? m.marginPercent, span: span))</td>"
-      h += "<td class=\"num\">\(e.pValue.map { fmt($0, 3) } ?? "–")</td>"
-      h +=
-        "<td class=\"num\" title=\"\(e.isPrimary ? "Holm-adjusted p" : "Benjamini–Hochberg q")\">\(e.adjustedP.map { fmt($0, 3) } ?? "–")</td>"
-      h +=
-        "<td class=\"num\" data-v=\"\(e.hodgesLehmannPercent.map { fmt($0, 8) } ?? "")\">\(pct(e.hodgesLehmannPercent))</td>"
-      h += "<td class=\"num\">\(e.wins)/\(e.ties)/\(e.losses)</td>"
-      h += "<td><span class=\"verdict \(verdictClass(e.verdict))\">\(esc(e.verdict))</span>"
-      if let warning = e.warning { h += " <span class=\"verdict warn-badge\">⚠ \(esc(warning))</span>" }
-      if let note = e.note { h += "<div class=\"note\">\(esc(note))</div>" }
-      h += "</td></tr>\n"
-    }
+    h += configDiff(m)
+    h += verdictSections(m, span: span)
     h += """
-      </tbody></table>
-      </section>
       \(clipTable(m))
       \(runbookSection(m))
       <section id="clips">
       <h2>Clips</h2>
-      <p class="small">For each clip: its per-frame metric curves, its worst frames per region, and for each region's worst frame, crops of the window where A and B together are furthest from the ground truth over the region's pixels: the source, the ground-truth alpha, both arms' alpha and error heatmaps, both arms composited over a background you choose, and a viewer that compares A and B side by side, with a slider or by flicker, zoomed and panned together. Tables give the pooled value per region (MAD and MSE ×1e3, mean over region pixels; SAD, Grad and Conn ÷1000, mean per frame with support) and the ratio B/A.</p>
+      <p class="small">For each clip: its per-frame metric curves, its worst frames per region, and for each region's worst frame, crops of the window where A and B together are furthest from the ground truth over the region's pixels: the source, the ground-truth alpha, both arms' alpha and error heatmaps, both arms composited over a background you choose, and a viewer that compares A and B side by side, with a slider or by flicker, zoomed and panned together. Tables give the pooled value per region (MAD and MSE ×1e3, mean over region pixels; SAD, Grad and Conn ÷1000, mean per frame with support) and B vs A as a percent change.</p>
       <p class="small legend-arms"><span class="swatch sa"></span> A · \(esc(m.a.name)) <span class="swatch sb"></span> B · \(esc(m.b.name)) — the colours of the arms in every curve.</p>
 
       """
     h +=
       "<p class=\"keys\" id=\"shortcuts\">Keyboard (on the viewer last used): "
       + shortcuts.map { "<kbd>\(esc($0.key))</kbd> \(esc($0.action))" }.joined(separator: " · ") + "</p>\n"
+    h += clipFilters(m)
     // Clips with ground truth first; clips without it apart, after them (they feed no verdict).
     let withoutTruth = m.clips.enumerated().filter { !$0.element.hasTruth }
     for (clipIndex, c) in m.clips.enumerated() where c.hasTruth {
@@ -114,7 +85,7 @@ public enum HTMLReport {
       </section>
       </main>
       <footer>mattegate · results are in SQLite; this page is rendered from them.</footer>
-      <script>\(viewerScript)\(pageScript)</script>
+      <script>\(viewerScript)\(pageScript)\(filterScript)</script>
       </body>
       </html>
 

@@ -3,13 +3,15 @@ import Foundation
 /// The report's sections beyond the verdict: the clip table, the runbook, each clip's curves,
 /// worst frames and review crops, the votes and the provenance details.
 extension HTMLReport {
-  /// One row per clip: status, frames, and per region its primary metric for A and B and B/A.
+  /// One row per clip: status, frames, and per region its primary metric for A and B and B vs A
+  /// as a percent change.
   /// Sortable by any column.
   static func clipTable(_ m: ReportModel) -> String {
     let regions = m.regions.filter { r in m.clips.contains { $0.values[r] != nil } }
     var h = "<section id=\"clip-table\"><h2>Clips at a glance</h2>"
     h += "<table class=\"clips sortable\"><caption class=\"small\">Each region's primary metric per clip "
-    h += "(B/A below 1 means B has less error). Click a column's header to sort by it.</caption><thead><tr>"
+    h += "(B vs A as a percent change: negative means B has less error). Click a column's header to sort by it."
+    h += "</caption><thead><tr>"
     h +=
       "<th scope=\"col\" rowspan=\"2\" data-col=\"0\">Clip</th><th scope=\"col\" rowspan=\"2\" data-col=\"1\">Status</th>"
     h += "<th scope=\"col\" rowspan=\"2\" data-type=\"num\" data-col=\"2\">Frames</th>"
@@ -19,7 +21,7 @@ extension HTMLReport {
     }
     h += "</tr><tr>"
     for (i, _) in regions.enumerated() {
-      for (k, label) in ["A", "B", "B/A"].enumerated() {
+      for (k, label) in ["A", "B", "B vs A"].enumerated() {
         h += "<th scope=\"col\" data-type=\"num\" data-col=\"\(3 + 3 * i + k)\">\(label)</th>"
       }
     }
@@ -32,10 +34,8 @@ extension HTMLReport {
         h += "<td class=\"num\" data-v=\"\(pair?.a.map { fmt($0, 10) } ?? "")\">\(num(pair?.a))</td>"
         h += "<td class=\"num\" data-v=\"\(pair?.b.map { fmt($0, 10) } ?? "")\">\(num(pair?.b))</td>"
         if let a = pair?.a, let b = pair?.b, a > 0 {
-          let q = b / a
-          h +=
-            "<td class=\"num ratio \(q < 0.995 ? "better" : q > 1.005 ? "worse" : "same")\" data-v=\"\(fmt(q, 10))\">"
-          h += "\(fmt(q, 3))</td>"
+          let change = (b / a - 1) * 100
+          h += "<td class=\"num ratio \(changeClass(change))\" data-v=\"\(fmt(change, 10))\">\(pct(change))</td>"
         } else {
           h += "<td class=\"num\" data-v=\"\">–</td>"
         }
@@ -77,7 +77,15 @@ extension HTMLReport {
           "<th scope=\"col\">Clip</th><th scope=\"col\" data-type=\"num\">Worse than \(e.arm == "A" ? "B" : "A")</th>"
         h += "<th scope=\"col\">Worst frame</th></tr></thead><tbody>"
         for c in e.cases {
-          let target = c.frame != nil ? "clip-\(c.clip)-\(c.region)" : "clip-\(c.clip)"
+          // The region's review crops when it has them, else its row of worst frames.
+          let row = m.clips.first { $0.id == c.clip }
+          let target =
+            c.frame == nil
+            ? "clip-\(c.clip)"
+            : row?.reviews.contains { $0.region == c.region } == true
+              ? "clip-\(c.clip)-\(c.region)"
+              : row?.worstFrames.contains { $0.region == c.region } == true
+                ? "clip-\(c.clip)-worst-\(c.region)" : "clip-\(c.clip)"
           h += "<tr><td>\(esc(c.region))</td><td>\(esc(c.metric))</td>"
           h += "<td><a href=\"#\(esc(target))\">\(esc(c.clip))</a></td>"
           h += "<td class=\"num worse\" data-v=\"\(fmt(c.worsePercent, 10))\">+\(fmt(c.worsePercent, 3))%</td>"
@@ -141,7 +149,9 @@ extension HTMLReport {
 
   /// One clip: its heading, problems, curves, worst frames, review crops per region and table.
   static func clipArticle(_ c: ReportModel.ClipRow, index clipIndex: Int, _ m: ReportModel) -> String {
-    var h = "<article class=\"clip \(esc(c.status))\" id=\"clip-\(esc(c.id))\">"
+    var h =
+      "<article class=\"clip \(esc(c.status))\" id=\"clip-\(esc(c.id))\" data-failing=\"\(isFailing(c, m) ? 1 : 0)\""
+    h += " data-tags=\" \(esc(c.tags.joined(separator: " "))) \">"
     h += "<h3>\(esc(c.id)) <span class=\"status\">\(esc(c.status))</span></h3>"
     h += "<p class=\"tags\">" + c.tags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " ")
     h += " · \(c.frames) frames\(c.reviewFrame.map { " · review frame \($0)" } ?? "")"
@@ -253,7 +263,7 @@ extension HTMLReport {
     h += "</tr></thead><tbody>"
     for (region, frames) in c.worstFrames {
       let reviewed = c.reviews.first { $0.region == region }?.frame
-      h += "<tr><th scope=\"row\">\(esc(region))</th><td>"
+      h += "<tr id=\"clip-\(esc(c.id))-worst-\(esc(region))\"><th scope=\"row\">\(esc(region))</th><td>"
       h += frames.map { f in
         let text = "frame \(f.frame) (A \(num(f.a)), B \(num(f.b)))"
         return f.frame == reviewed ? "<a href=\"#clip-\(esc(c.id))-\(esc(region))\">\(text)</a>" : text
@@ -332,6 +342,9 @@ extension HTMLReport {
     return h
   }
 
+  /// A percent change's class: better below −0.5 %, worse above +0.5 %, else the same.
+  static func changeClass(_ change: Double) -> String { change < -0.5 ? "better" : change > 0.5 ? "worse" : "same" }
+
   /// The per-region values table of a clip.
   static func valuesTable(_ c: ReportModel.ClipRow, _ m: ReportModel) -> String {
     var h = "<table class=\"values\"><caption class=\"small\">Pooled values per region</caption><thead><tr>"
@@ -341,7 +354,7 @@ extension HTMLReport {
         "<th scope=\"colgroup\" colspan=\"3\">\(esc(metric)) <span class=\"scale\">\(esc(m.metricScales[metric] ?? ""))</span></th>"
     }
     h += "</tr><tr>"
-    for _ in m.metrics { h += "<th scope=\"col\">A</th><th scope=\"col\">B</th><th scope=\"col\">B/A</th>" }
+    for _ in m.metrics { h += "<th scope=\"col\">A</th><th scope=\"col\">B</th><th scope=\"col\">B vs A</th>" }
     h += "</tr></thead><tbody>"
     for region in m.regions {
       guard let byMetric = c.values[region] else { continue }
@@ -352,8 +365,8 @@ extension HTMLReport {
         let pair = byMetric[metric] ?? ReportModel.MetricPair(a: nil, b: nil)
         h += "<td class=\"num\">\(num(pair.a))</td><td class=\"num\">\(num(pair.b))</td>"
         if let a = pair.a, let b = pair.b, a > 0 {
-          let r = b / a
-          h += "<td class=\"num ratio \(r < 0.995 ? "better" : r > 1.005 ? "worse" : "same")\">\(fmt(r, 3))</td>"
+          let change = (b / a - 1) * 100
+          h += "<td class=\"num ratio \(changeClass(change))\">\(pct(change))</td>"
         } else {
           h += "<td class=\"num\">–</td>"
         }
@@ -429,6 +442,51 @@ extension HTMLReport {
     }
     return h + "</tbody></table></details>"
   }
+
+  /// A clip fails when it could not be scored or was inconclusive, or when B is worse than A by
+  /// more than the margin on a region's primary metric (a runbook case of arm B).
+  static func isFailing(_ c: ReportModel.ClipRow, _ m: ReportModel) -> Bool {
+    ["failed", "inconclusive"].contains(c.status)
+      || m.runbook.contains { $0.arm == "B" && $0.cases.contains { $0.clip == c.id } }
+  }
+
+  /// The clip filters: failing clips only, one tag, one region (its review crops and worst
+  /// frames; the rest of each clip stays).
+  static func clipFilters(_ m: ReportModel) -> String {
+    let tags = Array(Set(m.clips.flatMap(\.tags))).sorted()
+    let regions = m.regions.filter { r in m.clips.contains { c in c.reviews.contains { $0.region == r } } }
+    let failing = m.clips.filter { isFailing($0, m) }.count
+    var h = "<div class=\"clip-filters\" role=\"group\" aria-label=\"Filter the clips\">"
+    h += "<label><input type=\"checkbox\" id=\"failing-only\"> failing clips only (\(failing))</label> "
+    h += "<label>Tag <select id=\"tag-filter\"><option value=\"\">all</option>"
+    h += tags.map { "<option>\(esc($0))</option>" }.joined() + "</select></label> "
+    h += "<label>Region <select id=\"region-filter\"><option value=\"\">all</option>"
+    h += regions.map { "<option>\(esc($0))</option>" }.joined() + "</select></label> "
+    h += "<span class=\"small\" id=\"clip-count\" aria-live=\"polite\"></span></div>\n"
+    return h
+  }
+
+  /// Applies the clip filters; each change says how many clips are shown.
+  static let filterScript = """
+    (function(){
+    var only=document.getElementById('failing-only'),tag=document.getElementById('tag-filter'),
+      region=document.getElementById('region-filter'),count=document.getElementById('clip-count');
+    if(!only)return;
+    function apply(){
+      var shown=0,all=document.querySelectorAll('article.clip');
+      Array.prototype.forEach.call(all,function(a){
+        var ok=(!only.checked||a.getAttribute('data-failing')==='1')&&
+          (!tag.value||a.getAttribute('data-tags').indexOf(' '+tag.value+' ')>=0);
+        a.hidden=!ok;if(ok)shown++;
+        Array.prototype.forEach.call(a.querySelectorAll('details.review, table.worst tr[id]'),function(d){
+          d.hidden=!!region.value&&d.id.slice(-(region.value.length+1))!=='-'+region.value;
+        });
+      });
+      count.textContent=shown+' of '+all.length+' clips shown';
+    }
+    [only,tag,region].forEach(function(e){e.addEventListener('change',apply)});apply();
+    })();
+    """
 
   /// Sortable tables (click a header; again to reverse) and the composites' background buttons.
   static let pageScript = """

@@ -41,6 +41,9 @@ public struct ReportModel: Sendable {
     /// The adjusted p the label's significance rules used: Holm (primaries) or
     /// Benjamini–Hochberg q (secondaries).
     public var adjustedP: Double?
+    /// The clip where B fares worst against A on this endpoint, and by how much (percent).
+    public var worstClip: String?
+    public var worstClipPercent: Double?
     /// "worse, within margin" on a Regressed endpoint that is non-inferior.
     public var warning: String?
 

@@ -129,6 +129,8 @@ public enum ReportBuilder {
       if c.marginPercent != policy.margin * 100 { row.marginPercent = c.marginPercent }
       row.adjustedP = c.adjustedP
       row.warning = c.warning
+      row.worstClip = c.worstClip
+      row.worstClipPercent = c.worstClipPercent
       return row
     }
   }
@@ -242,7 +244,8 @@ public enum ReportBuilder {
           cases.append(
             .init(
               region: region.rawValue, metric: metric, clip: clip.id, worsePercent: (x / y - 1) * 100,
-              frame: clip.reviews.first { $0.region == region.rawValue }?.frame))
+              frame: clip.reviews.first { $0.region == region.rawValue }?.frame
+                ?? clip.worstFrames.first { $0.region == region.rawValue }?.frames.first?.frame))
         }
       }
       let errors = m.jobs.filter { $0.arm == mine && $0.status == "failed" }.map {

@@ -177,7 +177,7 @@ struct CLI {
       #expect(html.contains("aria-label=\"transition MAD per frame of \(clip)"))
       #expect(html.contains("aria-label=\"\(region) MAD per frame of \(clip)"))
     }
-    #expect(html.contains("<th scope=\"col\">B/A</th>"))
+    #expect(html.contains("<th scope=\"col\">B vs A</th>"))
     let reviews = html.components(separatedBy: "<details class=\"review\"").count - 1
     #expect(reviews >= 6)
     #expect(html.components(separatedBy: "<div class=\"viewer\"").count - 1 == reviews)

@@ -33,8 +33,8 @@ import Testing
     #expect(html.contains("+20.0%"))
     #expect(html.contains("[+15.0%, +25.0%]"))
     #expect(html.contains("src=\"clips/hair-sway/frame2-source.png\""))
-    // B/A = 12/10 = 1.2, marked worse.
-    #expect(html.contains("<td class=\"num ratio worse\">1.2</td>"))
+    // B vs A = 12/10 − 1 = +20 %, marked worse.
+    #expect(html.contains("<td class=\"num ratio worse\">+20.0%</td>"))
   }
 
   @Test func forestBandsUseEachEndpointsMargin() {

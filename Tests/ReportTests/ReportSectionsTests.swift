@@ -51,24 +51,39 @@ import Testing
     let html = HTMLReport.render(model())
     #expect(html.contains(#"<table class="clips sortable">"#))
     #expect(html.contains(#"<th scope="colgroup" colspan="3" class="nosort">hair · Grad</th>"#))
-    // hair-1: Grad A 2, B 4, B/A 2 (worse); sorted on data-v.
+    // hair-1: Grad A 2, B 4: B vs A = 4/2 − 1 = +100 % (worse); sorted on data-v.
     #expect(html.contains(#"<td class="num" data-v="2">2.000</td><td class="num" data-v="4">4.000</td>"#))
-    #expect(html.contains(#"<td class="num ratio worse" data-v="2">2</td>"#))
-    #expect(html.contains(#"<th scope="col" data-type="num" data-col="5">B/A</th>"#))
+    #expect(html.contains(#"<td class="num ratio worse" data-v="100">+100.0%</td>"#))
+    #expect(html.contains(#"<th scope="col" data-type="num" data-col="5">B vs A</th>"#))
     #expect(html.contains("function sort()"))
   }
 
+  /// Each case links to the region's review crops when the clip has them, else to the region's
+  /// row of worst frames (the frame region has no crops), else to the clip; every link's anchor
+  /// exists on the page.
   @Test func runbookListsCasesAndJobErrorsWithLinks() {
     var m = model()
+    m.clips[0].reviews = [.init(region: "hair", frame: 1, images: [:], crop: nil)]
+    m.clips[0].worstFrames = [(region: "frame", frames: [.init(frame: 2, a: 1, b: 3)])]
     m.runbook = [
       .init(arm: "A", config: "base", model: "keyer", cases: [], jobErrors: []),
       .init(
         arm: "B", config: "cand", model: "soft",
-        cases: [.init(region: "hair", metric: "Grad", clip: "hair-1", worsePercent: 100, frame: 1)],
+        cases: [
+          .init(region: "hair", metric: "Grad", clip: "hair-1", worsePercent: 100, frame: 1),
+          .init(region: "frame", metric: "MSE", clip: "hair-1", worsePercent: 30, frame: 2),
+          .init(region: "glass", metric: "MSE", clip: "hair-2", worsePercent: 10, frame: nil),
+        ],
         jobErrors: [(clip: "hair-2", error: "timeout: no result after 60 s")]),
     ]
     let html = HTMLReport.render(m)
     #expect(html.contains("No failure case"))
+    #expect(html.contains(##"<td><a href="#clip-hair-1-worst-frame">hair-1</a></td>"##))
+    #expect(html.contains(##"<a href="#clip-hair-1-worst-frame">frame 2</a>"##))
+    #expect(html.contains(##"<td><a href="#clip-hair-2">hair-2</a></td>"##))
+    for anchor in ["clip-hair-1-hair", "clip-hair-1-worst-frame", "clip-hair-2"] {
+      #expect(html.contains("id=\"\(anchor)\""), "no element with id \(anchor)")
+    }
     #expect(
       html.contains(##"<td><a href="#clip-hair-1-hair">hair-1</a></td><td class="num worse" data-v="100">+100%</td>"##))
     #expect(
