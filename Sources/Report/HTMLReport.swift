@@ -314,7 +314,7 @@ public enum HTMLReport {
     .tag{display:inline-block;font-size:11px;padding:0 6px;border-radius:8px;background:#eceff4;color:#4a5263}
     svg .band{fill:#e4ecfb}svg .zero{stroke:#9aa3b5;stroke-width:1}svg .ci{stroke:#1d2330;stroke-width:1.2}svg .ci90{stroke:#1d2330;stroke-width:3.5}svg .est{fill:#fff;stroke:#1d2330;stroke-width:1.5}
     .clip{background:var(--card);border-radius:8px;padding:14px 18px;margin:14px 0;box-shadow:0 1px 2px rgba(0,0,0,.05)}
-    .clip h3{margin:0 0 2px;font-size:16px}.clip .status{font-size:12px;font-weight:500;color:var(--muted)}.clip.failed{border-left:6px solid var(--bad)}.clip.inconclusive{border-left:6px solid var(--warn)}
+    .clip h3{margin:0 0 2px;font-size:16px;display:inline}.clip-body>summary{cursor:pointer;margin-bottom:4px}.clip .status{font-size:12px;font-weight:500;color:var(--muted)}.clip.failed{border-left:6px solid var(--bad)}.clip.inconclusive{border-left:6px solid var(--warn)}
     .error{color:var(--bad);font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap}
     .images{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin:10px 0}
     figure{margin:0}figure img{width:100%;display:block;border-radius:4px;border:1px solid var(--line);image-rendering:pixelated;background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}

@@ -152,7 +152,13 @@ extension HTMLReport {
     var h =
       "<article class=\"clip \(esc(c.status))\" id=\"clip-\(esc(c.id))\" data-failing=\"\(isFailing(c, m) ? 1 : 0)\""
     h += " data-tags=\" \(esc(c.tags.joined(separator: " "))) \">"
-    h += "<h3>\(esc(c.id)) <span class=\"status\">\(esc(c.status))</span></h3>"
+    // Folded unless the clip fails, so that any clip's evidence is reached without scrolling
+    // past the others; a link into a folded clip opens it.
+    let failing = isFailing(c, m)
+    h += "<details class=\"clip-body\"\(failing ? " open" : "")><summary><h3>\(esc(c.id)) "
+    h +=
+      "<span class=\"status\">\(esc(c.status))</span>\(failing ? " <span class=\"verdict bad\">failing</span>" : "")</h3>"
+    h += "</summary>"
     h += "<p class=\"tags\">" + c.tags.map { "<span class=\"tag\">\(esc($0))</span>" }.joined(separator: " ")
     h += " · \(c.frames) frames\(c.reviewFrame.map { " · review frame \($0)" } ?? "")"
     if !c.sha256.isEmpty { h += " · source sha256 <code>\(esc(String(c.sha256.prefix(12))))</code>" }
@@ -187,7 +193,7 @@ extension HTMLReport {
       if let action = m.noteAction { h += noteForm(c, action: action) }
       h += "</div>"
     }
-    return h + "</article>\n"
+    return h + "</details></article>\n"
   }
 
   /// The per-frame curves: each region's MAD shown, the other metrics folded away.
@@ -466,8 +472,14 @@ extension HTMLReport {
     return h
   }
 
-  /// Applies the clip filters; each change says how many clips are shown.
+  /// Applies the clip filters; each change says how many clips are shown. A link into a folded
+  /// clip (a runbook case, a worst clip) opens every fold around its target.
   static let filterScript = """
+    (function(){
+    function reveal(){var id=decodeURIComponent(location.hash.slice(1)),t=id&&document.getElementById(id);
+      if(!t)return;for(var e=t;e;e=e.parentElement){if(e.tagName==='DETAILS')e.open=true}t.scrollIntoView()}
+    window.addEventListener('hashchange',reveal);reveal();
+    })();
     (function(){
     var only=document.getElementById('failing-only'),tag=document.getElementById('tag-filter'),
       region=document.getElementById('region-filter'),count=document.getElementById('clip-count');
