@@ -151,27 +151,13 @@ final class Site: Sendable {
         message: request.uri.queryParameters["deleted"].map { "Run \($0) was deleted." })
     }
     on(.post, "/runs/:run/notes") { request, context in
-      let body: ByteBuffer
-      do {
-        body = try await request.body.collect(upTo: 16 * 1024)
-      } catch {
-        throw PageError(
-          status: .contentTooLarge, title: "Note", message: "A note's form must be under 16 KB; this one is larger.")
-      }
-      return try self.addNote(parameter(context, "run"), form: Self.form(String(buffer: body)))
+      try self.addNote(parameter(context, "run"), form: try await Self.formBody(request, title: "Note"))
     }
     on(.get, "/runs/:run/manage") { request, context in
       try self.managePage(parameter(context, "run"), message: request.uri.queryParameters["done"].map(String.init))
     }
     on(.post, "/runs/:run/manage") { request, context in
-      let body: ByteBuffer
-      do {
-        body = try await request.body.collect(upTo: 16 * 1024)
-      } catch {
-        throw PageError(
-          status: .contentTooLarge, title: "Manage", message: "A manage form must be under 16 KB; this one is larger.")
-      }
-      return try self.manage(parameter(context, "run"), form: Self.form(String(buffer: body)))
+      try self.manage(parameter(context, "run"), form: try await Self.formBody(request, title: "Manage"))
     }
     on(.get, "/history") { request, _ in
       let query = request.uri.queryParameters
@@ -194,14 +180,7 @@ final class Site: Sendable {
       try await self.votePage(parameter(context, "run"), thanks: request.uri.queryParameters["thanks"] != nil)
     }
     on(.post, "/runs/:run/vote") { request, context in
-      let body: ByteBuffer
-      do {
-        body = try await request.body.collect(upTo: 16 * 1024)
-      } catch {
-        throw PageError(
-          status: .contentTooLarge, title: "Vote", message: "A vote's form must be under 16 KB; this one is larger.")
-      }
-      return try await self.castVote(parameter(context, "run"), body: body)
+      try await self.castVote(parameter(context, "run"), form: try await Self.formBody(request, title: "Vote"))
     }
     on(.get, "/runs/:run/clips/:clip/:file") { _, context in
       try self.image(run: parameter(context, "run"), clip: parameter(context, "clip"), file: parameter(context, "file"))
@@ -455,8 +434,7 @@ final class Site: Sendable {
     return response
   }
 
-  func castVote(_ id: String, body: ByteBuffer) async throws -> Response {
-    let form = Self.form(String(buffer: body))
+  func castVote(_ id: String, form: [String: String]) async throws -> Response {
     guard let token = form["token"], let choice = form["choice"], ["left", "right", "tie"].contains(choice) else {
       throw PageError(
         status: .badRequest, title: "Vote", message: "A vote needs a token and a choice (left, right or tie).")
@@ -472,6 +450,16 @@ final class Site: Sendable {
     try store.addVote(
       VoteRecord(runID: id, clipID: v.clipID, leftArm: v.leftArm, choice: arm, voter: voter, createdAt: Date()))
     return redirect("/runs/\(percentEncoded(id))/vote?thanks=1")
+  }
+
+  /// A posted form's fields; a body over 16 KB is refused (413) with the page's title.
+  static func formBody(_ request: Request, title: String) async throws -> [String: String] {
+    do {
+      return form(String(buffer: try await request.body.collect(upTo: 16 * 1024)))
+    } catch {
+      throw PageError(
+        status: .contentTooLarge, title: title, message: "The form must be under 16 KB; this one is larger.")
+    }
   }
 
   /// An application/x-www-form-urlencoded body as fields (the last of a repeated name wins).

@@ -284,6 +284,13 @@ struct Fixture {
     r = try await server.post("/runs/r1/notes", form: "clip=hair-1&frame=5&text=x")
     #expect(r.status == 400 && String(decoding: r.body, as: UTF8.self).contains("there is no frame 5"))
     #expect(try store.notes(runID: "r1").count == 1)
+    // A form over 16 KB is refused whole, on every form.
+    for path in ["/runs/r1/notes", "/runs/r1/manage", "/runs/r1/vote"] {
+      let big = try await server.post(path, form: "text=" + String(repeating: "x", count: 20_000))
+      #expect(big.status == 413, "\(path)")
+      #expect(String(decoding: big.body, as: UTF8.self).contains("The form must be under 16 KB"))
+    }
+    #expect(try store.notes(runID: "r1").count == 1)
     await server.stop()
   }
 
