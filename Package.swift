@@ -156,7 +156,9 @@ let package = Package(
     ),
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["mattegate", "MediaIO", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: [
+        "mattegate", "MediaIO", "Report", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+      ],
       swiftSettings: strictSettings),
   ]
 )

@@ -12,7 +12,7 @@ public enum HTMLReport {
       <meta charset="utf-8">
       <meta name="viewport" content="width=device-width, initial-scale=1">
       <title>mattegate · \(esc(m.a.name)) vs \(esc(m.b.name)) · \(esc(m.runID))</title>
-      <style>\(css)\(sectionCSS)</style>
+      <style>\(css)\(sectionCSS)\(playerCSS)</style>
       </head>
       <body>
       <header>
@@ -85,7 +85,7 @@ public enum HTMLReport {
       </section>
       </main>
       <footer>mattegate · results are in SQLite; this page is rendered from them.</footer>
-      <script>\(viewerScript)\(pageScript)\(filterScript)</script>
+      <script>\(viewerScript)\(pageScript)\(filterScript)\(playerScript)</script>
       </body>
       </html>
 

@@ -175,6 +175,7 @@ extension HTMLReport {
       h += "<p class=\"small extras\">\(c.extras.map(esc).joined(separator: "<br>"))</p>"
     }
     h += curvesBlock(c, clipIndex: clipIndex)
+    h += player(c, m)
     h += worstFramesBlock(c)
     for (n, r) in c.reviews.enumerated() {
       h += reviewBlock(r, clip: c, open: n == 0, legendID: "\(clipIndex)-\(n)", m)
@@ -203,18 +204,18 @@ extension HTMLReport {
     let first = c.curves.first?.metric
     var h = "<div class=\"curves\">"
     for curve in c.curves where curve.metric == first {
-      h += curveChart(curve, marks: worst[curve.region] ?? [], clip: c.id)
+      h += curveChart(curve, marks: worst[curve.region] ?? [], clip: c.id, seeks: c.preview != nil)
     }
     h += "</div><details class=\"more-curves\"><summary>More metrics per frame</summary><div class=\"curves\">"
     for curve in c.curves where curve.metric != first {
-      h += curveChart(curve, marks: worst[curve.region] ?? [], clip: c.id)
+      h += curveChart(curve, marks: worst[curve.region] ?? [], clip: c.id, seeks: c.preview != nil)
     }
     return h + "</div></details>"
   }
 
   /// One metric's per-frame values of A and B in one region as an SVG line chart, with the
   /// region's worst frames marked.
-  static func curveChart(_ curve: ReportModel.Curve, marks: [Int], clip: String) -> String {
+  static func curveChart(_ curve: ReportModel.Curve, marks: [Int], clip: String, seeks: Bool = false) -> String {
     let (w, h, left, top, bottom) = (300.0, 110.0, 34.0, 14.0, 18.0)
     let values = (curve.a + curve.b).compactMap { $0 }
     let hi = max(values.max() ?? 0, 1e-12)
@@ -238,6 +239,11 @@ extension HTMLReport {
     let meanA = mean(curve.a)
     let meanB = mean(curve.b)
     var s = "<figure class=\"curve\"><svg viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" "
+    // With a player, a click on the chart opens the player at the frame under the pointer.
+    if seeks {
+      s +=
+        "data-clip=\"\(esc(clip))\" data-lo=\"\(lo)\" data-span=\"\(span)\" data-left=\"\(left)\" data-right=\"\(w - 6)\" "
+    }
     s += "role=\"img\" aria-label=\"\(esc(label)): mean A \(num(meanA)), mean B \(num(meanB))\">"
     s += "<title>\(esc(label))</title>"
     s += "<line class=\"axis\" x1=\"\(left)\" y1=\"\(fmt(y(0), 5))\" x2=\"\(w - 6)\" y2=\"\(fmt(y(0), 5))\"/>"
@@ -272,7 +278,12 @@ extension HTMLReport {
       h += "<tr id=\"clip-\(esc(c.id))-worst-\(esc(region))\"><th scope=\"row\">\(esc(region))</th><td>"
       h += frames.map { f in
         let text = "frame \(f.frame) (A \(num(f.a)), B \(num(f.b)))"
-        return f.frame == reviewed ? "<a href=\"#clip-\(esc(c.id))-\(esc(region))\">\(text)</a>" : text
+        // ▶ opens the player at that frame, the region's review window outlined.
+        let play =
+          c.preview == nil
+          ? ""
+          : " <a class=\"seek\" href=\"#player-\(esc(c.id))\" data-clip=\"\(esc(c.id))\" data-seek=\"\(f.frame)\" data-region=\"\(esc(region))\" aria-label=\"play frame \(f.frame) of \(esc(c.id))\">▶</a>"
+        return (f.frame == reviewed ? "<a href=\"#clip-\(esc(c.id))-\(esc(region))\">\(text)</a>" : text) + play
       }.joined(separator: " · ")
       h += "</td></tr>"
     }

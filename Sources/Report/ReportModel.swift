@@ -114,6 +114,11 @@ public struct ReportModel: Sendable {
     public var curves: [Curve] = []
     /// Per region, the frames with the largest error of A and B together, worst first.
     public var worstFrames: [(region: String, frames: [WorstFrame])] = []
+    /// The clip's preview for the player, its path relative to the report folder, or why
+    /// there is none.
+    public var preview: PreviewLayout?
+    public var previewPath: String?
+    public var previewWarning: String?
 
     public init(
       id: String, tags: [String], status: String, error: String?, frames: Int, reviewFrame: Int?,
@@ -142,6 +147,8 @@ public struct ReportModel: Sendable {
     public var crop: String?
     /// The crops' size in pixels, when known (the composites are drawn at it).
     public var size: (width: Int, height: Int)?
+    /// The window in the frame: x, y, width, height.
+    public var rect: [Int]?
 
     public init(
       region: String, frame: Int, images: [String: String], crop: String?, size: (width: Int, height: Int)? = nil

@@ -182,8 +182,10 @@ final class Site: Sendable {
     on(.post, "/runs/:run/vote") { request, context in
       try await self.castVote(parameter(context, "run"), form: try await Self.formBody(request, title: "Vote"))
     }
-    on(.get, "/runs/:run/clips/:clip/:file") { _, context in
-      try self.image(run: parameter(context, "run"), clip: parameter(context, "clip"), file: parameter(context, "file"))
+    on(.get, "/runs/:run/clips/:clip/:file") { request, context in
+      try self.image(
+        run: parameter(context, "run"), clip: parameter(context, "clip"), file: parameter(context, "file"),
+        range: request.headers[.range])
     }
     on(.get, "/vote/:token/:name") { _, context in
       await self.blindImage(token: parameter(context, "token"), name: parameter(context, "name"))
@@ -360,9 +362,13 @@ final class Site: Sendable {
 
   func runFolder(_ id: String) -> String { options.reports + "/" + id }
 
-  /// A review crop of a run's clip: only PNGs named as the run writes them, in the run's folder.
-  func image(run id: String, clip: String, file: String) throws -> Response {
+  /// A review crop of a run's clip (only PNGs named as the run writes them, in the run's
+  /// folder) or its preview video, served with byte ranges so the player can seek.
+  func image(run id: String, clip: String, file: String, range: String? = nil) throws -> Response {
     let run = try finishedRun(id)
+    if file == "preview.webm", try store.clips(runID: run.id).contains(where: { $0.clipID == clip }) {
+      return try video(runFolder(id) + "/clips/" + clip + "/" + file, range: range)
+    }
     guard file.hasSuffix(".png"), !file.hasPrefix("."),
       file.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
       try store.clips(runID: run.id).contains(where: { $0.clipID == clip })
@@ -370,6 +376,29 @@ final class Site: Sendable {
       throw PageError(status: .notFound, title: "Not found", message: "Run \(id) has no image \(clip)/\(file).")
     }
     return try png(runFolder(id) + "/clips/" + clip + "/" + file)
+  }
+
+  /// A video file, whole or the one byte range asked for (`bytes=A-B`, `bytes=A-`, `bytes=-N`):
+  /// a media element seeks by asking for ranges. Written here because Hummingbird's file
+  /// middleware serves a folder tree, not one checked file of a run.
+  func video(_ path: String, range: String?) throws -> Response {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw PageError(status: .notFound, title: "Not found", message: "No preview at \(path).")
+    }
+    var fields = HTTPFields()
+    fields[.contentType] = "video/webm"
+    fields[.acceptRanges] = "bytes"
+    fields[.cacheControl] = "no-store"
+    guard let range, let span = ReviewServer.byteRange(range, count: data.count) else {
+      if range != nil {
+        fields[.contentRange] = "bytes */\(data.count)"
+        return Response(status: .rangeNotSatisfiable, headers: fields)
+      }
+      return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+    fields[.contentRange] = "bytes \(span.lowerBound)-\(span.upperBound)/\(data.count)"
+    return Response(
+      status: .partialContent, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data[span])))
   }
 
   func png(_ path: String) throws -> Response {
@@ -472,5 +501,25 @@ final class Site: Sendable {
       if let key = kv.first { out[key] = kv.count > 1 ? kv[1] : "" }
     }
     return out
+  }
+}
+
+extension ReviewServer {
+  /// The bytes a single-range `Range` header asks for, within a file of `count` bytes; nil
+  /// when it is malformed, asks for several ranges or starts past the end.
+  public static func byteRange(_ header: String, count: Int) -> ClosedRange<Int>? {
+    guard header.hasPrefix("bytes="), count > 0 else { return nil }
+    let spec = header.dropFirst(6)
+    guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
+    let first = spec[..<dash].trimmingCharacters(in: .whitespaces)
+    let last = spec[spec.index(after: dash)...].trimmingCharacters(in: .whitespaces)
+    if first.isEmpty {
+      guard let n = Int(last), n > 0 else { return nil }
+      return max(0, count - n)...(count - 1)
+    }
+    guard let a = Int(first), a >= 0, a < count else { return nil }
+    if last.isEmpty { return a...(count - 1) }
+    guard let b = Int(last), b >= a else { return nil }
+    return a...min(b, count - 1)
   }
 }

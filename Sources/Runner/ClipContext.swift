@@ -42,6 +42,9 @@ struct ClipContext: Sendable {
   var priorJobs: [String: [(id: Int64, record: JobRecord)]] = [:]
   /// Bounds how many clips decode and score at once (memory), whatever the jobs in flight.
   var scoring: Slots
+  /// Whether each clip gets a preview video for the report's player (`--no-previews` turns
+  /// it off).
+  var previews = true
 
   /// Where the service's outputs go, clip by clip: `OUT/outputs/RUN/`, beside the run's report
   /// folder `OUT/RUN/` rather than in it, so that the report stays small (crops, not videos).
@@ -99,7 +102,9 @@ struct ClipContext: Sendable {
     progress.line("  \(clip.id): scoring")
     let score = try ClipScorer.score(
       clip: clip, in: clipSet, outputA: outputA, outputB: outputB, configA: configA, configB: configB,
-      alignment: alignment)
+      alignment: alignment,
+      previewFolder: previews ? try ClipID.path(clip.id, in: runFolder + "/clips") : nil)
+    if let w = score.previewWarning { progress.line("  \(clip.id): warning: \(w)") }
     if let reason = score.misalignment {
       try save(clip: clip, index: index, score: nil, error: nil, inconclusive: reason, alignment: score.alignment)
       progress.line("  \(clip.id): inconclusive: \(reason)")

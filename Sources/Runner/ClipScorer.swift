@@ -26,6 +26,8 @@ struct ClipScore: Sendable {
   var extras: [ExtraMeasure] = []
   /// Whether the clip had ground-truth alpha (its GT metrics exist).
   var hasTruth = true
+  /// Why the clip has no preview, when one was asked for and could not be made.
+  var previewWarning: String?
 }
 
 /// A region's worst frame in a clip: the frame where A's and B's SAD over the region, added,
@@ -131,11 +133,12 @@ enum ClipScorer {
   enum FramePiece: Sendable {
     case arm((totals: ErrorTotals, blocks: DifferingBlocks)?)
     case truth(Result<TruthFrame?, any Error>)
+    case preview
   }
 
   static func score(
     clip: Clip, in set: ClipSet, outputA: String, outputB: String, configA: ArmConfig, configB: ArmConfig,
-    alignment policy: AlignmentPolicy
+    alignment policy: AlignmentPolicy, previewFolder: String? = nil
   ) throws -> ClipScore {
     guard let alphaFile = clip.alpha else {
       return try scoreWithoutTruth(
@@ -148,6 +151,9 @@ enum ClipScorer {
       try VideoReader(path: set.path(of: $0), options: ReadOptions(rgb: .none, alpha: .luma))
     }
     let interval = truth.frameRate > 0 ? 1 / truth.frameRate : 0.04
+    let preview = previewFolder.map {
+      PreviewRecorder(folder: $0, sourcePath: set.path(of: clip.source), truthSize: truth.size, fps: 1 / interval)
+    }
     // True motion vectors (t−1 → t), where the manifest carries them: MESSDdt is scored only then.
     let motion = try clip.motion.map { try MotionFields(folder: set.path(of: $0), size: truth.size) }
     var readers: [String: any FrameSource] = [:]
@@ -288,7 +294,14 @@ enum ClipScorer {
       // The arms are independent given the prepared truth, and the next frame's truth depends
       // on neither: all three at once, so that a clip scored alone (the last of a run) still
       // uses two cores and decoding the truth overlaps scoring.
-      let pieces = Parallel.map([0, 1, 2]) { i -> FramePiece in
+      // The preview's frame is made from the same decoded frames, beside them.
+      let recorder = Unchecked(preview)
+      let shown = (index: current.index, time: current.time, truth: current.image, a: fa, b: fb)
+      let pieces = Parallel.map(preview == nil ? [0, 1, 2] : [0, 1, 2, 3]) { i -> FramePiece in
+        if i == 3 {
+          recorder.value?.append(index: shown.index, time: shown.time, truth: shown.truth, a: shown.a, b: shown.b)
+          return .preview
+        }
         guard i < 2 else { return .truth(Result { try nextTruth(after: prepared) }) }
         let input = inputs[i]
         return .arm(
@@ -331,6 +344,7 @@ enum ClipScorer {
     }
     score.alignment["A"] = try a.finish()
     score.alignment["B"] = try b.finish()
+    score.previewWarning = preview?.finish()
     for (arm, acc) in composites.sorted(by: { $0.key < $1.key }) { score.extras += acc.measures(arm: arm) }
     guard score.alignment["A"]!.referenceFrames > 0 else {
       throw ClipScoringError(description: "\(truthPath): ground truth has no frames")

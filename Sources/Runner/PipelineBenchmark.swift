@@ -28,6 +28,8 @@ public enum PipelineBenchmark {
     /// Peak resident memory of this process after mattegate's side, in bytes.
     public var peakResidentBytes: Int
     public var workers: Int
+    /// Each clip's preview file size in bytes (empty with `--no-previews`).
+    public var previewSizes: [Int] = []
     public var ratio: Double? { ffmpegSeconds.map { oursSeconds / $0 } }
   }
 
@@ -38,7 +40,7 @@ public enum PipelineBenchmark {
   ///   - workers: clips at once on each side (the cores by default, as a run does).
   public static func run(
     clipsetFolder: String, database: String, runID: String?, only: [String], workers: Int, skipFFmpeg: Bool,
-    output: @escaping @Sendable (String) -> Void
+    previews: Bool = true, output: @escaping @Sendable (String) -> Void
   ) async throws -> Result {
     // The run already checked every pinned file; the manifest's hash ties the run to the set.
     let clipSet = try ClipSet.load(folder: clipsetFolder, verifyHashes: false)
@@ -90,11 +92,13 @@ public enum PipelineBenchmark {
     record.id = "bench"
     try scratchStore.insert(record)
     let progress = RunProgress(total: clips.count, style: .lines, emit: { _ in })
-    let context = ClipContext(
+    var setup = ClipContext(
       runID: "bench", runFolder: scratch, clipSet: clipSet, configA: configA, configB: configB,
       providers: ["A": LocalProvider(), "B": LocalProvider()], alignment: AlignmentPolicy(), store: scratchStore,
       progress: progress,
       scoring: Slots(workers))
+    setup.previews = previews
+    let context = setup
     output("mattegate: \(clips.count) clips of run \(run.id), \(workers) at once\n")
     let start = DispatchTime.now().uptimeNanoseconds
     var frames = 0
@@ -119,6 +123,12 @@ public enum PipelineBenchmark {
     let ours = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     let peak = peakResidentBytes()
     output(String(format: "mattegate: %.2f s, peak RSS %.0f MiB\n", ours, Double(peak) / 1_048_576))
+    // The previews' sizes, against the budget the docs state.
+    var previewSizes: [Int] = []
+    for clip in clips {
+      let path = scratch + "/clips/" + clip.1.id + "/preview.webm"
+      if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int { previewSizes.append(size) }
+    }
 
     // ffmpeg's side again: with the pass before ours, a machine that speeds up or slows down
     // during the benchmark weighs on both sides alike.
@@ -133,7 +143,7 @@ public enum PipelineBenchmark {
     }
     return Result(
       clips: clips.count, frames: frames, oursSeconds: ours, ffmpegSeconds: ffmpegBusiest,
-      ffmpegWallSeconds: ffmpegWall, peakResidentBytes: peak, workers: workers)
+      ffmpegWallSeconds: ffmpegWall, peakResidentBytes: peak, workers: workers, previewSizes: previewSizes)
   }
 
   /// Runs the planned ffmpeg commands (per clip, its streams in turn) with `workers` clips at

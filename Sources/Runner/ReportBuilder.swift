@@ -197,6 +197,24 @@ public enum ReportBuilder {
     return out
   }
 
+  /// The clip's preview (`clips/<clip>/preview.json` and the video it names), or the warning
+  /// the run left when it could not make one, or that its file is missing.
+  public static func preview(clipID: String, runFolder: String) -> (PreviewLayout?, String?, String?) {
+    guard let folder = try? ClipID.path(clipID, in: runFolder + "/clips") else { return (nil, nil, nil) }
+    if let warning = try? String(contentsOfFile: folder + "/preview-warning.txt", encoding: .utf8) {
+      return (nil, nil, warning.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    guard let data = FileManager.default.contents(atPath: folder + "/preview.json") else { return (nil, nil, nil) }
+    guard let layout = try? JSONDecoder().decode(PreviewLayout.self, from: data),
+      layout.file == "preview.webm", layout.tiles == PreviewLayout.tileOrder, layout.tileWidth > 0,
+      layout.tileHeight > 0, layout.fps > 0, !layout.frames.isEmpty
+    else { return (nil, nil, "\(folder)/preview.json: not a preview this version of mattegate reads") }
+    guard FileManager.default.fileExists(atPath: folder + "/" + layout.file) else {
+      return (nil, nil, "preview missing: \(folder)/\(layout.file) was deleted")
+    }
+    return (layout, "clips/\(clipID)/\(layout.file)", nil)
+  }
+
   /// The review crops of a clip's regions, found in its folder (`REGION-frameN-ROLE.png`).
   public static func regionReviews(clipID: String, runFolder: String) -> [ReportModel.RegionReview] {
     guard let folder = try? ClipID.path(clipID, in: runFolder + "/clips") else { return [] }
@@ -218,10 +236,11 @@ public enum ReportBuilder {
       let numbers = ((try? String(contentsOfFile: folder + "/" + name, encoding: .utf8)) ?? "")
         .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
       let crop = numbers.count == 4 ? "\(numbers[2])×\(numbers[3]) at (\(numbers[0]), \(numbers[1]))" : nil
-      out.append(
-        ReportModel.RegionReview(
-          region: region.rawValue, frame: frame, images: images, crop: crop,
-          size: numbers.count == 4 ? (numbers[2], numbers[3]) : nil))
+      var review = ReportModel.RegionReview(
+        region: region.rawValue, frame: frame, images: images, crop: crop,
+        size: numbers.count == 4 ? (numbers[2], numbers[3]) : nil)
+      review.rect = numbers.count == 4 ? numbers : nil
+      out.append(review)
     }
     return out
   }
@@ -311,6 +330,7 @@ public enum ReportBuilder {
       support: support)
     row.crop = headline?.crop
     row.reviews = reviews
+    (row.preview, row.previewPath, row.previewWarning) = preview(clipID: c.clipID, runFolder: runFolder)
     row.sha256 = c.sha256
     row.regions = c.regions
     row.hasTruth = c.hasTruth

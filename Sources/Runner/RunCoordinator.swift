@@ -194,6 +194,7 @@ public enum RunCoordinator {
       backgroundSHA256: backgroundSHA256, scoring: Slots(ProcessInfo.processInfo.activeProcessorCount))
     context.configKeys = configKeys
     context.useCache = options.useCache
+    context.previews = options.previews
     context.owner = options.owner
     context.bitsPerPixel = bitsPerPixel
     context.baselineJobs = baselineJobs

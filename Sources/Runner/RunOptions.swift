@@ -24,6 +24,8 @@ public struct RunOptions: Sendable {
   public var baselineRunID: String?
   /// Whether outputs may come from the output cache (`--no-cache` clears it).
   public var useCache = true
+  /// Whether each clip gets a preview video for the report's player (`--no-previews` clears it).
+  public var previews = true
   /// The team's own user or project id, stored on the run and every job (`--owner`).
   public var owner: String?
   /// The new run's id (`--run-id`); a fresh one when nil.

@@ -197,6 +197,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .customLong("skip-ffmpeg"), help: "Time mattegate's side only.")
     var skipFFmpeg = false
 
+    @Flag(help: "Make no preview videos, as `run --no-previews` (to measure what previews cost).")
+    var noPreviews = false
+
     @Flag(
       name: .customLong("metrics-only"),
       help: "Time only the metric kernels, on the first clip's frames held in memory (one core).")
@@ -228,12 +231,18 @@ struct Bench: ParsableCommand {
       let result = try await PipelineBenchmark.run(
         clipsetFolder: clipset, database: db, runID: run,
         only: only.map { $0.split(separator: ",").map(String.init) } ?? [], workers: max(1, jobs),
-        skipFFmpeg: skipFFmpeg
+        skipFFmpeg: skipFFmpeg, previews: !noPreviews
       ) { FileHandle.standardError.write(Data($0.utf8)) }
       print(
         String(
           format: "pipeline: %d clips, %d frames, %d at once: mattegate %.2f s (%.1f frames/s)", result.clips,
           result.frames, result.workers, result.oursSeconds, Double(result.frames) / result.oursSeconds))
+      if let largest = result.previewSizes.max() {
+        print(
+          String(
+            format: "previews: %d clips, %.1f MB in all, largest %.0f kB", result.previewSizes.count,
+            Double(result.previewSizes.reduce(0, +)) / 1e6, Double(largest) / 1e3))
+      }
       if let ffmpeg = result.ffmpegSeconds, let wall = result.ffmpegWallSeconds, let ratio = result.ratio {
         print(String(format: "ffmpeg decoding the same streams: %.2f s (busiest worker; %.2f s wall)", ffmpeg, wall))
         print(

@@ -42,6 +42,9 @@ struct Run: AsyncParsableCommand {
   @Flag(help: "Do not reuse outputs from the output cache (every job is submitted).")
   var noCache = false
 
+  @Flag(help: "Make no preview videos (the report's player then shows the crops only).")
+  var noPreviews = false
+
   @OptionGroup var labels: RunLabelOptions
 
   func validate() throws {
@@ -59,6 +62,7 @@ struct Run: AsyncParsableCommand {
     options.shard = try shard.map(RunCoordinator.parseShard)
     options.baselineRunID = baselineRun
     options.useCache = !noCache
+    options.previews = !noPreviews
     options.runID = labels.runID
     let label = labels.label()
     options.label = label

@@ -50,7 +50,7 @@ struct LiveServer {
       request.headers.add(name: "Content-Type", value: "application/json")
       request.body = .bytes(ByteBuffer(string: json))
     }
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
     return (Int(response.status.code), Data(try await response.body.collect(upTo: 1 << 24).readableBytesView))
   }
 
@@ -313,7 +313,7 @@ struct LiveServer {
     let job = try await server.job(outcome.providerJobID)
     let oldURL = try #require(job.output?.url)
     #expect(try await server.send(.POST, "/_test/clock", json: #"{"advance_seconds":90000}"#).0 == 200)
-    let expired = try await HTTPClient.shared.execute(HTTPClientRequest(url: oldURL), timeout: .seconds(10))
+    let expired = try await HTTPClient.shared.execute(HTTPClientRequest(url: oldURL), timeout: .seconds(600))
     #expect(expired.status.code == 410)
     let again = server.folder + "/again.webm"
     #expect(try await provider.fetchOutput(jobID: job.id, url: oldURL, to: again) == 200)

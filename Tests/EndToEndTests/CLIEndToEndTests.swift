@@ -1,5 +1,6 @@
 import Foundation
 import MediaIO
+import Report
 import Store
 import TestSupport
 import Testing
@@ -188,6 +189,35 @@ struct CLI {
     #expect(
       html.components(separatedBy: "Frame alignment by timestamp: A: matched 4/4, dropped 0, duplicated 0").count
         == 4)
+
+    // Each clip's preview: one VP9 WebM with alpha holding A, B, the truth and both error maps
+    // side by side, one frame per scored frame; its truth tile's alpha is the ground truth's
+    // (decoded here on its own) up to VP9's loss.
+    for clip in ["hair-sway", "glass-slide", "motion-blur"] {
+      #expect(html.contains("id=\"player-\(clip)\""))
+      let layout = try JSONDecoder().decode(
+        PreviewLayout.self, from: Data(contentsOf: URL(fileURLWithPath: "\(folder)/clips/\(clip)/preview.json")))
+      #expect(layout.frames == [0, 1, 2, 3] && layout.tileWidth == 64 && layout.tileHeight == 36)
+      let preview = try VideoReader(
+        path: "\(folder)/clips/\(clip)/preview.webm", options: ReadOptions(rgb: .none, alpha: .alphaChannel))
+      let truth = try VideoReader(path: "\(clips)/\(clip)/alpha.mkv", options: ReadOptions(rgb: .none, alpha: .luma))
+      #expect(preview.size == PixelSize(width: 5 * 64, height: 36))
+      var frames = 0
+      while let f = try preview.nextFrame(), let alpha = f.alpha, let t = try truth.nextFrame()?.alpha {
+        let tile = 2 * 64
+        var diff = 0.0
+        for y in 0..<36 {
+          for x in 0..<64 {
+            let shown = Double(alpha.samples[y * alpha.width + tile + x]) / Double(alpha.maxValue)
+            diff += abs(shown - Double(t.samples[y * 64 + x]) / Double(t.maxValue))
+          }
+        }
+        #expect(
+          diff / Double(64 * 36) < 0.03, "\(clip) frame \(frames): truth tile differs by \(diff / Double(64 * 36))")
+        frames += 1
+      }
+      #expect(frames == 4)
+    }
   }
 
   @Test func identicalArmsGiveRatiosOfExactlyOne() throws {

@@ -15,8 +15,10 @@ struct LiveReviewServer {
   let port: Int
   let stopper: ReferenceServerStopper
   let task: Task<Void, any Error>
-  /// A client that shows redirects instead of following them.
-  let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+  /// A client that shows redirects instead of following them; shut down by `stop()`, or when
+  /// a test that threw is unwound without reaching it.
+  let owned = OwnedClient()
+  var client: HTTPClient { owned.client }
   var base: String { "http://127.0.0.1:\(port)" }
 
   static func start(database: String, reports: String) async throws -> LiveReviewServer {
@@ -29,8 +31,10 @@ struct LiveReviewServer {
     return LiveReviewServer(port: port, stopper: stopper, task: task)
   }
 
-  func get(_ path: String) async throws -> (status: Int, body: Data, headers: HTTPHeaders) {
-    try await send(HTTPClientRequest(url: base + path))
+  func get(_ path: String, range: String? = nil) async throws -> (status: Int, body: Data, headers: HTTPHeaders) {
+    var request = HTTPClientRequest(url: base + path)
+    if let range { request.headers.add(name: "Range", value: range) }
+    return try await send(request)
   }
 
   func post(_ path: String, form: String) async throws -> (status: Int, body: Data, headers: HTTPHeaders) {
@@ -42,7 +46,7 @@ struct LiveReviewServer {
   }
 
   private func send(_ request: HTTPClientRequest) async throws -> (status: Int, body: Data, headers: HTTPHeaders) {
-    let response = try await client.execute(request, timeout: .seconds(30))
+    let response = try await client.execute(request, timeout: .seconds(600))
     let body = Data(try await response.body.collect(upTo: 1 << 24).readableBytesView)
     return (Int(response.status.code), body, response.headers)
   }
@@ -52,6 +56,14 @@ struct LiveReviewServer {
     stopper.stop()
     _ = try? await task.value
   }
+}
+
+/// An HTTP client that is shut down when its owner goes away, so that a test that throws
+/// before `stop()` fails with its own error instead of AsyncHTTPClient's fatal
+/// "not shut down before the deinit" taking the whole test process down.
+final class OwnedClient: Sendable {
+  let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+  deinit { try? client.syncShutdown() }
 }
 
 /// Two finished runs in a fresh store, the first with a clip whose id is a script and configs
@@ -201,6 +213,40 @@ struct Fixture {
       #expect(try await server.get(path).status == 404, "\(path)")
     }
     await server.stop()
+  }
+
+  /// A clip's preview is served whole or by the byte range a video element asks for.
+  @Test func previewsAreServedByByteRanges() async throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    let bytes = Data((0..<100).map { UInt8($0) })
+    try bytes.write(to: URL(fileURLWithPath: fixture.reports + "/r1/clips/hair-1/preview.webm"))
+    let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    let path = "/runs/r1/clips/hair-1/preview.webm"
+    let whole = try await server.get(path)
+    #expect(whole.status == 200 && whole.body == bytes)
+    #expect(whole.headers.first(name: "accept-ranges") == "bytes")
+    #expect(whole.headers.first(name: "content-type") == "video/webm")
+    let part = try await server.get(path, range: "bytes=10-19")
+    #expect(part.status == 206 && part.body == bytes[10...19])
+    #expect(part.headers.first(name: "content-range") == "bytes 10-19/100")
+    let tail = try await server.get(path, range: "bytes=-5")
+    #expect(tail.status == 206 && tail.body == bytes[95...99])
+    let past = try await server.get(path, range: "bytes=100-")
+    #expect(past.status == 416 && past.headers.first(name: "content-range") == "bytes */100")
+    #expect(try await server.get("/runs/r1/clips/nope/preview.webm").status == 404)
+    await server.stop()
+  }
+
+  @Test func byteRangesAreReadAsRFC9110Says() {
+    #expect(ReviewServer.byteRange("bytes=0-99", count: 1000) == 0...99)
+    #expect(ReviewServer.byteRange("bytes=990-", count: 1000) == 990...999)
+    #expect(ReviewServer.byteRange("bytes=-10", count: 1000) == 990...999)
+    #expect(ReviewServer.byteRange("bytes=-5000", count: 1000) == 0...999)
+    #expect(ReviewServer.byteRange("bytes=0-5000", count: 1000) == 0...999)
+    for bad in ["bytes=1000-", "bytes=5-2", "bytes=0-1,4-5", "items=0-1", "bytes=a-b", "bytes=-0", "bytes=-"] {
+      #expect(ReviewServer.byteRange(bad, count: 1000) == nil, "\(bad)")
+    }
   }
 
   /// The comparison puts the two runs' estimates side by side with the change between them; the

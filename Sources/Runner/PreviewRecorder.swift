@@ -1,0 +1,149 @@
+import Foundation
+import MediaIO
+import Report
+
+/// Writes a clip's preview while it is scored: one VP9 WebM with alpha whose frame holds the
+/// arms, the ground truth and both error maps side by side at reduced size, each frame made
+/// from the frames decoded for scoring (plus the source, decoded once more at preview size for
+/// colour). One stream per clip means the report's panes are in lockstep by construction.
+///
+/// A preview that cannot be made is a warning (`finish()` returns it), never a failed clip:
+/// the first error stops the recorder and removes its partial file.
+final class PreviewRecorder {
+  let folder: String
+  let size: PixelSize
+  let fps: Double
+  let sourceSize: PixelSize
+  private var writer: VideoWriter?
+  private var source: VideoReader?
+  private var pendingSource: DecodedFrame?
+  private var lastSource: [UInt8]?
+  private var frames: [Int] = []
+  private(set) var warning: String?
+  private let path: String
+  private var red: [UInt8] = []
+
+  /// Opens the clip's source at preview size and the preview file; nil (with `warning` set on
+  /// the returned recorder) is never returned: a failure here leaves a recorder that only
+  /// reports its warning.
+  init(folder: String, sourcePath: String, truthSize: PixelSize, fps: Double) {
+    self.folder = folder
+    self.sourceSize = truthSize
+    self.size = Downscale.size(
+      width: truthSize.width, height: truthSize.height, maxWidth: PreviewLayout.maxTileWidth)
+    self.fps = fps > 0 && fps.isFinite ? fps : 25
+    self.path = folder + "/preview.webm"
+    do {
+      source = try VideoReader(
+        path: sourcePath, options: ReadOptions(rgb: .eight, targetSize: size, decoderThreads: 1))
+      writer = try VideoWriter(
+        path: path, width: size.width * PreviewLayout.tileOrder.count, height: size.height, frameRate: self.fps,
+        encoding: .vp9Alpha(crf: 36))
+    } catch {
+      fail("\(error)")
+    }
+  }
+
+  private func fail(_ reason: String) {
+    guard warning == nil else { return }
+    warning = "no preview: \(reason)"
+    writer = nil
+    source = nil
+    try? FileManager.default.removeItem(atPath: path)
+  }
+
+  /// The source picture presented at `time` (within half a frame), at preview size; the last
+  /// one again when the source has no frame there.
+  private func sourcePicture(at time: Double) throws -> [UInt8] {
+    let tolerance = 0.5 / fps
+    while true {
+      if pendingSource == nil { pendingSource = try source?.nextFrame() }
+      guard let f = pendingSource else { break }
+      if f.time < time - tolerance {
+        pendingSource = nil
+        continue
+      }
+      if f.time <= time + tolerance, let rgb = f.rgb {
+        lastSource = rgb.pixels
+        pendingSource = nil
+      }
+      break
+    }
+    return lastSource ?? [UInt8](repeating: 128, count: size.width * size.height * 3)
+  }
+
+  /// Appends the frame scored at `index`/`time`. Arms given as pictures (composited outputs)
+  /// are shown opaque, with no error map.
+  func append(index: Int, time: Double, truth: GrayImage, a: ArmFrame, b: ArmFrame) {
+    guard writer != nil, warning == nil else { return }
+    do {
+      let (w, h) = (size.width, size.height)
+      let colour = try sourcePicture(at: time)
+      let t = Downscale.gray8(truth, to: size)
+      var tiles: [(rgb: [UInt8], alpha: [UInt8])] = []
+      var alphas: [[UInt8]?] = []
+      for arm in [a, b] {
+        switch arm {
+        case .alpha(let g):
+          let alpha = Downscale.gray8(g, to: size)
+          tiles.append((colour, alpha))
+          alphas.append(alpha)
+        case .picture(let p):
+          tiles.append((Downscale.rgb(p, to: size), [UInt8](repeating: 255, count: w * h)))
+          alphas.append(nil)
+        }
+      }
+      tiles.append((colour, t))
+      // The error maps: an orange-red whose opacity is the absolute error.
+      if red.count != w * h * 3 { red = (0..<(w * h * 3)).map { [255, 64, 0][$0 % 3] } }
+      for alpha in alphas {
+        let err = alpha.map { a in zip(a, t).map { UInt8(abs(Int($0) - Int($1))) } }
+        tiles.append((red, err ?? [UInt8](repeating: 0, count: w * h)))
+      }
+      let n = tiles.count
+      var rgb = [UInt8](repeating: 0, count: n * w * h * 3)
+      var alpha = [UInt8](repeating: 0, count: n * w * h)
+      for (k, tile) in tiles.enumerated() {
+        for y in 0..<h {
+          let dst = y * n * w + k * w
+          for x in 0..<w {
+            alpha[dst + x] = tile.alpha[y * w + x]
+            rgb[3 * (dst + x)] = tile.rgb[3 * (y * w + x)]
+            rgb[3 * (dst + x) + 1] = tile.rgb[3 * (y * w + x) + 1]
+            rgb[3 * (dst + x) + 2] = tile.rgb[3 * (y * w + x) + 2]
+          }
+        }
+      }
+      try writer?.append(
+        rgb: RGBImage(width: n * w, height: h, pixels: rgb),
+        alpha: GrayImage(width: n * w, height: h, maxValue: 255, samples: alpha.map(UInt16.init)))
+      frames.append(index)
+    } catch {
+      fail("frame \(index): \(error)")
+    }
+  }
+
+  /// Closes the file and writes `preview.json`; returns the warning when there is no preview.
+  func finish() -> String? {
+    if let writer, warning == nil {
+      do {
+        try writer.finish()
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let layout = PreviewLayout(
+          file: "preview.webm", tileWidth: size.width, tileHeight: size.height, tiles: PreviewLayout.tileOrder,
+          fps: fps, frames: frames, bytes: bytes, sourceWidth: sourceSize.width, sourceHeight: sourceSize.height)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(layout).write(to: URL(fileURLWithPath: folder + "/preview.json"))
+      } catch {
+        fail("\(error)")
+      }
+    }
+    self.writer = nil
+    self.source = nil
+    if let warning {
+      try? (warning + "\n").write(toFile: folder + "/preview-warning.txt", atomically: true, encoding: .utf8)
+    }
+    return warning
+  }
+}

@@ -1,0 +1,37 @@
+import MediaIO
+import Testing
+
+/// Area-average reduction, against means worked out by hand.
+struct DownscaleTests {
+  @Test func previewSizesKeepTheAspectAndAreEven() {
+    #expect(Downscale.size(width: 1920, height: 1080, maxWidth: 320) == PixelSize(width: 320, height: 180))
+    // 563 · 320 / 1000 = 180.16 → 180.
+    #expect(Downscale.size(width: 1000, height: 563, maxWidth: 320) == PixelSize(width: 320, height: 180))
+    // Never wider than the source; odd sides are made even (VP9 4:2:0).
+    #expect(Downscale.size(width: 101, height: 51, maxWidth: 320) == PixelSize(width: 100, height: 50))
+    #expect(Downscale.size(width: 1, height: 1, maxWidth: 320) == PixelSize(width: 2, height: 2))
+  }
+
+  @Test func grayBlocksAreAveragedAndRescaledToEightBits() {
+    // 4×2 → 2×1: left block {0, 255, 0, 0} has mean 63.75 → 64; right block all 255.
+    let g = GrayImage(width: 4, height: 2, maxValue: 255, samples: [0, 255, 255, 255, 0, 0, 255, 255])
+    #expect(Downscale.gray8(g, to: PixelSize(width: 2, height: 1)) == [64, 255])
+    // 16-bit: 65535 is 255, 32768 is 127.5 → 128 (half up), 0 is 0.
+    let deep = GrayImage(width: 3, height: 1, maxValue: 65535, samples: [65535, 32768, 0])
+    #expect(Downscale.gray8(deep, to: PixelSize(width: 3, height: 1)) == [255, 128, 0])
+    // 3 → 2 columns: blocks [0, 1) and [1, 3): 30, then (60 + 90) / 2 = 75.
+    let odd = GrayImage(width: 3, height: 1, maxValue: 255, samples: [30, 60, 90])
+    #expect(Downscale.gray8(odd, to: PixelSize(width: 2, height: 1)) == [30, 75])
+    // A source smaller than the output repeats its samples.
+    let tiny = GrayImage(width: 1, height: 1, maxValue: 255, samples: [200])
+    #expect(Downscale.gray8(tiny, to: PixelSize(width: 2, height: 2)) == [200, 200, 200, 200])
+  }
+
+  @Test func rgbChannelsAreAveragedSeparately() {
+    // (10, 20, 30) and (11, 21, 31): means 10.5, 20.5, 30.5 → 11, 21, 31 (half up).
+    let p = RGBImage(width: 2, height: 1, pixels: [10, 20, 30, 11, 21, 31])
+    #expect(Downscale.rgb(p, to: PixelSize(width: 1, height: 1)) == [11, 21, 31])
+    let q = RGBImage(width: 2, height: 2, pixels: [0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    #expect(Downscale.rgb(q, to: PixelSize(width: 1, height: 1)) == [64, 64, 64])
+  }
+}
