@@ -148,7 +148,7 @@ let package = Package(
     .testTarget(
       name: "ReviewServerTests",
       dependencies: [
-        "ReviewServer", "APIServer", "MediaIO", "Store", "TestSupport", "Verdict",
+        "ReviewServer", "APIServer", "MediaIO", "Report", "Store", "TestSupport", "Verdict",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
       ],

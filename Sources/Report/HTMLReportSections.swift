@@ -406,14 +406,62 @@ extension HTMLReport {
     h += "<p class=\"small\">Reviewers saw each clip's two arms in a random left/right order without their names. "
     h +=
       "Votes are not independent when one reviewer votes on many clips; read p as a guide beside the metric verdict.</p>"
+    // Votes against the metric: per clip, the arm with less error on the transition band's
+    // primary metric (the band the vote's crops and loop come from).
+    let metric = m.primaryMetrics["transition"] ?? "MSE"
+    let agreement = voteAgreement(v, m, metric: metric)
+    if agreement.votes > 0 {
+      h += "<p class=\"agreement\">Votes agree with the metric direction (transition/\(esc(metric)), less error "
+      h += "preferred) on \(agreement.agreeing) of \(agreement.votes) votes that chose an arm "
+      h += "(\(String(format: "%.0f", 100 * Double(agreement.agreeing) / Double(agreement.votes)))%).</p>"
+    }
     h +=
       "<table class=\"votes sortable\"><thead><tr><th scope=\"col\">Clip</th><th scope=\"col\" data-type=\"num\">A</th>"
-    h += "<th scope=\"col\" data-type=\"num\">B</th><th scope=\"col\" data-type=\"num\">Ties</th></tr></thead><tbody>"
+    h += "<th scope=\"col\" data-type=\"num\">B</th><th scope=\"col\" data-type=\"num\">Ties</th>"
+    h += "<th scope=\"col\" data-type=\"num\">transition/\(esc(metric)) B vs A</th>"
+    h += "<th scope=\"col\" data-type=\"num\">Votes agreeing</th></tr></thead><tbody>"
     for c in v.byClip {
       h += "<tr><th scope=\"row\"><a href=\"#clip-\(esc(c.clip))\">\(esc(c.clip))</a></th>"
-      h += "<td class=\"num\">\(c.a)</td><td class=\"num\">\(c.b)</td><td class=\"num\">\(c.ties)</td></tr>"
+      h += "<td class=\"num\">\(c.a)</td><td class=\"num\">\(c.b)</td><td class=\"num\">\(c.ties)</td>"
+      let pair = m.clips.first { $0.id == c.clip }?.values["transition"]?[metric]
+      if let a = pair?.a, let b = pair?.b, a > 0 {
+        let change = (b / a - 1) * 100
+        h += "<td class=\"num ratio \(changeClass(change))\" data-v=\"\(fmt(change, 10))\">\(pct(change))</td>"
+      } else {
+        h += "<td class=\"num\" data-v=\"\">–</td>"
+      }
+      let favoured = metricFavours(pair)
+      let chose = c.a + c.b
+      h +=
+        favoured == nil || chose == 0
+        ? "<td class=\"num\" data-v=\"\">–</td>"
+        : "<td class=\"num\">\(favoured == "A" ? c.a : c.b) of \(chose)</td>"
+      h += "</tr>"
     }
     return h + "</tbody></table></section>"
+  }
+
+  /// The arm with less error on a clip's metric, nil when equal or unknown.
+  static func metricFavours(_ pair: ReportModel.MetricPair?) -> String? {
+    guard let a = pair?.a, let b = pair?.b, a != b else { return nil }
+    return b < a ? "B" : "A"
+  }
+
+  /// Over the clips whose metric favours an arm: the votes that chose an arm, and those that
+  /// chose the one the metric favours.
+  static func voteAgreement(_ v: ReportModel.VoteSummary, _ m: ReportModel, metric: String) -> (
+    agreeing: Int, votes: Int
+  ) {
+    var agreeing = 0
+    var votes = 0
+    for c in v.byClip {
+      guard let favoured = metricFavours(m.clips.first { $0.id == c.clip }?.values["transition"]?[metric]) else {
+        continue
+      }
+      votes += c.a + c.b
+      agreeing += favoured == "A" ? c.a : c.b
+    }
+    return (agreeing, votes)
   }
 
   /// An arm's model and background, above its settings.

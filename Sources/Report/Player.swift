@@ -6,8 +6,9 @@ public struct PreviewLayout: Codable, Sendable, Equatable {
   public var file: String
   public var tileWidth: Int
   public var tileHeight: Int
-  /// Tiles left to right: `A`, `B`, `truth` (the source under each alpha), then `errA` and
-  /// `errB` (opacity = |arm − truth| at the preview's resolution).
+  /// Tiles left to right: the arms `A` and `B` (in an order drawn per clip), `truth` (the
+  /// source under each alpha), then `errA` and `errB` in the arms' order (opacity =
+  /// |arm − truth| at the preview's resolution).
   public var tiles: [String]
   /// Frames per second of the preview (the ground truth's rate).
   public var fps: Double

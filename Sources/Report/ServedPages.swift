@@ -386,8 +386,33 @@ public enum ServedPages {
   /// One blind comparison: the clip's source and ground truth, then its two arms' crops as
   /// Left and Right in an order the server drew, under opaque names; the form sends the token
   /// and the choice.
+  /// What a vote page needs to play the clip: the preview's tiles by position (left, right,
+  /// and the ground truth when the vote may show it), and the preview frames it loops over.
+  public struct VoteMotion: Sendable {
+    public var tileWidth: Int
+    public var tileHeight: Int
+    public var fps: Double
+    public var left: Int
+    public var right: Int
+    public var truth: Int?
+    public var loop: ClosedRange<Int>
+
+    public init(
+      tileWidth: Int, tileHeight: Int, fps: Double, left: Int, right: Int, truth: Int?, loop: ClosedRange<Int>
+    ) {
+      self.tileWidth = tileWidth
+      self.tileHeight = tileHeight
+      self.fps = fps
+      self.left = left
+      self.right = right
+      self.truth = truth
+      self.loop = loop
+    }
+  }
+
   public static func vote(
-    runID: String, clip: String, token: String, size: (width: Int, height: Int)?, votesSoFar: Int, thanks: Bool
+    runID: String, clip: String, token: String, size: (width: Int, height: Int)?, votesSoFar: Int, thanks: Bool,
+    motion: VoteMotion? = nil
   ) -> String {
     let base = "/vote/\(esc(token))"
     var b = ""
@@ -395,6 +420,28 @@ public enum ServedPages {
     b += "<p>Run <a href=\"/runs/\(esc(runID))/\">\(esc(runID))</a> · clip <b>\(esc(clip))</b> · \(votesSoFar) vote"
     b +=
       "\(votesSoFar == 1 ? "" : "s") so far. Which matte is better? The arms are shown in a random order and not named.</p>"
+    if let mo = motion {
+      // The two arms in motion, looping over the frames around the crops' frame.
+      b += "<section class=\"vote-motion\" data-tw=\"\(mo.tileWidth)\" data-th=\"\(mo.tileHeight)\" "
+      b +=
+        "data-fps=\"\(HTMLReport.fmt(mo.fps, 10))\" data-from=\"\(mo.loop.lowerBound)\" data-to=\"\(mo.loop.upperBound)\">"
+      b += "<div class=\"vote-pair\">"
+      for (side, tile) in [("Left", mo.left), ("Right", mo.right)] {
+        b += "<figure><canvas data-tile=\"\(tile)\" width=\"\(mo.tileWidth)\" height=\"\(mo.tileHeight)\" "
+        b += "aria-label=\"\(side) in motion\"></canvas><figcaption>\(side), in motion</figcaption></figure>"
+      }
+      b += "</div>"
+      if let t = mo.truth {
+        b += "<details class=\"vote-truth\"><summary>Ground truth in motion</summary><canvas data-tile=\"\(t)\" "
+        b += "width=\"\(mo.tileWidth)\" height=\"\(mo.tileHeight)\"></canvas></details>"
+      }
+      b += "<video muted playsinline preload=\"auto\" src=\"\(base)/clip.webm\"></video>"
+      b +=
+        "<p class=\"small\">Frames \(mo.loop.lowerBound)–\(mo.loop.upperBound) of the preview around the crops' frame, "
+      b +=
+        "in a loop over a checkerboard. <kbd>Space</kbd> pause/play · <kbd>,</kbd> <kbd>.</kbd> a frame when paused.</p>"
+      b += "</section>"
+    }
     b += "<div class=\"images vote-refs\"><figure><img src=\"\(base)/source.png\" alt=\"Source crop of \(esc(clip))\">"
     b += "<figcaption>Source</figcaption></figure><figure><img src=\"\(base)/truth.png\" alt=\"Ground truth alpha of "
     b += "\(esc(clip))\"><figcaption>Ground truth α</figcaption></figure></div>"
@@ -422,8 +469,32 @@ public enum ServedPages {
     b += "<button type=\"submit\" name=\"choice\" value=\"right\">Right is better</button></form>"
     b +=
       "<p class=\"small\">Keyboard: <kbd>←</kbd> left is better · <kbd>↓</kbd> about the same · <kbd>→</kbd> right is better.</p>"
-    return page("Blind review · \(runID)", b, script: voteScript)
+    return page("Blind review · \(runID)", b, script: voteScript + (motion == nil ? "" : voteMotionScript))
   }
+
+  /// Draws the vote page's tiles from its one video on each presented frame, looping between
+  /// the section's first and last frames.
+  static let voteMotionScript = """
+    (function(){var s=document.querySelector('.vote-motion');if(!s)return;var v=s.querySelector('video');
+    var tw=+s.dataset.tw,th=+s.dataset.th,fps=+s.dataset.fps,from=+s.dataset.from,to=+s.dataset.to;
+    var cs=[].slice.call(s.querySelectorAll('canvas[data-tile]'));window.mattegateVoteVideo=v;
+    var ch=document.createElement('canvas');ch.width=ch.height=16;var c=ch.getContext('2d');c.fillStyle='#fff';c.fillRect(0,0,16,16);
+    c.fillStyle='#ccc';c.fillRect(0,0,8,8);c.fillRect(8,8,8,8);
+    function draw(k){cs.forEach(function(cv){var x=cv.getContext('2d');x.fillStyle=x.createPattern(ch,'repeat');
+      x.fillRect(0,0,cv.width,cv.height);if(v.readyState>=2)x.drawImage(v,+cv.dataset.tile*tw,0,tw,th,0,0,cv.width,cv.height);
+      cv.dataset.frame=String(k)})}
+    function at(t){return Math.round(t*fps)}
+    function frame(now,meta){var k=at(meta.mediaTime);if(!v.paused&&(k>to||k<from)){v.currentTime=(from+0.5)/fps}else draw(k);
+      v.requestVideoFrameCallback(frame)}
+    v.requestVideoFrameCallback(frame);
+    v.addEventListener('ended',function(){v.currentTime=(from+0.5)/fps;v.play()});
+    v.addEventListener('loadeddata',function(){v.currentTime=(from+0.5)/fps;v.play()},{once:true});
+    v.addEventListener('seeked',function(){draw(at(v.currentTime-0.5/fps))});
+    document.addEventListener('keydown',function(e){if(e.target.tagName==='INPUT')return;
+      if(e.key===' '){e.preventDefault();v.paused?v.play():v.pause()}
+      else if((e.key===','||e.key==='.')&&v.paused){var k=Math.max(from,Math.min(to,at(v.currentTime-0.5/fps)+(e.key===','?-1:1)));
+        v.currentTime=(k+0.5)/fps}})})();
+    """
 
   static let voteScript = """
     document.addEventListener('keydown',function(e){if(e.target.tagName==='INPUT')return;
@@ -452,6 +523,8 @@ public enum ServedPages {
     .vote-pair svg.cut image{image-rendering:pixelated}
     .vote-refs{grid-template-columns:repeat(2,minmax(0,320px))}.vote-form button{font:inherit;padding:6px 14px;margin:4px}
     .thanks{color:var(--good)}
+    .vote-motion{position:relative}.vote-motion canvas{width:100%;display:block;border:1px solid var(--line);border-radius:4px}
+    .vote-motion video{position:absolute;left:0;top:0;width:2px;height:2px;opacity:0;pointer-events:none}.vote-truth canvas{max-width:50%}
     """
 }
 

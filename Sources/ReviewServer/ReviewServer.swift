@@ -79,6 +79,8 @@ struct PendingVote: Sendable {
   /// Files by the opaque names the page uses: source, truth, left, right.
   var files: [String: String]
   var size: (width: Int, height: Int)?
+  /// The clip's preview video (served as `clip.webm`), when it has one.
+  var video: String?
 }
 
 /// The pending blind votes, by token.
@@ -187,8 +189,9 @@ final class Site: Sendable {
         run: parameter(context, "run"), clip: parameter(context, "clip"), file: parameter(context, "file"),
         range: request.headers[.range])
     }
-    on(.get, "/vote/:token/:name") { _, context in
-      await self.blindImage(token: parameter(context, "token"), name: parameter(context, "name"))
+    on(.get, "/vote/:token/:name") { request, context in
+      await self.blindImage(
+        token: parameter(context, "token"), name: parameter(context, "name"), range: request.headers[.range])
     }
     return router
   }
@@ -417,14 +420,18 @@ final class Site: Sendable {
   func votePage(_ id: String, thanks: Bool) async throws -> Response {
     let run = try finishedRun(id)
     let stored = try store.votes(runID: run.id)
-    var candidates: [(clip: String, files: [String: String], size: (width: Int, height: Int)?, truth: Bool)] = []
+    typealias Candidate = (
+      clip: String, files: [String: String], size: (width: Int, height: Int)?, truth: Bool, frame: Int
+    )
+    var candidates: [Candidate] = []
     for clip in try store.clips(runID: run.id) where clip.status == "scored" {
       let reviews = ReportBuilder.regionReviews(clipID: clip.clipID, runFolder: runFolder(run.id))
       guard
         let r = reviews.first(where: { $0.region == RegionKind.transition.rawValue }) ?? reviews.first,
         r.images["a"] != nil, r.images["b"] != nil
       else { continue }
-      candidates.append((clip.clipID, r.images.mapValues { runFolder(run.id) + "/" + $0 }, r.size, clip.hasTruth))
+      candidates.append(
+        (clip.clipID, r.images.mapValues { runFolder(run.id) + "/" + $0 }, r.size, clip.hasTruth, r.frame))
     }
     guard !candidates.isEmpty else {
       throw PageError(
@@ -434,7 +441,7 @@ final class Site: Sendable {
     let counts = Dictionary(grouping: stored, by: \.clipID).mapValues(\.count)
     // Fewest votes first; at equal votes, clips without ground truth first: a person's eye is
     // the only judge they have.
-    func rank(_ c: (clip: String, files: [String: String], size: (width: Int, height: Int)?, truth: Bool)) -> Int {
+    func rank(_ c: Candidate) -> Int {
       (counts[c.clip] ?? 0) * 2 + (c.truth ? 1 : 0)
     }
     let fewest = candidates.map(rank).min()!
@@ -445,16 +452,37 @@ final class Site: Sendable {
     for (name, role) in [("source", "source"), ("truth", "truth"), ("left", l), ("right", r)] {
       if let path = pick.files[role] { files[name] = path }
     }
+    // In motion, when the clip has a preview: its tiles by position only (their order in the
+    // file was drawn per clip), looping around the frame the crops come from.
+    var motion: ServedPages.VoteMotion?
+    var video: String?
+    let (layout, path, _) = ReportBuilder.preview(clipID: pick.clip, runFolder: runFolder(run.id))
+    if let layout, let path, let left = layout.tiles.firstIndex(of: leftArm),
+      let right = layout.tiles.firstIndex(of: leftArm == "A" ? "B" : "A"),
+      let truth = layout.tiles.firstIndex(of: "truth")
+    {
+      video = runFolder(run.id) + "/" + path
+      let center = layout.frames.firstIndex(of: pick.frame) ?? layout.frames.count / 2
+      let half = max(1, Int((layout.fps * 0.6).rounded()))
+      motion = ServedPages.VoteMotion(
+        tileWidth: layout.tileWidth, tileHeight: layout.tileHeight, fps: layout.fps, left: left, right: right,
+        truth: pick.truth ? truth : nil, loop: max(0, center - half)...min(layout.frames.count - 1, center + half))
+    }
     let token = await votes.add(
-      PendingVote(runID: run.id, clipID: pick.clip, leftArm: leftArm, files: files, size: pick.size))
+      PendingVote(runID: run.id, clipID: pick.clip, leftArm: leftArm, files: files, size: pick.size, video: video))
     return page(
       .ok,
       ServedPages.vote(
         runID: run.id, clip: pick.clip, token: token, size: files["source"] != nil ? pick.size : nil,
-        votesSoFar: stored.count, thanks: thanks))
+        votesSoFar: stored.count, thanks: thanks, motion: motion))
   }
 
-  func blindImage(token: String, name: String) async -> Response {
+  func blindImage(token: String, name: String, range: String? = nil) async -> Response {
+    if name == "clip.webm", let v = await votes.peek(token), let path = v.video,
+      let response = try? video(path, range: range)
+    {
+      return response
+    }
     guard name.hasSuffix(".png"), let v = await votes.peek(token), let path = v.files[String(name.dropLast(4))],
       let response = try? png(path)
     else {

@@ -206,7 +206,7 @@ public enum ReportBuilder {
     }
     guard let data = FileManager.default.contents(atPath: folder + "/preview.json") else { return (nil, nil, nil) }
     guard let layout = try? JSONDecoder().decode(PreviewLayout.self, from: data),
-      layout.file == "preview.webm", layout.tiles == PreviewLayout.tileOrder, layout.tileWidth > 0,
+      layout.file == "preview.webm", layout.tiles.sorted() == PreviewLayout.tileOrder.sorted(), layout.tileWidth > 0,
       layout.tileHeight > 0, layout.fps > 0, !layout.frames.isEmpty
     else { return (nil, nil, "\(folder)/preview.json: not a preview this version of mattegate reads") }
     guard FileManager.default.fileExists(atPath: folder + "/" + layout.file) else {

@@ -101,6 +101,24 @@ import Testing
     #expect(html.contains(#"<section id="votes">"#))
   }
 
+  /// Votes set against each clip's transition metric: hair-1's metric favours B (less error),
+  /// hair-2's favours A; 9 of hair-1's 10 arm votes and 3 of hair-2's 4 agree: 12 of 14, 86%.
+  @Test func votesAreSetAgainstTheMetricDirection() throws {
+    var m = model()
+    m.primaryMetrics["transition"] = "Conn"
+    let i1 = try #require(m.clips.firstIndex { $0.id == "hair-1" })
+    let i2 = try #require(m.clips.firstIndex { $0.id == "hair-2" })
+    m.clips[i1].values["transition"] = ["Conn": .init(a: 2, b: 1)]
+    m.clips[i2].values["transition"] = ["Conn": .init(a: 1, b: 2)]
+    m.votes = .init(
+      a: 4, b: 10, ties: 2, pValue: 0.18,
+      byClip: [(clip: "hair-1", a: 1, b: 9, ties: 2), (clip: "hair-2", a: 3, b: 1, ties: 0)])
+    let html = HTMLReport.render(m)
+    #expect(html.contains("less error preferred) on 12 of 14 votes that chose an arm (86%)."))
+    #expect(html.contains(#"<td class="num">9 of 10</td>"#))
+    #expect(html.contains(#"<td class="num">3 of 4</td>"#))
+  }
+
   @Test func compositesOfferEveryBackgroundAndOnlyHexColours() {
     var m = model()
     m.clips[0].reviews = [

@@ -4,6 +4,7 @@ import Foundation
 import MediaIO
 import NIOCore
 import NIOHTTP1
+import Report
 import ReviewServer
 import Store
 import TestSupport
@@ -235,6 +236,36 @@ struct Fixture {
     let past = try await server.get(path, range: "bytes=100-")
     #expect(past.status == 416 && past.headers.first(name: "content-range") == "bytes */100")
     #expect(try await server.get("/runs/r1/clips/nope/preview.webm").status == 404)
+    await server.stop()
+  }
+
+  /// With a preview, the vote page plays the clip: its left canvas draws the tile of the arm
+  /// the server put on the left (a vote for "left" is stored as that arm), the video comes
+  /// under the vote's opaque name, and the page names no arm.
+  @Test func votesInMotionShowTheLeftArmsTile() async throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    let folder = fixture.reports + "/r1/clips/hair-1"
+    let video = Data((0..<64).map { UInt8($0) })
+    try video.write(to: URL(fileURLWithPath: folder + "/preview.webm"))
+    let tiles = ["B", "A", "truth", "errB", "errA"]
+    let layout = PreviewLayout(
+      file: "preview.webm", tileWidth: 32, tileHeight: 18, tiles: tiles, fps: 25, frames: [0, 1, 2, 3], bytes: 64,
+      sourceWidth: 64, sourceHeight: 36)
+    try JSONEncoder().encode(layout).write(to: URL(fileURLWithPath: folder + "/preview.json"))
+    let server = try await LiveReviewServer.start(database: fixture.database, reports: fixture.reports)
+    for _ in 0..<4 {
+      let page = String(decoding: try await server.get("/runs/r1/vote").body, as: UTF8.self)
+      #expect(page.contains("class=\"vote-motion\"") && !page.contains("preview.webm"))
+      let range = try #require(page.range(of: #"name="token" value="[0-9a-f]{32}""#, options: .regularExpression))
+      let token = String(page[range].dropFirst(20).dropLast())
+      let clip = try await server.get("/vote/\(token)/clip.webm", range: "bytes=0-9")
+      #expect(clip.status == 206 && clip.body == video[0...9])
+      let left = try #require(page.range(of: #"data-tile="[0-9]" [^>]*aria-label="Left"#, options: .regularExpression))
+      let tile = Int(String(page[left].dropFirst(11).prefix(1)))!
+      #expect(try await server.post("/runs/r1/vote", form: "token=\(token)&choice=left").status == 303)
+      #expect(try ResultStore(path: fixture.database).votes(runID: "r1").last?.choice == tiles[tile])
+    }
     await server.stop()
   }
 
