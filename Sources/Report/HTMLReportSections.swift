@@ -528,7 +528,13 @@ extension HTMLReport {
     h += "<label>Region <select id=\"region-filter\"><option value=\"\">all</option>"
     h += regions.map { "<option>\(esc($0))</option>" }.joined() + "</select></label> "
     h += "<span class=\"small\" id=\"clip-count\" aria-live=\"polite\"></span></div>\n"
-    return h
+    // An index: every clip one click away (opening its fold), failing ones marked.
+    h += "<nav class=\"clip-index\" aria-label=\"Clips\"><span class=\"small\">Clips:</span> "
+    h += m.clips.map { c in
+      let failing = isFailing(c, m)
+      return "<a href=\"#clip-\(esc(c.id))\"\(failing ? " class=\"failing\"" : "")>\(esc(c.id))</a>"
+    }.joined(separator: " ")
+    return h + "</nav>\n"
   }
 
   /// Applies the clip filters; each change says how many clips are shown. A link into a folded
@@ -585,6 +591,8 @@ extension HTMLReport {
     """
 
   static let sectionCSS = """
+    .clip-index{display:flex;flex-wrap:wrap;gap:4px 10px;margin:6px 0 10px;font-size:13px}.clip-index a.failing{color:var(--bad);font-weight:600}
+    .clip-index a.failing::before{content:"● "}
     .swatch{display:inline-block;width:14px;height:3px;vertical-align:middle;margin:0 4px 0 10px}.swatch.sa{background:var(--a)}.swatch.sb{background:var(--b)}
     .curves{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}.curve{margin:0}.curve svg{background:#fbfcfd;border:1px solid var(--line);border-radius:4px}
     .curve svg text{font-size:9px;fill:var(--muted)}.curve .axis{stroke:#c9ced8}.curve .mark{stroke:#c62f2f;stroke-dasharray:2 2;stroke-width:1}

@@ -106,23 +106,28 @@ final class PreviewRecorder {
         let err = alpha.map { a in zip(a, t).map { UInt8(abs(Int($0) - Int($1))) } }
         tiles.append((red, err ?? [UInt8](repeating: 0, count: w * h)))
       }
+      // The tiles side by side, row by row.
       let n = tiles.count
       var rgb = [UInt8](repeating: 0, count: n * w * h * 3)
-      var alpha = [UInt8](repeating: 0, count: n * w * h)
-      for (k, tile) in tiles.enumerated() {
-        for y in 0..<h {
-          let dst = y * n * w + k * w
-          for x in 0..<w {
-            alpha[dst + x] = tile.alpha[y * w + x]
-            rgb[3 * (dst + x)] = tile.rgb[3 * (y * w + x)]
-            rgb[3 * (dst + x) + 1] = tile.rgb[3 * (y * w + x) + 1]
-            rgb[3 * (dst + x) + 2] = tile.rgb[3 * (y * w + x) + 2]
+      var alpha = [UInt16](repeating: 0, count: n * w * h)
+      rgb.withUnsafeMutableBufferPointer { out in
+        alpha.withUnsafeMutableBufferPointer { outAlpha in
+          for (k, tile) in tiles.enumerated() {
+            tile.rgb.withUnsafeBufferPointer { src in
+              tile.alpha.withUnsafeBufferPointer { srcAlpha in
+                for y in 0..<h {
+                  let dst = y * n * w + k * w
+                  (out.baseAddress! + 3 * dst).update(from: src.baseAddress! + 3 * y * w, count: 3 * w)
+                  for x in 0..<w { outAlpha[dst + x] = UInt16(srcAlpha[y * w + x]) }
+                }
+              }
+            }
           }
         }
       }
       try writer?.append(
         rgb: RGBImage(width: n * w, height: h, pixels: rgb),
-        alpha: GrayImage(width: n * w, height: h, maxValue: 255, samples: alpha.map(UInt16.init)))
+        alpha: GrayImage(width: n * w, height: h, maxValue: 255, samples: alpha))
       frames.append(index)
     } catch {
       fail("frame \(index): \(error)")
