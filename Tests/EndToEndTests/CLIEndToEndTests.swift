@@ -220,6 +220,33 @@ struct CLI {
     }
   }
 
+  /// A preview that cannot be written (its path is taken by a folder) is a warning naming the
+  /// clip and the file; the clip is scored and the others get theirs. A preview deleted after
+  /// the run is marked missing when the report is rendered again.
+  @Test func aPreviewThatCannotBeMadeIsAWarning() throws {
+    let clips = try CLI.tinyClipSet()
+    let work = try CLI.folder()
+    let db = work + "/m.sqlite"
+    let blocked = work + "/reports/pv/clips/hair-sway/preview.webm"
+    try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)
+    let r = try CLI.run([
+      "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml",
+      "--db", db, "--out", work + "/reports", "--run-id", "pv",
+    ])
+    #expect(r.status == 3, "stderr: \(r.stderr)")
+    let all = r.stdout + r.stderr
+    #expect(all.contains("hair-sway: warning: no preview: \(blocked): creating the file failed"), "\(all)")
+    #expect(try ResultStore(path: db).clips(runID: "pv").allSatisfy { $0.status == "scored" })
+    var html = try String(contentsOfFile: work + "/reports/pv/index.html", encoding: .utf8)
+    #expect(html.contains("<p class=\"warning preview-missing\">no preview: \(blocked)"))
+    #expect(!html.contains("id=\"player-hair-sway\"") && html.contains("id=\"player-glass-slide\""))
+    try FileManager.default.removeItem(atPath: work + "/reports/pv/clips/glass-slide/preview.webm")
+    #expect(try CLI.run(["report", "pv", "--db", db, "--out", work + "/reports"]).status != 1)
+    html = try String(contentsOfFile: work + "/reports/pv/index.html", encoding: .utf8)
+    #expect(html.contains("preview missing: \(work)/reports/pv/clips/glass-slide/preview.webm was deleted"))
+    #expect(!html.contains("id=\"player-glass-slide\"") && html.contains("id=\"player-motion-blur\""))
+  }
+
   @Test func identicalArmsGiveRatiosOfExactlyOne() throws {
     // The embedded engine is deterministic, so A = B must score identically on every clip.
     let clips = try CLI.tinyClipSet()
