@@ -37,10 +37,13 @@ let package = Package(
     .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
     .target(
       name: "MediaIO",
-      dependencies: ["CFFmpeg", "CPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      dependencies: [
+        "CFFmpeg", "CPNG", "CMatteKernels", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+      ],
       swiftSettings: strictSettings
     ),
-    // Grad's separable passes in C, built for the baseline and for AVX2, chosen at run time.
+    // Grad's separable passes in C, built for the baseline and for AVX2, chosen at run time;
+    // the previews' area-average reduction.
     .target(name: "CMatteKernels"),
     .target(name: "MatteMetrics", dependencies: ["CMatteKernels"], swiftSettings: strictSettings),
     .target(

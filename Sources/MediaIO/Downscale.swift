@@ -1,3 +1,5 @@
+import CMatteKernels
+
 /// Area-average reduction of pictures, for previews: each output pixel is the mean of the
 /// source pixels whose block it covers (block edges at ⌊i·W/w⌋), so fine detail such as hair
 /// averages into partial coverage instead of aliasing into flicker as point sampling would.
@@ -16,8 +18,22 @@ public enum Downscale {
     (0...count).map { i in i == count ? source : min(source - 1, i * source / count) }
   }
 
-  /// A gray picture reduced to `size`, rescaled to 8 bits (0…255 for 0…maxValue), rounded.
+  /// A gray picture reduced to `size`, rescaled to 8 bits (0…255 for 0…maxValue), rounded; in C
+  /// (`mg_downscale_gray8`), equal to `gray8Reference`.
   public static func gray8(_ image: GrayImage, to size: PixelSize) -> [UInt8] {
+    let xs = edges(source: image.width, count: size.width)
+    let ys = edges(source: image.height, count: size.height)
+    var out = [UInt8](repeating: 0, count: size.width * size.height)
+    var sums = [UInt64](repeating: 0, count: size.width)
+    image.samples.withUnsafeBufferPointer { src in
+      mg_downscale_gray8(
+        src.baseAddress!, image.width, xs, size.width, ys, size.height, image.maxValue, &sums, &out)
+    }
+    return out
+  }
+
+  /// `gray8` in Swift, the reference the C kernel is tested against.
+  public static func gray8Reference(_ image: GrayImage, to size: PixelSize) -> [UInt8] {
     let xs = edges(source: image.width, count: size.width)
     let ys = edges(source: image.height, count: size.height)
     var out = [UInt8](repeating: 0, count: size.width * size.height)

@@ -6,9 +6,8 @@ public struct PreviewLayout: Codable, Sendable, Equatable {
   public var file: String
   public var tileWidth: Int
   public var tileHeight: Int
-  /// Tiles left to right: the arms `A` and `B` (in an order drawn per clip), `truth` (the
-  /// source under each alpha), then `errA` and `errB` in the arms' order (opacity =
-  /// |arm − truth| at the preview's resolution).
+  /// Tiles left to right: the arms `A` and `B` (in an order drawn per clip), then `truth`: the
+  /// source's colours under each alpha. The player draws the error maps from them.)
   public var tiles: [String]
   /// Frames per second of the preview (the ground truth's rate).
   public var fps: Double
@@ -34,11 +33,12 @@ public struct PreviewLayout: Codable, Sendable, Equatable {
     self.sourceHeight = sourceHeight
   }
 
-  public static let tileOrder = ["A", "B", "truth", "errA", "errB"]
+  public static let tileOrder = ["A", "B", "truth"]
   /// Tiles at most this wide (the report's player size).
   public static let maxTileWidth = 320
-  /// The budget the docs state for one clip's preview, per second of clip.
-  public static let budgetBytesPerSecond = 150_000
+  /// The budget the docs state for one clip's preview, per second of clip (320-px tiles):
+  /// `bench pipeline` reports each clip's rate against it.
+  public static let budgetBytesPerSecond = 250_000
 }
 
 /// The clip player: A, the ground truth and B from the clip's preview, in lockstep (they are
@@ -79,7 +79,7 @@ extension HTMLReport {
       }
     }
     h += "</select></label>"
-    h += "<label><input type=\"checkbox\" class=\"heat\"> error heatmap</label></div>"
+    h += "<label><input type=\"checkbox\" class=\"heat\"> error heatmap (|α − α_gt| added in orange)</label></div>"
     h += "<div class=\"stage\">"
     for (pane, label) in [("A", "A · \(m.a.name)"), ("truth", "Ground truth"), ("B", "B · \(m.b.name)")] {
       h += "<figure class=\"pane-\(pane)\"><canvas data-pane=\"\(pane)\" width=\"\(p.tileWidth)\""
@@ -129,7 +129,16 @@ extension HTMLReport {
         ctx.drawImage(v,i*tw,0,tw,th,x,y,w,h)}
       function back(ctx,w,h){var b=bgSel.value;ctx.clearRect(0,0,w,h);
         ctx.fillStyle=b==='checker'?ctx.createPattern(checker,'repeat'):b;ctx.fillRect(0,0,w,h)}
-      function arm(ctx,name,x,y,w,h){tile(ctx,name,x,y,w,h);if(heat.checked&&name!=='truth')tile(ctx,'err'+name,x,y,w,h)}
+      // The error heatmap, |α − α_gt| added in orange-red, made with compositing alone (a video
+      // from file:// cannot be read back): each alpha as gray, their difference, tinted.
+      var e1=document.createElement('canvas'),e2=document.createElement('canvas');e1.width=e2.width=tw;e1.height=e2.height=th;
+      function gray(c,name){var x=c.getContext('2d');x.globalCompositeOperation='source-over';x.fillStyle='#fff';x.fillRect(0,0,tw,th);
+        x.globalCompositeOperation='destination-in';tile(x,name,0,0,tw,th);x.globalCompositeOperation='destination-over';
+        x.fillStyle='#000';x.fillRect(0,0,tw,th);x.globalCompositeOperation='source-over';return x}
+      function error(ctx,name,x,y,w,h){var a=gray(e1,name);gray(e2,'truth');a.globalCompositeOperation='difference';a.drawImage(e2,0,0);
+        a.globalCompositeOperation='multiply';a.fillStyle='#ff4000';a.fillRect(0,0,tw,th);a.globalCompositeOperation='source-over';
+        ctx.save();ctx.globalCompositeOperation='lighter';ctx.drawImage(e1,x,y,w,h);ctx.restore()}
+      function arm(ctx,name,x,y,w,h){tile(ctx,name,x,y,w,h);if(heat.checked&&name!=='truth')error(ctx,name,x,y,w,h)}
       function outline(ctx,w,h){if(!p.rect)return;var sx=w/+el.dataset.sw,sy=h/+el.dataset.sh;
         ctx.strokeStyle='#ffd400';ctx.lineWidth=2;ctx.strokeRect(p.rect[0]*sx,p.rect[1]*sy,p.rect[2]*sx,p.rect[3]*sy)}
       function draw(k){p.k=k;var mode=el.dataset.mode;

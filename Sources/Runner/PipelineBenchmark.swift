@@ -2,6 +2,7 @@ import Clips
 import Foundation
 import MatteMetrics
 import MediaIO
+import Report
 import Services
 import Store
 import Synchronization
@@ -28,8 +29,9 @@ public enum PipelineBenchmark {
     /// Peak resident memory of this process after mattegate's side, in bytes.
     public var peakResidentBytes: Int
     public var workers: Int
-    /// Each clip's preview file size in bytes (empty with `--no-previews`).
-    public var previewSizes: [Int] = []
+    /// Each clip's preview: its size in bytes and its length in seconds (none with
+    /// `--no-previews`).
+    public var previewSizes: [(bytes: Int, seconds: Double)] = []
     public var ratio: Double? { ffmpegSeconds.map { oursSeconds / $0 } }
   }
 
@@ -124,10 +126,10 @@ public enum PipelineBenchmark {
     let peak = peakResidentBytes()
     output(String(format: "mattegate: %.2f s, peak RSS %.0f MiB\n", ours, Double(peak) / 1_048_576))
     // The previews' sizes, against the budget the docs state.
-    var previewSizes: [Int] = []
+    var previewSizes: [(bytes: Int, seconds: Double)] = []
     for clip in clips {
-      let path = scratch + "/clips/" + clip.1.id + "/preview.webm"
-      if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int { previewSizes.append(size) }
+      let (layout, _, _) = ReportBuilder.preview(clipID: clip.1.id, runFolder: scratch)
+      if let layout { previewSizes.append((layout.bytes, Double(layout.frames.count) / layout.fps)) }
     }
 
     // ffmpeg's side again: with the pass before ours, a machine that speeds up or slows down

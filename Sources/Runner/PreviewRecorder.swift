@@ -21,7 +21,6 @@ final class PreviewRecorder {
   private var frames: [Int] = []
   private(set) var warning: String?
   private let path: String
-  private var red: [UInt8] = []
   /// The arms' tiles in the order this clip's file holds them: drawn per clip (from its run
   /// and clip), so that a blind vote page naming tiles by position gives nothing away.
   let arms: [String]
@@ -43,7 +42,7 @@ final class PreviewRecorder {
         path: sourcePath, options: ReadOptions(rgb: .eight, targetSize: size, decoderThreads: 1))
       writer = try VideoWriter(
         path: path, width: size.width * PreviewLayout.tileOrder.count, height: size.height, frameRate: self.fps,
-        encoding: .vp9Alpha(crf: 36))
+        encoding: .vp9Alpha(crf: 44))
     } catch {
       fail("\(error)")
     }
@@ -86,26 +85,17 @@ final class PreviewRecorder {
       let colour = try sourcePicture(at: time)
       let t = Downscale.gray8(truth, to: size)
       var tiles: [(rgb: [UInt8], alpha: [UInt8])] = []
-      var alphas: [[UInt8]?] = []
       for arm in [a, b] {
         switch arm {
         case .alpha(let g):
           let alpha = Downscale.gray8(g, to: size)
           tiles.append((colour, alpha))
-          alphas.append(alpha)
         case .picture(let p):
           tiles.append((Downscale.rgb(p, to: size), [UInt8](repeating: 255, count: w * h)))
-          alphas.append(nil)
         }
       }
       if arms.first == "B" { tiles.swapAt(0, 1) }
       tiles.append((colour, t))
-      // The error maps: an orange-red whose opacity is the absolute error.
-      if red.count != w * h * 3 { red = (0..<(w * h * 3)).map { [255, 64, 0][$0 % 3] } }
-      for alpha in arms.first == "B" ? alphas.reversed() : alphas {
-        let err = alpha.map { a in zip(a, t).map { UInt8(abs(Int($0) - Int($1))) } }
-        tiles.append((red, err ?? [UInt8](repeating: 0, count: w * h)))
-      }
       // The tiles side by side, row by row.
       let n = tiles.count
       var rgb = [UInt8](repeating: 0, count: n * w * h * 3)
@@ -142,7 +132,7 @@ final class PreviewRecorder {
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let layout = PreviewLayout(
           file: "preview.webm", tileWidth: size.width, tileHeight: size.height,
-          tiles: arms + ["truth"] + arms.map { "err" + $0 },
+          tiles: arms + ["truth"],
           fps: fps, frames: frames, bytes: bytes, sourceWidth: sourceSize.width, sourceHeight: sourceSize.height)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import MatteMetrics
 import MediaIO
+import Report
 import Runner
 import Verdict
 
@@ -237,11 +238,16 @@ struct Bench: ParsableCommand {
         String(
           format: "pipeline: %d clips, %d frames, %d at once: mattegate %.2f s (%.1f frames/s)", result.clips,
           result.frames, result.workers, result.oursSeconds, Double(result.frames) / result.oursSeconds))
-      if let largest = result.previewSizes.max() {
+      if !result.previewSizes.isEmpty {
+        let rates = result.previewSizes.map { Double($0.bytes) / max($0.seconds, 1e-9) }
+        let budget = Double(PreviewLayout.budgetBytesPerSecond)
         print(
           String(
-            format: "previews: %d clips, %.1f MB in all, largest %.0f kB", result.previewSizes.count,
-            Double(result.previewSizes.reduce(0, +)) / 1e6, Double(largest) / 1e3))
+            format: "previews: %d clips, %.1f MB in all, largest %.0f kB; at most %.0f kB per second of clip "
+              + "(budget %.0f kB/s: %@)", result.previewSizes.count,
+            Double(result.previewSizes.map(\.bytes).reduce(0, +)) / 1e6,
+            Double(result.previewSizes.map(\.bytes).max() ?? 0) / 1e3, (rates.max() ?? 0) / 1e3, budget / 1e3,
+            (rates.max() ?? 0) <= budget ? "within" : "OVER"))
       }
       if let ffmpeg = result.ffmpegSeconds, let wall = result.ffmpegWallSeconds, let ratio = result.ratio {
         print(String(format: "ffmpeg decoding the same streams: %.2f s (busiest worker; %.2f s wall)", ffmpeg, wall))

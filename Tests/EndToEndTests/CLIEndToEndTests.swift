@@ -190,8 +190,8 @@ struct CLI {
       html.components(separatedBy: "Frame alignment by timestamp: A: matched 4/4, dropped 0, duplicated 0").count
         == 4)
 
-    // Each clip's preview: one VP9 WebM with alpha holding A, B, the truth and both error maps
-    // side by side, one frame per scored frame; its truth tile's alpha is the ground truth's
+    // Each clip's preview: one VP9 WebM with alpha holding A, B and the truth side by side, one
+    // frame per scored frame; its truth tile's alpha is the ground truth's
     // (decoded here on its own) up to VP9's loss.
     for clip in ["hair-sway", "glass-slide", "motion-blur"] {
       #expect(html.contains("id=\"player-\(clip)\""))
@@ -201,7 +201,7 @@ struct CLI {
       let preview = try VideoReader(
         path: "\(folder)/clips/\(clip)/preview.webm", options: ReadOptions(rgb: .none, alpha: .alphaChannel))
       let truth = try VideoReader(path: "\(clips)/\(clip)/alpha.mkv", options: ReadOptions(rgb: .none, alpha: .luma))
-      #expect(preview.size == PixelSize(width: 5 * 64, height: 36))
+      #expect(preview.size == PixelSize(width: 3 * 64, height: 36))
       var frames = 0
       while let f = try preview.nextFrame(), let alpha = f.alpha, let t = try truth.nextFrame()?.alpha {
         let tile = 2 * 64

@@ -27,6 +27,24 @@ struct DownscaleTests {
     #expect(Downscale.gray8(tiny, to: PixelSize(width: 2, height: 2)) == [200, 200, 200, 200])
   }
 
+  /// The C kernel equals the Swift reference on random pictures, sizes and depths.
+  @Test func theCKernelEqualsTheSwiftReference() {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 33
+    }
+    for _ in 0..<40 {
+      let (w, h) = (Int(next() % 97) + 1, Int(next() % 61) + 1)
+      let maxValue = [255, 1023, 65535][Int(next() % 3)]
+      let g = GrayImage(
+        width: w, height: h, maxValue: maxValue,
+        samples: (0..<(w * h)).map { _ in UInt16(next() % UInt64(maxValue + 1)) })
+      let size = PixelSize(width: Int(next() % 40) + 1, height: Int(next() % 30) + 1)
+      #expect(Downscale.gray8(g, to: size) == Downscale.gray8Reference(g, to: size), "\(w)x\(h) → \(size)")
+    }
+  }
+
   @Test func rgbChannelsAreAveragedSeparately() {
     // (10, 20, 30) and (11, 21, 31): means 10.5, 20.5, 30.5 → 11, 21, 31 (half up).
     let p = RGBImage(width: 2, height: 1, pixels: [10, 20, 30, 11, 21, 31])

@@ -248,7 +248,7 @@ struct Fixture {
     let folder = fixture.reports + "/r1/clips/hair-1"
     let video = Data((0..<64).map { UInt8($0) })
     try video.write(to: URL(fileURLWithPath: folder + "/preview.webm"))
-    let tiles = ["B", "A", "truth", "errB", "errA"]
+    let tiles = ["B", "A", "truth"]
     let layout = PreviewLayout(
       file: "preview.webm", tileWidth: 32, tileHeight: 18, tiles: tiles, fps: 25, frames: [0, 1, 2, 3], bytes: 64,
       sourceWidth: 64, sourceHeight: 36)
