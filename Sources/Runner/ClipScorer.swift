@@ -152,7 +152,9 @@ enum ClipScorer {
     }
     let interval = truth.frameRate > 0 ? 1 / truth.frameRate : 0.04
     let preview = previewFolder.map {
-      PreviewRecorder(folder: $0, sourcePath: set.path(of: clip.source), truthSize: truth.size, fps: 1 / interval)
+      PreviewRecorder(
+        folder: $0, sourcePath: set.path(of: clip.source), truthSize: truth.size, fps: 1 / interval,
+        orderKey: clip.id + "\n" + clip.source.sha256)
     }
     // True motion vectors (t−1 → t), where the manifest carries them: MESSDdt is scored only then.
     let motion = try clip.motion.map { try MotionFields(folder: set.path(of: $0), size: truth.size) }

@@ -21,18 +21,20 @@ final class PreviewRecorder {
   private var frames: [Int] = []
   private(set) var warning: String?
   private let path: String
-  /// The arms' tiles in the order this clip's file holds them: drawn per clip (from its run
-  /// and clip), so that a blind vote page naming tiles by position gives nothing away.
+  /// The arms' tiles in the order this clip's file holds them: drawn per clip (from its id and
+  /// source hash, so that every run of the clip, sharded or not, writes the same file), so that
+  /// a blind vote page naming tiles by position gives nothing away.
   let arms: [String]
 
   /// Opens the clip's source at preview size and the preview file; nil (with `warning` set on
   /// the returned recorder) is never returned: a failure here leaves a recorder that only
   /// reports its warning.
-  init(folder: String, sourcePath: String, truthSize: PixelSize, fps: Double) {
+  init(folder: String, sourcePath: String, truthSize: PixelSize, fps: Double, orderKey: String) {
     self.folder = folder
     self.sourceSize = truthSize
     arms =
-      FileHash.sha256(of: Array(folder.utf8)).first.map { "01234567".contains($0) } ?? true ? ["A", "B"] : ["B", "A"]
+      FileHash.sha256(of: Array(orderKey.utf8)).first.map { "01234567".contains($0) } ?? true
+      ? ["A", "B"] : ["B", "A"]
     self.size = Downscale.size(
       width: truthSize.width, height: truthSize.height, maxWidth: PreviewLayout.maxTileWidth)
     self.fps = fps > 0 && fps.isFinite ? fps : 25
