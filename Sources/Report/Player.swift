@@ -135,7 +135,10 @@ extension HTMLReport {
       function gray(c,name){var x=c.getContext('2d');x.globalCompositeOperation='source-over';x.fillStyle='#fff';x.fillRect(0,0,tw,th);
         x.globalCompositeOperation='destination-in';tile(x,name,0,0,tw,th);x.globalCompositeOperation='destination-over';
         x.fillStyle='#000';x.fillRect(0,0,tw,th);x.globalCompositeOperation='source-over';return x}
-      function error(ctx,name,x,y,w,h){var a=gray(e1,name);gray(e2,'truth');a.globalCompositeOperation='difference';a.drawImage(e2,0,0);
+      // The truth's gray is made once per frame shown, for both arms' overlays.
+      var truthFor=-1;
+      function error(ctx,name,x,y,w,h){var a=gray(e1,name);if(truthFor!==p.k||v.readyState<2){gray(e2,'truth');truthFor=v.readyState<2?-1:p.k}
+        a.globalCompositeOperation='difference';a.drawImage(e2,0,0);
         a.globalCompositeOperation='multiply';a.fillStyle='#ff4000';a.fillRect(0,0,tw,th);a.globalCompositeOperation='source-over';
         ctx.save();ctx.globalCompositeOperation='lighter';ctx.drawImage(e1,x,y,w,h);ctx.restore()}
       function arm(ctx,name,x,y,w,h){tile(ctx,name,x,y,w,h);if(heat.checked&&name!=='truth')error(ctx,name,x,y,w,h)}

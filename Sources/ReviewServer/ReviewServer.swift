@@ -384,24 +384,31 @@ final class Site: Sendable {
   /// A video file, whole or the one byte range asked for (`bytes=A-B`, `bytes=A-`, `bytes=-N`):
   /// a media element seeks by asking for ranges. Written here because Hummingbird's file
   /// middleware serves a folder tree, not one checked file of a run.
+  /// Only the bytes asked for are read: a player seeking through a preview asks for many ranges.
   func video(_ path: String, range: String?) throws -> Response {
-    guard let data = FileManager.default.contents(atPath: path) else {
+    guard let file = FileHandle(forReadingAtPath: path),
+      let count = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+    else {
       throw PageError(status: .notFound, title: "Not found", message: "No preview at \(path).")
+    }
+    defer { try? file.close() }
+    func read(_ span: ClosedRange<Int>) throws -> ByteBuffer {
+      try file.seek(toOffset: UInt64(span.lowerBound))
+      return ByteBuffer(bytes: try file.read(upToCount: span.count) ?? Data())
     }
     var fields = HTTPFields()
     fields[.contentType] = "video/webm"
     fields[.acceptRanges] = "bytes"
     fields[.cacheControl] = "no-store"
-    guard let range, let span = ReviewServer.byteRange(range, count: data.count) else {
+    guard let range, let span = ReviewServer.byteRange(range, count: count) else {
       if range != nil {
-        fields[.contentRange] = "bytes */\(data.count)"
+        fields[.contentRange] = "bytes */\(count)"
         return Response(status: .rangeNotSatisfiable, headers: fields)
       }
-      return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+      return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: try read(0...max(0, count - 1))))
     }
-    fields[.contentRange] = "bytes \(span.lowerBound)-\(span.upperBound)/\(data.count)"
-    return Response(
-      status: .partialContent, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data[span])))
+    fields[.contentRange] = "bytes \(span.lowerBound)-\(span.upperBound)/\(count)"
+    return Response(status: .partialContent, headers: fields, body: ResponseBody(byteBuffer: try read(span)))
   }
 
   func png(_ path: String) throws -> Response {

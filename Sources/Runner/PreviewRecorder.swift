@@ -21,14 +21,17 @@ final class PreviewRecorder {
   private var frames: [Int] = []
   private(set) var warning: String?
   private let path: String
+  /// The frame being written, and an opaque tile's alpha: reused from frame to frame.
+  private var rgbBuffer: [UInt8] = []
+  private var alphaBuffer: [UInt16] = []
+  private var opaque: [UInt8] = []
   /// The arms' tiles in the order this clip's file holds them: drawn per clip (from its id and
   /// source hash, so that every run of the clip, sharded or not, writes the same file), so that
   /// a blind vote page naming tiles by position gives nothing away.
   let arms: [String]
 
-  /// Opens the clip's source at preview size and the preview file; nil (with `warning` set on
-  /// the returned recorder) is never returned: a failure here leaves a recorder that only
-  /// reports its warning.
+  /// Opens the clip's source at preview size and the preview file. A failure here leaves a
+  /// recorder that writes nothing and only reports its warning.
   init(folder: String, sourcePath: String, truthSize: PixelSize, fps: Double, orderKey: String) {
     self.folder = folder
     self.sourceSize = truthSize
@@ -86,6 +89,7 @@ final class PreviewRecorder {
       let (w, h) = (size.width, size.height)
       let colour = try sourcePicture(at: time)
       let t = Downscale.gray8(truth, to: size)
+      if opaque.count != w * h { opaque = [UInt8](repeating: 255, count: w * h) }
       var tiles: [(rgb: [UInt8], alpha: [UInt8])] = []
       for arm in [a, b] {
         switch arm {
@@ -93,17 +97,20 @@ final class PreviewRecorder {
           let alpha = Downscale.gray8(g, to: size)
           tiles.append((colour, alpha))
         case .picture(let p):
-          tiles.append((Downscale.rgb(p, to: size), [UInt8](repeating: 255, count: w * h)))
+          tiles.append((Downscale.rgb(p, to: size), opaque))
         }
       }
       if arms.first == "B" { tiles.swapAt(0, 1) }
       tiles.append((colour, t))
-      // The tiles side by side, row by row.
+      // The tiles side by side, row by row, into buffers kept from frame to frame (every byte
+      // is written each time).
       let n = tiles.count
-      var rgb = [UInt8](repeating: 0, count: n * w * h * 3)
-      var alpha = [UInt16](repeating: 0, count: n * w * h)
-      rgb.withUnsafeMutableBufferPointer { out in
-        alpha.withUnsafeMutableBufferPointer { outAlpha in
+      if rgbBuffer.count != n * w * h * 3 {
+        rgbBuffer = [UInt8](repeating: 0, count: n * w * h * 3)
+        alphaBuffer = [UInt16](repeating: 0, count: n * w * h)
+      }
+      rgbBuffer.withUnsafeMutableBufferPointer { out in
+        alphaBuffer.withUnsafeMutableBufferPointer { outAlpha in
           for (k, tile) in tiles.enumerated() {
             tile.rgb.withUnsafeBufferPointer { src in
               tile.alpha.withUnsafeBufferPointer { srcAlpha in
@@ -118,8 +125,8 @@ final class PreviewRecorder {
         }
       }
       try writer?.append(
-        rgb: RGBImage(width: n * w, height: h, pixels: rgb),
-        alpha: GrayImage(width: n * w, height: h, maxValue: 255, samples: alpha))
+        rgb: RGBImage(width: n * w, height: h, pixels: rgbBuffer),
+        alpha: GrayImage(width: n * w, height: h, maxValue: 255, samples: alphaBuffer))
       frames.append(index)
     } catch {
       fail("frame \(index): \(error)")
