@@ -151,7 +151,11 @@ actor ReferenceService {
 
   func setBaseURL(_ url: String) { baseURL = url }
 
-  var now: Date { Date().addingTimeInterval(clockOffset) }
+  /// Set while the clock is frozen: simulated time then moves only by `advanceClock`, so a test
+  /// of timeouts or retries cannot be overtaken by a slow machine's real time.
+  private var frozenAt: Date?
+
+  var now: Date { (frozenAt ?? Date()).addingTimeInterval(clockOffset) }
 
   func nextID(_ prefix: String) -> String {
     let n = (counters[prefix] ?? 0) + 1
@@ -331,7 +335,17 @@ actor ReferenceService {
     JobAPI.CreditBalance(balance: balance, reserved: reserved, usedTotal: usedTotal)
   }
 
-  func advanceClock(_ seconds: Double) -> String {
+  /// Moves simulated time on by `seconds`; `freeze` stops (true) or restarts (false) its own
+  /// running first, without a jump.
+  func advanceClock(_ seconds: Double, freeze: Bool? = nil) -> String {
+    if let freeze, freeze != (frozenAt != nil) {
+      if freeze {
+        frozenAt = Date()
+      } else {
+        clockOffset = now.timeIntervalSince(Date())
+        frozenAt = nil
+      }
+    }
     clockOffset += seconds
     sweep()
     return JobAPI.timestamp(now)

@@ -234,11 +234,14 @@ extension ReferenceServer {
       }
     }
     e.add(.post, "/_test/clock", "testAdvanceClock") { request, _, call in
-      struct Body: Decodable { var advanceSeconds: Double }
+      struct Body: Decodable {
+        var advanceSeconds: Double
+        var freeze: Bool?
+      }
       switch await decode(Body.self, request, requestID: call.requestID) {
       case .success(let body) where body.advanceSeconds >= 0:
         struct Now: Encodable { var now: String }
-        return .json(200, Now(now: await service.advanceClock(body.advanceSeconds)))
+        return .json(200, Now(now: await service.advanceClock(body.advanceSeconds, freeze: body.freeze)))
       case .success: return .error(422, "validation_error", "advance_seconds must be ≥ 0", requestID: call.requestID)
       case .failure(let reply): return reply
       }

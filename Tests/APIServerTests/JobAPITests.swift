@@ -30,7 +30,12 @@ struct LiveServer {
     let task = Task { try await ReferenceServer.run(options, stopper: stopper) { continuation.yield($0) } }
     var iterator = ports.makeAsyncIterator()
     guard let port = await iterator.next() else { throw ProviderSetupError("the server did not start") }
-    return LiveServer(port: port, task: task, stopper: stopper, folder: folder)
+    let server = LiveServer(port: port, task: task, stopper: stopper, folder: folder)
+    // Simulated time moves only when a test moves it: a loaded machine's real seconds must not
+    // fire a retry or a timeout that a test expects to fire only after its own advance.
+    let (status, _) = try await server.send(.POST, "/_test/clock", json: #"{"advance_seconds":0,"freeze":true}"#)
+    guard status == 200 else { throw ProviderSetupError("the server's clock could not be frozen (\(status))") }
+    return server
   }
 
   /// Shuts the server down gracefully (cancelling its task could trap in NIO on a connection
@@ -38,6 +43,16 @@ struct LiveServer {
   func stop() {
     stopper.stop()
     try? FileManager.default.removeItem(atPath: folder)
+  }
+
+  /// Posts `json` to `/_test/clock` and answers the server's simulated time.
+  func clock(_ json: String) async throws -> Date {
+    struct Now: Decodable { var now: String }
+    let (status, body) = try await send(.POST, "/_test/clock", json: json)
+    guard status == 200, let now = JobAPI.date(try JobAPI.decoder.decode(Now.self, from: body).now) else {
+      throw ProviderSetupError("/_test/clock answered \(status)")
+    }
+    return now
   }
 
   /// A test-control or plain API call, answered JSON decoded as `T`.
@@ -202,6 +217,21 @@ struct LiveServer {
 
   /// The same stall with the simulated clock moved past max(120 s, 10 × duration): the server
   /// times the job out itself.
+  @Test func aFrozenClockMovesOnlyWhenAdvancedAndRunsAgainWhenThawed() async throws {
+    let server = try await LiveServer.start()  // starts frozen
+    defer { server.stop() }
+    let clock = server.clock
+    let t0 = try await clock(#"{"advance_seconds":0}"#)
+    try await Task.sleep(for: .milliseconds(50))
+    #expect(try await clock(#"{"advance_seconds":0}"#) == t0)
+    #expect(try await clock(#"{"advance_seconds":7.5}"#) == t0.addingTimeInterval(7.5))
+    // Thawing does not jump: it continues from the frozen instant, then follows real time.
+    let thawed = try await clock(#"{"advance_seconds":0,"freeze":false}"#)
+    #expect(thawed >= t0.addingTimeInterval(7.5))
+    try await Task.sleep(for: .milliseconds(50))
+    #expect(try await clock(#"{"advance_seconds":0}"#) > thawed)
+  }
+
   @Test func aStalledJobTimesOutWhenTheClockPassesItsLimit() async throws {
     let server = try await LiveServer.start()
     defer { server.stop() }
