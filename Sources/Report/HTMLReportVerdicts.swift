@@ -86,7 +86,8 @@ extension HTMLReport {
     h += "<th scope=\"col\" data-type=\"num\">Margin</th><th scope=\"col\" data-type=\"num\">p</th>"
     h +=
       "<th scope=\"col\" data-type=\"num\">adj. p</th><th scope=\"col\" data-type=\"num\">HL</th><th scope=\"col\">W/T/L</th>"
-    h += "<th scope=\"col\">Worst clip</th><th scope=\"col\">Verdict</th></tr></thead><tbody>\n"
+    h += "<th scope=\"col\" title=\"Where B fares worst against A; each opens its clip's evidence\">Worst clips</th>"
+    h += "<th scope=\"col\">Verdict</th></tr></thead><tbody>\n"
     for e in rows {
       let cls = e.isPrimary ? "primary" : "secondary"
       let margin = e.marginPercent ?? m.marginPercent
@@ -104,8 +105,17 @@ extension HTMLReport {
         "<td class=\"num\" title=\"\(e.isPrimary ? "Holm-adjusted p" : "Benjamini–Hochberg q")\">\(e.adjustedP.map { fmt($0, 3) } ?? "–")</td>"
       h +=
         "<td class=\"num\" data-v=\"\(e.hodgesLehmannPercent.map { fmt($0, 8) } ?? "")\">\(pct(e.hodgesLehmannPercent))</td>"
-      h += "<td class=\"num\">\(e.wins)/\(e.ties)/\(e.losses)</td><td>"
-      if let clip = e.worstClip {
+      h += "<td class=\"num\">\(e.wins)/\(e.ties)/\(e.losses)</td><td class=\"worst-clips\">"
+      if !e.worstClips.isEmpty {
+        // Each opens the clip's worst frames in this endpoint's region (whose ▶ opens the
+        // player there), or the clip when that region has no frames.
+        h += e.worstClips.map { w in
+          let frames = m.clips.first { $0.id == w.clip }?.worstFrames.contains { $0.region == e.region } == true
+          let target = frames ? "clip-\(w.clip)-worst-\(e.region)" : "clip-\(w.clip)"
+          return "<a href=\"#\(esc(target))\" data-clip=\"\(esc(w.clip))\">\(esc(w.clip))</a>"
+            + " <span class=\"small \(signClass(w.percent))\">\(pct(w.percent))</span>"
+        }.joined(separator: "<br>")
+      } else if let clip = e.worstClip {
         h += "<a href=\"#clip-\(esc(clip))\">\(esc(clip))</a>"
         if let p = e.worstClipPercent { h += " <span class=\"small \(signClass(p))\">\(pct(p))</span>" }
       } else {

@@ -44,6 +44,9 @@ public struct ReportModel: Sendable {
     /// The clip where B fares worst against A on this endpoint, and by how much (percent).
     public var worstClip: String?
     public var worstClipPercent: Double?
+    /// The clips where B fares worst against A on this endpoint, worst first (at most
+    /// `ReportBuilder.worstClipsShown`), with B vs A in percent: each links to its evidence.
+    public var worstClips: [(clip: String, percent: Double)] = []
     /// "worse, within margin" on a Regressed endpoint that is non-inferior.
     public var warning: String?
 

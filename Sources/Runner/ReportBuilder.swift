@@ -61,7 +61,8 @@ public enum ReportBuilder {
       gateReasons: reasons, exitCode: Int32(exitCode), marginPercent: policy.margin * 100,
       regions: RegionKind.allCases.map(\.rawValue), metrics: MetricKind.allCases.map(\.rawValue),
       metricScales: Dictionary(uniqueKeysWithValues: MetricKind.allCases.map { ($0.rawValue, $0.scaleLabel) }),
-      endpoints: endpointRows(records, policy: policy),
+      endpoints: endpointRows(
+        records, policy: policy, observations: RunFinisher.pairedObservations(clips: clips, byClip: byClip)),
       clips: clips.map { c in
         var row = clipRow(
           c, values: byClip[c.clipID] ?? [:], extras: extras[c.clipID] ?? [],
@@ -111,8 +112,23 @@ public enum ReportBuilder {
     return model
   }
 
-  /// The stored comparisons as the report's rows, primaries first in the gate's order.
-  static func endpointRows(_ records: [ComparisonRecord], policy: GatePolicy) -> [ReportModel.EndpointRow] {
+  /// How many of an endpoint's worst clips its row links to.
+  static let worstClipsShown = 3
+
+  /// The clips of `observations` where B fares worst against A (largest log-ratio first; a tie
+  /// goes to the clip listed first), at most `worstClipsShown`, with B vs A in percent.
+  static func worstClips(_ observations: [PairedObservation]) -> [(clip: String, percent: Double)] {
+    observations.enumerated()
+      .sorted { ($0.element.logRatio, -$0.offset) > ($1.element.logRatio, -$1.offset) }
+      .prefix(worstClipsShown)
+      .map { ($0.element.clipID, PairedResult.percent($0.element.logRatio)) }
+  }
+
+  /// The stored comparisons as the report's rows, primaries first in the gate's order; each
+  /// row's worst clips come from `observations` (the run's pairs per endpoint).
+  static func endpointRows(
+    _ records: [ComparisonRecord], policy: GatePolicy, observations: [Endpoint: [PairedObservation]] = [:]
+  ) -> [ReportModel.EndpointRow] {
     let rank: (ComparisonRecord) -> Int = { r in
       policy.primaries.firstIndex(of: Endpoint(region: r.region, metric: r.metric)) ?? Int.max
     }
@@ -131,6 +147,7 @@ public enum ReportBuilder {
       row.warning = c.warning
       row.worstClip = c.worstClip
       row.worstClipPercent = c.worstClipPercent
+      row.worstClips = worstClips(observations[Endpoint(region: c.region, metric: c.metric)] ?? [])
       return row
     }
   }

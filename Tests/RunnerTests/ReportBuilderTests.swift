@@ -86,3 +86,19 @@ import Verdict
     #expect(book[1].jobErrors.map(\.clip) == ["c2"] && book[1].jobErrors.map(\.error) == ["timeout"])
   }
 }
+
+/// An endpoint row's worst clips, on pairs made by hand.
+@Suite struct WorstClipsTests {
+  /// B/A: c1 10/8 (+25%), c2 9/10 (−10%), c3 6/4 (+50%), c4 5/5 (0%), c5 3/2.4 (+25% less
+  /// about 1e-10: ε = 1e-9 weighs more on smaller values, so c5 comes after c1): worst first
+  /// c3, c1, c5, and only three are shown.
+  @Test func worstClipsAreTheLargestRatiosFirst() {
+    let pairs = [("c1", 8.0, 10.0), ("c2", 10, 9), ("c3", 4, 6), ("c4", 5, 5), ("c5", 2.4, 3)].map {
+      PairedObservation(clipID: $0.0, a: $0.1, b: $0.2)
+    }
+    let worst = ReportBuilder.worstClips(pairs)
+    #expect(worst.map(\.clip) == ["c3", "c1", "c5"])
+    #expect(abs(worst[0].percent - 50) < 1e-6 && abs(worst[1].percent - 25) < 1e-6 && abs(worst[2].percent - 25) < 1e-6)
+    #expect(ReportBuilder.worstClips([]).isEmpty)
+  }
+}
