@@ -336,11 +336,42 @@ public enum FrameScorer {
       }
     }
     var totals = ErrorTotals()
-    var motionSums: [(sum: Double, pixels: Int)]?
+    var motionSums: [Double]?
     if let previous, let motion {
-      let map = TemporalMetrics.messddtMap(
-        p: p, previousP: previous.prediction, g: g, previousG: previous.truth.matte, motion: motion)
-      motionSums = RegionKind.allCases.map { previous.truth.regions.sum(map, over: $0) }
+      precondition(motion.width == p.width && motion.height == p.height, "motion field differs in size")
+      // In one pass without maps: sums per pattern of the previous frame's region bits, spread
+      // over the regions as above (the map's terms, summed in another order: see docs/performance.md).
+      let byBits = UnsafeMutablePointer<Double>.allocate(capacity: 256)
+      byBits.initialize(repeating: 0, count: 256)
+      defer { byBits.deallocate() }
+      p.codes.withUnsafeBufferPointer { pc in
+        g.codes.withUnsafeBufferPointer { gc in
+          previous.prediction.codes.withUnsafeBufferPointer { ppc in
+            previous.truth.matte.codes.withUnsafeBufferPointer { gpc in
+              motion.dx.withUnsafeBufferPointer { dx in
+                motion.dy.withUnsafeBufferPointer { dy in
+                  previous.truth.regions.bits.withUnsafeBufferPointer { bits in
+                    withUnsafePointer(to: &constants) { c in
+                      mg_messddt(
+                        pc.baseAddress!, gc.baseAddress!, ppc.baseAddress!, gpc.baseAddress!, dx.baseAddress!,
+                        dy.baseAddress!, bits.baseAddress!, w, p.height, c, byBits)
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      var sums = [Double](repeating: 0, count: RegionKind.allCases.count)
+      for pattern in 1..<256 {
+        var bits = UInt8(pattern) & regionBits
+        while bits != 0 {
+          sums[Int(bits.trailingZeroBitCount)] += byBits[pattern]
+          bits &= bits - 1
+        }
+      }
+      motionSums = sums
     }
     for (r, region) in RegionKind.allCases.enumerated() {
       let n = truth.support[r]
@@ -353,8 +384,8 @@ public enum FrameScorer {
       if let previous {
         totals.record(region, .dtssd, sum: acc[o + dt], pixels: previous.truth.support[r])
       }
-      if let motionSums {
-        totals.record(region, .messddt, sum: motionSums[r].sum, pixels: motionSums[r].pixels)
+      if let motionSums, let previous {
+        totals.record(region, .messddt, sum: motionSums[r], pixels: previous.truth.support[r])
       }
     }
     return (totals, DifferingBlocks(flags: differs))

@@ -173,6 +173,10 @@ extension MotionField {
         dy[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i + 4, as: UInt32.self).littleEndian)
       }
     }
+    // A vector of NaN or infinity moves a pixel nowhere: refused rather than guessed.
+    if let i = (0..<n).first(where: { !dx[$0].isFinite || !dy[$0].isFinite }) {
+      throw NpyError(reason: "the vector at x \(i % width), y \(i / width) is not finite (\(dx[i]), \(dy[i]))")
+    }
     self.init(width: width, height: height, dx: dx, dy: dy)
   }
 }

@@ -32,7 +32,8 @@ import Testing
 
   /// Σ over the region of every dense map: the reference totals.
   static func reference(
-    p: Matte, g: Matte, regions: RegionMap, previous: (p: Matte, g: Matte, regions: RegionMap)?
+    p: Matte, g: Matte, regions: RegionMap, previous: (p: Matte, g: Matte, regions: RegionMap)?,
+    motion: MotionField? = nil
   ) -> [RegionKind: [MetricKind: Double]] {
     let levels = Conn.referenceLevels(p, g)
     let conn = (0..<p.pixelCount).map { k in
@@ -50,6 +51,10 @@ import Testing
       if let previous {
         let dt = TemporalMetrics.dtSSDMap(p: p, previousP: previous.p, g: g, previousG: previous.g)
         out[region, default: [:]][.dtssd] = previous.regions.sum(dt, over: region).sum
+        if let motion {
+          let map = TemporalMetrics.messddtMap(p: p, previousP: previous.p, g: g, previousG: previous.g, motion: motion)
+          out[region, default: [:]][.messddt] = previous.regions.sum(map, over: region).sum
+        }
       }
     }
     return out
@@ -74,13 +79,32 @@ import Testing
     let (p1, g1) = (crop(p1raw), crop(g1raw))
     let truth0 = PreparedTruth(g0)
     let truth1 = PreparedTruth(g1, previous: truth0)
-    let got = FrameScorer.score(prediction: p1, truth: truth1, previous: (p0, truth0))
+    // Vectors of every kind: fractions, exact halves (rounded away from zero), whole pixels and
+    // far past the frame's edges (clamped to it).
+    var rng = SplitMix64(seed: UInt64(i) + 7)
+    func vector() -> Float {
+      switch Int(rng.uniform(0, 4)) {
+      case 0: Float(rng.uniform(-3, 3))
+      case 1: Float(Int(rng.uniform(-4, 4))) + 0.5
+      case 2: Float(Int(rng.uniform(-2, 2)))
+      default: rng.uniform(0, 1) < 0.5 ? -1e7 : 3e5
+      }
+    }
+    var dx: [Float] = []
+    var dy: [Float] = []
+    for _ in 0..<(c.w * c.h) {
+      dx.append(vector())
+      dy.append(vector())
+    }
+    let motion = MotionField(width: c.w, height: c.h, dx: dx, dy: dy)
+    let got = FrameScorer.score(prediction: p1, truth: truth1, previous: (p0, truth0), motion: motion)
     let want = Self.reference(
-      p: p1, g: g1, regions: truth1.regions, previous: (p0, g0, truth0.regions))
+      p: p1, g: g1, regions: truth1.regions, previous: (p0, g0, truth0.regions), motion: motion)
     for region in RegionKind.allCases {
       #expect(got.pixels(region) == truth1.regions.support(region))
       #expect(got.pixels(region, .dtssd) == truth0.regions.support(region))
-      for metric in [MetricKind.sad, .mse, .grad, .conn, .dtssd] {
+      #expect(got.pixels(region, .messddt) == truth0.regions.support(region))
+      for metric in [MetricKind.sad, .mse, .grad, .conn, .dtssd, .messddt] {
         let w = want[region]![metric]!
         let s = got.sum(region, metric)
         #expect(abs(s - w) <= 1e-9 * max(1, abs(w)), "\(c) \(region) \(metric): \(s) vs \(w)")

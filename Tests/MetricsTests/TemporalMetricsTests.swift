@@ -78,4 +78,34 @@ import Testing
     let short = MotionField(width: 3, height: 1, dx: [1.4, 0, 0], dy: [0, 0, 0])
     #expect(TemporalMetrics.messddtMap(p: p1, previousP: p0, g: g, previousG: g, motion: short) == [0.25, 0, 0.25])
   }
+
+  /// The scorer's one-pass MESSDdt on the same rows: frame sums 0 (first field) and
+  /// 0.25 + 0.25 = 0.5 over 3 pixels, ×1e3 → 166.67 (second); a half rounds away from zero
+  /// (dx 0.5 → 1, −0.5 → −1, clamped to pixel 0).
+  @Test func theScorerRoundsAndClampsAsTheMap() {
+    func row(_ v: [Double]) -> Matte { Matte(width: 3, height: 1, maxValue: 4, values: v) }
+    let g = PreparedTruth(row([0, 0, 0]))
+    let p0 = row([0.5, 0, 0])
+    let p1 = row([0, 0, 0.5])
+    func value(_ dx: [Float]) -> Double? {
+      FrameScorer.score(
+        prediction: p1, truth: g, previous: (p0, g), motion: MotionField(width: 3, height: 1, dx: dx, dy: [0, 0, 0])
+      ).value(.frame, .messddt)
+    }
+    #expect(value([1.6, 0.4, -5]) == 0)
+    #expect(abs((value([1.4, 0, 0]) ?? 0) - 0.5 / 3 * 1e3) < 1e-9)
+    // 0.5 → 1: pixel 0 lands on pixel 1 (E_t = 0), 0.25; pixel 2 with −0.5 → 1: |0 − 0| = 0.
+    #expect(abs((value([0.5, 0, -0.5]) ?? 0) - 0.25 / 3 * 1e3) < 1e-9)
+    // 1.5 → 2: pixel 0 lands on pixel 2 (no change): 0; pixel 2 stays: 0.25.
+    #expect(abs((value([1.5, 0, 0]) ?? 0) - 0.25 / 3 * 1e3) < 1e-9)
+  }
+
+  @Test func aFieldWithANonFiniteVectorIsRefused() throws {
+    var field = MotionField(width: 2, height: 2, dx: [0, 0, 0, 0], dy: [0, 0, 0, 0])
+    field.dy[3] = .nan
+    let error = #expect(throws: NpyError.self) {
+      _ = try MotionField(npy: [UInt8](field.npyData()), width: 2, height: 2)
+    }
+    #expect(error?.reason == "the vector at x 1, y 1 is not finite (0.0, nan)")
+  }
 }
