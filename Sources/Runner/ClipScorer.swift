@@ -363,11 +363,24 @@ enum ClipScorer {
     return score
   }
 
-  /// Decodes the source picture presented at `time` (within half a frame): earlier frames are
-  /// decoded only as far as it refers to them, on one thread.
-  static func sourceFrame(path: String, time: Double) throws -> RGBImage? {
+  /// Decodes the source pictures presented at `times` (each within half a frame) in one pass,
+  /// on one thread: frames between them are decoded only as far as later frames refer to them.
+  /// A time past the stream's end has no picture.
+  static func sourceFrames(path: String, times: [Double]) throws -> [Double: RGBImage] {
     let reader = try VideoReader(path: path, options: ReadOptions(rgb: .eight, decoderThreads: 1))
     let tolerance = reader.frameRate > 0 ? 0.5 / reader.frameRate : 0.02
-    return try reader.frame(at: time, tolerance: tolerance)?.rgb
+    var out: [Double: RGBImage] = [:]
+    var last: (time: Double, picture: RGBImage)?
+    for time in Set(times).sorted() {
+      // Two times within one frame of each other share its picture.
+      if let last, last.time >= time - tolerance {
+        out[time] = last.picture
+        continue
+      }
+      guard let f = try reader.frame(at: time, tolerance: tolerance), let rgb = f.rgb else { break }
+      out[time] = rgb
+      last = (f.time, rgb)
+    }
+    return out
   }
 }
