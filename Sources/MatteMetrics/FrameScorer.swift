@@ -149,6 +149,54 @@ public enum FrameScorer {
   /// `score`, also returning the blocks where this prediction differs from its truth, which the
   /// next frame's scoring needs for its temporal metrics: passed back as `previousBlocks` with
   /// the same previous prediction and truth, they are not found again.
+  /// The blocks whose pixels can add to MESSDdt: |E′(x) − E(x + v(x))| is 0 where frame t−1
+  /// equals its truth at x (`before` clear) and frame t equals its truth at the target, which
+  /// lies within the block's largest vector (rounded up, plus one for the rounding) of x; so a
+  /// block is kept when `before` is set or a differing block of frame t lies that near.
+  static func motionBlocks(
+    grid: BlockGrid, differs: [Bool], before: [Bool], dx: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    width: Int, height: Int
+  ) -> [Int32] {
+    let (columns, rows) = (grid.columns, grid.rows)
+    var reach = [Float](repeating: 0, count: grid.count)
+    reach.withUnsafeMutableBufferPointer {
+      mg_motion_reach(dx, dy, width, height, columns, BlockGrid.blockWidth, BlockGrid.blockHeight, $0.baseAddress!)
+    }
+    // Differing blocks of frame t counted over any rectangle of blocks in O(1).
+    var area = [Int32](repeating: 0, count: (rows + 1) * (columns + 1))
+    for by in 0..<rows {
+      for bx in 0..<columns {
+        area[(by + 1) * (columns + 1) + bx + 1] =
+          (differs[by * columns + bx] ? 1 : 0) + area[by * (columns + 1) + bx + 1]
+          + area[(by + 1) * (columns + 1) + bx] - area[by * (columns + 1) + bx]
+      }
+    }
+    var out: [Int32] = []
+    for b in 0..<grid.count {
+      if !before.isEmpty && before[b] {
+        out.append(Int32(b))
+        continue
+      }
+      let r = reach[b]
+      let (bx, by) = (b % columns, b / columns)
+      var (c0, c1, r0, r1) = (0, columns - 1, 0, rows - 1)
+      if r < Float(width + height) {
+        let d = Int(r.rounded(.up)) + 1
+        let xs = grid.xRange(ofColumn: bx)
+        let ys = grid.yRange(ofRow: by)
+        c0 = max(xs.lowerBound - d, 0) / BlockGrid.blockWidth
+        c1 = min(xs.upperBound - 1 + d, width - 1) / BlockGrid.blockWidth
+        r0 = max(ys.lowerBound - d, 0) / BlockGrid.blockHeight
+        r1 = min(ys.upperBound - 1 + d, height - 1) / BlockGrid.blockHeight
+      }
+      let near =
+        area[(r1 + 1) * (columns + 1) + c1 + 1] - area[r0 * (columns + 1) + c1 + 1]
+        - area[(r1 + 1) * (columns + 1) + c0] + area[r0 * (columns + 1) + c0]
+      if near > 0 { out.append(Int32(b)) }
+    }
+    return out
+  }
+
   public static func scoreKeepingBlocks(
     prediction p: Matte, truth: PreparedTruth, previous: (prediction: Matte, truth: PreparedTruth)? = nil,
     previousBlocks: DifferingBlocks? = nil, motion: MotionField? = nil
@@ -351,10 +399,14 @@ public enum FrameScorer {
               motion.dx.withUnsafeBufferPointer { dx in
                 motion.dy.withUnsafeBufferPointer { dy in
                   previous.truth.regions.bits.withUnsafeBufferPointer { bits in
+                    let blocks = Self.motionBlocks(
+                      grid: grid, differs: differs, before: before ?? [], dx: dx.baseAddress!, dy: dy.baseAddress!,
+                      width: w, height: p.height)
                     withUnsafePointer(to: &constants) { c in
-                      mg_messddt(
+                      mg_messddt_blocks(
                         pc.baseAddress!, gc.baseAddress!, ppc.baseAddress!, gpc.baseAddress!, dx.baseAddress!,
-                        dy.baseAddress!, bits.baseAddress!, w, p.height, c, byBits)
+                        dy.baseAddress!, bits.baseAddress!, w, p.height, blocks, blocks.count, grid.columns,
+                        BlockGrid.blockWidth, BlockGrid.blockHeight, c, byBits)
                     }
                   }
                 }

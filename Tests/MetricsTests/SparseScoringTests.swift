@@ -113,6 +113,58 @@ import Testing
     #expect(Conn.levels(p1, g1) == Conn.referenceLevels(p1, g1))
   }
 
+  /// MESSDdt over the blocks `FrameScorer.motionBlocks` keeps equals the dense map's sum, on
+  /// 320×64 frames equal to their truth outside a 40×24 patch that moves 20 pixels (so most
+  /// blocks are left out), horizontal vectors up to 20 pixels (several blocks) and vertical ones
+  /// up to 2.5, halves included, and one block's vectors far past the frame.
+  @Test(arguments: [false, true])
+  func messddtOverTheKeptBlocksEqualsTheDenseMap(_ farVectors: Bool) {
+    let (w, h) = (320, 64)
+    var rng = SplitMix64(seed: farVectors ? 5 : 4)
+    func frame(_ shift: Int) -> (p: Matte, g: Matte) {
+      var g = [Double](repeating: 0, count: w * h)
+      var p = g
+      for y in 0..<h {
+        for x in 0..<w {
+          g[y * w + x] = min(max(Double(x - 60 - shift) / 8, 0), 1)
+          p[y * w + x] = g[y * w + x]
+          if (50 + shift..<90 + shift).contains(x) && (20..<44).contains(y) {
+            p[y * w + x] = min(max(g[y * w + x] + rng.uniform(-0.3, 0.3), 0), 1)
+          }
+        }
+      }
+      return (
+        Matte(width: w, height: h, maxValue: 65535, values: p), Matte(width: w, height: h, maxValue: 255, values: g)
+      )
+    }
+    let (p0, g0) = frame(0)
+    let (p1, g1) = frame(20)
+    var dx = (0..<(w * h)).map { _ in Float((rng.uniform(-40, 40)).rounded()) / 2 }
+    let dy = (0..<(w * h)).map { _ in Float(rng.uniform(-2.5, 2.5)) }
+    if farVectors { for x in 0..<16 { dx[8 * w + x] = 1e6 } }  // block (0, 1)
+    let motion = MotionField(width: w, height: h, dx: dx, dy: dy)
+    let truth0 = PreparedTruth(g0)
+    let truth1 = PreparedTruth(g1, previous: truth0)
+    let grid = BlockGrid(p1, comparedWith: g1)
+    let kept = dx.withUnsafeBufferPointer { x in
+      dy.withUnsafeBufferPointer { y in
+        FrameScorer.motionBlocks(
+          grid: grid, differs: grid.differing, before: BlockGrid(p0, comparedWith: g0).differing,
+          dx: x.baseAddress!, dy: y.baseAddress!, width: w, height: h)
+      }
+    }
+    #expect(kept.count < grid.count / 2, "\(kept.count) of \(grid.count) blocks kept")
+    #expect(kept.contains(Int32(8 / BlockGrid.blockHeight * grid.columns)) == farVectors)
+    let got = FrameScorer.score(prediction: p1, truth: truth1, previous: (p0, truth0), motion: motion)
+    let map = TemporalMetrics.messddtMap(p: p1, previousP: p0, g: g1, previousG: g0, motion: motion)
+    for region in RegionKind.allCases {
+      let want = truth0.regions.sum(map, over: region).sum
+      let s = got.sum(region, .messddt)
+      #expect(abs(s - want) <= 1e-9 * max(1, abs(want)), "\(region): \(s) vs \(want)")
+    }
+    #expect(got.sum(.frame, .messddt) > 0)
+  }
+
   @Test func connLevelsEqualTheFloodFillOnRandomMattes() {
     var rng = SplitMix64(seed: 5)
     for (w, h) in [(40, 24), (17, 33), (64, 8)] {

@@ -81,6 +81,18 @@ void mg_messddt(const uint16_t *p, const uint16_t *g, const uint16_t *previousP,
                 const float *dx, const float *dy, const uint8_t *bits, long width, long height,
                 const mg_block_constants *c, double *byPattern);
 
+/// mg_messddt over the pixels of the listed blocks only: `blocks` holds `count` indices of a grid
+/// `columns` blocks wide of `blockWidth`×`blockHeight` pixels (the last row and column cut to
+/// the frame). A pixel left out adds nothing only when its E′ is 0 and its target's E is 0.
+void mg_messddt_blocks(const uint16_t *p, const uint16_t *g, const uint16_t *previousP, const uint16_t *previousG,
+                       const float *dx, const float *dy, const uint8_t *bits, long width, long height,
+                       const int32_t *blocks, long count, long columns, long blockWidth, long blockHeight,
+                       const mg_block_constants *c, double *byPattern);
+
+/// Per block of that grid, the largest |dx| or |dy| of its pixels (infinite where one is NaN).
+void mg_motion_reach(const float *dx, const float *dy, long width, long height, long columns, long blockWidth,
+                     long blockHeight, float *reach);
+
 /// Asks for the cache line holding `address` ahead of its use (a hint; it never faults).
 static inline void mg_prefetch(const void *address) { __builtin_prefetch(address); }
 
