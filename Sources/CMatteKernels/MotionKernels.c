@@ -92,13 +92,15 @@ void mg_motion_reach(const float *dx, const float *dy, long width, long height, 
     for (long bx = 0; bx < columns; bx++) {
       const long x0 = bx * blockWidth, x1 = x0 + blockWidth < width ? x0 + blockWidth : width;
       float m = out[bx];
+      int nan = 0;
       for (long x = x0; x < x1; x++) {
         float a = fabsf(u[x]), b = fabsf(v[x]);
-        // A NaN compares false: it makes the reach infinite, so the block's neighbourhood is all.
-        m = a <= m ? m : (a > m ? a : INFINITY);
-        m = b <= m ? m : (b > m ? b : INFINITY);
+        m = a > m ? a : m;
+        m = b > m ? b : m;
+        nan |= (a != a) | (b != b);
       }
-      out[bx] = m;
+      // A NaN makes the reach infinite, so the block's neighbourhood is the whole frame.
+      out[bx] = nan ? INFINITY : m;
     }
   }
 }

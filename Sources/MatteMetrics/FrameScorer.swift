@@ -154,14 +154,10 @@ public enum FrameScorer {
   /// lies within the block's largest vector (rounded up, plus one for the rounding) of x; so a
   /// block is kept when `before` is set or a differing block of frame t lies that near.
   static func motionBlocks(
-    grid: BlockGrid, differs: [Bool], before: [Bool], dx: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-    width: Int, height: Int
+    grid: BlockGrid, differs: [Bool], before: [Bool], reach: [Float], width: Int, height: Int
   ) -> [Int32] {
     let (columns, rows) = (grid.columns, grid.rows)
-    var reach = [Float](repeating: 0, count: grid.count)
-    reach.withUnsafeMutableBufferPointer {
-      mg_motion_reach(dx, dy, width, height, columns, BlockGrid.blockWidth, BlockGrid.blockHeight, $0.baseAddress!)
-    }
+    precondition(reach.count == grid.count, "motion reach differs from the block grid")
     // Differing blocks of frame t counted over any rectangle of blocks in O(1).
     var area = [Int32](repeating: 0, count: (rows + 1) * (columns + 1))
     for by in 0..<rows {
@@ -400,8 +396,8 @@ public enum FrameScorer {
                 motion.dy.withUnsafeBufferPointer { dy in
                   previous.truth.regions.bits.withUnsafeBufferPointer { bits in
                     let blocks = Self.motionBlocks(
-                      grid: grid, differs: differs, before: before ?? [], dx: dx.baseAddress!, dy: dy.baseAddress!,
-                      width: w, height: p.height)
+                      grid: grid, differs: differs, before: before ?? [], reach: motion.blockReach, width: w,
+                      height: p.height)
                     withUnsafePointer(to: &constants) { c in
                       mg_messddt_blocks(
                         pc.baseAddress!, gc.baseAddress!, ppc.baseAddress!, gpc.baseAddress!, dx.baseAddress!,

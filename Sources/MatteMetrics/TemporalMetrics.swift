@@ -1,3 +1,4 @@
+import CMatteKernels
 public import Foundation
 
 /// A dense motion field from frame t−1 to frame t: pixel (x, y) of frame t−1 moves to
@@ -5,8 +6,12 @@ public import Foundation
 public struct MotionField: Sendable, Equatable {
   public var width: Int
   public var height: Int
-  public var dx: [Float]
-  public var dy: [Float]
+  public private(set) var dx: [Float]
+  public private(set) var dy: [Float]
+  /// Per block of `BlockGrid` (16×8 pixels), the largest |dx| or |dy| of its pixels (infinite
+  /// where one is NaN): how far MESSDdt's targets can lie from the block. Made once per field,
+  /// whichever arms it scores.
+  let blockReach: [Float]
 
   public init(width: Int, height: Int, dx: [Float], dy: [Float]) {
     precondition(dx.count == width * height && dy.count == width * height, "MotionField needs width*height vectors")
@@ -14,6 +19,25 @@ public struct MotionField: Sendable, Equatable {
     self.height = height
     self.dx = dx
     self.dy = dy
+    let columns = (width + BlockGrid.blockWidth - 1) / BlockGrid.blockWidth
+    let rows = (height + BlockGrid.blockHeight - 1) / BlockGrid.blockHeight
+    var reach = [Float](repeating: 0, count: columns * rows)
+    if !reach.isEmpty {
+      dx.withUnsafeBufferPointer { x in
+        dy.withUnsafeBufferPointer { y in
+          reach.withUnsafeMutableBufferPointer {
+            mg_motion_reach(
+              x.baseAddress!, y.baseAddress!, width, height, columns, BlockGrid.blockWidth, BlockGrid.blockHeight,
+              $0.baseAddress!)
+          }
+        }
+      }
+    }
+    blockReach = reach
+  }
+
+  public static func == (l: MotionField, r: MotionField) -> Bool {
+    l.width == r.width && l.height == r.height && l.dx == r.dx && l.dy == r.dy
   }
 
   /// No motion anywhere.

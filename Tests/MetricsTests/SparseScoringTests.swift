@@ -146,13 +146,9 @@ import Testing
     let truth0 = PreparedTruth(g0)
     let truth1 = PreparedTruth(g1, previous: truth0)
     let grid = BlockGrid(p1, comparedWith: g1)
-    let kept = dx.withUnsafeBufferPointer { x in
-      dy.withUnsafeBufferPointer { y in
-        FrameScorer.motionBlocks(
-          grid: grid, differs: grid.differing, before: BlockGrid(p0, comparedWith: g0).differing,
-          dx: x.baseAddress!, dy: y.baseAddress!, width: w, height: h)
-      }
-    }
+    let kept = FrameScorer.motionBlocks(
+      grid: grid, differs: grid.differing, before: BlockGrid(p0, comparedWith: g0).differing,
+      reach: motion.blockReach, width: w, height: h)
     #expect(kept.count < grid.count / 2, "\(kept.count) of \(grid.count) blocks kept")
     #expect(kept.contains(Int32(8 / BlockGrid.blockHeight * grid.columns)) == farVectors)
     let got = FrameScorer.score(prediction: p1, truth: truth1, previous: (p0, truth0), motion: motion)
