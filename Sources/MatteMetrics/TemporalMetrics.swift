@@ -162,6 +162,20 @@ extension MotionField {
 
   /// Reads a `.npy` of shape (height, width, 2), little-endian float32, C order.
   public init(npy bytes: [UInt8], width: Int, height: Int) throws(NpyError) {
+    try self.init(npy: Data(bytes), width: width, height: height)
+  }
+
+  /// Reads a `.npy` of shape (height, width, 2), little-endian float32, C order, from the
+  /// bytes as read (no copy of the 8·W·H data bytes first).
+  public init(npy data: Data, width: Int, height: Int) throws(NpyError) {
+    let parsed = data.withUnsafeBytes { raw in Result { () throws(NpyError) in try Self.parse(raw, width, height) } }
+    let (dx, dy) = try parsed.get()
+    self.init(width: width, height: height, dx: dx, dy: dy)
+  }
+
+  private static func parse(
+    _ bytes: UnsafeRawBufferPointer, _ width: Int, _ height: Int
+  ) throws(NpyError) -> (dx: [Float], dy: [Float]) {
     guard bytes.count > 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
       throw NpyError(reason: "not a .npy file")
     }
@@ -189,18 +203,26 @@ extension MotionField {
     guard bytes.count == body + n * 8 else {
       throw NpyError(reason: "\(bytes.count - body) data bytes, expected \(n * 8)")
     }
-    var dx = [Float](repeating: 0, count: n)
-    var dy = [Float](repeating: 0, count: n)
-    bytes.withUnsafeBytes { raw in
-      for i in 0..<n {
-        dx[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt32.self).littleEndian)
-        dy[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i + 4, as: UInt32.self).littleEndian)
+    // One pass: both components out of the interleaved pairs, and the first non-finite one.
+    var bad = -1
+    var dy: [Float] = []
+    let dx = [Float](unsafeUninitializedCapacity: n) { xs, xCount in
+      dy = [Float](unsafeUninitializedCapacity: n) { ys, yCount in
+        for i in 0..<n {
+          let x = Float(bitPattern: bytes.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt32.self).littleEndian)
+          let y = Float(bitPattern: bytes.loadUnaligned(fromByteOffset: body + 8 * i + 4, as: UInt32.self).littleEndian)
+          xs[i] = x
+          ys[i] = y
+          if bad < 0 && !(x.isFinite && y.isFinite) { bad = i }
+        }
+        yCount = n
       }
+      xCount = n
     }
     // A vector of NaN or infinity moves a pixel nowhere: refused rather than guessed.
-    if let i = (0..<n).first(where: { !dx[$0].isFinite || !dy[$0].isFinite }) {
-      throw NpyError(reason: "the vector at x \(i % width), y \(i / width) is not finite (\(dx[i]), \(dy[i]))")
+    if bad >= 0 {
+      throw NpyError(reason: "the vector at x \(bad % width), y \(bad / width) is not finite (\(dx[bad]), \(dy[bad]))")
     }
-    self.init(width: width, height: height, dx: dx, dy: dy)
+    return (dx, dy)
   }
 }

@@ -159,7 +159,7 @@ final class MotionFields {
       data = d
     }
     do {
-      return try MotionField(npy: [UInt8](data), width: size.width, height: size.height)
+      return try MotionField(npy: data, width: size.width, height: size.height)
     } catch {
       throw StandaloneScore.Failure(description: "\(path): \(error.reason)")
     }
