@@ -55,6 +55,10 @@ public enum MetricsBenchmark {
     let truth0Frame = PreparedTruth(g0, regions: frameOnly)
     let truthFrame = PreparedTruth(g, regions: frameOnly)
     let cores = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+    // The true motion from the previous pair to this one: the disc moves 2 pixels right.
+    let motion = MotionField(
+      width: width, height: height, dx: [Float](repeating: 2, count: width * height),
+      dy: [Float](repeating: 0, count: width * height))
 
     /// Rows are timed round-robin (every row once, `repeats` times over), so that slow spells of
     /// a shared machine hit every row alike; each row's figure is its median.
@@ -113,6 +117,14 @@ public enum MetricsBenchmark {
       },
       row("all six, per arm once the truth is prepared (A and B share it)") {
         FrameScorer.score(prediction: p, truth: truthFrame, previous: (p0, truth0Frame)).sum(.frame, .grad)
+      },
+      row("all seven (MESSDdt on 2 px motion), five regions, derivation in") {
+        let t = PreparedTruth(g, previous: truth0)
+        return FrameScorer.score(prediction: p, truth: t, previous: (p0, truth0), motion: motion).sum(.frame, .messddt)
+      },
+      row("all seven (MESSDdt on 2 px motion), per arm, truth prepared") {
+        FrameScorer.score(prediction: p, truth: truthFrame, previous: (p0, truth0Frame), motion: motion)
+          .sum(.frame, .messddt)
       },
       row("worst case: noise on every pixel, five regions") {
         let t = PreparedTruth(g, previous: truth0)
