@@ -30,29 +30,6 @@ static inline double mg_messddt_term(const uint16_t *p, const uint16_t *g, const
 
 // Runs of pixels with one region pattern are summed in two registers (even and odd pixels of
 // the run) and added to byPattern once per run: no store-to-load chain through byPattern.
-void mg_messddt(const uint16_t *p, const uint16_t *g, const uint16_t *previousP, const uint16_t *previousG,
-                const float *dx, const float *dy, const uint8_t *bits, long width, long height,
-                const mg_block_constants *c, double *byPattern) {
-  const double limit = (double)(width > height ? width : height) + 1;
-  for (long y = 0; y < height; y++) {
-    const long row = y * width;
-    long x = 0;
-    while (x < width) {
-      const uint8_t pattern = bits[row + x];
-      double s0 = 0, s1 = 0;
-      for (; x + 1 < width && bits[row + x] == pattern && bits[row + x + 1] == pattern; x += 2) {
-        s0 += mg_messddt_term(p, g, previousP, previousG, dx, dy, x, y, row + x, width, height, limit, c);
-        s1 += mg_messddt_term(p, g, previousP, previousG, dx, dy, x + 1, y, row + x + 1, width, height, limit, c);
-      }
-      if (x < width && bits[row + x] == pattern) {
-        s0 += mg_messddt_term(p, g, previousP, previousG, dx, dy, x, y, row + x, width, height, limit, c);
-        x++;
-      }
-      byPattern[pattern] += s0 + s1;
-    }
-  }
-}
-
 void mg_messddt_blocks(const uint16_t *p, const uint16_t *g, const uint16_t *previousP, const uint16_t *previousG,
                        const float *dx, const float *dy, const uint8_t *bits, long width, long height,
                        const int32_t *blocks, long count, long columns, long blockWidth, long blockHeight,

@@ -72,18 +72,14 @@ void mg_block_temporal_avx2(const uint16_t *p, const uint16_t *g, const uint16_t
                             const uint16_t *previousG, long stride, long rows, const uint8_t *bits,
                             const mg_block_constants *c, double *byPattern);
 
-/// MESSDdt terms |E′(x) − E(x + v(x))| of every pixel x of a `width`×`height` frame, added to
+/// MESSDdt terms |E′(x) − E(x + v(x))| of the pixels x of the listed blocks, added to
 /// byPattern[bits[x]] with the previous frame's region bits: E = (p·ip − g·ig)² of frame t, E′
 /// the same of frame t−1 (ipp, igp), v = (dx, dy) rounded to the nearest pixel (halves away
-/// from zero) and the target clamped to the frame, as `TemporalMetrics.messddtMap` defines them
-/// (each term equal to the map's bit for bit).
-void mg_messddt(const uint16_t *p, const uint16_t *g, const uint16_t *previousP, const uint16_t *previousG,
-                const float *dx, const float *dy, const uint8_t *bits, long width, long height,
-                const mg_block_constants *c, double *byPattern);
-
-/// mg_messddt over the pixels of the listed blocks only: `blocks` holds `count` indices of a grid
-/// `columns` blocks wide of `blockWidth`×`blockHeight` pixels (the last row and column cut to
-/// the frame). A pixel left out adds nothing only when its E′ is 0 and its target's E is 0.
+/// from zero) and the target clamped to the `width`×`height` frame, as
+/// `TemporalMetrics.messddtMap` defines them (each term equal to the map's bit for bit).
+/// `blocks` holds `count` indices of a grid `columns` blocks wide of `blockWidth`×`blockHeight`
+/// pixels (the last row and column cut to the frame). A pixel left out adds nothing only when
+/// its E′ is 0 and its target's E is 0.
 void mg_messddt_blocks(const uint16_t *p, const uint16_t *g, const uint16_t *previousP, const uint16_t *previousG,
                        const float *dx, const float *dy, const uint8_t *bits, long width, long height,
                        const int32_t *blocks, long count, long columns, long blockWidth, long blockHeight,
