@@ -41,10 +41,11 @@ public enum MetricsBenchmark {
     )
   }
 
-  /// Times each row `repeats` times (median) on one core, then runs the same work on every
-  /// core at once.
+  /// Times each row `repeats` times (median) on one core, then (with `allCores`) runs the same
+  /// work on every core at once.
   public static func run(
-    repeats: Int = 5, width: Int = 1920, height: Int = 1080, parts: Bool = false, only: String? = nil
+    repeats: Int = 5, width: Int = 1920, height: Int = 1080, parts: Bool = false, only: String? = nil,
+    allCores: Bool = true
   ) -> [Row] {
     let (p, g) = pair(width: width, height: height)
     let (p0, g0) = pair(width: width, height: height, shift: -2)
@@ -55,6 +56,7 @@ public enum MetricsBenchmark {
     let truth0Frame = PreparedTruth(g0, regions: frameOnly)
     let truthFrame = PreparedTruth(g, regions: frameOnly)
     let cores = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+    let runOnAllCores = allCores
     // The true motion from the previous pair to this one: the disc moves 2 pixels right.
     let motion = MotionField(
       width: width, height: height, dx: [Float](repeating: 2, count: width * height),
@@ -73,6 +75,7 @@ public enum MetricsBenchmark {
           var start = DispatchTime.now().uptimeNanoseconds
           sink += body()
           oneCore[i].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+          guard runOnAllCores else { continue }
           start = DispatchTime.now().uptimeNanoseconds
           DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = body() }
           allCores[i].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(cores))
@@ -81,7 +84,8 @@ public enum MetricsBenchmark {
       func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
       return rows.indices.map { i in
         Row(
-          name: rows[i].0, medianMS: sink.isNaN ? .nan : median(oneCore[i]), allCoresMS: median(allCores[i]))
+          name: rows[i].0, medianMS: sink.isNaN ? .nan : median(oneCore[i]),
+          allCoresMS: runOnAllCores ? median(allCores[i]) : nil)
       }
     }
     func row(_ name: String, _ body: @Sendable @escaping () -> Double) -> (String, @Sendable () -> Double) {

@@ -126,12 +126,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Only the rows whose name contains this text (for profiling).")
     var only: String?
 
+    @Flag(help: "One core only: the same work whatever the machine's cores (for instruction counts).")
+    var oneCore = false
+
     func run() throws {
       let cores = ProcessInfo.processInfo.activeProcessorCount
       print(
         "ms per 1920x1080 16-bit frame pair, median of \(max(1, repeats))".padding(
-          toLength: 66, withPad: " ", startingAt: 0) + "  one core  all \(cores) cores")
-      for row in MetricsBenchmark.run(repeats: max(1, repeats), parts: parts, only: only) {
+          toLength: 66, withPad: " ", startingAt: 0) + "  one core" + (oneCore ? "" : "  all \(cores) cores"))
+      for row in MetricsBenchmark.run(repeats: max(1, repeats), parts: parts, only: only, allCores: !oneCore) {
         print(
           row.name.padding(toLength: 66, withPad: " ", startingAt: 0)
             + String(format: "%9.2f ms", row.medianMS) + (row.allCoresMS.map { String(format: "%9.2f ms", $0) } ?? ""))
