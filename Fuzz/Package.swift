@@ -18,5 +18,7 @@ let package = Package(
       name: "FuzzJobJSON", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
     .executableTarget(
       name: "FuzzMultipart", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
+    .executableTarget(
+      name: "FuzzMotion", dependencies: ["FuzzSupport", .product(name: "MattegateCore", package: "mattegate")]),
   ]
 )
