@@ -27,6 +27,9 @@ public struct ReferenceServerOptions: Sendable {
   /// The API it speaks: mattegate's contract, or one vendor's dialect over the same engine,
   /// credits and fault controls.
   public var dialect: APIDialect = .contract
+  /// How long a webhook delivery waits for the receiver's answer before it counts as failed
+  /// (and is retried on the simulated clock). Tests on a loaded machine set a long one.
+  public var webhookTimeoutSeconds: Double = 5
 
   public init(port: Int, apiKey: String, storage: String) {
     self.port = port
@@ -70,7 +73,7 @@ public enum ReferenceServer {
     }
     let service = ReferenceService(
       apiKey: options.apiKey, storage: options.storage, version: options.version,
-      webhookSecret: options.webhookSecret)
+      webhookSecret: options.webhookSecret, webhookTimeout: options.webhookTimeoutSeconds)
     var logger = Logger(label: "mattegate.serve-api")
     // Shutting down by cancellation logs errors for open connections; only critical ones matter here.
     logger.logLevel = .critical
@@ -316,15 +319,15 @@ enum Fetcher {
     }
   }
 
-  /// POSTs `body`; the status code, or nil when nothing answered within 5 s.
-  static func post(_ url: String, body: Data, headers: [String: String]) async -> Int? {
+  /// POSTs `body`; the status code, or nil when nothing answered within `timeout` seconds.
+  static func post(_ url: String, body: Data, headers: [String: String], timeout: Double = 5) async -> Int? {
     guard let host = URLComponents(string: url)?.host, ReferenceServer.isLoopback(host) else { return nil }
     var request = HTTPClientRequest(url: url)
     request.method = .POST
     for (k, v) in headers { request.headers.add(name: k, value: v) }
     request.body = .bytes(ByteBuffer(bytes: body))
     do {
-      let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+      let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
       _ = try? await response.body.collect(upTo: 1 << 20)
       return Int(response.status.code)
     } catch {

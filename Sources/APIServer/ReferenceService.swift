@@ -142,7 +142,11 @@ actor ReferenceService {
   private var queue: [String] = []
   private var workerRunning = false
 
-  init(apiKey: String, storage: String, version: String, webhookSecret: String?) {
+  /// Seconds a webhook delivery waits for the receiver.
+  let webhookTimeout: Double
+
+  init(apiKey: String, storage: String, version: String, webhookSecret: String?, webhookTimeout: Double = 5) {
+    self.webhookTimeout = webhookTimeout
     self.apiKey = apiKey
     self.storage = storage
     self.version = version
@@ -873,7 +877,7 @@ actor ReferenceService {
         let signed = Array(Data((timestamp + ".").utf8) + delivery.body)
         headers["X-Webhook-Signature"] = "sha256=" + FileHash.hmacSHA256(key: Array(secret.utf8), message: signed)
       }
-      status = await Fetcher.post(delivery.url, body: delivery.body, headers: headers)
+      status = await Fetcher.post(delivery.url, body: delivery.body, headers: headers, timeout: webhookTimeout)
     }
     guard let j = deliveries.firstIndex(where: { $0.record.deliveryId == id }) else { return }
     deliveries[j].record.attempts += 1
