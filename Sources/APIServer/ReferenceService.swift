@@ -145,7 +145,7 @@ actor ReferenceService {
   /// Seconds a webhook delivery waits for the receiver.
   let webhookTimeout: Double
 
-  init(apiKey: String, storage: String, version: String, webhookSecret: String?, webhookTimeout: Double = 5) {
+  init(apiKey: String, storage: String, version: String, webhookSecret: String?, webhookTimeout: Double) {
     self.webhookTimeout = webhookTimeout
     self.apiKey = apiKey
     self.storage = storage
