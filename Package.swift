@@ -35,10 +35,11 @@ let package = Package(
       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
     ),
     .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     .target(
       name: "MediaIO",
       dependencies: [
-        "CFFmpeg", "CPNG", "CMatteKernels", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        "CFFmpeg", "CPNG", "CDeflate", "CMatteKernels", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       swiftSettings: strictSettings
     ),

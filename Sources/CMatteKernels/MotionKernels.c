@@ -1,4 +1,5 @@
 #include <math.h>
+#include <string.h>
 
 #include "MatteKernels.h"
 
@@ -80,4 +81,49 @@ void mg_motion_reach(const float *dx, const float *dy, long width, long height, 
       out[bx] = nan ? INFINITY : m;
     }
   }
+}
+
+long mg_motion_split(const uint8_t *pairs, long width, long height, long columns, long blockWidth, long blockHeight,
+                     float *dx, float *dy, float *reach) {
+  const long rows = (height + blockHeight - 1) / blockHeight;
+  for (long b = 0; b < columns * rows; b++) reach[b] = 0;
+  long bad = -1;
+  for (long y = 0; y < height; y++) {
+    float *out = reach + (y / blockHeight) * columns;
+    const uint8_t *in = pairs + 8 * y * width;
+    float *u = dx + y * width, *v = dy + y * width;
+    for (long bx = 0; bx < columns; bx++) {
+      const long x0 = bx * blockWidth, x1 = x0 + blockWidth < width ? x0 + blockWidth : width;
+      float m = out[bx];
+      int nonFinite = 0;
+      for (long x = x0; x < x1; x++) {
+        // Little-endian float32 pairs, dx then dy, assembled from bytes (one load on a
+        // little-endian host, correct on any).
+        uint32_t bitsX = (uint32_t)in[8 * x] | (uint32_t)in[8 * x + 1] << 8 | (uint32_t)in[8 * x + 2] << 16 |
+                         (uint32_t)in[8 * x + 3] << 24;
+        uint32_t bitsY = (uint32_t)in[8 * x + 4] | (uint32_t)in[8 * x + 5] << 8 | (uint32_t)in[8 * x + 6] << 16 |
+                         (uint32_t)in[8 * x + 7] << 24;
+        float a, b;
+        memcpy(&a, &bitsX, 4);
+        memcpy(&b, &bitsY, 4);
+        u[x] = a;
+        v[x] = b;
+        // Exponent all ones: infinity or NaN.
+        nonFinite |= ((bitsX & 0x7F800000u) == 0x7F800000u) | ((bitsY & 0x7F800000u) == 0x7F800000u);
+        float fa = fabsf(a), fb = fabsf(b);
+        m = fa > m ? fa : m;
+        m = fb > m ? fb : m;
+      }
+      out[bx] = nonFinite ? INFINITY : m;
+      if (nonFinite && bad < 0) {
+        for (long x = x0; x < x1; x++) {
+          if (!isfinite(u[x]) || !isfinite(v[x])) {
+            bad = y * width + x;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return bad;
 }

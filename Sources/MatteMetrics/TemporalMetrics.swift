@@ -36,6 +36,15 @@ public struct MotionField: Sendable, Equatable {
     blockReach = reach
   }
 
+  /// A field whose reach per block was made with it (by `mg_motion_split`).
+  init(width: Int, height: Int, dx: [Float], dy: [Float], blockReach: [Float]) {
+    self.width = width
+    self.height = height
+    self.dx = dx
+    self.dy = dy
+    self.blockReach = blockReach
+  }
+
   public static func == (l: MotionField, r: MotionField) -> Bool {
     l.width == r.width && l.height == r.height && l.dx == r.dx && l.dy == r.dy
   }
@@ -169,13 +178,18 @@ extension MotionField {
   /// bytes as read (no copy of the 8·W·H data bytes first).
   public init(npy data: Data, width: Int, height: Int) throws(NpyError) {
     let parsed = data.withUnsafeBytes { raw in Result { () throws(NpyError) in try Self.parse(raw, width, height) } }
-    let (dx, dy) = try parsed.get()
-    self.init(width: width, height: height, dx: dx, dy: dy)
+    self = try parsed.get()
+  }
+
+  /// Reads a `.npy` of shape (height, width, 2), little-endian float32, C order, from bytes in
+  /// memory (a buffer the caller reuses from field to field).
+  public init(npy bytes: UnsafeRawBufferPointer, width: Int, height: Int) throws(NpyError) {
+    self = try Self.parse(bytes, width, height)
   }
 
   private static func parse(
     _ bytes: UnsafeRawBufferPointer, _ width: Int, _ height: Int
-  ) throws(NpyError) -> (dx: [Float], dy: [Float]) {
+  ) throws(NpyError) -> MotionField {
     guard bytes.count > 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
       throw NpyError(reason: "not a .npy file")
     }
@@ -203,17 +217,22 @@ extension MotionField {
     guard bytes.count == body + n * 8 else {
       throw NpyError(reason: "\(bytes.count - body) data bytes, expected \(n * 8)")
     }
-    // One pass: both components out of the interleaved pairs, and the first non-finite one.
+    // One pass: both components out of the interleaved pairs, each block's reach, and the
+    // first vector that is not finite.
+    let columns = (width + BlockGrid.blockWidth - 1) / BlockGrid.blockWidth
+    let rows = (height + BlockGrid.blockHeight - 1) / BlockGrid.blockHeight
     var bad = -1
     var dy: [Float] = []
+    var reach: [Float] = []
     let dx = [Float](unsafeUninitializedCapacity: n) { xs, xCount in
       dy = [Float](unsafeUninitializedCapacity: n) { ys, yCount in
-        for i in 0..<n {
-          let x = Float(bitPattern: bytes.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt32.self).littleEndian)
-          let y = Float(bitPattern: bytes.loadUnaligned(fromByteOffset: body + 8 * i + 4, as: UInt32.self).littleEndian)
-          xs[i] = x
-          ys[i] = y
-          if bad < 0 && !(x.isFinite && y.isFinite) { bad = i }
+        reach = [Float](unsafeUninitializedCapacity: columns * rows) { r, rCount in
+          if n > 0 {
+            bad = mg_motion_split(
+              (bytes.baseAddress! + body).assumingMemoryBound(to: UInt8.self), width, height, columns,
+              BlockGrid.blockWidth, BlockGrid.blockHeight, xs.baseAddress!, ys.baseAddress!, r.baseAddress!)
+          }
+          rCount = columns * rows
         }
         yCount = n
       }
@@ -223,6 +242,6 @@ extension MotionField {
     if bad >= 0 {
       throw NpyError(reason: "the vector at x \(bad % width), y \(bad / width) is not finite (\(dx[bad]), \(dy[bad]))")
     }
-    return (dx, dy)
+    return MotionField(width: width, height: height, dx: dx, dy: dy, blockReach: reach)
   }
 }

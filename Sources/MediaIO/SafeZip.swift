@@ -1,3 +1,4 @@
+internal import CDeflate
 internal import CPNG
 public import Foundation
 internal import ZIPFoundation
@@ -23,6 +24,24 @@ public final class SafeZip {
   public let members: [Member]
   private let archive: Archive
   private let entries: [String: Entry]
+  /// Where each member's bytes lie, from the central directory, for reading a member in one
+  /// piece (`read(_:into:)`); members missing here are streamed through ZIPFoundation.
+  private let located: [String: Located]
+  /// Opened on the first whole-member read; closed with the archive.
+  private var descriptor: Int32 = -1
+  private var decompressor: OpaquePointer?
+  /// Compressed bytes of the member being read, kept from read to read.
+  private var packed: [UInt8] = []
+
+  /// A member as the central directory describes it.
+  struct Located: Equatable {
+    var method: Int
+    var flags: Int
+    var crc: UInt32
+    var compressedSize: Int
+    var uncompressedSize: Int
+    var localHeaderOffset: Int
+  }
 
   public init(path: String) throws(MediaError) {
     self.path = path
@@ -92,12 +111,28 @@ public final class SafeZip {
     }
     self.members = members
     self.entries = entries
+    // A member is read in one piece only where the central directory's record agrees with the
+    // entry ZIPFoundation listed (sizes and CRC) and it is stored or deflated, unencrypted.
+    located = directory.located.filter { name, place in
+      guard let entry = entries[name], place.method == 0 || place.method == 8, place.flags & 1 == 0 else {
+        return false
+      }
+      return UInt64(place.compressedSize) == entry.compressedSize
+        && UInt64(place.uncompressedSize) == entry.uncompressedSize && place.crc == entry.checksum
+    }
+  }
+
+  deinit {
+    if descriptor >= 0 { close(descriptor) }
+    if let decompressor { libdeflate_free_decompressor(decompressor) }
   }
 
   /// The entry count the end-of-central-directory record declares, and the first entry whose
   /// general-purpose flags mark it encrypted (bit 0). ZIP64 archives (count 0xFFFF) are counted
   /// by walking the directory.
-  static func centralDirectory(_ path: String) throws(MediaError) -> (count: Int, encrypted: String?) {
+  static func centralDirectory(
+    _ path: String
+  ) throws(MediaError) -> (count: Int, encrypted: String?, located: [String: Located]) {
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw MediaError(path: path, reason: "cannot be opened for reading")
     }
@@ -124,7 +159,7 @@ public final class SafeZip {
     let cdOffset = u32(tail, eocd + 16)
     // The directory itself, entry by entry, when it is a plain (non-ZIP64) one of sane size.
     guard declared != 0xFFFF, cdOffset != 0xFFFF_FFFF, cdSize <= 64 << 20, UInt64(cdOffset + cdSize) <= size else {
-      return (declared, nil)
+      return (declared, nil, [:])
     }
     let cd: [UInt8]
     do {
@@ -133,16 +168,26 @@ public final class SafeZip {
     } catch { throw MediaError(path: path, reason: "cannot be read") }
     var at = 0
     var encrypted: String?
+    var located: [String: Located] = [:]
     while at + 46 <= cd.count, cd[at] == 0x50, cd[at + 1] == 0x4B, cd[at + 2] == 0x01, cd[at + 3] == 0x02 {
       let flags = u16(cd, at + 8)
       let nameLength = u16(cd, at + 28)
       let next = at + 46 + nameLength + u16(cd, at + 30) + u16(cd, at + 32)
-      if flags & 1 != 0 && encrypted == nil, at + 46 + nameLength <= cd.count {
-        encrypted = String(decoding: cd[(at + 46)..<(at + 46 + nameLength)], as: UTF8.self)
+      guard at + 46 + nameLength <= cd.count else { break }
+      let name = String(decoding: cd[(at + 46)..<(at + 46 + nameLength)], as: UTF8.self)
+      if flags & 1 != 0 && encrypted == nil { encrypted = name }
+      let place = Located(
+        method: u16(cd, at + 10), flags: flags, crc: UInt32(u32(cd, at + 16)), compressedSize: u32(cd, at + 20),
+        uncompressedSize: u32(cd, at + 24), localHeaderOffset: u32(cd, at + 42))
+      // ZIP64 sizes or offsets (0xFFFFFFFF here) are left to ZIPFoundation.
+      if place.compressedSize != 0xFFFF_FFFF && place.uncompressedSize != 0xFFFF_FFFF
+        && place.localHeaderOffset != 0xFFFF_FFFF
+      {
+        located[name] = place
       }
       at = next
     }
-    return (declared, encrypted)
+    return (declared, encrypted, located)
   }
 
   /// Why a member name is unsafe to use, or `nil`.
@@ -161,10 +206,95 @@ public final class SafeZip {
     guard let entry = entries[member] else {
       throw MediaError(path: path, reason: "ZIP has no entry '\(member)'")
     }
+    if located[member] != nil {
+      var bytes: [UInt8] = []
+      try read(member, into: &bytes)
+      return Data(bytes)
+    }
     var data = Data()
     data.reserveCapacity(Int(entry.uncompressedSize))
     try consume(entry) { chunk in data.append(chunk) }
     return data
+  }
+
+  /// The bytes of `member` into `buffer` (resized to the member's declared size; a buffer kept
+  /// from read to read is not allocated again), checked against that size and its CRC. A stored
+  /// or deflated member is read and inflated in one piece with libdeflate; any other is
+  /// streamed through ZIPFoundation as `read(_:)` does.
+  public func read(_ member: String, into buffer: inout [UInt8]) throws(MediaError) {
+    guard let entry = entries[member] else {
+      throw MediaError(path: path, reason: "ZIP has no entry '\(member)'")
+    }
+    guard let place = located[member] else {
+      let data = try read(member)
+      buffer = [UInt8](data)
+      return
+    }
+    let size = place.uncompressedSize
+    if buffer.count != size { buffer = [UInt8](repeating: 0, count: size) }
+    if descriptor < 0 {
+      descriptor = open(path, O_RDONLY | O_CLOEXEC)
+      guard descriptor >= 0 else { throw MediaError(path: path, reason: "cannot be opened for reading") }
+    }
+    // The local header: its name and extra field lengths say where the data starts.
+    var header = [UInt8](repeating: 0, count: 30)
+    guard readFully(&header, count: 30, at: place.localHeaderOffset),
+      header[0] == 0x50, header[1] == 0x4B, header[2] == 0x03, header[3] == 0x04
+    else {
+      throw MediaError(path: path, reason: "ZIP entry '\(member)' has no local header where the directory says")
+    }
+    let start =
+      place.localHeaderOffset + 30 + (Int(header[26]) | Int(header[27]) << 8) + (Int(header[28]) | Int(header[29]) << 8)
+    if packed.count < place.compressedSize { packed = [UInt8](repeating: 0, count: place.compressedSize) }
+    guard readFully(&packed, count: place.compressedSize, at: start) else {
+      throw MediaError(path: path, reason: "ZIP entry '\(member)' is cut short (the archive is truncated)")
+    }
+    if place.method == 0 {
+      guard size > 0 else { return }
+      buffer.withUnsafeMutableBufferPointer { out in
+        packed.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: size) }
+      }
+    } else {
+      if decompressor == nil { decompressor = libdeflate_alloc_decompressor() }
+      guard let decompressor else { throw MediaError(path: path, reason: "cannot allocate a decompressor") }
+      var produced = 0
+      let result = packed.withUnsafeBytes { input in
+        buffer.withUnsafeMutableBytes { output in
+          libdeflate_deflate_decompress(
+            decompressor, input.baseAddress, place.compressedSize, output.baseAddress, size, &produced)
+        }
+      }
+      switch result {
+      case LIBDEFLATE_SUCCESS:
+        guard produced == size else {
+          throw MediaError(path: path, reason: "ZIP entry '\(member)' gave \(produced) bytes but declares \(size)")
+        }
+      case LIBDEFLATE_INSUFFICIENT_SPACE:
+        throw MediaError(
+          path: path, reason: "ZIP entry '\(member)' inflates past its declared \(size) bytes; refusing it")
+      default:
+        throw MediaError(path: path, reason: "ZIP entry '\(member)' cannot be read (its deflate data is corrupt)")
+      }
+    }
+    let crc = buffer.withUnsafeBytes { libdeflate_crc32(0, $0.baseAddress, size) }
+    guard crc == entry.checksum else {
+      throw MediaError(path: path, reason: "ZIP entry '\(member)' fails its CRC-32 check (corrupt archive)")
+    }
+  }
+
+  /// `count` bytes at `offset` of the archive into the start of `bytes`; false when the file
+  /// ends first or cannot be read.
+  private func readFully(_ bytes: inout [UInt8], count: Int, at offset: Int) -> Bool {
+    var done = 0
+    return bytes.withUnsafeMutableBytes { raw in
+      while done < count {
+        let n = pread(descriptor, raw.baseAddress! + done, count - done, off_t(offset + done))
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return false }
+        done += n
+      }
+      return true
+    }
   }
 
   /// Writes `member` to `destination` (a path the caller chose), never more than declared.

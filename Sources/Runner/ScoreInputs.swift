@@ -121,6 +121,8 @@ final class MotionFields {
   private let zip: SafeZip?
   /// File (or ZIP member) per frame number.
   private let names: [Int: String]
+  /// The last ZIP member's bytes, kept so that each frame's 8·W·H bytes reuse one buffer.
+  private var buffer: [UInt8] = []
 
   init(folder: String, size: PixelSize) throws {
     self.folder = folder
@@ -147,16 +149,20 @@ final class MotionFields {
       throw StandaloneScore.Failure(description: "\(folder): no motion field for frame \(frame) (\(frame).npy)")
     }
     let path = folder + (zip != nil ? ":" : "/") + name
-    let data: Data
     if let zip {
-      data = try zip.read(name)
-    } else {
-      // H×W×2 float32 and a header: anything much larger is not this frame's field.
-      _ = try InputFile.regularFile(path, maxBytes: size.width * size.height * 8 + 65_536)
-      guard let d = FileManager.default.contents(atPath: path) else {
-        throw StandaloneScore.Failure(description: "\(path): cannot read")
+      try zip.read(name, into: &buffer)
+      let parsed = buffer.withUnsafeBytes { raw in
+        Result { () throws(NpyError) in try MotionField(npy: raw, width: size.width, height: size.height) }
       }
-      data = d
+      switch parsed {
+      case .success(let field): return field
+      case .failure(let error): throw StandaloneScore.Failure(description: "\(path): \(error.reason)")
+      }
+    }
+    // H×W×2 float32 and a header: anything much larger is not this frame's field.
+    _ = try InputFile.regularFile(path, maxBytes: size.width * size.height * 8 + 65_536)
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw StandaloneScore.Failure(description: "\(path): cannot read")
     }
     do {
       return try MotionField(npy: data, width: size.width, height: size.height)

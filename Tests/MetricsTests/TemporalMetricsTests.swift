@@ -100,6 +100,44 @@ import Testing
     #expect(abs((value([1.5, 0, 0]) ?? 0) - 0.25 / 3 * 1e3) < 1e-9)
   }
 
+  /// Reading a `.npy` splits the pairs and finds each block's reach in one pass: the same
+  /// components and reach as a field built from the arrays, on a frame whose last block row
+  /// and column are cut (37×19 on 16×8 blocks).
+  @Test func aReadFieldEqualsTheFieldOfItsComponents() throws {
+    let (w, h) = (37, 19)
+    var state: UInt64 = 7
+    func next() -> Float {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Float(Int(state >> 40) % 20_001 - 10_000) / 256
+    }
+    let dx = (0..<(w * h)).map { _ in next() }
+    let dy = (0..<(w * h)).map { _ in next() }
+    let built = MotionField(width: w, height: h, dx: dx, dy: dy)
+    let read = try MotionField(npy: [UInt8](built.npyData()), width: w, height: h)
+    #expect(read == built)
+    #expect(read.blockReach == built.blockReach)
+    #expect(read.blockReach.count == 3 * 3)
+    // Block (2, 2) holds pixels 32…36 of rows 16…18: its reach is their largest |dx| or |dy|.
+    let corner = (16..<19).flatMap { y in (32..<37).map { x in max(abs(dx[y * w + x]), abs(dy[y * w + x])) } }
+    #expect(read.blockReach[8] == corner.max())
+  }
+
+  /// Of two vectors that are not finite, the first in row order is named, whichever block
+  /// column it lies in.
+  @Test func theFirstNonFiniteVectorInRowOrderIsNamed() throws {
+    let (w, h) = (40, 12)
+    var dx = [Float](repeating: 0.5, count: w * h)
+    var dy = dx
+    dx[9 * w + 2] = .nan
+    dy[1 * w + 20] = .infinity
+    dx[1 * w + 35] = -.infinity
+    let field = MotionField(width: w, height: h, dx: dx, dy: dy)
+    let error = #expect(throws: NpyError.self) {
+      _ = try MotionField(npy: [UInt8](field.npyData()), width: w, height: h)
+    }
+    #expect(error?.reason == "the vector at x 20, y 1 is not finite (0.5, inf)")
+  }
+
   @Test func aFieldWithANonFiniteVectorIsRefused() throws {
     let field = MotionField(width: 2, height: 2, dx: [0, 0, 0, 0], dy: [0, 0, 0, .nan])
     let error = #expect(throws: NpyError.self) {

@@ -89,6 +89,12 @@ void mg_messddt_blocks(const uint16_t *p, const uint16_t *g, const uint16_t *pre
 void mg_motion_reach(const float *dx, const float *dy, long width, long height, long columns, long blockWidth,
                      long blockHeight, float *reach);
 
+/// A `.npy` body of `width`×`height` little-endian float32 pairs (dx, dy) split into `dx` and
+/// `dy`, with `reach` as mg_motion_reach makes it (infinite where a vector is not finite), in one
+/// pass. Returns the index (y·width + x) of the first pixel whose vector is not finite, or −1.
+long mg_motion_split(const uint8_t *pairs, long width, long height, long columns, long blockWidth, long blockHeight,
+                     float *dx, float *dy, float *reach);
+
 /// Asks for the cache line holding `address` ahead of its use (a hint; it never faults).
 static inline void mg_prefetch(const void *address) { __builtin_prefetch(address); }
 
