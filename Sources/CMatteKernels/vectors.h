@@ -17,6 +17,13 @@ typedef double mg_v4u __attribute__((vector_size(32), aligned(8)));
 typedef uint16_t mg_u16x4 __attribute__((vector_size(8), aligned(2)));
 typedef uint8_t mg_u8x4 __attribute__((vector_size(4), aligned(1)));
 
+// Four floats and four 32-bit integers (the motion fields' split).
+typedef float mg_f4 __attribute__((vector_size(16)));
+typedef float mg_f4u __attribute__((vector_size(16), aligned(1)));
+typedef float mg_f8u __attribute__((vector_size(32), aligned(1)));
+typedef int32_t mg_i4 __attribute__((vector_size(16)));
+typedef int32_t mg_i4u __attribute__((vector_size(16), aligned(1)));
+
 #define mg_splat(v) ((mg_v4){(v), (v), (v), (v)})
 #define mg_load(p) ((mg_v4)(*(const mg_v4u *)(p)))
 #define mg_store(p, v) (*(mg_v4u *)(p) = (v))
@@ -25,6 +32,8 @@ typedef uint8_t mg_u8x4 __attribute__((vector_size(4), aligned(1)));
 #define mg_load_u8(p) __builtin_convertvector(*(const mg_u8x4 *)(p), mg_v4)
 // Lanes of `a` where the mask is set, of `b` elsewhere.
 #define mg_select(mask, a, b) ((mg_v4)(((mg_m4)(mask) & (mg_m4)(a)) | (~(mg_m4)(mask) & (mg_m4)(b))))
+// The same for four floats.
+#define mg_select4(mask, a, b) ((mg_f4)(((mg_i4)(mask) & (mg_i4)(a)) | (~(mg_i4)(mask) & (mg_i4)(b))))
 // Σ of four vectors' lanes in one fixed order: the vectors first, then ((l0 + l1) + (l2 + l3)).
 #define mg_sum(v)                                                                                       \
   __extension__({                                                                                      \

@@ -392,18 +392,16 @@ public enum FrameScorer {
         g.codes.withUnsafeBufferPointer { gc in
           previous.prediction.codes.withUnsafeBufferPointer { ppc in
             previous.truth.matte.codes.withUnsafeBufferPointer { gpc in
-              motion.dx.withUnsafeBufferPointer { dx in
-                motion.dy.withUnsafeBufferPointer { dy in
-                  previous.truth.regions.bits.withUnsafeBufferPointer { bits in
-                    let blocks = Self.motionBlocks(
-                      grid: grid, differs: differs, before: before ?? [], reach: motion.blockReach, width: w,
-                      height: p.height)
-                    withUnsafePointer(to: &constants) { c in
-                      mg_messddt_blocks(
-                        pc.baseAddress!, gc.baseAddress!, ppc.baseAddress!, gpc.baseAddress!, dx.baseAddress!,
-                        dy.baseAddress!, bits.baseAddress!, w, p.height, blocks, blocks.count, grid.columns,
-                        BlockGrid.blockWidth, BlockGrid.blockHeight, c, byBits)
-                    }
+              motion.targets.withUnsafeBufferPointer { targets in
+                previous.truth.regions.bits.withUnsafeBufferPointer { bits in
+                  let blocks = Self.motionBlocks(
+                    grid: grid, differs: differs, before: before ?? [], reach: motion.blockReach, width: w,
+                    height: p.height)
+                  withUnsafePointer(to: &constants) { c in
+                    mg_messddt_blocks(
+                      pc.baseAddress!, gc.baseAddress!, ppc.baseAddress!, gpc.baseAddress!, targets.baseAddress!,
+                      bits.baseAddress!, w, p.height, blocks, blocks.count, grid.columns, BlockGrid.blockWidth,
+                      BlockGrid.blockHeight, c, byBits)
                   }
                 }
               }

@@ -12,6 +12,10 @@ public struct MotionField: Sendable, Equatable {
   /// where one is NaN): how far MESSDdt's targets can lie from the block. Made once per field,
   /// whichever arms it scores.
   let blockReach: [Float]
+  /// Per pixel, where MESSDdt looks in frame t: y·width + x of the pixel moved by its vector
+  /// rounded to the nearest pixel (halves away from zero) and clamped to the frame. Made once
+  /// per field, whichever arms it scores.
+  let targets: [Int32]
 
   public init(width: Int, height: Int, dx: [Float], dy: [Float]) {
     precondition(dx.count == width * height && dy.count == width * height, "MotionField needs width*height vectors")
@@ -34,15 +38,26 @@ public struct MotionField: Sendable, Equatable {
       }
     }
     blockReach = reach
+    targets = [Int32](unsafeUninitializedCapacity: width * height) { t, count in
+      if width * height > 0 {
+        dx.withUnsafeBufferPointer { x in
+          dy.withUnsafeBufferPointer { y in
+            mg_motion_targets(x.baseAddress!, y.baseAddress!, width, height, t.baseAddress!)
+          }
+        }
+      }
+      count = width * height
+    }
   }
 
-  /// A field whose reach per block was made with it (by `mg_motion_split`).
-  init(width: Int, height: Int, dx: [Float], dy: [Float], blockReach: [Float]) {
+  /// A field whose reach per block and targets were made with it (by `mg_motion_split`).
+  init(width: Int, height: Int, dx: [Float], dy: [Float], blockReach: [Float], targets: [Int32]) {
     self.width = width
     self.height = height
     self.dx = dx
     self.dy = dy
     self.blockReach = blockReach
+    self.targets = targets
   }
 
   public static func == (l: MotionField, r: MotionField) -> Bool {
@@ -224,13 +239,18 @@ extension MotionField {
     var bad = -1
     var dy: [Float] = []
     var reach: [Float] = []
+    var targets: [Int32] = []
     let dx = [Float](unsafeUninitializedCapacity: n) { xs, xCount in
       dy = [Float](unsafeUninitializedCapacity: n) { ys, yCount in
         reach = [Float](unsafeUninitializedCapacity: columns * rows) { r, rCount in
-          if n > 0 {
-            bad = mg_motion_split(
-              (bytes.baseAddress! + body).assumingMemoryBound(to: UInt8.self), width, height, columns,
-              BlockGrid.blockWidth, BlockGrid.blockHeight, xs.baseAddress!, ys.baseAddress!, r.baseAddress!)
+          targets = [Int32](unsafeUninitializedCapacity: n) { t, tCount in
+            if n > 0 {
+              bad = mg_motion_split(
+                (bytes.baseAddress! + body).assumingMemoryBound(to: UInt8.self), width, height, columns,
+                BlockGrid.blockWidth, BlockGrid.blockHeight, xs.baseAddress!, ys.baseAddress!, r.baseAddress!,
+                t.baseAddress!)
+            }
+            tCount = n
           }
           rCount = columns * rows
         }
@@ -242,6 +262,6 @@ extension MotionField {
     if bad >= 0 {
       throw NpyError(reason: "the vector at x \(bad % width), y \(bad / width) is not finite (\(dx[bad]), \(dy[bad]))")
     }
-    return MotionField(width: width, height: height, dx: dx, dy: dy, blockReach: reach)
+    return MotionField(width: width, height: height, dx: dx, dy: dy, blockReach: reach, targets: targets)
   }
 }

@@ -110,12 +110,27 @@ import Testing
       state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       return Float(Int(state >> 40) % 20_001 - 10_000) / 256
     }
-    let dx = (0..<(w * h)).map { _ in next() }
-    let dy = (0..<(w * h)).map { _ in next() }
+    var dx = (0..<(w * h)).map { _ in next() }
+    var dy = (0..<(w * h)).map { _ in next() }
+    // Vectors far past the frame, and halves of either sign.
+    (dx[5], dy[5]) = (3e9, 0)
+    (dx[6], dy[6]) = (0, -3e9)
+    (dx[40], dy[40]) = (-2.5, 0)
+    (dx[41], dy[41]) = (0, 1.5)
     let built = MotionField(width: w, height: h, dx: dx, dy: dy)
     let read = try MotionField(npy: [UInt8](built.npyData()), width: w, height: h)
     #expect(read == built)
     #expect(read.blockReach == built.blockReach)
+    // Each target as the reference map finds it: the vector rounded half away from zero,
+    // the pixel clamped to the frame.
+    let expected = (0..<(w * h)).map { i in
+      let tx = min(max(i % w + Int(Double(dx[i]).rounded()), 0), w - 1)
+      let ty = min(max(i / w + Int(Double(dy[i]).rounded()), 0), h - 1)
+      return Int32(ty * w + tx)
+    }
+    #expect(read.targets == expected)
+    #expect(built.targets == expected)
+    #expect(expected[5] == 36 && expected[6] == 6 && expected[40] == 40 - 3 && expected[41] == 41 + 2 * w)
     #expect(read.blockReach.count == 3 * 3)
     // Block (2, 2) holds pixels 32…36 of rows 16…18: its reach is their largest |dx| or |dy|.
     let corner = (16..<19).flatMap { y in (32..<37).map { x in max(abs(dx[y * w + x]), abs(dy[y * w + x])) } }

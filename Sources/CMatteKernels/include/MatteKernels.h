@@ -74,26 +74,31 @@ void mg_block_temporal_avx2(const uint16_t *p, const uint16_t *g, const uint16_t
 
 /// MESSDdt terms |E′(x) − E(x + v(x))| of the pixels x of the listed blocks, added to
 /// byPattern[bits[x]] with the previous frame's region bits: E = (p·ip − g·ig)² of frame t, E′
-/// the same of frame t−1 (ipp, igp), v = (dx, dy) rounded to the nearest pixel (halves away
-/// from zero) and the target clamped to the `width`×`height` frame, as
+/// the same of frame t−1 (ipp, igp), and x + v(x) the pixel's target (`targets`, as
+/// mg_motion_targets makes them from v = (dx, dy)), as
 /// `TemporalMetrics.messddtMap` defines them (each term equal to the map's bit for bit).
 /// `blocks` holds `count` indices of a grid `columns` blocks wide of `blockWidth`×`blockHeight`
 /// pixels (the last row and column cut to the frame). A pixel left out adds nothing only when
 /// its E′ is 0 and its target's E is 0.
 void mg_messddt_blocks(const uint16_t *p, const uint16_t *g, const uint16_t *previousP, const uint16_t *previousG,
-                       const float *dx, const float *dy, const uint8_t *bits, long width, long height,
-                       const int32_t *blocks, long count, long columns, long blockWidth, long blockHeight,
-                       const mg_block_constants *c, double *byPattern);
+                       const int32_t *targets, const uint8_t *bits, long width, long height, const int32_t *blocks,
+                       long count, long columns, long blockWidth, long blockHeight, const mg_block_constants *c,
+                       double *byPattern);
+
+/// Each pixel's MESSDdt target as an index y·width + x: the pixel moved by (dx, dy) rounded to
+/// the nearest pixel (halves away from zero), clamped to the frame.
+void mg_motion_targets(const float *dx, const float *dy, long width, long height, int32_t *targets);
 
 /// Per block of that grid, the largest |dx| or |dy| of its pixels (infinite where one is NaN).
 void mg_motion_reach(const float *dx, const float *dy, long width, long height, long columns, long blockWidth,
                      long blockHeight, float *reach);
 
 /// A `.npy` body of `width`×`height` little-endian float32 pairs (dx, dy) split into `dx` and
-/// `dy`, with `reach` as mg_motion_reach makes it (infinite where a vector is not finite), in one
-/// pass. Returns the index (y·width + x) of the first pixel whose vector is not finite, or −1.
+/// `dy`, with `reach` as mg_motion_reach makes it (infinite where a vector is not finite) and
+/// `targets` as mg_motion_targets makes them, in one pass. Returns the index (y·width + x) of
+/// the first pixel whose vector is not finite, or −1.
 long mg_motion_split(const uint8_t *pairs, long width, long height, long columns, long blockWidth, long blockHeight,
-                     float *dx, float *dy, float *reach);
+                     float *dx, float *dy, float *reach, int32_t *targets);
 
 /// Asks for the cache line holding `address` ahead of its use (a hint; it never faults).
 static inline void mg_prefetch(const void *address) { __builtin_prefetch(address); }

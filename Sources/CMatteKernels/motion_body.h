@@ -1,0 +1,175 @@
+// The body of the MESSDdt kernel, included twice by MotionKernels.c (baseline and AVX2).
+// MG_NAME(x) names each build. A 16-pixel block row whose pixels share one region pattern is
+// four vectors of four doubles, summed in one fixed order; any other row is summed pixel by
+// pixel. Every term equals TemporalMetrics.messddtMap's bit for bit, and both builds give the
+// same sums.
+
+// The term of pixel i (its target t): |E′(i) − E(t)| with E = (p·ip − g·ig)², E′ of frame t−1.
+#define MG_MESSDDT_TERM(i, t)                                                                          \
+  __extension__({                                                                                      \
+    const double before_ = (double)previousP[i] * c->ipp - (double)previousG[i] * c->igp;             \
+    const double now_ = (double)p[t] * c->ip - (double)g[t] * c->ig;                                  \
+    const double e_ = before_ * before_ - now_ * now_;                                                \
+    e_ < 0 ? -e_ : e_;                                                                                 \
+  })
+
+static void MG_NAME(mg_messddt_blocks)(const uint16_t *p, const uint16_t *g, const uint16_t *previousP,
+                                       const uint16_t *previousG, const int32_t *targets, const uint8_t *bits,
+                                       long width, long height, const int32_t *blocks, long count, long columns,
+                                       long blockWidth, long blockHeight, const mg_block_constants *c,
+                                       double *byPattern) {
+  const mg_v4 zero = mg_splat(0.0), ip = mg_splat(c->ip), ig = mg_splat(c->ig), ipp = mg_splat(c->ipp),
+              igp = mg_splat(c->igp);
+  for (long k = 0; k < count; k++) {
+    const long bx = blocks[k] % columns, by = blocks[k] / columns;
+    const long x0 = bx * blockWidth, x1 = x0 + blockWidth < width ? x0 + blockWidth : width;
+    const long y0 = by * blockHeight, y1 = y0 + blockHeight < height ? y0 + blockHeight : height;
+    for (long y = y0; y < y1; y++) {
+      const long row = y * width;
+      if (x1 - x0 == 16 && mg_uniform16(bits + row + x0)) {
+        mg_v4 sums[4];
+        for (int q = 0; q < 4; q++) {
+          const long i = row + x0 + 4 * q;
+          const int32_t *t = targets + i;
+          const mg_v4 before = mg_load_u16(previousP + i) * ipp - mg_load_u16(previousG + i) * igp;
+          mg_v4 pt, gt;
+          if (t[1] == t[0] + 1 && t[2] == t[0] + 2 && t[3] == t[0] + 3) {
+            // Four neighbours moved alike (the usual case): their targets are four in a row.
+            pt = mg_load_u16(p + t[0]);
+            gt = mg_load_u16(g + t[0]);
+          } else {
+            pt = (mg_v4){p[t[0]], p[t[1]], p[t[2]], p[t[3]]};
+            gt = (mg_v4){g[t[0]], g[t[1]], g[t[2]], g[t[3]]};
+          }
+          const mg_v4 now = pt * ip - gt * ig;
+          const mg_v4 e = before * before - now * now;
+          sums[q] = mg_select(e < zero, -e, e);
+        }
+        byPattern[bits[row + x0]] += mg_sum(sums);
+        continue;
+      }
+      // Runs of one region pattern, in two registers (even and odd pixels of the run), added to
+      // byPattern once per run.
+      long x = x0;
+      while (x < x1) {
+        const uint8_t pattern = bits[row + x];
+        double s0 = 0, s1 = 0;
+        for (; x + 1 < x1 && bits[row + x] == pattern && bits[row + x + 1] == pattern; x += 2) {
+          s0 += MG_MESSDDT_TERM(row + x, targets[row + x]);
+          s1 += MG_MESSDDT_TERM(row + x + 1, targets[row + x + 1]);
+        }
+        if (x < x1 && bits[row + x] == pattern) {
+          s0 += MG_MESSDDT_TERM(row + x, targets[row + x]);
+          x++;
+        }
+        byPattern[pattern] += s0 + s1;
+      }
+    }
+  }
+}
+
+#undef MG_MESSDDT_TERM
+
+// Four pixels' vectors of one row at once: the interleaved pairs split, their targets, the
+// block's running largest |dx| or |dy| (`most`) and whether one was not finite (`flags`).
+// Little-endian hosts only (the `.npy` is little-endian); others take the pixel path.
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MG_SPLIT_FOUR(x)                                                                               \
+  do {                                                                                                 \
+    const mg_f8u raw_ = *(const mg_f8u *)(in + 8 * (x));                                              \
+    const mg_f4 a_ = __builtin_shufflevector(raw_, raw_, 0, 2, 4, 6);                                  \
+    const mg_f4 b_ = __builtin_shufflevector(raw_, raw_, 1, 3, 5, 7);                                  \
+    *(mg_f4u *)(u + (x)) = a_;                                                                         \
+    *(mg_f4u *)(v + (x)) = b_;                                                                         \
+    flags |= ((mg_i4)a_ & exponent) == exponent;                                                       \
+    flags |= ((mg_i4)b_ & exponent) == exponent;                                                       \
+    const mg_f4 fa_ = (mg_f4)((mg_i4)a_ & magnitude), fb_ = (mg_f4)((mg_i4)b_ & magnitude);           \
+    most = mg_select4(fa_ > most, fa_, most);                                                          \
+    most = mg_select4(fb_ > most, fb_, most);                                                          \
+    mg_v4 da_ = __builtin_convertvector(a_, mg_v4), db_ = __builtin_convertvector(b_, mg_v4);          \
+    da_ = mg_select(da_ > -lim, da_, -lim);                                                            \
+    da_ = mg_select(da_ < lim, da_, lim);                                                              \
+    db_ = mg_select(db_ > -lim, db_, -lim);                                                            \
+    db_ = mg_select(db_ < lim, db_, lim);                                                              \
+    da_ = da_ + mg_select(da_ < zero, -half, half);                                                    \
+    db_ = db_ + mg_select(db_ < zero, -half, half);                                                    \
+    mg_i4 tx_ = (mg_i4){(int32_t)(x), (int32_t)(x) + 1, (int32_t)(x) + 2, (int32_t)(x) + 3} +          \
+                __builtin_convertvector(da_, mg_i4);                                                   \
+    mg_i4 ty_ = (int32_t)y + __builtin_convertvector(db_, mg_i4);                                     \
+    tx_ = tx_ & ~(tx_ < 0);                                                                            \
+    tx_ = (tx_ & (tx_ <= lastX)) | (lastX & ~(tx_ <= lastX));                                          \
+    ty_ = ty_ & ~(ty_ < 0);                                                                            \
+    ty_ = (ty_ & (ty_ <= lastY)) | (lastY & ~(ty_ <= lastY));                                          \
+    *(mg_i4u *)(t + (x)) = ty_ * (int32_t)width + tx_;                                                 \
+  } while (0)
+#endif
+
+static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long height, long columns,
+                                     long blockWidth, long blockHeight, float *dx, float *dy, float *reach,
+                                     int32_t *targets) {
+  const long rows = (height + blockHeight - 1) / blockHeight;
+  const double limit = (double)(width > height ? width : height) + 1;
+  for (long b = 0; b < columns * rows; b++) reach[b] = 0;
+  long bad = -1;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const mg_v4 zero = mg_splat(0.0), half = mg_splat(0.5), lim = mg_splat(limit);
+  const mg_i4 exponent = {0x7F800000, 0x7F800000, 0x7F800000, 0x7F800000};
+  const mg_i4 magnitude = {0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF};
+  const int32_t wx = (int32_t)width - 1, hy = (int32_t)height - 1;
+  const mg_i4 lastX = {wx, wx, wx, wx}, lastY = {hy, hy, hy, hy};
+#endif
+  for (long y = 0; y < height; y++) {
+    float *out = reach + (y / blockHeight) * columns;
+    const uint8_t *in = pairs + 8 * y * width;
+    float *u = dx + y * width, *v = dy + y * width;
+    int32_t *t = targets + y * width;
+    for (long bx = 0; bx < columns; bx++) {
+      const long x0 = bx * blockWidth, x1 = x0 + blockWidth < width ? x0 + blockWidth : width;
+      float m = out[bx];
+      int nonFinite = 0;
+      long x = x0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      mg_f4 most = {m, m, m, m};
+      mg_i4 flags = {0, 0, 0, 0};
+      for (; x + 4 <= x1; x += 4) MG_SPLIT_FOUR(x);
+      m = most[0] > m ? most[0] : m;
+      m = most[1] > m ? most[1] : m;
+      m = most[2] > m ? most[2] : m;
+      m = most[3] > m ? most[3] : m;
+      nonFinite = (flags[0] | flags[1] | flags[2] | flags[3]) != 0;
+#endif
+      for (; x < x1; x++) {
+        // Little-endian float32 pairs, dx then dy, assembled from bytes.
+        uint32_t bitsX = (uint32_t)in[8 * x] | (uint32_t)in[8 * x + 1] << 8 | (uint32_t)in[8 * x + 2] << 16 |
+                         (uint32_t)in[8 * x + 3] << 24;
+        uint32_t bitsY = (uint32_t)in[8 * x + 4] | (uint32_t)in[8 * x + 5] << 8 | (uint32_t)in[8 * x + 6] << 16 |
+                         (uint32_t)in[8 * x + 7] << 24;
+        float a, b;
+        memcpy(&a, &bitsX, 4);
+        memcpy(&b, &bitsY, 4);
+        u[x] = a;
+        v[x] = b;
+        t[x] = mg_target(a, b, x, y, width, height, limit);
+        // Exponent all ones: infinity or NaN.
+        nonFinite |= ((bitsX & 0x7F800000u) == 0x7F800000u) | ((bitsY & 0x7F800000u) == 0x7F800000u);
+        float fa = fabsf(a), fb = fabsf(b);
+        m = fa > m ? fa : m;
+        m = fb > m ? fb : m;
+      }
+      out[bx] = nonFinite ? INFINITY : m;
+      if (nonFinite && bad < 0) {
+        for (long k = x0; k < x1; k++) {
+          if (!isfinite(u[k]) || !isfinite(v[k])) {
+            bad = y * width + k;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return bad;
+}
+
+#ifdef MG_SPLIT_FOUR
+#undef MG_SPLIT_FOUR
+#endif
