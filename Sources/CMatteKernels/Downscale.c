@@ -5,23 +5,23 @@
 // sample wide), so the Swift reference (Downscale.gray8) and this agree exactly: each output is
 // (Σ·255 + n·max/2) / (n·max), integer arithmetic throughout.
 void mg_downscale_gray8(const uint16_t *src, long width, const long *xs, long outWidth, const long *ys,
-                        long outHeight, long maxValue, uint64_t *rowSums, uint8_t *out) {
+                        long outHeight, long maxValue, uint32_t *columnSums, uint8_t *out) {
+  const long used = xs[outWidth] > width ? width : xs[outWidth];
   for (long oy = 0; oy < outHeight; oy++) {
     long y0 = ys[oy], y1 = ys[oy + 1] > y0 ? ys[oy + 1] : y0 + 1;
-    for (long i = 0; i < outWidth; i++) rowSums[i] = 0;
+    // Each column's sum over the block's rows first (a plain loop the compiler vectorises; at
+    // most 8192 rows of 65535 fit 32 bits), then each block's columns.
+    for (long x = 0; x < used; x++) columnSums[x] = 0;
     for (long y = y0; y < y1; y++) {
       const uint16_t *row = src + y * width;
-      for (long ox = 0; ox < outWidth; ox++) {
-        long x0 = xs[ox], x1 = xs[ox + 1] > x0 ? xs[ox + 1] : x0 + 1;
-        uint64_t s = 0;
-        for (long x = x0; x < x1; x++) s += row[x];
-        rowSums[ox] += s;
-      }
+      for (long x = 0; x < used; x++) columnSums[x] += row[x];
     }
     for (long ox = 0; ox < outWidth; ox++) {
       long x0 = xs[ox], x1 = xs[ox + 1] > x0 ? xs[ox + 1] : x0 + 1;
+      uint64_t sum = 0;
+      for (long x = x0; x < x1; x++) sum += columnSums[x];
       uint64_t den = (uint64_t)((y1 - y0) * (x1 - x0)) * (uint64_t)maxValue;
-      uint64_t v = (rowSums[ox] * 255 + den / 2) / den;
+      uint64_t v = (sum * 255 + den / 2) / den;
       out[oy * outWidth + ox] = (uint8_t)(v > 255 ? 255 : v);
     }
   }

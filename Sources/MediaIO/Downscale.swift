@@ -23,8 +23,10 @@ public enum Downscale {
   public static func gray8(_ image: GrayImage, to size: PixelSize) -> [UInt8] {
     let xs = edges(source: image.width, count: size.width)
     let ys = edges(source: image.height, count: size.height)
+    // The kernel sums a block's rows per column in 32 bits: 65 537 rows of 65 535 would not fit.
+    guard zip(ys, ys.dropFirst()).allSatisfy({ $1 - $0 < 65_537 }) else { return gray8Reference(image, to: size) }
     var out = [UInt8](repeating: 0, count: size.width * size.height)
-    var sums = [UInt64](repeating: 0, count: size.width)
+    var sums = [UInt32](repeating: 0, count: image.width)
     image.samples.withUnsafeBufferPointer { src in
       mg_downscale_gray8(
         src.baseAddress!, image.width, xs, size.width, ys, size.height, image.maxValue, &sums, &out)

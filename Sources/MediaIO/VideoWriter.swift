@@ -5,8 +5,9 @@ public enum VideoEncoding: Sendable, Equatable {
   /// H.264 (libx264) yuv420p, BT.601 limited range, constant quality `crf`: what a customer
   /// upload looks like. Single-threaded and bit-exact so one machine repeats itself.
   case h264(crf: Int, preset: String)
-  /// VP9 (libvpx-vp9) yuva420p in WebM with `alpha_mode`, constant quality `crf`.
-  case vp9Alpha(crf: Int)
+  /// VP9 (libvpx-vp9) yuva420p in WebM with `alpha_mode`, constant quality `crf`; without
+  /// `lookahead`, libvpx holds no frames ahead (less memory, what a live preview needs).
+  case vp9Alpha(crf: Int, lookahead: Bool = true)
   /// FFV1 gray16le: lossless 16-bit mattes.
   case ffv1Gray16
   /// FFV1 gray8: lossless 8-bit masks.
@@ -121,7 +122,7 @@ public final class VideoWriter {
       ctx.pointee.color_range = AVCOL_RANGE_MPEG
       av_opt_set(ctx.pointee.priv_data, "crf", String(crf), 0)
       av_opt_set(ctx.pointee.priv_data, "preset", preset, 0)
-    case .vp9Alpha(let crf):
+    case .vp9Alpha(let crf, let lookahead):
       ctx.pointee.gop_size = Int32(frameRate * 2)
       ctx.pointee.bit_rate = 0
       ctx.pointee.colorspace = AVCOL_SPC_SMPTE170M
@@ -129,6 +130,8 @@ public final class VideoWriter {
       av_opt_set(ctx.pointee.priv_data, "crf", String(crf), 0)
       av_opt_set(ctx.pointee.priv_data, "deadline", "realtime", 0)
       av_opt_set(ctx.pointee.priv_data, "cpu-used", "8", 0)
+      // Without look-ahead libvpx holds no frames back (by default 25, and as many of alpha).
+      if !lookahead { av_opt_set(ctx.pointee.priv_data, "lag-in-frames", "0", 0) }
     case .prores4444:
       ctx.pointee.colorspace = AVCOL_SPC_SMPTE170M
       ctx.pointee.color_primaries = AVCOL_PRI_SMPTE170M

@@ -47,7 +47,7 @@ final class PreviewRecorder {
         path: sourcePath, options: ReadOptions(rgb: .eight, targetSize: size, decoderThreads: 1))
       writer = try VideoWriter(
         path: path, width: size.width * PreviewLayout.tileOrder.count, height: size.height, frameRate: self.fps,
-        encoding: .vp9Alpha(crf: 48))
+        encoding: .vp9Alpha(crf: 48, lookahead: false))
     } catch {
       fail("\(error)")
     }

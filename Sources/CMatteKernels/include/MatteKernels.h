@@ -111,8 +111,9 @@ static inline void mg_prefetch_rows(const void *first, long strideBytes, long ro
 
 /// Area-average reduction of a gray picture (`width` samples a row, values 0…maxValue) to
 /// `outWidth`×`outHeight` 8-bit samples, with the block edges `xs` (outWidth + 1 entries) and
-/// `ys` (outHeight + 1); `rowSums` holds outWidth scratch values. Equal to Downscale.gray8.
+/// `ys` (outHeight + 1); `columnSums` holds `width` scratch values. Equal to
+/// Downscale.gray8Reference.
 void mg_downscale_gray8(const uint16_t *src, long width, const long *xs, long outWidth, const long *ys,
-                        long outHeight, long maxValue, uint64_t *rowSums, uint8_t *out);
+                        long outHeight, long maxValue, uint32_t *columnSums, uint8_t *out);
 
 #endif
