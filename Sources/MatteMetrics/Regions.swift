@@ -1,3 +1,4 @@
+import CMatteKernels
 import Foundation
 import Synchronization
 
@@ -365,20 +366,9 @@ public struct RegionDeriver: Sendable {
     }
     truth.codes.withUnsafeBufferPointer { g in
       BytePlaneMorphology.forEach(spans, width: w, height: h) { start, count in
-        let y = start / w
-        let row = y * w
-        for k in start..<(start + count) {
-          let x = k - row
-          var lo = UInt16.max
-          var hi = UInt16.min
-          for xx in max(x - r, 0)...min(x + r, w - 1) {
-            let v = g[row + xx]
-            lo = min(lo, v)
-            hi = max(hi, v)
-          }
-          lows[k] = lo
-          highs[k] = hi
-        }
+        let row = start / w * w
+        mg_row_range(
+          g.baseAddress! + row, w, start - row, count, r, lows.baseAddress! + row, highs.baseAddress! + row)
       }
     }
     plane.withUnsafeMutableBufferPointer { pl in

@@ -109,6 +109,11 @@ static inline void mg_prefetch_rows(const void *first, long strideBytes, long ro
   for (long r = 0; r < rows; r++) __builtin_prefetch((const char *)first + r * strideBytes);
 }
 
+/// For x in [start, start + count) of a row `width` samples long: the least and greatest sample
+/// of row[x − radius … x + radius] (the part inside the row) into lows[x] and highs[x].
+void mg_row_range(const uint16_t *row, long width, long start, long count, long radius, uint16_t *lows,
+                  uint16_t *highs);
+
 /// Area-average reduction of a gray picture (`width` samples a row, values 0…maxValue) to
 /// `outWidth`×`outHeight` 8-bit samples, with the block edges `xs` (outWidth + 1 entries) and
 /// `ys` (outHeight + 1); `columnSums` holds `width` scratch values. Equal to
