@@ -6,15 +6,15 @@
 // (Σ·255 + n·max/2) / (n·max), integer arithmetic throughout.
 void mg_downscale_gray8(const uint16_t *src, long width, const long *xs, long outWidth, const long *ys,
                         long outHeight, long maxValue, uint32_t *columnSums, uint8_t *out) {
-  const long used = xs[outWidth] > width ? width : xs[outWidth];
   for (long oy = 0; oy < outHeight; oy++) {
     long y0 = ys[oy], y1 = ys[oy + 1] > y0 ? ys[oy + 1] : y0 + 1;
-    // Each column's sum over the block's rows first (a plain loop the compiler vectorises; at
-    // most 8192 rows of 65535 fit 32 bits), then each block's columns.
-    for (long x = 0; x < used; x++) columnSums[x] = 0;
+    // Each column's sum over the block's rows first (a plain loop the compiler vectorises; the
+    // caller keeps a block under 65 537 rows, so a column's sum fits 32 bits), then each block's
+    // columns.
+    for (long x = 0; x < width; x++) columnSums[x] = 0;
     for (long y = y0; y < y1; y++) {
       const uint16_t *row = src + y * width;
-      for (long x = 0; x < used; x++) columnSums[x] += row[x];
+      for (long x = 0; x < width; x++) columnSums[x] += row[x];
     }
     for (long ox = 0; ox < outWidth; ox++) {
       long x0 = xs[ox], x1 = xs[ox + 1] > x0 ? xs[ox + 1] : x0 + 1;

@@ -151,21 +151,20 @@ final class MotionFields {
     let path = folder + (zip != nil ? ":" : "/") + name
     if let zip {
       try zip.read(name, into: &buffer)
-      let parsed = buffer.withUnsafeBytes { raw in
-        Result { () throws(NpyError) in try MotionField(npy: raw, width: size.width, height: size.height) }
-      }
-      switch parsed {
-      case .success(let field): return field
-      case .failure(let error): throw StandaloneScore.Failure(description: "\(path): \(error.reason)")
-      }
+      return try buffer.withUnsafeBytes { try parse($0, path: path) }
     }
     // H×W×2 float32 and a header: anything much larger is not this frame's field.
     _ = try InputFile.regularFile(path, maxBytes: size.width * size.height * 8 + 65_536)
     guard let data = FileManager.default.contents(atPath: path) else {
       throw StandaloneScore.Failure(description: "\(path): cannot read")
     }
+    return try data.withUnsafeBytes { try parse($0, path: path) }
+  }
+
+  /// The field in `bytes` (a `.npy`), or the reason it is not one, naming `path`.
+  private func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> MotionField {
     do {
-      return try MotionField(npy: data, width: size.width, height: size.height)
+      return try MotionField(npy: bytes, width: size.width, height: size.height)
     } catch {
       throw StandaloneScore.Failure(description: "\(path): \(error.reason)")
     }

@@ -58,6 +58,30 @@ import Testing
     #expect(buffer == small)
   }
 
+  /// A member whose central-directory record is not matched to ZIPFoundation's entry (here a
+  /// name in code page 437, which ZIPFoundation decodes and the directory walk reads as UTF-8)
+  /// is streamed through ZIPFoundation instead, with the same bytes.
+  @Test func aMemberTheDirectoryWalkCannotMatchIsStreamed() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let small = Self.content(1_000, seed: 4)
+    var bytes = [UInt8](craftZip([("a.bin", small, nil, 0)]))
+    let local = try #require(Self.offsets(of: 0x0403_4B50, in: bytes).first)
+    let central = try #require(Self.offsets(of: 0x0201_4B50, in: bytes).first)
+    // Byte 0x80 is "Ç" in code page 437 (the name flag's UTF-8 bit is clear), not valid UTF-8.
+    bytes[local + 30] = 0x80
+    bytes[central + 46] = 0x80
+    let path = folder + "/cp437.zip"
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let zip = try SafeZip(path: path)
+    let name = try #require(zip.members.first?.path)
+    #expect(name == "Ç.bin")
+    var buffer: [UInt8] = []
+    try zip.read(name, into: &buffer)
+    #expect(buffer == small)
+    #expect([UInt8](try zip.read(name)) == small)
+  }
+
   @Test func aMemberThatInflatesToAnotherSizeOrIsDamagedIsRefused() throws {
     let folder = try temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
