@@ -55,6 +55,16 @@ public final class VideoReader: FrameSource {
   /// Whether any packet was sent with non-reference frames discarded.
   private var discardedSome = false
   private var nextIndex = 0
+  /// With `keepsLastFrame`: a reference to the last frame delivered converted, as decoded.
+  private let kept = FrameOwner()
+  private var keptFrame: (index: Int, time: Double)?
+  /// Converts kept frames at the stream's own size to 8-bit RGB (made when first needed).
+  private var fullSizeConverter: FrameConverter?
+
+  /// Keep a reference to each frame delivered (the decoder's buffer, not a copy), so that
+  /// `lastFrame()` can give it at the stream's own size even when the reader resamples: one
+  /// decode of the source serves a preview at reduced size and full-size review pictures.
+  public var keepsLastFrame = false
 
   /// Opens `path` with the older two-flag interface.
   public convenience init(path: String, rgb: Bool = true, alpha: AlphaSource = .none) throws(MediaError) {
@@ -293,6 +303,11 @@ public final class VideoReader: FrameSource {
         }
         let decoded = try converter.convert(
           frame.pointer, index: nextIndex, time: time, label: "frame \(nextIndex) (decoded by \(decoderName))")
+        if keepsLastFrame {
+          av_frame_unref(kept.pointer)
+          let r = av_frame_ref(kept.pointer, frame.pointer)
+          keptFrame = r < 0 ? nil : (nextIndex, time)
+        }
         nextIndex += 1
         return decoded
       }
@@ -334,6 +349,20 @@ public final class VideoReader: FrameSource {
 }
 
 extension VideoReader {
+  /// The last frame delivered (with `keepsLastFrame`), as 8-bit RGB at the stream's own size
+  /// (turned for its rotation), converted as a reader opened with `ReadOptions(rgb: .eight)`
+  /// converts it; nil when no frame was kept.
+  public func lastFrame() throws(MediaError) -> DecodedFrame? {
+    guard keepsLastFrame, let keptFrame else { return nil }
+    let converter =
+      fullSizeConverter
+      ?? FrameConverter(path: path, storedSize: storedSize, turn: rotation, options: ReadOptions(rgb: .eight))
+    fullSizeConverter = converter
+    return try converter.convert(
+      kept.pointer, index: keptFrame.index, time: keptFrame.time,
+      label: "frame \(keptFrame.index) (decoded by \(decoderName))")
+  }
+
   /// The current packet's alpha bitstream (BlockAdditional id 1) as a packet of its own, with
   /// the packet's timing.
   ///

@@ -334,9 +334,9 @@ struct ClipContext: Sendable {
   /// the window in `REGION-frameN-crop.txt` ("x y width height"). Crops keep the report small;
   /// fast compression keeps the run from waiting on zlib (the files are lossless either way).
   private func writeReviewImages(clip: Clip, score: ClipScore) throws {
-    // Every region's source picture from one pass over the source (regions often pick frames
-    // close together, and each pass decodes from the start).
-    let times = ReviewFrame.regions.compactMap { score.regionReviews[$0]?.time }
+    // Every region's source picture the preview's decode did not keep, from one pass over the
+    // source (regions often pick frames close together, and each pass decodes from the start).
+    let times = ReviewFrame.regions.compactMap { score.regionReviews[$0].flatMap { $0.source == nil ? $0.time : nil } }
     let sources =
       times.isEmpty ? [:] : try ClipScorer.sourceFrames(path: clipSet.path(of: clip.source), times: times)
     for region in ReviewFrame.regions {
@@ -347,8 +347,10 @@ struct ClipContext: Sendable {
         within: (r.regionBits, region.bit))
       try "\(crop.x) \(crop.y) \(crop.width) \(crop.height)\n".write(
         toFile: prefix + "-crop.txt", atomically: true, encoding: .utf8)
-      let source = sources[r.time].flatMap { $0.width == r.truth.width && $0.height == r.truth.height ? $0 : nil }
-        .map { ReviewImages.cropped($0, crop) }
+      let source = (r.source ?? sources[r.time]).flatMap {
+        $0.width == r.truth.width && $0.height == r.truth.height ? $0 : nil
+      }
+      .map { ReviewImages.cropped($0, crop) }
       if let source { try PNGFile.write(source, to: prefix + "-source.png", compression: .fast) }
       let pieces = [("truth", r.truth), ("a", r.a), ("b", r.b)].map { ($0.0, ReviewImages.cropped($0.1, crop)) }
       // Without ground truth (the crop is where A and B disagree most): the arms alone, no heatmaps.

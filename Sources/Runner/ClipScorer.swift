@@ -45,6 +45,9 @@ struct ReviewFrame: Sendable {
   var b: GrayImage
   /// The frame's region map (`RegionKind.bit` per pixel).
   var regionBits: [UInt8]
+  /// The source picture at this frame, full size, when the preview's decode of the source
+  /// already had it (otherwise the review images decode it again).
+  var source: RGBImage? = nil
 }
 
 /// One measure that is not a ground-truth alpha metric, for an arm ("A", "B") or both ("A-B").
@@ -328,12 +331,16 @@ enum ClipScorer {
       score.frameRecords.append(("A", current.index, sa))
       score.frameRecords.append(("B", current.index, sb))
       if case .alpha(let pa) = fa, case .alpha(let pb) = fb {
+        // The source picture for the review images, from the preview's decode of the source
+        // (asked once a frame, only when some region's worst frame is this one).
+        var fullSource: RGBImage??
         for region in ReviewFrame.regions where sa.pixels(region, .sad) > 0 && sb.pixels(region, .sad) > 0 {
           let error = sa.sum(region, .sad) + sb.sum(region, .sad)
           if error > score.regionReviews[region]?.error ?? -1 {
+            if fullSource == nil { fullSource = .some(preview?.fullSizeSource(at: current.time)) }
             score.regionReviews[region] = ReviewFrame(
               index: current.index, time: current.time, error: error, truth: current.image, a: pa, b: pb,
-              regionBits: prepared.regions.bits)
+              regionBits: prepared.regions.bits, source: fullSource!)
           }
         }
       }

@@ -5,7 +5,8 @@ import Report
 /// Writes a clip's preview while it is scored: one VP9 WebM with alpha whose frame holds the
 /// arms, the ground truth and both error maps side by side at reduced size, each frame made
 /// from the frames decoded for scoring (plus the source, decoded once more at preview size for
-/// colour). One stream per clip means the report's panes are in lockstep by construction.
+/// colour; the same decode gives the review images their full-size source pictures). One
+/// stream per clip means the report's panes are in lockstep by construction.
 ///
 /// A preview that cannot be made is a warning (`finish()` returns it), never a failed clip:
 /// the first error stops the recorder and removes its partial file.
@@ -18,6 +19,9 @@ final class PreviewRecorder {
   private var source: VideoReader?
   private var pendingSource: DecodedFrame?
   private var lastSource: [UInt8]?
+  /// The time of the frame being appended when the source had a picture for it (not the last
+  /// one again): `fullSizeSource(at:)` gives that picture.
+  private var matchedTime: Double?
   private var frames: [Int] = []
   private(set) var warning: String?
   private let path: String
@@ -45,6 +49,7 @@ final class PreviewRecorder {
     do {
       source = try VideoReader(
         path: sourcePath, options: ReadOptions(rgb: .eight, targetSize: size, decoderThreads: 1))
+      source?.keepsLastFrame = true
       writer = try VideoWriter(
         path: path, width: size.width * PreviewLayout.tileOrder.count, height: size.height, frameRate: self.fps,
         encoding: .vp9Alpha(crf: 48, lookahead: false))
@@ -65,6 +70,7 @@ final class PreviewRecorder {
   /// one again when the source has no frame there.
   private func sourcePicture(at time: Double) throws -> [UInt8] {
     let tolerance = 0.5 / fps
+    matchedTime = nil
     while true {
       if pendingSource == nil { pendingSource = try source?.nextFrame() }
       guard let f = pendingSource else { break }
@@ -74,11 +80,23 @@ final class PreviewRecorder {
       }
       if f.time <= time + tolerance, let rgb = f.rgb {
         lastSource = rgb.pixels
+        matchedTime = time
         pendingSource = nil
       }
       break
     }
     return lastSource ?? [UInt8](repeating: 128, count: size.width * size.height * 3)
+  }
+
+  /// The source picture of the frame last appended, at full size, as the review images'
+  /// own pass over the source (`ClipScorer.sourceFrames`) would give it: only when that frame
+  /// was at `time` and had its own source picture, and the source runs at the preview's frame
+  /// rate (so both pick a picture within the same half frame); nil otherwise.
+  func fullSizeSource(at time: Double) -> RGBImage? {
+    guard warning == nil, let source, matchedTime == time, abs(source.frameRate - fps) <= 1e-9 * fps else {
+      return nil
+    }
+    return try? source.lastFrame()?.rgb
   }
 
   /// Appends the frame scored at `index`/`time`. Arms given as pictures (composited outputs)

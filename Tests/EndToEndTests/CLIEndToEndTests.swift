@@ -99,6 +99,39 @@ struct CLI {
     #expect(missing.status == 1 && missing.stderr.contains("/nonexistent/x.webm: no such file or folder"))
   }
 
+  /// With previews on, the review images take their source pictures from the preview's decode
+  /// of the source instead of a pass of their own: every file they write is the same, byte for
+  /// byte, as a run without previews writes.
+  @Test func reviewImagesAreTheSameWithAndWithoutPreviews() throws {
+    let clips = try CLI.tinyClipSet()
+    let work = try CLI.folder()
+    var folders: [String] = []
+    for (name, extra) in [("with", [String]()), ("without", ["--no-previews"])] {
+      let r = try CLI.run(
+        [
+          "run", "--clipset", clips, "--a", "configs/baseline.yaml", "--b", "configs/candidate.yaml",
+          "--db", work + "/\(name).sqlite", "--out", work + "/\(name)",
+        ] + extra)
+      #expect(r.status == 3, "stderr: \(r.stderr)")
+      let line = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("report: ") })
+      folders.append(URL(fileURLWithPath: String(line.dropFirst("report: ".count))).deletingLastPathComponent().path)
+    }
+    func files(_ folder: String) throws -> [String] {
+      try FileManager.default.subpathsOfDirectory(atPath: folder + "/clips").filter {
+        $0.hasSuffix(".png") || $0.hasSuffix("-crop.txt")
+      }.sorted()
+    }
+    let with = try files(folders[0])
+    #expect(with == (try files(folders[1])))
+    #expect(with.filter { $0.hasSuffix("-source.png") }.count >= 3)
+    #expect(FileManager.default.fileExists(atPath: folders[0] + "/clips/hair-sway/preview.webm"))
+    for file in with {
+      let a = try Data(contentsOf: URL(fileURLWithPath: folders[0] + "/clips/" + file))
+      let b = try Data(contentsOf: URL(fileURLWithPath: folders[1] + "/clips/" + file))
+      #expect(a == b, "\(file) differs")
+    }
+  }
+
   @Test func runScoresStoresReportsAndDecides() throws {
     let clips = try CLI.tinyClipSet()
     let work = try CLI.folder()
