@@ -1,3 +1,5 @@
+import CMatteKernels
+
 /// Per-block summaries of a frame, so that scoring skips what cannot contribute.
 ///
 /// Mattes are mostly flat (0 in the background, the maximum in the foreground) and a prediction
@@ -21,8 +23,8 @@ struct BlockGrid: Sendable {
   /// 4-pixel reach exactly.
   let cellColumns: Int
   let cellRows: Int
-  private var cellLow: [UInt16]
-  private var cellHigh: [UInt16]
+  private(set) var cellLow: [UInt16]
+  private(set) var cellHigh: [UInt16]
 
   /// With `init(_:comparedWith:)`: whether each block holds a pixel whose value differs from
   /// the other matte's (empty otherwise).
@@ -40,117 +42,46 @@ struct BlockGrid: Sendable {
     let cr = (m.height + 3) / 4
     cellColumns = cc
     cellRows = cr
-    let (w, h, cols) = (width, height, columns)
-    // Per band of four rows: element-wise minimum and maximum down the band (vectorises), then
-    // across each cell's four columns.
-    var bandLow = [UInt16](repeating: 0, count: w)
-    var bandHigh = [UInt16](repeating: 0, count: w)
-    var scratchRow = [UInt16](repeating: 0, count: w)
-    let cells = (
-      low: UnsafeMutablePointer<UInt16>.allocate(capacity: cc * cr),
-      high: UnsafeMutablePointer<UInt16>.allocate(capacity: cc * cr)
-    )
-    let blocks = (
-      low: UnsafeMutablePointer<UInt16>.allocate(capacity: columns * rows),
-      high: UnsafeMutablePointer<UInt16>.allocate(capacity: columns * rows)
-    )
-    defer {
-      for p in [cells.low, cells.high, blocks.low, blocks.high] { p.deallocate() }
-    }
-    blocks.low.initialize(repeating: .max, count: columns * rows)
-    blocks.high.initialize(repeating: 0, count: columns * rows)
-    var differs = [Bool](repeating: false, count: other == nil ? 0 : columns * rows)
-    var xorBand = [UInt16](repeating: 0, count: other == nil ? 0 : w)
-    let pm = UInt32(m.maxValue)
-    let om = UInt32(other?.maxValue ?? m.maxValue)
-    let otherCodes = other?.codes ?? []
-    scratchRow.withUnsafeMutableBufferPointer { scratch in
-      otherCodes.withUnsafeBufferPointer { oc in
-        xorBand.withUnsafeMutableBufferPointer { xb in
-          m.codes.withUnsafeBufferPointer { codes in
-            bandLow.withUnsafeMutableBufferPointer { bl in
-              bandHigh.withUnsafeMutableBufferPointer { bh in
-                for cy in 0..<cr {
-                  let y0 = cy * 4
-                  if other != nil {
-                    // Where p and g differ in value, ORed down the band (`accumulateDifference`).
-                    let acc = xb.baseAddress!
-                    for y in y0..<min(y0 + 4, h) {
-                      Self.accumulateDifference(
-                        codes.baseAddress! + y * w, oc.baseAddress! + y * w, count: w, pMax: pm, gMax: om, into: acc)
-                    }
-                    // At the end of a block row, one flag per block.
-                    if (y0 + 4) % Self.blockHeight == 0 || y0 + 4 >= h {
-                      Self.flagBlocks(acc, width: w, columns: cols, blockRow: y0 / Self.blockHeight, into: &differs)
-                      acc.update(repeating: 0, count: w)
-                    }
-                  }
-                  let first = codes.baseAddress! + y0 * w
-                  bl.baseAddress!.update(from: first, count: w)
-                  bh.baseAddress!.update(from: first, count: w)
-                  for y in (y0 + 1)..<min(y0 + 4, h) {
-                    let row = codes.baseAddress! + y * w
-                    let l = bl.baseAddress!
-                    let u = bh.baseAddress!
-                    for x in 0..<w { l[x] = min(l[x], row[x]) }
-                    for x in 0..<w { u[x] = max(u[x], row[x]) }
-                  }
-                  // Minimum of each group of four columns: pairs, then pairs of pairs (vectorises);
-                  // the cell's value is at its first column. A last, narrower cell is done alone.
-                  let whole = w / 4
-                  if whole > 0 {
-                    Self.foldFours(bl.baseAddress!, count: w, whole: whole, scratch: scratch.baseAddress!, min)
-                    Self.foldFours(bh.baseAddress!, count: w, whole: whole, scratch: scratch.baseAddress!, max)
-                  }
-                  let blockRow = (cy * 4 / Self.blockHeight) * cols
-                  let cl = cells.low + cy * cc
-                  let ch = cells.high + cy * cc
-                  let bL = blocks.low + blockRow
-                  let bH = blocks.high + blockRow
-                  for cx in 0..<cc {
-                    var l = bl[cx * 4]
-                    var u = bh[cx * 4]
-                    if cx >= whole {
-                      // The pair pass already folded x + 1 into x; finish the remaining columns.
-                      for x in (cx * 4)..<w {
-                        l = min(l, bl[x])
-                        u = max(u, bh[x])
-                      }
-                    }
-                    cl[cx] = l
-                    ch[cx] = u
-                    let b = cx / (Self.blockWidth / 4)
-                    bL[b] = min(bL[b], l)
-                    bH[b] = max(bH[b], u)
-                  }
-                }
-              }
-            }
+    let blocks = columns * rows
+    var low = [UInt16](repeating: 0, count: blocks)
+    var high = [UInt16](repeating: 0, count: blocks)
+    var cellLow = [UInt16](repeating: 0, count: cc * cr)
+    var cellHigh = [UInt16](repeating: 0, count: cc * cr)
+    var differs = [Bool](repeating: false, count: other == nil ? 0 : blocks)
+    // In C (CMatteKernels): a block's columns as one vector, four rows at a time.
+    var depths = Self.depths(pMax: UInt32(m.maxValue), gMax: UInt32(other?.maxValue ?? m.maxValue))
+    m.codes.withUnsafeBufferPointer { codes in
+      (other?.codes ?? []).withUnsafeBufferPointer { otherCodes in
+        differs.withUnsafeMutableBufferPointer { flags in
+          flags.withMemoryRebound(to: UInt8.self) { flags in
+            mg_block_grid(
+              codes.baseAddress!, other == nil ? nil : otherCodes.baseAddress!, m.width, m.height, &depths,
+              &cellLow, &cellHigh, &low, &high, other == nil ? nil : flags.baseAddress!)
           }
         }
       }
     }
     self.differing = differs
-    self.low = Array(UnsafeBufferPointer(start: blocks.low, count: columns * rows))
-    self.high = Array(UnsafeBufferPointer(start: blocks.high, count: columns * rows))
-    self.cellLow = Array(UnsafeBufferPointer(start: cells.low, count: cc * cr))
-    self.cellHigh = Array(UnsafeBufferPointer(start: cells.high, count: cc * cr))
+    self.low = low
+    self.high = high
+    self.cellLow = cellLow
+    self.cellHigh = cellHigh
   }
 
-  /// x[i] = f of x[i…i+3] for every i that starts a whole group of four (pairs into
-  /// `scratch`, then pairs of pairs back), and x[i] = f(x[i], x[i + 1]) beyond; out of place
-  /// so that both passes vectorise.
-  @inline(__always)
-  static func foldFours(
-    _ x: UnsafeMutablePointer<UInt16>, count w: Int, whole: Int, scratch: UnsafeMutablePointer<UInt16>,
-    _ f: (UInt16, UInt16) -> UInt16
-  ) {
-    let next = x + 1
-    for i in 0..<(w - 1) { scratch[i] = f(x[i], next[i]) }
-    scratch[w - 1] = x[w - 1]
-    let ahead = scratch + 2
-    for i in 0..<(whole * 4 - 2) { x[i] = f(scratch[i], ahead[i]) }
-    for i in (whole * 4 - 2)..<w { x[i] = scratch[i] }
+  /// How the kernel tells codes of these maxima apart in value (see `mg_grid_depths`).
+  static func depths(pMax pm: UInt32, gMax gm: UInt32) -> mg_grid_depths {
+    if pm == gm { return mg_grid_depths(mode: 0, k: 0, limit: 0, pMax: pm, gMax: gm) }
+    if gm % pm == 0 {
+      let k = gm / pm
+      return mg_grid_depths(
+        mode: 1, k: UInt16(truncatingIfNeeded: k), limit: UInt16(65535 / k), pMax: pm, gMax: gm)
+    }
+    if pm % gm == 0 {
+      let k = pm / gm
+      return mg_grid_depths(
+        mode: 2, k: UInt16(truncatingIfNeeded: k), limit: UInt16(65535 / k), pMax: pm, gMax: gm)
+    }
+    return mg_grid_depths(mode: 3, k: 0, limit: 0, pMax: pm, gMax: gm)
   }
 
   var count: Int { columns * rows }

@@ -19,6 +19,46 @@ import Testing
     return flags
   }
 
+  /// Each 4×4 cell's and 16×8 block's lowest and highest code against a walk over its pixels,
+  /// at sizes with whole blocks only, a narrower last block and cell, a last band of one to
+  /// three rows, and a frame narrower than one block; flat stretches and single outliers.
+  @Test(arguments: [(64, 32), (53, 29), (7, 3), (35, 10), (16, 9)])
+  func lowestAndHighestFollowTheDefinition(_ size: (Int, Int)) {
+    let (w, h) = size
+    var rng = SplitMix64(seed: UInt64(w * 100 + h))
+    var codes = [UInt16](repeating: 0, count: w * h)
+    for k in 0..<(w * h) {
+      let u = rng.uniform(0, 1)
+      codes[k] = u < 0.5 ? 40000 : u < 0.99 ? UInt16(rng.uniform(0, 65535)) : (u < 0.995 ? 0 : 65535)
+    }
+    let grid = BlockGrid(Matte(width: w, height: h, maxValue: 65535, codes: codes))
+    func extremes(_ xs: Range<Int>, _ ys: Range<Int>) -> (UInt16, UInt16) {
+      var (l, u) = (UInt16.max, UInt16.min)
+      for y in ys {
+        for x in xs {
+          l = min(l, codes[y * w + x])
+          u = max(u, codes[y * w + x])
+        }
+      }
+      return (l, u)
+    }
+    #expect(grid.cellColumns == (w + 3) / 4 && grid.cellRows == (h + 3) / 4)
+    for cy in 0..<grid.cellRows {
+      for cx in 0..<grid.cellColumns {
+        let (l, u) = extremes((4 * cx)..<min(4 * cx + 4, w), (4 * cy)..<min(4 * cy + 4, h))
+        let i = cy * grid.cellColumns + cx
+        #expect(grid.cellLow[i] == l && grid.cellHigh[i] == u, "cell \(cx),\(cy)")
+      }
+    }
+    for by in 0..<grid.rows {
+      for bx in 0..<grid.columns {
+        let (l, u) = extremes(grid.xRange(ofColumn: bx), grid.yRange(ofRow: by))
+        let b = by * grid.columns + bx
+        #expect(grid.low[b] == l && grid.high[b] == u, "block \(bx),\(by)")
+      }
+    }
+  }
+
   @Test(arguments: [(255, 65535), (65535, 255), (255, 255), (1023, 65535), (65535, 1023), (100, 300)])
   func differingBlocksFollowTheDefinition(_ depths: (Int, Int)) {
     let (pm, gm) = depths

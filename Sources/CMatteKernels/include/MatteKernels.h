@@ -111,6 +111,21 @@ static inline void mg_prefetch_rows(const void *first, long strideBytes, long ro
 
 /// For x in [start, start + count) of a row `width` samples long: the least and greatest sample
 /// of row[x − radius … x + radius] (the part inside the row) into lows[x] and highs[x].
+/// How BlockGrid tells two mattes' codes apart in value (p/pMax ≠ g/gMax): mode 0 at equal
+/// maxima (p ≠ g); 1 when gMax = k·pMax (p·k ≠ g on 16 bits, `limit` = ⌊65535/k⌋); 2 when
+/// pMax = k·gMax (g·k ≠ p); 3 otherwise (p·gMax ≠ g·pMax on 32 bits).
+typedef struct {
+  int mode;
+  uint16_t k, limit;
+  uint32_t pMax, gMax;
+} mg_grid_depths;
+
+/// Lowest and highest code of every 4×4 cell (`cellLow`, `cellHigh`: ⌈w/4⌉ × ⌈h/4⌉) and
+/// 16×8 block (⌈w/16⌉ × ⌈h/8⌉) of the w×h plane `m`; with `other` (same size), 1 in `differs`
+/// for each block holding a pixel where the two differ in value.
+void mg_block_grid(const uint16_t *m, const uint16_t *other, long w, long h, const mg_grid_depths *depths,
+                   uint16_t *cellLow, uint16_t *cellHigh, uint16_t *blockLow, uint16_t *blockHigh, uint8_t *differs);
+
 void mg_row_range(const uint16_t *row, long width, long start, long count, long radius, uint16_t *lows,
                   uint16_t *highs);
 
