@@ -107,49 +107,16 @@ struct BlockGrid: Sendable {
   func gradientActive() -> [Bool] {
     // e = a cell's constant, or −1. A block is inactive when every cell within 4 pixels of it
     // (its 4 × 2 cells and a ring of one cell) holds the same constant. Separable: across
-    // each cell row first (six cells per block), then down (four cell rows per block).
-    let (cc, cr, cols, rws) = (cellColumns, cellRows, columns, rows)
-    let across = Self.blockWidth / 4
-    let down = Self.blockHeight / 4
-    var e = [Int32](repeating: -1, count: cc * cr)
-    var rowsEqual = [Int32](repeating: -1, count: cr * cols)
+    // each cell row first (six cells per block), then down (four cell rows per block); in C.
     var active = [Bool](repeating: false, count: count)
+    var scratch = [Int32](repeating: 0, count: cellRows * columns)
+    guard count > 0 else { return active }
     cellLow.withUnsafeBufferPointer { lo in
       cellHigh.withUnsafeBufferPointer { hi in
-        e.withUnsafeMutableBufferPointer { e in
-          for i in 0..<(cc * cr) where lo[i] == hi[i] { e[i] = Int32(lo[i]) }
-          rowsEqual.withUnsafeMutableBufferPointer { re in
-            for cy in 0..<cr {
-              let row = e.baseAddress! + cy * cc
-              for bx in 0..<cols {
-                let first = max(bx * across - 1, 0)
-                let last = min(bx * across + across, cc - 1)
-                let v = row[first]
-                var same = v >= 0
-                var x = first + 1
-                while same && x <= last {
-                  same = row[x] == v
-                  x += 1
-                }
-                re[cy * cols + bx] = same ? v : -1
-              }
-            }
-            active.withUnsafeMutableBufferPointer { act in
-              for by in 0..<rws {
-                let first = max(by * down - 1, 0)
-                let last = min(by * down + down, cr - 1)
-                for bx in 0..<cols {
-                  let v = re[first * cols + bx]
-                  var same = v >= 0
-                  var y = first + 1
-                  while same && y <= last {
-                    same = re[y * cols + bx] == v
-                    y += 1
-                  }
-                  act[by * cols + bx] = !same
-                }
-              }
-            }
+        active.withUnsafeMutableBufferPointer { act in
+          act.withMemoryRebound(to: UInt8.self) { act in
+            mg_gradient_active(
+              lo.baseAddress!, hi.baseAddress!, cellColumns, cellRows, columns, rows, &scratch, act.baseAddress!)
           }
         }
       }

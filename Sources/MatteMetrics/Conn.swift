@@ -1,3 +1,5 @@
+import CMatteKernels
+
 /// The connectivity error (Rhemann et al. 2009; DIM/RVM convention): Σ |φ(g) − φ(p)| with
 /// φ = 1 − d·[d ≥ θ], d = α − l, θ = 0.15, and l the level at which a pixel leaves the largest
 /// 4-connected component of {g ≥ i/10} ∧ {p ≥ i/10}, i = 1…10.
@@ -184,13 +186,9 @@ struct SegmentLevels {
     height = p.height
     let qp = Self.table(maxValue: p.maxValue)
     let qg = Self.table(maxValue: g.maxValue)
-    let flat = (0..<pGrid.count).map { pGrid.isConstant($0) && gGrid.isConstant($0) }
-    rowStart.reserveCapacity(height + 1)
     let w = width
-    // Room for the worst case: a segment per pixel of a non-flat block, one per flat block.
-    let nonFlat = flat.reduce(0) { $0 + ($1 ? 0 : 1) }
-    let capacity = nonFlat * BlockGrid.blockWidth * BlockGrid.blockHeight + pGrid.count * BlockGrid.blockHeight + height
-    var count = 0
+    // Room for the worst case: a segment per pixel.
+    let capacity = max(w * height, 1)
     // Uninitialised scratch (only the first `count` entries are ever written or read): the
     // worst case is megabytes a frame, not worth zeroing.
     let st = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
@@ -201,42 +199,34 @@ struct SegmentLevels {
       en.deallocate()
       qs.deallocate()
     }
-    p.codes.withUnsafeBufferPointer { pc in
+    var rows = [Int32](repeating: 0, count: height + 1)
+    // In C (CMatteKernels): a block where both mattes are constant extends or starts one
+    // segment; others go pixel by pixel.
+    let count = p.codes.withUnsafeBufferPointer { pc in
       g.codes.withUnsafeBufferPointer { gc in
         qp.withUnsafeBufferPointer { tp in
           qg.withUnsafeBufferPointer { tg in
-            for y in 0..<height {
-              rowStart.append(Int32(count))
-              let pr = pc.baseAddress! + y * w
-              let gr = gc.baseAddress! + y * w
-              let base = (y / BlockGrid.blockHeight) * pGrid.columns
-              var current: UInt8 = 255
-              for bx in 0..<pGrid.columns {
-                let x0 = bx * BlockGrid.blockWidth
-                let x1 = min(x0 + BlockGrid.blockWidth, w)
-                // A flat block extends or starts one segment; others go pixel by pixel.
-                let step = flat[base + bx] ? x1 - x0 : 1
-                var x = x0
-                while x < x1 {
-                  let v = min(tp[Int(pr[x])], tg[Int(gr[x])])
-                  if v == current {
-                    en[count - 1] = Int32(x + step)
-                  } else {
-                    st[count] = Int32(x)
-                    en[count] = Int32(x + step)
-                    qs[count] = v
-                    count += 1
-                    current = v
+            pGrid.low.withUnsafeBufferPointer { pl in
+              pGrid.high.withUnsafeBufferPointer { ph in
+                gGrid.low.withUnsafeBufferPointer { gl in
+                  gGrid.high.withUnsafeBufferPointer { gh in
+                    rows.withUnsafeMutableBufferPointer { r in
+                      w * height == 0
+                        ? 0
+                        : mg_conn_segments(
+                          pc.baseAddress!, gc.baseAddress!, w, height, tp.baseAddress!, tg.baseAddress!,
+                          pl.baseAddress!, ph.baseAddress!, gl.baseAddress!, gh.baseAddress!, pGrid.columns,
+                          BlockGrid.blockWidth, BlockGrid.blockHeight, st, en, qs, r.baseAddress!)
+                    }
                   }
-                  x += step
                 }
               }
             }
-            rowStart.append(Int32(count))
           }
         }
       }
     }
+    rowStart = rows
     start = Array(UnsafeBufferPointer(start: st, count: count))
     end = Array(UnsafeBufferPointer(start: en, count: count))
     q = Array(UnsafeBufferPointer(start: qs, count: count))

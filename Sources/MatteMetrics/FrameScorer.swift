@@ -156,41 +156,29 @@ public enum FrameScorer {
   static func motionBlocks(
     grid: BlockGrid, differs: [Bool], before: [Bool], reach: [Float], width: Int, height: Int
   ) -> [Int32] {
-    let (columns, rows) = (grid.columns, grid.rows)
     precondition(reach.count == grid.count, "motion reach differs from the block grid")
-    // Differing blocks of frame t counted over any rectangle of blocks in O(1).
-    var area = [Int32](repeating: 0, count: (rows + 1) * (columns + 1))
-    for by in 0..<rows {
-      for bx in 0..<columns {
-        area[(by + 1) * (columns + 1) + bx + 1] =
-          (differs[by * columns + bx] ? 1 : 0) + area[by * (columns + 1) + bx + 1]
-          + area[(by + 1) * (columns + 1) + bx] - area[by * (columns + 1) + bx]
+    precondition(differs.count == grid.count && (before.isEmpty || before.count == grid.count))
+    // In C: differing blocks of frame t counted over any rectangle of blocks in O(1), then each
+    // block's rectangle within its reach.
+    var area = [Int32](repeating: 0, count: (grid.rows + 1) * (grid.columns + 1))
+    return [Int32](unsafeUninitializedCapacity: grid.count) { out, n in
+      differs.withUnsafeBufferPointer { d in
+        before.withUnsafeBufferPointer { b in
+          reach.withUnsafeBufferPointer { r in
+            d.withMemoryRebound(to: UInt8.self) { d in
+              b.withMemoryRebound(to: UInt8.self) { b in
+                n =
+                  grid.count == 0
+                  ? 0
+                  : mg_motion_blocks(
+                    d.baseAddress!, before.isEmpty ? nil : b.baseAddress!, r.baseAddress!, width, height,
+                    grid.columns, grid.rows, BlockGrid.blockWidth, BlockGrid.blockHeight, &area, out.baseAddress!)
+              }
+            }
+          }
+        }
       }
     }
-    var out: [Int32] = []
-    for b in 0..<grid.count {
-      if !before.isEmpty && before[b] {
-        out.append(Int32(b))
-        continue
-      }
-      let r = reach[b]
-      let (bx, by) = (b % columns, b / columns)
-      var (c0, c1, r0, r1) = (0, columns - 1, 0, rows - 1)
-      if r < Float(width + height) {
-        let d = Int(r.rounded(.up)) + 1
-        let xs = grid.xRange(ofColumn: bx)
-        let ys = grid.yRange(ofRow: by)
-        c0 = max(xs.lowerBound - d, 0) / BlockGrid.blockWidth
-        c1 = min(xs.upperBound - 1 + d, width - 1) / BlockGrid.blockWidth
-        r0 = max(ys.lowerBound - d, 0) / BlockGrid.blockHeight
-        r1 = min(ys.upperBound - 1 + d, height - 1) / BlockGrid.blockHeight
-      }
-      let near =
-        area[(r1 + 1) * (columns + 1) + c1 + 1] - area[r0 * (columns + 1) + c1 + 1]
-        - area[(r1 + 1) * (columns + 1) + c0] + area[r0 * (columns + 1) + c0]
-      if near > 0 { out.append(Int32(b)) }
-    }
-    return out
   }
 
   public static func scoreKeepingBlocks(

@@ -59,6 +59,33 @@ import Testing
     }
   }
 
+  /// A block's gradient can be non-zero exactly when the codes of the block grown by 4 pixels
+  /// (the 9×9 kernel's reach; clipped to the frame) are not all equal: against that walk, on
+  /// flat frames with single pixels changed anywhere (inside a block, or only in the ring
+  /// around one), at sizes with narrow last blocks.
+  @Test(arguments: [(64, 32), (53, 29), (7, 3), (37, 19)])
+  func gradientActiveBlocksFollowTheDefinition(_ size: (Int, Int)) {
+    let (w, h) = size
+    var rng = SplitMix64(seed: UInt64(w * 31 + h))
+    for trial in 0..<20 {
+      var codes = [UInt16](repeating: trial % 2 == 0 ? 0 : 65535, count: w * h)
+      for _ in 0..<(1 + trial / 4) { codes[Int(rng.uniform(0, Double(w * h)))] = 20000 }
+      let grid = BlockGrid(Matte(width: w, height: h, maxValue: 65535, codes: codes))
+      let active = grid.gradientActive()
+      for by in 0..<grid.rows {
+        for bx in 0..<grid.columns {
+          let xs = grid.xRange(ofColumn: bx)
+          let ys = grid.yRange(ofRow: by)
+          var seen = Set<UInt16>()
+          for y in max(ys.lowerBound - 4, 0)..<min(ys.upperBound + 4, h) {
+            for x in max(xs.lowerBound - 4, 0)..<min(xs.upperBound + 4, w) { seen.insert(codes[y * w + x]) }
+          }
+          #expect(active[by * grid.columns + bx] == (seen.count > 1), "block \(bx),\(by), trial \(trial)")
+        }
+      }
+    }
+  }
+
   @Test(arguments: [(255, 65535), (65535, 255), (255, 255), (1023, 65535), (65535, 1023), (100, 300)])
   func differingBlocksFollowTheDefinition(_ depths: (Int, Int)) {
     let (pm, gm) = depths

@@ -161,6 +161,32 @@ import Testing
     #expect(got.sum(.frame, .messddt) > 0)
   }
 
+  /// Where only frame t − 1 differs from its truth (frame t equals its own, no motion), every
+  /// term is |E′(x)|: the blocks that differed before are kept whatever lies near them, and the
+  /// sum equals the dense map's (and is not 0).
+  @Test func messddtCountsWhereOnlyTheFrameBeforeDiffers() {
+    let (w, h) = (96, 40)
+    var rng = SplitMix64(seed: 9)
+    let g = Matte(
+      width: w, height: h, maxValue: 65535, values: (0..<(w * h)).map { min(max(Double($0 % w - 40) / 10, 0), 1) })
+    var before = g.codes
+    for y in 10..<20 {
+      for x in 30..<50 { before[y * w + x] = UInt16(rng.uniform(0, 65535)) }
+    }
+    let p0 = Matte(width: w, height: h, maxValue: 65535, codes: before)
+    let zero = MotionField.zero(width: w, height: h)
+    let truth0 = PreparedTruth(g)
+    let truth1 = PreparedTruth(g, previous: truth0)
+    let got = FrameScorer.score(prediction: g, truth: truth1, previous: (p0, truth0), motion: zero)
+    let map = TemporalMetrics.messddtMap(p: g, previousP: p0, g: g, previousG: g, motion: zero)
+    for region in RegionKind.allCases {
+      let want = truth0.regions.sum(map, over: region).sum
+      let s = got.sum(region, .messddt)
+      #expect(abs(s - want) <= 1e-9 * max(1, abs(want)), "\(region): \(s) vs \(want)")
+    }
+    #expect(got.sum(.frame, .messddt) > 0)
+  }
+
   @Test func connLevelsEqualTheFloodFillOnRandomMattes() {
     var rng = SplitMix64(seed: 5)
     for (w, h) in [(40, 24), (17, 33), (64, 8)] {
@@ -173,6 +199,17 @@ import Testing
           width: w, height: h, maxValue: 65535,
           codes: g.codes.map { c in UInt16(min(max(Double(c) * 257 + rng.uniform(-9000, 9000), 0), 65535)) })
         #expect(Conn.levels(p, g) == Conn.referenceLevels(p, g), "\(w)x\(h) density \(density)")
+      }
+    }
+    // One matte constant over whole 16×8 blocks (every other block column) where the other
+    // varies: such a block is not flat for the segments, whichever of the two is constant.
+    for (w, h) in [(48, 24), (37, 19)] {
+      let varying = (0..<(w * h)).map { _ in UInt16(rng.uniform(0, 65536)) }
+      let blocky = varying.indices.map { k in (k % w / 16) % 2 == 0 ? UInt16(30000) : varying[k] }
+      for (pc, gc) in [(blocky, varying), (varying, blocky)] {
+        let p = Matte(width: w, height: h, maxValue: 65535, codes: pc)
+        let g = Matte(width: w, height: h, maxValue: 65535, codes: gc)
+        #expect(Conn.levels(p, g) == Conn.referenceLevels(p, g), "\(w)x\(h), constant blocks")
       }
     }
   }

@@ -126,6 +126,25 @@ typedef struct {
 void mg_block_grid(const uint16_t *m, const uint16_t *other, long w, long h, const mg_grid_depths *depths,
                    uint16_t *cellLow, uint16_t *cellHigh, uint16_t *blockLow, uint16_t *blockHigh, uint8_t *differs);
 
+/// Conn's row segments (SegmentLevels): runs of equal q = min(qp[p], qg[g]) within each row, a
+/// block where both mattes are constant taken whole. Writes each segment's first column, end
+/// column (exclusive) and q, and where each of the h rows' segments start (h + 1 entries);
+/// returns the number of segments (at most one per pixel).
+long mg_conn_segments(const uint16_t *p, const uint16_t *g, long w, long h, const uint8_t *qp, const uint8_t *qg,
+                      const uint16_t *pLow, const uint16_t *pHigh, const uint16_t *gLow, const uint16_t *gHigh,
+                      long columns, long blockWidth, long blockHeight, int32_t *start, int32_t *end, uint8_t *q,
+                      int32_t *rowStart);
+
+/// BlockGrid.gradientActive: 1 for each 16×8 block some 4×4 cell within one cell of which is
+/// not constant or holds another constant. `scratch`: cellRows × columns.
+void mg_gradient_active(const uint16_t *cellLow, const uint16_t *cellHigh, long cellColumns, long cellRows,
+                        long columns, long rows, int32_t *scratch, uint8_t *active);
+
+/// FrameScorer.motionBlocks: the blocks MESSDdt visits, in raster order, into `out`; returns how
+/// many. `before` may be NULL. `area`: (rows + 1) × (columns + 1).
+long mg_motion_blocks(const uint8_t *differs, const uint8_t *before, const float *reach, long width, long height,
+                      long columns, long rows, long blockWidth, long blockHeight, int32_t *area, int32_t *out);
+
 void mg_row_range(const uint16_t *row, long width, long start, long count, long radius, uint16_t *lows,
                   uint16_t *highs);
 
