@@ -15,6 +15,14 @@ static inline long mg_nearest(float v, double limit) {
   return (long)(d + copysign(0.5, d));
 }
 
+// A little-endian float32 from its four bytes, whatever the host's byte order.
+static inline float mg_le_float(const uint8_t *b) {
+  const uint32_t bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
 // The target of pixel x of row y: (x, y) + v rounded, clamped to the frame, as an index.
 static inline int32_t mg_target(float dx, float dy, long x, long y, long width, long height, double limit) {
   long tx = x + mg_nearest(dx, limit), ty = y + mg_nearest(dy, limit);

@@ -79,8 +79,10 @@ static void MG_NAME(mg_messddt_blocks)(const uint16_t *p, const uint16_t *g, con
     const mg_f8u raw_ = *(const mg_f8u *)(in + 8 * (x));                                              \
     const mg_f4 a_ = __builtin_shufflevector(raw_, raw_, 0, 2, 4, 6);                                  \
     const mg_f4 b_ = __builtin_shufflevector(raw_, raw_, 1, 3, 5, 7);                                  \
-    *(mg_f4u *)(u + (x)) = a_;                                                                         \
-    *(mg_f4u *)(v + (x)) = b_;                                                                         \
+    if (u) {                                                                                           \
+      *(mg_f4u *)(u + (x)) = a_;                                                                       \
+      *(mg_f4u *)(v + (x)) = b_;                                                                       \
+    }                                                                                                  \
     flags |= ((mg_i4)a_ & exponent) == exponent;                                                       \
     flags |= ((mg_i4)b_ & exponent) == exponent;                                                       \
     const mg_f4 fa_ = (mg_f4)((mg_i4)a_ & magnitude), fb_ = (mg_f4)((mg_i4)b_ & magnitude);           \
@@ -121,7 +123,8 @@ static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long heig
   for (long y = 0; y < height; y++) {
     float *out = reach + (y / blockHeight) * columns;
     const uint8_t *in = pairs + 8 * y * width;
-    float *u = dx + y * width, *v = dy + y * width;
+    // dx and dy are written only when asked for (scoring needs the targets and reach alone).
+    float *u = dx ? dx + y * width : 0, *v = dy ? dy + y * width : 0;
     int32_t *t = targets + y * width;
     for (long bx = 0; bx < columns; bx++) {
       const long x0 = bx * blockWidth, x1 = x0 + blockWidth < width ? x0 + blockWidth : width;
@@ -147,8 +150,10 @@ static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long heig
         float a, b;
         memcpy(&a, &bitsX, 4);
         memcpy(&b, &bitsY, 4);
-        u[x] = a;
-        v[x] = b;
+        if (u) {
+          u[x] = a;
+          v[x] = b;
+        }
         t[x] = mg_target(a, b, x, y, width, height, limit);
         // Exponent all ones: infinity or NaN.
         nonFinite |= ((bitsX & 0x7F800000u) == 0x7F800000u) | ((bitsY & 0x7F800000u) == 0x7F800000u);
@@ -159,7 +164,7 @@ static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long heig
       out[bx] = nonFinite ? INFINITY : m;
       if (nonFinite && bad < 0) {
         for (long k = x0; k < x1; k++) {
-          if (!isfinite(u[k]) || !isfinite(v[k])) {
+          if (!isfinite(mg_le_float(in + 8 * k)) || !isfinite(mg_le_float(in + 8 * k + 4))) {
             bad = y * width + k;
             break;
           }

@@ -6,6 +6,7 @@ public import Foundation
 public struct MotionField: Sendable, Equatable {
   public var width: Int
   public var height: Int
+  /// The vectors' components, row-major (both empty for a field read with `components: false`).
   public private(set) var dx: [Float]
   public private(set) var dy: [Float]
   /// Per block of `BlockGrid` (16×8 pixels), the largest |dx| or |dy| of its pixels (infinite
@@ -60,8 +61,11 @@ public struct MotionField: Sendable, Equatable {
     self.targets = targets
   }
 
+  /// Equal sizes and vectors; fields read without components compare by their targets and
+  /// reach (all that is left of the vectors).
   public static func == (l: MotionField, r: MotionField) -> Bool {
-    l.width == r.width && l.height == r.height && l.dx == r.dx && l.dy == r.dy
+    l.width == r.width && l.height == r.height && l.dx == r.dx && l.dy == r.dy && l.targets == r.targets
+      && l.blockReach == r.blockReach
   }
 
   /// No motion anywhere.
@@ -198,12 +202,15 @@ extension MotionField {
 
   /// Reads a `.npy` of shape (height, width, 2), little-endian float32, C order, from bytes in
   /// memory (a buffer the caller reuses from field to field).
-  public init(npy bytes: UnsafeRawBufferPointer, width: Int, height: Int) throws(NpyError) {
-    self = try Self.parse(bytes, width, height)
+  /// With `components: false`, `dx` and `dy` are left empty: what scoring reads (each pixel's
+  /// MESSDdt target and each block's reach) is made all the same, without writing 8·W·H bytes
+  /// a frame that nothing reads.
+  public init(npy bytes: UnsafeRawBufferPointer, width: Int, height: Int, components: Bool = true) throws(NpyError) {
+    self = try Self.parse(bytes, width, height, components: components)
   }
 
   private static func parse(
-    _ bytes: UnsafeRawBufferPointer, _ width: Int, _ height: Int
+    _ bytes: UnsafeRawBufferPointer, _ width: Int, _ height: Int, components: Bool = true
   ) throws(NpyError) -> MotionField {
     guard bytes.count > 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
       throw NpyError(reason: "not a .npy file")
@@ -240,27 +247,32 @@ extension MotionField {
     var dy: [Float] = []
     var reach: [Float] = []
     var targets: [Int32] = []
-    let dx = [Float](unsafeUninitializedCapacity: n) { xs, xCount in
-      dy = [Float](unsafeUninitializedCapacity: n) { ys, yCount in
+    let kept = components ? n : 0
+    let dx = [Float](unsafeUninitializedCapacity: kept) { xs, xCount in
+      dy = [Float](unsafeUninitializedCapacity: kept) { ys, yCount in
         reach = [Float](unsafeUninitializedCapacity: columns * rows) { r, rCount in
           targets = [Int32](unsafeUninitializedCapacity: n) { t, tCount in
             if n > 0 {
               bad = mg_motion_split(
                 (bytes.baseAddress! + body).assumingMemoryBound(to: UInt8.self), width, height, columns,
-                BlockGrid.blockWidth, BlockGrid.blockHeight, xs.baseAddress!, ys.baseAddress!, r.baseAddress!,
-                t.baseAddress!)
+                BlockGrid.blockWidth, BlockGrid.blockHeight, components ? xs.baseAddress! : nil,
+                components ? ys.baseAddress! : nil, r.baseAddress!, t.baseAddress!)
             }
             tCount = n
           }
           rCount = columns * rows
         }
-        yCount = n
+        yCount = kept
       }
-      xCount = n
+      xCount = kept
     }
     // A vector of NaN or infinity moves a pixel nowhere: refused rather than guessed.
     if bad >= 0 {
-      throw NpyError(reason: "the vector at x \(bad % width), y \(bad / width) is not finite (\(dx[bad]), \(dy[bad]))")
+      func component(_ k: Int) -> Float {
+        Float(bitPattern: bytes.loadUnaligned(fromByteOffset: body + 8 * bad + 4 * k, as: UInt32.self).littleEndian)
+      }
+      throw NpyError(
+        reason: "the vector at x \(bad % width), y \(bad / width) is not finite (\(component(0)), \(component(1)))")
     }
     return MotionField(width: width, height: height, dx: dx, dy: dy, blockReach: reach, targets: targets)
   }

@@ -135,6 +135,13 @@ import Testing
     // Block (2, 2) holds pixels 32…36 of rows 16…18: its reach is their largest |dx| or |dy|.
     let corner = (16..<19).flatMap { y in (32..<37).map { x in max(abs(dx[y * w + x]), abs(dy[y * w + x])) } }
     #expect(read.blockReach[8] == corner.max())
+    // Read without its components (as scoring reads it): the same targets and reach, no dx, dy.
+    let bare = try [UInt8](built.npyData()).withUnsafeBytes {
+      try MotionField(npy: $0, width: w, height: h, components: false)
+    }
+    #expect(bare.dx.isEmpty && bare.dy.isEmpty)
+    #expect(bare.targets == expected && bare.blockReach == built.blockReach)
+    #expect(bare != built)
   }
 
   /// Of two vectors that are not finite, the first in row order is named, whichever block
@@ -151,6 +158,12 @@ import Testing
       _ = try MotionField(npy: [UInt8](field.npyData()), width: w, height: h)
     }
     #expect(error?.reason == "the vector at x 20, y 1 is not finite (0.5, inf)")
+    let bare = #expect(throws: NpyError.self) {
+      _ = try [UInt8](field.npyData()).withUnsafeBytes {
+        try MotionField(npy: $0, width: w, height: h, components: false)
+      }
+    }
+    #expect(bare?.reason == "the vector at x 20, y 1 is not finite (0.5, inf)")
   }
 
   @Test func aFieldWithANonFiniteVectorIsRefused() throws {

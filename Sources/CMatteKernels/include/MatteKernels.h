@@ -96,7 +96,7 @@ void mg_motion_reach(const float *dx, const float *dy, long width, long height, 
 /// A `.npy` body of `width`×`height` little-endian float32 pairs (dx, dy) split into `dx` and
 /// `dy`, with `reach` as mg_motion_reach makes it (infinite where a vector is not finite) and
 /// `targets` as mg_motion_targets makes them, in one pass. Returns the index (y·width + x) of
-/// the first pixel whose vector is not finite, or −1.
+/// the first pixel whose vector is not finite, or −1. `dx` and `dy` may be NULL (not written).
 long mg_motion_split(const uint8_t *pairs, long width, long height, long columns, long blockWidth, long blockHeight,
                      float *dx, float *dy, float *reach, int32_t *targets);
 
