@@ -12,11 +12,11 @@ public struct MotionField: Sendable, Equatable {
   /// Per block of `BlockGrid` (16×8 pixels), the largest |dx| or |dy| of its pixels (infinite
   /// where one is NaN): how far MESSDdt's targets can lie from the block. Made once per field,
   /// whichever arms it scores.
-  let blockReach: [Float]
+  public let blockReach: [Float]
   /// Per pixel, where MESSDdt looks in frame t: y·width + x of the pixel moved by its vector
   /// rounded to the nearest pixel (halves away from zero) and clamped to the frame. Made once
   /// per field, whichever arms it scores.
-  let targets: [Int32]
+  public let targets: [Int32]
 
   public init(width: Int, height: Int, dx: [Float], dy: [Float]) {
     precondition(dx.count == width * height && dy.count == width * height, "MotionField needs width*height vectors")

@@ -18,7 +18,13 @@ public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   // Sizes across the 16×8 block grid's edges: 1…40 by 1…20.
   let width = Int(bytes[0] % 40) + 1
   let height = Int(bytes[1] % 20) + 1
-  _ = try? MotionField(npy: Data(bytes), width: width, height: height)
+  let whole = try? MotionField(npy: Data(bytes), width: width, height: height)
+  // Read as scoring reads it (no dx, dy): refused alike, and the same targets and reach.
+  let bare = try? bytes.withUnsafeBytes { try MotionField(npy: $0, width: width, height: height, components: false) }
+  precondition((whole == nil) == (bare == nil), "the two reads disagree on refusing the field")
+  if let whole, let bare {
+    precondition(bare.targets == whole.targets && bare.blockReach == whole.blockReach, "the two reads differ")
+  }
   let n = width * height
   var floats = [Float](repeating: 0, count: 2 * n)
   bytes.dropFirst(2).withUnsafeBytes { raw in
