@@ -18,16 +18,30 @@ long mg_conn_segments(const uint16_t *p, const uint16_t *g, long w, long h, cons
     for (long bx = 0; bx < columns; bx++) {
       const long b = base + bx;
       const long x0 = bx * blockWidth, x1 = x0 + blockWidth < w ? x0 + blockWidth : w;
-      // A flat block (both mattes constant in it) extends or starts one segment.
-      const long step = (pLow[b] == pHigh[b] && gLow[b] == gHigh[b]) ? x1 - x0 : 1;
-      for (long x = x0; x < x1; x += step) {
+      // A flat block (both mattes constant in it) extends or starts one segment, its q from
+      // the blocks' constants: the pictures are not read there at all.
+      if (pLow[b] == pHigh[b] && gLow[b] == gHigh[b]) {
+        const uint8_t a = qp[pLow[b]], c = qg[gLow[b]];
+        const unsigned v = a < c ? a : c;
+        if (v == current) {
+          end[count - 1] = (int32_t)x1;
+        } else {
+          start[count] = (int32_t)x0;
+          end[count] = (int32_t)x1;
+          q[count] = (uint8_t)v;
+          count++;
+          current = v;
+        }
+        continue;
+      }
+      for (long x = x0; x < x1; x++) {
         const uint8_t a = qp[pr[x]], c = qg[gr[x]];
         const unsigned v = a < c ? a : c;
         if (v == current) {
-          end[count - 1] = (int32_t)(x + step);
+          end[count - 1] = (int32_t)(x + 1);
         } else {
           start[count] = (int32_t)x;
-          end[count] = (int32_t)(x + step);
+          end[count] = (int32_t)(x + 1);
           q[count] = (uint8_t)v;
           count++;
           current = v;
