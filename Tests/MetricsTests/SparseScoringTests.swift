@@ -113,6 +113,17 @@ import Testing
     #expect(Conn.levels(p1, g1) == Conn.referenceLevels(p1, g1))
   }
 
+  /// Every region's MESSDdt equals the dense map's sum over the previous frame's region (to
+  /// 10⁻⁹ relative: the sums are taken in another order), and the frame's is not 0.
+  static func expectMESSDdt(_ got: ErrorTotals, equals map: [Double], over regions: RegionMap) {
+    for region in RegionKind.allCases {
+      let want = regions.sum(map, over: region).sum
+      let s = got.sum(region, .messddt)
+      #expect(abs(s - want) <= 1e-9 * max(1, abs(want)), "\(region): \(s) vs \(want)")
+    }
+    #expect(got.sum(.frame, .messddt) > 0)
+  }
+
   /// MESSDdt over the blocks `FrameScorer.motionBlocks` keeps equals the dense map's sum, on
   /// 320×64 frames equal to their truth outside a 40×24 patch that moves 20 pixels (so most
   /// blocks are left out), horizontal vectors up to 20 pixels (several blocks) and vertical ones
@@ -153,12 +164,7 @@ import Testing
     #expect(kept.contains(Int32(8 / BlockGrid.blockHeight * grid.columns)) == farVectors)
     let got = FrameScorer.score(prediction: p1, truth: truth1, previous: (p0, truth0), motion: motion)
     let map = TemporalMetrics.messddtMap(p: p1, previousP: p0, g: g1, previousG: g0, motion: motion)
-    for region in RegionKind.allCases {
-      let want = truth0.regions.sum(map, over: region).sum
-      let s = got.sum(region, .messddt)
-      #expect(abs(s - want) <= 1e-9 * max(1, abs(want)), "\(region): \(s) vs \(want)")
-    }
-    #expect(got.sum(.frame, .messddt) > 0)
+    Self.expectMESSDdt(got, equals: map, over: truth0.regions)
   }
 
   /// Where only frame t − 1 differs from its truth (frame t equals its own, no motion), every
@@ -179,12 +185,7 @@ import Testing
     let truth1 = PreparedTruth(g, previous: truth0)
     let got = FrameScorer.score(prediction: g, truth: truth1, previous: (p0, truth0), motion: zero)
     let map = TemporalMetrics.messddtMap(p: g, previousP: p0, g: g, previousG: g, motion: zero)
-    for region in RegionKind.allCases {
-      let want = truth0.regions.sum(map, over: region).sum
-      let s = got.sum(region, .messddt)
-      #expect(abs(s - want) <= 1e-9 * max(1, abs(want)), "\(region): \(s) vs \(want)")
-    }
-    #expect(got.sum(.frame, .messddt) > 0)
+    Self.expectMESSDdt(got, equals: map, over: truth0.regions)
   }
 
   @Test func connLevelsEqualTheFloodFillOnRandomMattes() {
