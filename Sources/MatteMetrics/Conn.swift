@@ -237,12 +237,14 @@ struct SegmentLevels {
   private static let table16 = makeTable(maxValue: 65535)
 
   /// q(code) = the number of thresholds i/10 (i = 1…10) the value reaches: 10·code ≥ i·max.
+  /// Every 16-bit code has an entry: a code above the maximum (a value past 1) reaches all ten,
+  /// and is never looked up past the table's end.
   static func table(maxValue m: Int) -> [UInt8] {
     m == 255 ? table8 : m == 65535 ? table16 : makeTable(maxValue: m)
   }
 
   private static func makeTable(maxValue m: Int) -> [UInt8] {
-    (0...m).map { UInt8(min(10 * $0 / m, 10)) }
+    (0...65535).map { UInt8(min(10 * $0 / m, 10)) }
   }
 
   /// One union–find over the segments, thresholds taken from 10 down to 1: {q ≥ i} only grows

@@ -188,6 +188,23 @@ import Testing
     Self.expectMESSDdt(got, equals: map, over: truth0.regions)
   }
 
+  /// Codes above their maximum (values past 1, which no decoder delivers but a matte may hold)
+  /// reach every threshold, as the flood fill's integer tests say, at maxima of 255, 1023 and
+  /// 65535: the q tables cover every 16-bit code.
+  @Test func connLevelsOfCodesAboveTheirMaximum() {
+    var rng = SplitMix64(seed: 12)
+    let (w, h) = (40, 24)
+    for (pm, gm) in [(255, 1023), (1023, 255), (65535, 255)] {
+      let p = Matte(
+        width: w, height: h, maxValue: pm, codes: (0..<(w * h)).map { _ in UInt16(rng.uniform(0, 65536)) })
+      let g = Matte(
+        width: w, height: h, maxValue: gm,
+        codes: (0..<(w * h)).map { _ in UInt16(rng.uniform(0, Double(min(4 * gm, 65535)))) })
+      #expect(p.codes.contains { Int($0) > pm } || g.codes.contains { Int($0) > gm })
+      #expect(Conn.levels(p, g) == Conn.referenceLevels(p, g), "maxima \(pm), \(gm)")
+    }
+  }
+
   @Test func connLevelsEqualTheFloodFillOnRandomMattes() {
     var rng = SplitMix64(seed: 5)
     for (w, h) in [(40, 24), (17, 33), (64, 8)] {
