@@ -465,7 +465,9 @@ private let candidateTables = Mutex<[String: [UInt8]]>([:])
 func candidateTable(maxValue m: Int, lo: Double, hi: Double) -> [UInt8] {
   let key = "\(m) \(lo) \(hi)"
   if let t = candidateTables.withLock({ $0[key] }) { return t }
-  let t = (0...m).map { c -> UInt8 in (c > 0 && c < m ? 1 : 0) | (Double(c) > lo && Double(c) < hi ? 2 : 0) }
+  // Every 16-bit code has an entry: one above the maximum (a value past 1) is neither soft nor
+  // a plateau candidate, and is never looked up past the table's end.
+  let t = (0...65535).map { c -> UInt8 in (c > 0 && c < m ? 1 : 0) | (Double(c) > lo && Double(c) < hi ? 2 : 0) }
   candidateTables.withLock { $0[key] = t }
   return t
 }

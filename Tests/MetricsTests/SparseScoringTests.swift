@@ -205,6 +205,18 @@ import Testing
     }
   }
 
+  /// A truth whose codes lie above its maximum (values past 1) is neither soft nor glass there:
+  /// an 8-bit truth of 1000s has no transition region; one soft code among them has some.
+  @Test func regionsOfCodesAboveTheirMaximum() {
+    let (w, h) = (32, 16)
+    var codes = [UInt16](repeating: 1000, count: w * h)
+    let past = PreparedTruth(Matte(width: w, height: h, maxValue: 255, codes: codes))
+    #expect(past.regions.support(.transition) == 0 && past.regions.support(.glass) == 0)
+    codes[8 * w + 16] = 128
+    let soft = PreparedTruth(Matte(width: w, height: h, maxValue: 255, codes: codes))
+    #expect(soft.regions.support(.transition) > 0)
+  }
+
   @Test func connLevelsEqualTheFloodFillOnRandomMattes() {
     var rng = SplitMix64(seed: 5)
     for (w, h) in [(40, 24), (17, 33), (64, 8)] {
