@@ -4,15 +4,10 @@
 
 #include "vectors.h"
 
-#define MG_NAME(name) name##_baseline
-#include "block_body.h"
-#undef MG_NAME
+#define MG_BODY "block_body.h"
+#include "two_builds.h"
 
-#if defined(__x86_64__)
-#define MG_NAME(name) __attribute__((target("avx2"))) name##_avx2
-#include "block_body.h"
-#undef MG_NAME
-#else
+#if !defined(__x86_64__)
 void mg_block_spatial_avx2(const uint16_t *p, const uint16_t *g, long stride, long rows, const uint8_t *levels,
                            const double *pMagnitude, const double *gMagnitude, const uint8_t *bits,
                            const mg_block_constants *c, double *byPattern) {

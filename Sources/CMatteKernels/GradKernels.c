@@ -5,17 +5,10 @@
 
 #include "vectors.h"
 
-// The baseline build.
-#define MG_NAME(name) name##_baseline
-#include "grad_body.h"
-#undef MG_NAME
+#define MG_BODY "grad_body.h"
+#include "two_builds.h"
 
-#if defined(__x86_64__)
-// The AVX2 build (AVX2 without FMA).
-#define MG_NAME(name) __attribute__((target("avx2"))) name##_avx2
-#include "grad_body.h"
-#undef MG_NAME
-#else
+#if !defined(__x86_64__)
 // No AVX2 elsewhere: the names exist and run the baseline build.
 void mg_grad_rows_avx2(const double *x, long xStride, long rows, long count, double *smooth, double *deriv,
                        long outStride, const double *g, const double *d) {

@@ -3,19 +3,10 @@
 // time (see include/MatteKernels.h).
 #include "MatteKernels.h"
 
-typedef uint16_t mg_u16x16 __attribute__((vector_size(32)));
-typedef uint16_t mg_u16x16u __attribute__((vector_size(32), aligned(2)));
-typedef uint32_t mg_u32x16 __attribute__((vector_size(64)));
+#include "vectors.h"
 
-#define MG_NAME(name) name##_baseline
-#include "grid_body.h"
-#undef MG_NAME
-
-#if defined(__x86_64__)
-#define MG_NAME(name) __attribute__((target("avx2"))) name##_avx2
-#include "grid_body.h"
-#undef MG_NAME
-#endif
+#define MG_BODY "grid_body.h"
+#include "two_builds.h"
 
 void mg_block_grid(const uint16_t *m, const uint16_t *other, long w, long h, const mg_grid_depths *depths,
                    uint16_t *cellLow, uint16_t *cellHigh, uint16_t *blockLow, uint16_t *blockHigh, uint8_t *differs) {

@@ -38,15 +38,8 @@ void mg_motion_targets(const float *dx, const float *dy, long width, long height
       targets[y * width + x] = mg_target(dx[y * width + x], dy[y * width + x], x, y, width, height, limit);
 }
 
-#define MG_NAME(name) name##_baseline
-#include "motion_body.h"
-#undef MG_NAME
-
-#if defined(__x86_64__)
-#define MG_NAME(name) __attribute__((target("avx2"))) name##_avx2
-#include "motion_body.h"
-#undef MG_NAME
-#endif
+#define MG_BODY "motion_body.h"
+#include "two_builds.h"
 
 void mg_messddt_blocks(const uint16_t *p, const uint16_t *g, const uint16_t *previousP, const uint16_t *previousG,
                        const int32_t *targets, const uint8_t *bits, long width, long height, const int32_t *blocks,

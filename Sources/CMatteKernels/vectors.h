@@ -17,6 +17,11 @@ typedef double mg_v4u __attribute__((vector_size(32), aligned(8)));
 typedef uint16_t mg_u16x4 __attribute__((vector_size(8), aligned(2)));
 typedef uint8_t mg_u8x4 __attribute__((vector_size(4), aligned(1)));
 
+// Sixteen 16-bit codes (a block's columns) and sixteen 32-bit integers (the block grid).
+typedef uint16_t mg_u16x16 __attribute__((vector_size(32)));
+typedef uint16_t mg_u16x16u __attribute__((vector_size(32), aligned(2)));
+typedef uint32_t mg_u32x16 __attribute__((vector_size(64)));
+
 // Four floats and four 32-bit integers (the motion fields' split).
 typedef float mg_f4 __attribute__((vector_size(16)));
 typedef float mg_f4u __attribute__((vector_size(16), aligned(1)));

@@ -50,6 +50,10 @@ struct BlockGrid: Sendable {
     var differs = [Bool](repeating: false, count: other == nil ? 0 : blocks)
     // In C (CMatteKernels): a block's columns as one vector, four rows at a time.
     var depths = Self.depths(pMax: UInt32(m.maxValue), gMax: UInt32(other?.maxValue ?? m.maxValue))
+    guard !m.codes.isEmpty else {
+      (self.low, self.high, self.cellLow, self.cellHigh, self.differing) = ([], [], [], [], [])
+      return
+    }
     m.codes.withUnsafeBufferPointer { codes in
       (other?.codes ?? []).withUnsafeBufferPointer { otherCodes in
         differs.withUnsafeMutableBufferPointer { flags in
@@ -150,81 +154,9 @@ struct BlockGrid: Sendable {
     }
   }
 
-  /// ORs into `acc` a value that is non-zero exactly where p/pMax ≠ g/gMax: p ⊕ g at equal
-  /// depths; when one maximum is a multiple k of the other (8-bit against 16-bit: k = 257), the
-  /// shallower code times k against the deeper one on 16 bits (a product past 16 bits, from a
-  /// code above its maximum, still counts as a difference); otherwise
-  /// p·gMax ⊕ g·pMax on 32 bits, folded to 16. Each loop vectorises (16-bit lanes where it can).
-  @inline(__always)
-  static func accumulateDifference(
-    _ pr: UnsafePointer<UInt16>, _ gr: UnsafePointer<UInt16>, count w: Int, pMax pm: UInt32, gMax gm: UInt32,
-    into acc: UnsafeMutablePointer<UInt16>
-  ) {
-    if pm == gm {
-      for x in 0..<w { acc[x] |= pr[x] ^ gr[x] }
-    } else if gm % pm == 0 {
-      scaledDifference(pr, by: gm / pm, against: gr, count: w, into: acc)
-    } else if pm % gm == 0 {
-      scaledDifference(gr, by: pm / gm, against: pr, count: w, into: acc)
-    } else {
-      for x in 0..<w {
-        let v = (UInt32(pr[x]) &* gm) ^ (UInt32(gr[x]) &* pm)
-        acc[x] |= UInt16(truncatingIfNeeded: v | (v >> 16))
-      }
-    }
-  }
-
-  /// acc |= (a·k mod 2¹⁶) ⊕ b, and all ones where a·k ≥ 2¹⁶ (a > ⌊65535/k⌋): non-zero exactly
-  /// where a·k ≠ b, on 16-bit lanes.
-  @inline(__always)
-  static func scaledDifference(
-    _ a: UnsafePointer<UInt16>, by k: UInt32, against b: UnsafePointer<UInt16>, count w: Int,
-    into acc: UnsafeMutablePointer<UInt16>
-  ) {
-    let k16 = UInt16(truncatingIfNeeded: k)
-    let limit = UInt16(65535 / k)
-    for x in 0..<w {
-      acc[x] |= ((a[x] &* k16) ^ b[x]) | (a[x] > limit ? UInt16.max : 0)
-    }
-  }
-
-  /// One flag per block of block row `blockRow`: whether its columns of `acc` hold a difference.
-  @inline(__always)
-  static func flagBlocks(
-    _ acc: UnsafeMutablePointer<UInt16>, width w: Int, columns: Int, blockRow: Int, into flags: inout [Bool]
-  ) {
-    for bx in 0..<columns {
-      var any: UInt16 = 0
-      for x in (bx * blockWidth)..<min((bx + 1) * blockWidth, w) { any |= acc[x] }
-      flags[blockRow * columns + bx] = any != 0
-    }
-  }
-
   /// Blocks in which `p` and `g` differ in value at some pixel (p/pMax ≠ g/gMax, tested on
-  /// integers).
-  static func differing(_ p: Matte, _ g: Matte, grid: BlockGrid) -> [Bool] {
-    var out = [Bool](repeating: false, count: grid.count)
-    let w = p.width
-    let pm = UInt32(p.maxValue)
-    let gm = UInt32(g.maxValue)
-    // Per block row: OR down its rows where p and g differ (`accumulateDifference`), which
-    // vectorises, then OR across each block's columns.
-    var band = [UInt16](repeating: 0, count: w)
-    p.codes.withUnsafeBufferPointer { pc in
-      g.codes.withUnsafeBufferPointer { gc in
-        band.withUnsafeMutableBufferPointer { bandBuffer in
-          let acc = bandBuffer.baseAddress!
-          for by in 0..<grid.rows {
-            acc.update(repeating: 0, count: w)
-            for y in grid.yRange(ofRow: by) {
-              accumulateDifference(
-                pc.baseAddress! + y * w, gc.baseAddress! + y * w, count: w, pMax: pm, gMax: gm, into: acc)
-            }
-            flagBlocks(acc, width: w, columns: grid.columns, blockRow: by, into: &out)
-          }
-        }
-      }
-    }
-    return out
+  /// integers): the flags of `p`'s grid compared with `g`, made in the same pass.
+  static func differing(_ p: Matte, _ g: Matte) -> [Bool] {
+    BlockGrid(p, comparedWith: g).differing
   }
 }

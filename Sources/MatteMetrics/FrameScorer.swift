@@ -195,7 +195,7 @@ public enum FrameScorer {
       ErrorMaps.checkSameSize(previous.truth.matte, g)
     }
     let before = previous.map { previous in
-      previousBlocks.map(\.flags) ?? BlockGrid.differing(previous.prediction, previous.truth.matte, grid: grid)
+      previousBlocks.map(\.flags) ?? BlockGrid.differing(previous.prediction, previous.truth.matte)
     }
     let pMagnitude = SparseMagnitude(p, grid: pGrid)
     let gMagnitude = truth.gradient

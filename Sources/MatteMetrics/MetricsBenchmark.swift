@@ -99,7 +99,7 @@ public enum MetricsBenchmark {
       let pg = BlockGrid(p)
       return measure([
         row("part: block summary of one matte") { Double(BlockGrid(p).count) },
-        row("part: differing blocks") { Double(BlockGrid.differing(p, g, grid: gg).count) },
+        row("part: differing blocks") { Double(BlockGrid.differing(p, g).count) },
         row("part: gradient-active blocks") { Double(gg.gradientActive().count) },
         row("part: sparse gradient of one matte") { Double(SparseMagnitude(p, grid: pg).values.count) },
         row("part: Conn segments and levels") { Double(SegmentLevels(p, g, pGrid: pg, gGrid: gg).level.count) },

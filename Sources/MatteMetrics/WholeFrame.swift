@@ -35,8 +35,10 @@ public enum WholeFrame {
   public static func conn(_ p: Matte, _ g: Matte) -> Double {
     ErrorMaps.checkSameSize(p, g)
     let gg = BlockGrid(g)
-    let levels = SegmentLevels(p, g, pGrid: BlockGrid(p), gGrid: gg).levelMap()
-    let differs = BlockGrid.differing(p, g, grid: gg)
+    // p's grid, with the blocks where p and g differ found in the same pass.
+    let pg = BlockGrid(p, comparedWith: g)
+    let levels = SegmentLevels(p, g, pGrid: pg, gGrid: gg).levelMap()
+    let differs = pg.differing
     var total = 0.0
     for b in 0..<gg.count where differs[b] {
       for y in gg.yRange(ofRow: b / gg.columns) {
@@ -57,9 +59,9 @@ public enum WholeFrame {
     ErrorMaps.checkSameSize(p, g)
     ErrorMaps.checkSameSize(previousP, previousG)
     ErrorMaps.checkSameSize(p, previousP)
-    let grid = BlockGrid(g)
-    let now = BlockGrid.differing(p, g, grid: grid)
-    let before = BlockGrid.differing(previousP, previousG, grid: grid)
+    let grid = BlockGrid(p, comparedWith: g)
+    let now = grid.differing
+    let before = BlockGrid.differing(previousP, previousG)
     let (ip, ipp, ig, igp) = (
       1 / Double(p.maxValue), 1 / Double(previousP.maxValue), 1 / Double(g.maxValue), 1 / Double(previousG.maxValue)
     )
@@ -81,8 +83,8 @@ public enum WholeFrame {
   /// Σ f(p − g) over the pixels whose values differ (f(0) = 0 for the metrics above).
   private static func sum(_ p: Matte, _ g: Matte, _ f: (Double) -> Double) -> Double {
     ErrorMaps.checkSameSize(p, g)
-    let grid = BlockGrid(g)
-    let differs = BlockGrid.differing(p, g, grid: grid)
+    let grid = BlockGrid(p, comparedWith: g)
+    let differs = grid.differing
     let (ip, ig) = (1 / Double(p.maxValue), 1 / Double(g.maxValue))
     var total = 0.0
     for b in 0..<grid.count where differs[b] {

@@ -123,13 +123,9 @@ final class MotionFields {
   private let names: [Int: String]
   /// The last ZIP member's bytes, kept so that each frame's 8·W·H bytes reuse one buffer.
   private var buffer: [UInt8] = []
-  /// Whether fields keep their dx and dy (scoring and checks need only targets and reach).
-  private let components: Bool
-
-  init(folder: String, size: PixelSize, components: Bool = false) throws {
+  init(folder: String, size: PixelSize) throws {
     self.folder = folder
     self.size = size
-    self.components = components
     let entries: [String]
     try InputFile.check(folder, allowFolder: true)
     if folder.lowercased().hasSuffix(".zip") {
@@ -167,7 +163,8 @@ final class MotionFields {
   /// The field in `bytes` (a `.npy`), or the reason it is not one, naming `path`.
   private func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> MotionField {
     do {
-      return try MotionField(npy: bytes, width: size.width, height: size.height, components: components)
+      // Without dx and dy: scoring and the intake's checks read only targets and reach.
+      return try MotionField(npy: bytes, width: size.width, height: size.height, components: false)
     } catch {
       throw StandaloneScore.Failure(description: "\(path): \(error.reason)")
     }
