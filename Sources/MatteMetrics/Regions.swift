@@ -195,6 +195,11 @@ public struct RegionDeriver: Sendable {
       precondition(mask.count == n, "\(region) mask differs in size")
     }
     let previous = previous.flatMap { $0.matte.width == w && $0.matte.height == h ? $0 : nil }
+    let own = OwnMasks(masks: masks, codes: maskCodes, count: n)
+    // With its own hair and glass masks, a clip's derived glass and hair are never seen (own
+    // glass replaces derived glass everywhere, own hair replaces derived hair): no plateau
+    // candidates, no glass test, no erosion, no hair seeds; transition and motion as ever.
+    let ownHairAndGlass = own.has(.hair) && own.has(.glass)
     let soft: UInt8 = 1
     let plateau: UInt8 = 2
     let changed: UInt8 = 4
@@ -202,7 +207,7 @@ public struct RegionDeriver: Sendable {
     let m = truth.maxValue
     let lo = glassEpsilon * Double(m)
     let hi = (1 - glassEpsilon) * Double(m)
-    let table = candidateTable(maxValue: m, lo: lo, hi: hi)
+    let table = candidateTable(maxValue: m, lo: lo, hi: hi, plateau: !ownHairAndGlass)
     let plane = ZeroedBytes(count: n)
     // Blocks where the plane can be non-zero: everything else (flat 0 or 1, unchanged since
     // t − 1) stays 0 and is skipped by every pass below. A flat block unchanged since t − 1
@@ -260,13 +265,34 @@ public struct RegionDeriver: Sendable {
     let spans = grid.spans(near: seeded)
     // Flat plateau: a plateau pixel whose 5×5 window (in-frame part) spans at most
     // `glassFlatRange` of the scale. Glass is a uniform sheet; a motion-blurred edge is a ramp.
-    clearSlopedPlateau(plane, truth: truth, spans: spans, plateau: plateau)
+    if !ownHairAndGlass { clearSlopedPlateau(plane, truth: truth, spans: spans, plateau: plateau) }
     // Erode soft by 1 and the flat plateau by the glass core radius; keep them as bits 3 and 4
     // beside the originals, then dilate: soft and changed by their radii, the eroded soft back
     // by 1 (an opening), the glass core by its radius plus the growth. One zeroed scratch serves
     // every pass: each writes only span pixels, and the column pass reads rows outside the
     // spans, which stay 0.
     let scratch = ZeroedBytes(count: n)
+    let motionBit: UInt8 = previous != nil ? RegionKind.motion.bit : 0
+    if ownHairAndGlass {
+      let dilated = BytePlaneMorphology.apply(
+        plane, scratch: scratch, width: w, height: h, spans: spans,
+        radii: [(soft, transitionRadius), (changed, motionRadius)], dilate: true)
+      var bits = [UInt8](repeating: RegionKind.frame.bit, count: n)
+      dilated.withUnsafeBufferPointer { d in
+        bits.withUnsafeMutableBufferPointer { out in
+          BytePlaneMorphology.forEach(spans, width: w, height: h) { k, count in
+            for k in k..<(k + count) {
+              let v = d[k]
+              out[k] = RegionKind.frame.bit | ((v & soft) << 1) | (((v >> 2) & 1) &* motionBit)
+            }
+          }
+        }
+      }
+      own.write(.glass, into: &bits)
+      own.write(.hair, into: &bits, exceptWhere: RegionKind.glass.bit)
+      for region in [RegionKind.transition, .motion] where own.has(region) { own.write(region, into: &bits) }
+      return RegionMap(width: w, height: h, bits: bits)
+    }
     let eroded = BytePlaneMorphology.apply(
       plane, scratch: scratch, width: w, height: h, spans: spans, radii: [(soft, 1), (plateau, glassCoreRadius)],
       dilate: false)
@@ -286,8 +312,6 @@ public struct RegionDeriver: Sendable {
       dilate: true)
     // Region bits from the planes with byte arithmetic (vectorises). Hair is grown by one pixel
     // after glass is known: its seeds go to a plane of their own.
-    let motionBit: UInt8 = previous != nil ? RegionKind.motion.bit : 0
-    let own = OwnMasks(masks: masks, codes: maskCodes, count: n)
     var bits = [UInt8](repeating: RegionKind.frame.bit, count: n)
     let hairSeeds = ZeroedBytes(count: n)
     truth.codes.withUnsafeBufferPointer { g in
@@ -462,12 +486,14 @@ final class ZeroedBytes {
 /// Region-candidate bits per code (soft, plateau), computed once per depth and ε band.
 private let candidateTables = Mutex<[String: [UInt8]]>([:])
 
-func candidateTable(maxValue m: Int, lo: Double, hi: Double) -> [UInt8] {
-  let key = "\(m) \(lo) \(hi)"
+func candidateTable(maxValue m: Int, lo: Double, hi: Double, plateau: Bool = true) -> [UInt8] {
+  let key = "\(m) \(lo) \(hi) \(plateau)"
   if let t = candidateTables.withLock({ $0[key] }) { return t }
   // Every 16-bit code has an entry: one above the maximum (a value past 1) is neither soft nor
   // a plateau candidate, and is never looked up past the table's end.
-  let t = (0...65535).map { c -> UInt8 in (c > 0 && c < m ? 1 : 0) | (Double(c) > lo && Double(c) < hi ? 2 : 0) }
+  let t = (0...65535).map { c -> UInt8 in
+    (c > 0 && c < m ? 1 : 0) | (plateau && Double(c) > lo && Double(c) < hi ? 2 : 0)
+  }
   candidateTables.withLock { $0[key] = t }
   return t
 }

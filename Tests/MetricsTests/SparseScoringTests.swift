@@ -299,6 +299,46 @@ import Testing
     #expect(glassSeen > 0 && hairSeen > 0, "the cases must exercise both rules")
   }
 
+  /// With its own hair and glass masks a clip's regions are: frame everywhere, transition and
+  /// motion by the derived rules (as without masks), glass exactly the glass mask, hair exactly
+  /// the hair mask less glass; with an own motion mask too, motion is that mask.
+  @Test func ownHairAndGlassMasksLeaveTransitionAndMotionDerived() {
+    var rng = SplitMix64(seed: 13)
+    var seen = (transition: 0, motion: 0)
+    for (i, c) in (Self.cases + Self.cases).enumerated() {
+      let (_, g0) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i))
+      let (_, f1) = Self.frames(c.w, c.h, pMax: c.pMax, gMax: c.gMax, seed: UInt64(i) + 5)
+      // Every third code halved: the frame changes since frame 0 (a motion region).
+      let g1 = Matte(
+        width: c.w, height: c.h, maxValue: f1.maxValue, codes: f1.codes.enumerated().map { $0 % 3 == 0 ? $1 / 2 : $1 })
+      let codes = (0..<(c.w * c.h)).map { _ in UInt16([0, 64, 128, 192, 32, 96][Int(rng.uniform(0, 6))]) }
+      let before = PreparedTruth(g0)
+      // The second pass has no frame before it: no motion region at all.
+      let previous = i < Self.cases.count ? before : nil
+      let derived = PreparedTruth(g1, previous: previous)
+      for ownMotion in [UInt16(0), 32] {
+        let viaCodes = PreparedTruth(
+          g1, previous: previous, maskCodes: codes, hair: 64, glass: 128, motion: ownMotion)
+        var masks: [RegionKind: [Bool]] = [.hair: codes.map { $0 & 64 != 0 }, .glass: codes.map { $0 & 128 != 0 }]
+        if ownMotion != 0 { masks[.motion] = codes.map { $0 & 32 != 0 } }
+        let viaBools = PreparedTruth(g1, previous: previous, masks: masks)
+        for got in [viaCodes.regions, viaBools.regions] {
+          for k in 0..<(c.w * c.h) {
+            #expect(got.contains(.frame, at: k))
+            #expect(got.contains(.transition, at: k) == derived.regions.contains(.transition, at: k), "\(c) \(k)")
+            let motion = ownMotion != 0 ? codes[k] & 32 != 0 : derived.regions.contains(.motion, at: k)
+            #expect(got.contains(.motion, at: k) == motion, "\(c) \(k)")
+            #expect(got.contains(.glass, at: k) == (codes[k] & 128 != 0))
+            #expect(got.contains(.hair, at: k) == (codes[k] & 64 != 0 && codes[k] & 128 == 0))
+          }
+        }
+      }
+      seen.transition += derived.regions.support(.transition)
+      seen.motion += derived.regions.support(.motion)
+    }
+    #expect(seen.transition > 0 && seen.motion > 0, "the cases must have derived transition and motion")
+  }
+
   /// Own masks carried as bits of one code plane give the same regions as the same masks
   /// passed as `[Bool]`.
   @Test func maskCodesGiveTheRegionsOfBoolMasks() {
