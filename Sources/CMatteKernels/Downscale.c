@@ -11,8 +11,9 @@ void mg_downscale_gray8(const uint16_t *src, long width, const long *xs, long ou
     // Each column's sum over the block's rows first (a plain loop the compiler vectorises; the
     // caller keeps a block under 65 537 rows, so a column's sum fits 32 bits), then each block's
     // columns.
-    for (long x = 0; x < width; x++) columnSums[x] = 0;
-    for (long y = y0; y < y1; y++) {
+    const uint16_t *first = src + y0 * width;
+    for (long x = 0; x < width; x++) columnSums[x] = first[x];
+    for (long y = y0 + 1; y < y1; y++) {
       const uint16_t *row = src + y * width;
       for (long x = 0; x < width; x++) columnSums[x] += row[x];
     }
@@ -20,8 +21,14 @@ void mg_downscale_gray8(const uint16_t *src, long width, const long *xs, long ou
       long x0 = xs[ox], x1 = xs[ox + 1] > x0 ? xs[ox + 1] : x0 + 1;
       uint64_t sum = 0;
       for (long x = x0; x < x1; x++) sum += columnSums[x];
-      uint64_t den = (uint64_t)((y1 - y0) * (x1 - x0)) * (uint64_t)maxValue;
-      uint64_t v = (sum * 255 + den / 2) / den;
+      const uint64_t den = (uint64_t)((y1 - y0) * (x1 - x0)) * (uint64_t)maxValue;
+      const uint64_t num = sum * 255 + den / 2;
+      // A double division gives the same floor, at a fraction of a 64-bit division's cost, while
+      // num < 2^53 and den < 2^40: both are exact as doubles, the quotient (at most about 256)
+      // is rounded by under 256·2^-53 < 2^-44, and a quotient that is not an integer lies at
+      // least 1/den > 2^-40 below the next one.
+      const uint64_t v =
+          num < (1ull << 53) && den < (1ull << 40) ? (uint64_t)((double)num / (double)den) : num / den;
       out[oy * outWidth + ox] = (uint8_t)(v > 255 ? 255 : v);
     }
   }

@@ -45,6 +45,39 @@ struct DownscaleTests {
     }
   }
 
+  /// Every code of a 16-bit and an 8-bit matte as a constant 6×6 block (a 1080p matte's preview
+  /// block), and block sums whose quotient lies just below, at or above each output step: the
+  /// kernel's division (a double division where exact) equals the integer definition
+  /// (Σ·255 + den/2) / den. A float division instead fails it.
+  @Test func blockMeansRoundAsDefinedAtEveryStep() {
+    for maxValue in [255, 65535] {
+      var wrong: [Int] = []
+      for c in 0...maxValue {
+        let g = GrayImage(width: 6, height: 6, maxValue: maxValue, samples: [UInt16](repeating: UInt16(c), count: 36))
+        let expected = (c * 255 * 2 + maxValue) / (2 * maxValue)
+        if Downscale.gray8(g, to: PixelSize(width: 1, height: 1)) != [UInt8(expected)] { wrong.append(c) }
+      }
+      #expect(wrong.isEmpty, "max \(maxValue): \(wrong.prefix(5))")
+    }
+    // Block sums whose quotient lies within a few 1/den of each output step (den = 36·65535):
+    // one 6×6 block per sum, side by side in one picture.
+    let den = 36 * 65535
+    var sums: [Int] = []
+    for k in 1...255 {
+      let s = (k * den - den / 2) / 255
+      for d in -3...3 where s + d >= 0 && s + d <= den { sums.append(s + d) }
+    }
+    let w = 6 * sums.count
+    var samples = [UInt16](repeating: 0, count: 6 * w)
+    for (b, sum) in sums.enumerated() {
+      for i in 0..<36 { samples[(i / 6) * w + 6 * b + i % 6] = UInt16(sum / 36 + (i < sum % 36 ? 1 : 0)) }
+    }
+    let picture = GrayImage(width: w, height: 6, maxValue: 65535, samples: samples)
+    let got = Downscale.gray8(picture, to: PixelSize(width: sums.count, height: 1))
+    let expected = sums.map { UInt8((255 * $0 + den / 2) / den) }
+    #expect(got == expected, "\(zip(sums, zip(got, expected)).filter { $1.0 != $1.1 }.prefix(5))")
+  }
+
   @Test func rgbChannelsAreAveragedSeparately() {
     // (10, 20, 30) and (11, 21, 31): means 10.5, 20.5, 30.5 → 11, 21, 31 (half up).
     let p = RGBImage(width: 2, height: 1, pixels: [10, 20, 30, 11, 21, 31])
