@@ -3,7 +3,6 @@
 // over Swift is bounds checks, array bookkeeping and closures per block.
 #include "MatteKernels.h"
 
-#include <math.h>
 
 long mg_conn_segments(const uint16_t *p, const uint16_t *g, long w, long h, const uint8_t *qp, const uint8_t *qg,
                       const uint16_t *pLow, const uint16_t *pHigh, const uint16_t *gLow, const uint16_t *gHigh,
@@ -81,8 +80,8 @@ void mg_gradient_active(const uint16_t *cellLow, const uint16_t *cellHigh, long 
   }
 }
 
-long mg_motion_blocks(const uint8_t *differs, const uint8_t *before, const float *reach, long width, long height,
-                      long columns, long rows, long blockWidth, long blockHeight, int32_t *area, int32_t *out) {
+long mg_motion_blocks(const uint8_t *differs, const uint8_t *before, const int32_t *boxes, long columns, long rows,
+                      long blockWidth, long blockHeight, int32_t *area, int32_t *out) {
   // Differing blocks of frame t counted over any rectangle of blocks in O(1).
   const long stride = columns + 1;
   for (long x = 0; x <= columns; x++) area[x] = 0;
@@ -98,18 +97,10 @@ long mg_motion_blocks(const uint8_t *differs, const uint8_t *before, const float
       out[n++] = (int32_t)b;
       continue;
     }
-    const float r = reach[b];
-    const long bx = b % columns, by = b / columns;
-    long c0 = 0, c1 = columns - 1, r0 = 0, r1 = rows - 1;
-    if (r < (float)(width + height)) {
-      const long d = (long)ceilf(r) + 1;
-      const long x0 = bx * blockWidth, x1 = (x0 + blockWidth < width ? x0 + blockWidth : width) - 1;
-      const long y0 = by * blockHeight, y1 = (y0 + blockHeight < height ? y0 + blockHeight : height) - 1;
-      c0 = (x0 - d > 0 ? x0 - d : 0) / blockWidth;
-      c1 = (x1 + d < width - 1 ? x1 + d : width - 1) / blockWidth;
-      r0 = (y0 - d > 0 ? y0 - d : 0) / blockHeight;
-      r1 = (y1 + d < height - 1 ? y1 + d : height - 1) / blockHeight;
-    }
+    // The blocks of frame t the block's targets fall in: those of its targets' bounding box.
+    const int32_t *box = boxes + 4 * b;
+    const long c0 = box[0] / blockWidth, c1 = box[1] / blockWidth, r0 = box[2] / blockHeight,
+               r1 = box[3] / blockHeight;
     const int32_t near = area[(r1 + 1) * stride + c1 + 1] - area[r0 * stride + c1 + 1] - area[(r1 + 1) * stride + c0] +
                          area[r0 * stride + c0];
     if (near > 0) out[n++] = (int32_t)b;

@@ -80,10 +80,32 @@ void mg_motion_reach(const float *dx, const float *dy, long width, long height, 
 }
 
 long mg_motion_split(const uint8_t *pairs, long width, long height, long columns, long blockWidth, long blockHeight,
-                     float *dx, float *dy, float *reach, int32_t *targets) {
+                     float *dx, float *dy, float *reach, int32_t *targets, int32_t *boxes) {
 #if defined(__x86_64__)
   if (mg_has_avx2())
-    return mg_motion_split_avx2(pairs, width, height, columns, blockWidth, blockHeight, dx, dy, reach, targets);
+    return mg_motion_split_avx2(pairs, width, height, columns, blockWidth, blockHeight, dx, dy, reach, targets,
+                                boxes);
 #endif
-  return mg_motion_split_baseline(pairs, width, height, columns, blockWidth, blockHeight, dx, dy, reach, targets);
+  return mg_motion_split_baseline(pairs, width, height, columns, blockWidth, blockHeight, dx, dy, reach, targets,
+                                  boxes);
+}
+
+void mg_motion_boxes(const int32_t *targets, long width, long height, long columns, long blockWidth,
+                     long blockHeight, int32_t *boxes) {
+  const long rows = (height + blockHeight - 1) / blockHeight;
+  for (long b = 0; b < columns * rows; b++) {
+    boxes[4 * b] = INT32_MAX;
+    boxes[4 * b + 1] = -1;
+    boxes[4 * b + 2] = INT32_MAX;
+    boxes[4 * b + 3] = -1;
+  }
+  for (long y = 0; y < height; y++)
+    for (long x = 0; x < width; x++) {
+      int32_t *box = boxes + 4 * ((y / blockHeight) * columns + x / blockWidth);
+      const int32_t t = targets[y * width + x], ty = t / (int32_t)width, tx = t - ty * (int32_t)width;
+      box[0] = tx < box[0] ? tx : box[0];
+      box[1] = tx > box[1] ? tx : box[1];
+      box[2] = ty < box[2] ? ty : box[2];
+      box[3] = ty > box[3] ? ty : box[3];
+    }
 }

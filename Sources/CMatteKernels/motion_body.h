@@ -103,15 +103,25 @@ static void MG_NAME(mg_messddt_blocks)(const uint16_t *p, const uint16_t *g, con
     ty_ = ty_ & ~(ty_ < 0);                                                                            \
     ty_ = (ty_ & (ty_ <= lastY)) | (lastY & ~(ty_ <= lastY));                                          \
     *(mg_i4u *)(t + (x)) = ty_ * (int32_t)width + tx_;                                                 \
+    loX = (tx_ & (tx_ < loX)) | (loX & ~(tx_ < loX));                                                  \
+    hiX = (tx_ & (tx_ > hiX)) | (hiX & ~(tx_ > hiX));                                                  \
+    loY = (ty_ & (ty_ < loY)) | (loY & ~(ty_ < loY));                                                  \
+    hiY = (ty_ & (ty_ > hiY)) | (hiY & ~(ty_ > hiY));                                                  \
   } while (0)
 #endif
 
 static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long height, long columns,
                                      long blockWidth, long blockHeight, float *dx, float *dy, float *reach,
-                                     int32_t *targets) {
+                                     int32_t *targets, int32_t *boxes) {
   const long rows = (height + blockHeight - 1) / blockHeight;
   const double limit = (double)(width > height ? width : height) + 1;
-  for (long b = 0; b < columns * rows; b++) reach[b] = 0;
+  for (long b = 0; b < columns * rows; b++) {
+    reach[b] = 0;
+    boxes[4 * b] = INT32_MAX;
+    boxes[4 * b + 1] = -1;
+    boxes[4 * b + 2] = INT32_MAX;
+    boxes[4 * b + 3] = -1;
+  }
   long bad = -1;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   const mg_v4 zero = mg_splat(0.0), half = mg_splat(0.5), lim = mg_splat(limit);
@@ -126,7 +136,8 @@ static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long heig
     // dx and dy are written only when asked for (scoring needs the targets and reach alone).
     float *u = dx ? dx + y * width : 0, *v = dy ? dy + y * width : 0;
     int32_t *t = targets + y * width;
-    for (long bx = 0; bx < columns; bx++) {
+    int32_t *box = boxes + 4 * (y / blockHeight) * columns;
+    for (long bx = 0; bx < columns; bx++, box += 4) {
       const long x0 = bx * blockWidth, x1 = x0 + blockWidth < width ? x0 + blockWidth : width;
       float m = out[bx];
       int nonFinite = 0;
@@ -134,7 +145,15 @@ static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long heig
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
       mg_f4 most = {m, m, m, m};
       mg_i4 flags = {0, 0, 0, 0};
+      mg_i4 loX = {box[0], box[0], box[0], box[0]}, hiX = {box[1], box[1], box[1], box[1]};
+      mg_i4 loY = {box[2], box[2], box[2], box[2]}, hiY = {box[3], box[3], box[3], box[3]};
       for (; x + 4 <= x1; x += 4) MG_SPLIT_FOUR(x);
+      for (int k = 0; k < 4; k++) {
+        box[0] = loX[k] < box[0] ? loX[k] : box[0];
+        box[1] = hiX[k] > box[1] ? hiX[k] : box[1];
+        box[2] = loY[k] < box[2] ? loY[k] : box[2];
+        box[3] = hiY[k] > box[3] ? hiY[k] : box[3];
+      }
       m = most[0] > m ? most[0] : m;
       m = most[1] > m ? most[1] : m;
       m = most[2] > m ? most[2] : m;
@@ -155,6 +174,11 @@ static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long heig
           v[x] = b;
         }
         t[x] = mg_target(a, b, x, y, width, height, limit);
+        const int32_t ty = t[x] / (int32_t)width, tx = t[x] - ty * (int32_t)width;
+        box[0] = tx < box[0] ? tx : box[0];
+        box[1] = tx > box[1] ? tx : box[1];
+        box[2] = ty < box[2] ? ty : box[2];
+        box[3] = ty > box[3] ? ty : box[3];
         // Exponent all ones: infinity or NaN.
         nonFinite |= ((bitsX & 0x7F800000u) == 0x7F800000u) | ((bitsY & 0x7F800000u) == 0x7F800000u);
         float fa = fabsf(a), fb = fabsf(b);

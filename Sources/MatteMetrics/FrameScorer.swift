@@ -151,12 +151,12 @@ public enum FrameScorer {
   /// the same previous prediction and truth, they are not found again.
   /// The blocks whose pixels can add to MESSDdt: |E′(x) − E(x + v(x))| is 0 where frame t−1
   /// equals its truth at x (`before` clear) and frame t equals its truth at the target, which
-  /// lies within the block's largest vector (rounded up, plus one for the rounding) of x; so a
-  /// block is kept when `before` is set or a differing block of frame t lies that near.
+  /// lies in the bounding box of the block's targets (`boxes`, `MotionField.blockBoxes`); so a
+  /// block is kept when `before` is set or a differing block of frame t touches that box.
   static func motionBlocks(
-    grid: BlockGrid, differs: [Bool], before: [Bool], reach: [Float], width: Int, height: Int
+    grid: BlockGrid, differs: [Bool], before: [Bool], boxes: [Int32]
   ) -> [Int32] {
-    precondition(reach.count == grid.count, "motion reach differs from the block grid")
+    precondition(boxes.count == 4 * grid.count, "motion boxes differ from the block grid")
     precondition(differs.count == grid.count && (before.isEmpty || before.count == grid.count))
     // In C: differing blocks of frame t counted over any rectangle of blocks in O(1), then each
     // block's rectangle within its reach.
@@ -164,15 +164,15 @@ public enum FrameScorer {
     return [Int32](unsafeUninitializedCapacity: grid.count) { out, n in
       differs.withUnsafeBufferPointer { d in
         before.withUnsafeBufferPointer { b in
-          reach.withUnsafeBufferPointer { r in
+          boxes.withUnsafeBufferPointer { r in
             d.withMemoryRebound(to: UInt8.self) { d in
               b.withMemoryRebound(to: UInt8.self) { b in
                 n =
                   grid.count == 0
                   ? 0
                   : mg_motion_blocks(
-                    d.baseAddress!, before.isEmpty ? nil : b.baseAddress!, r.baseAddress!, width, height,
-                    grid.columns, grid.rows, BlockGrid.blockWidth, BlockGrid.blockHeight, &area, out.baseAddress!)
+                    d.baseAddress!, before.isEmpty ? nil : b.baseAddress!, r.baseAddress!, grid.columns, grid.rows,
+                    BlockGrid.blockWidth, BlockGrid.blockHeight, &area, out.baseAddress!)
               }
             }
           }
@@ -383,8 +383,7 @@ public enum FrameScorer {
               motion.targets.withUnsafeBufferPointer { targets in
                 previous.truth.regions.bits.withUnsafeBufferPointer { bits in
                   let blocks = Self.motionBlocks(
-                    grid: grid, differs: differs, before: before ?? [], reach: motion.blockReach, width: w,
-                    height: p.height)
+                    grid: grid, differs: differs, before: before ?? [], boxes: motion.blockBoxes)
                   withUnsafePointer(to: &constants) { c in
                     mg_messddt_blocks(
                       pc.baseAddress!, gc.baseAddress!, ppc.baseAddress!, gpc.baseAddress!, targets.baseAddress!,

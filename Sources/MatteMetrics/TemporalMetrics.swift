@@ -17,6 +17,9 @@ public struct MotionField: Sendable, Equatable {
   /// rounded to the nearest pixel (halves away from zero) and clamped to the frame. Made once
   /// per field, whichever arms it scores.
   public let targets: [Int32]
+  /// Per block, the bounding box of its pixels' targets (lowest x, highest x, lowest y, highest
+  /// y): the blocks of frame t a block's MESSDdt terms can read. Made with the targets.
+  public let blockBoxes: [Int32]
 
   public init(width: Int, height: Int, dx: [Float], dy: [Float]) {
     precondition(dx.count == width * height && dy.count == width * height, "MotionField needs width*height vectors")
@@ -49,16 +52,33 @@ public struct MotionField: Sendable, Equatable {
       }
       count = width * height
     }
+    blockBoxes = Self.boxes(of: targets, width: width, height: height)
+  }
+
+  /// Each block's targets' bounding box, from the targets.
+  public static func boxes(of targets: [Int32], width: Int, height: Int) -> [Int32] {
+    let columns = (width + BlockGrid.blockWidth - 1) / BlockGrid.blockWidth
+    let rows = (height + BlockGrid.blockHeight - 1) / BlockGrid.blockHeight
+    return [Int32](unsafeUninitializedCapacity: 4 * columns * rows) { out, count in
+      targets.withUnsafeBufferPointer { t in
+        if columns * rows > 0 {
+          mg_motion_boxes(
+            t.baseAddress!, width, height, columns, BlockGrid.blockWidth, BlockGrid.blockHeight, out.baseAddress!)
+        }
+      }
+      count = 4 * columns * rows
+    }
   }
 
   /// A field whose reach per block and targets were made with it (by `mg_motion_split`).
-  init(width: Int, height: Int, dx: [Float], dy: [Float], blockReach: [Float], targets: [Int32]) {
+  init(width: Int, height: Int, dx: [Float], dy: [Float], blockReach: [Float], targets: [Int32], blockBoxes: [Int32]) {
     self.width = width
     self.height = height
     self.dx = dx
     self.dy = dy
     self.blockReach = blockReach
     self.targets = targets
+    self.blockBoxes = blockBoxes
   }
 
   /// Equal sizes and vectors; fields read without components compare by their targets and
@@ -247,6 +267,7 @@ extension MotionField {
     var dy: [Float] = []
     var reach: [Float] = []
     var targets: [Int32] = []
+    var boxes = [Int32](repeating: 0, count: 4 * columns * rows)
     let kept = components ? n : 0
     let dx = [Float](unsafeUninitializedCapacity: kept) { xs, xCount in
       dy = [Float](unsafeUninitializedCapacity: kept) { ys, yCount in
@@ -256,7 +277,7 @@ extension MotionField {
               bad = mg_motion_split(
                 (bytes.baseAddress! + body).assumingMemoryBound(to: UInt8.self), width, height, columns,
                 BlockGrid.blockWidth, BlockGrid.blockHeight, components ? xs.baseAddress! : nil,
-                components ? ys.baseAddress! : nil, r.baseAddress!, t.baseAddress!)
+                components ? ys.baseAddress! : nil, r.baseAddress!, t.baseAddress!, &boxes)
             }
             tCount = n
           }
@@ -274,6 +295,7 @@ extension MotionField {
       throw NpyError(
         reason: "the vector at x \(bad % width), y \(bad / width) is not finite (\(component(0)), \(component(1)))")
     }
-    return MotionField(width: width, height: height, dx: dx, dy: dy, blockReach: reach, targets: targets)
+    return MotionField(
+      width: width, height: height, dx: dx, dy: dy, blockReach: reach, targets: targets, blockBoxes: boxes)
   }
 }

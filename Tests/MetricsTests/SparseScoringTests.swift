@@ -159,7 +159,7 @@ import Testing
     let grid = BlockGrid(p1, comparedWith: g1)
     let kept = FrameScorer.motionBlocks(
       grid: grid, differs: grid.differing, before: BlockGrid(p0, comparedWith: g0).differing,
-      reach: motion.blockReach, width: w, height: h)
+      boxes: motion.blockBoxes)
     #expect(kept.count < grid.count / 2, "\(kept.count) of \(grid.count) blocks kept")
     #expect(kept.contains(Int32(8 / BlockGrid.blockHeight * grid.columns)) == farVectors)
     let got = FrameScorer.score(prediction: p1, truth: truth1, previous: (p0, truth0), motion: motion)

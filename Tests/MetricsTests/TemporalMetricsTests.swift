@@ -142,6 +142,18 @@ import Testing
     #expect(bare.dx.isEmpty && bare.dy.isEmpty)
     #expect(bare.targets == expected && bare.blockReach == built.blockReach)
     #expect(bare != built)
+    // Each block's box: the lowest and highest x and y of its pixels' targets, from the
+    // expected targets; the same from the one-pass read (vector and tail paths) and the build.
+    let boxes = (0..<9).flatMap { b -> [Int32] in
+      let (bx, by) = (b % 3, b / 3)
+      let pixels = (by * 8..<min(by * 8 + 8, h)).flatMap { y in (bx * 16..<min(bx * 16 + 16, w)).map { y * w + $0 } }
+      let xs = pixels.map { Int32(Int(expected[$0]) % w) }
+      let ys = pixels.map { Int32(Int(expected[$0]) / w) }
+      return [xs.min()!, xs.max()!, ys.min()!, ys.max()!]
+    }
+    #expect(read.blockBoxes == boxes)
+    #expect(bare.blockBoxes == boxes)
+    #expect(built.blockBoxes == boxes)
   }
 
   /// Of two vectors that are not finite, the first in row order is named, whichever block

@@ -24,6 +24,10 @@ public func fuzzOne(_ input: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   precondition((whole == nil) == (bare == nil), "the two reads disagree on refusing the field")
   if let whole, let bare {
     precondition(bare.targets == whole.targets && bare.blockReach == whole.blockReach, "the two reads differ")
+    // The one-pass boxes (vector and tail paths) against boxes made from the targets alone.
+    precondition(
+      whole.blockBoxes == MotionField.boxes(of: whole.targets, width: width, height: height)
+        && bare.blockBoxes == whole.blockBoxes, "the targets' boxes differ")
   }
   let n = width * height
   var floats = [Float](repeating: 0, count: 2 * n)

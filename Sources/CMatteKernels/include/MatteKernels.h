@@ -93,12 +93,18 @@ void mg_motion_targets(const float *dx, const float *dy, long width, long height
 void mg_motion_reach(const float *dx, const float *dy, long width, long height, long columns, long blockWidth,
                      long blockHeight, float *reach);
 
+/// Per block of that grid, the bounding box of its pixels' targets: lowest x, highest x, lowest y,
+/// highest y (4 entries a block).
+void mg_motion_boxes(const int32_t *targets, long width, long height, long columns, long blockWidth,
+                     long blockHeight, int32_t *boxes);
+
 /// A `.npy` body of `width`×`height` little-endian float32 pairs (dx, dy) split into `dx` and
-/// `dy`, with `reach` as mg_motion_reach makes it (infinite where a vector is not finite) and
-/// `targets` as mg_motion_targets makes them, in one pass. Returns the index (y·width + x) of
-/// the first pixel whose vector is not finite, or −1. `dx` and `dy` may be NULL (not written).
+/// `dy`, with `reach` as mg_motion_reach makes it (infinite where a vector is not finite),
+/// `targets` as mg_motion_targets makes them and `boxes` as mg_motion_boxes makes them, in one
+/// pass. Returns the index (y·width + x) of the first pixel whose vector is not finite, or −1.
+/// `dx` and `dy` may be NULL (not written).
 long mg_motion_split(const uint8_t *pairs, long width, long height, long columns, long blockWidth, long blockHeight,
-                     float *dx, float *dy, float *reach, int32_t *targets);
+                     float *dx, float *dy, float *reach, int32_t *targets, int32_t *boxes);
 
 /// Asks for the cache line holding `address` ahead of its use (a hint; it never faults).
 static inline void mg_prefetch(const void *address) { __builtin_prefetch(address); }
@@ -141,9 +147,11 @@ void mg_gradient_active(const uint16_t *cellLow, const uint16_t *cellHigh, long 
                         long columns, long rows, int32_t *scratch, uint8_t *active);
 
 /// FrameScorer.motionBlocks: the blocks MESSDdt visits, in raster order, into `out`; returns how
-/// many. `before` may be NULL. `area`: (rows + 1) × (columns + 1).
-long mg_motion_blocks(const uint8_t *differs, const uint8_t *before, const float *reach, long width, long height,
-                      long columns, long rows, long blockWidth, long blockHeight, int32_t *area, int32_t *out);
+/// many: those that differed at t − 1 (`before`, may be NULL) and those whose targets' bounding
+/// box (`boxes`, as mg_motion_boxes makes them) touches a block that differs at t (`differs`).
+/// `area`: (rows + 1) × (columns + 1).
+long mg_motion_blocks(const uint8_t *differs, const uint8_t *before, const int32_t *boxes, long columns, long rows,
+                      long blockWidth, long blockHeight, int32_t *area, int32_t *out);
 
 void mg_row_range(const uint16_t *row, long width, long start, long count, long radius, uint16_t *lows,
                   uint16_t *highs);
