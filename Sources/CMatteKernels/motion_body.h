@@ -103,10 +103,10 @@ static void MG_NAME(mg_messddt_blocks)(const uint16_t *p, const uint16_t *g, con
     ty_ = ty_ & ~(ty_ < 0);                                                                            \
     ty_ = (ty_ & (ty_ <= lastY)) | (lastY & ~(ty_ <= lastY));                                          \
     *(mg_i4u *)(t + (x)) = ty_ * (int32_t)width + tx_;                                                 \
-    loX = (tx_ & (tx_ < loX)) | (loX & ~(tx_ < loX));                                                  \
-    hiX = (tx_ & (tx_ > hiX)) | (hiX & ~(tx_ > hiX));                                                  \
-    loY = (ty_ & (ty_ < loY)) | (loY & ~(ty_ < loY));                                                  \
-    hiY = (ty_ & (ty_ > hiY)) | (hiY & ~(ty_ > hiY));                                                  \
+    loX = __builtin_elementwise_min(loX, tx_);                                                         \
+    hiX = __builtin_elementwise_max(hiX, tx_);                                                         \
+    loY = __builtin_elementwise_min(loY, ty_);                                                         \
+    hiY = __builtin_elementwise_max(hiY, ty_);                                                         \
   } while (0)
 #endif
 
@@ -148,12 +148,10 @@ static long MG_NAME(mg_motion_split)(const uint8_t *pairs, long width, long heig
       mg_i4 loX = {box[0], box[0], box[0], box[0]}, hiX = {box[1], box[1], box[1], box[1]};
       mg_i4 loY = {box[2], box[2], box[2], box[2]}, hiY = {box[3], box[3], box[3], box[3]};
       for (; x + 4 <= x1; x += 4) MG_SPLIT_FOUR(x);
-      for (int k = 0; k < 4; k++) {
-        box[0] = loX[k] < box[0] ? loX[k] : box[0];
-        box[1] = hiX[k] > box[1] ? hiX[k] : box[1];
-        box[2] = loY[k] < box[2] ? loY[k] : box[2];
-        box[3] = hiY[k] > box[3] ? hiY[k] : box[3];
-      }
+      box[0] = __builtin_reduce_min(loX);
+      box[1] = __builtin_reduce_max(hiX);
+      box[2] = __builtin_reduce_min(loY);
+      box[3] = __builtin_reduce_max(hiY);
       m = most[0] > m ? most[0] : m;
       m = most[1] > m ? most[1] : m;
       m = most[2] > m ? most[2] : m;
