@@ -83,6 +83,15 @@ public struct ClipSet: Sendable, Equatable {
   public var folder: String
   /// SHA-256 of `clipset.yaml` as read: pins the whole set.
   public var manifestSHA256: String
+  /// Whether loading checked every pinned file against its sha256 (`load(verifyHashes: true)`):
+  /// then a ZIP member's own CRC-32 checks again what the hash already pinned, and scoring skips
+  /// it. Not part of a set's identity (equality ignores it).
+  public var hashesVerified = false
+
+  public static func == (l: ClipSet, r: ClipSet) -> Bool {
+    l.name == r.name && l.version == r.version && l.description == r.description && l.clips == r.clips
+      && l.folder == r.folder && l.manifestSHA256 == r.manifestSHA256
+  }
 
   public static let manifestName = "clipset.yaml"
 
@@ -246,9 +255,11 @@ public struct ClipSet: Sendable, Equatable {
     do { manifestHash = try FileHash.sha256(ofFile: manifestPath) } catch {
       throw ConfigError(file: manifestPath, message: "cannot be read")
     }
-    return ClipSet(
+    var set = ClipSet(
       name: name, version: version, description: description, clips: clips, folder: root,
       manifestSHA256: manifestHash)
+    set.hashesVerified = verifyHashes
+    return set
   }
 
   private static func check(

@@ -221,7 +221,7 @@ public final class SafeZip {
   /// from read to read is not allocated again), checked against that size and its CRC. A stored
   /// or deflated member is read and inflated in one piece with libdeflate; any other is
   /// streamed through ZIPFoundation as `read(_:)` does.
-  public func read(_ member: String, into buffer: inout [UInt8]) throws(MediaError) {
+  public func read(_ member: String, into buffer: inout [UInt8], checkCRC: Bool = true) throws(MediaError) {
     guard let entry = entries[member] else {
       throw MediaError(path: path, reason: "ZIP has no entry '\(member)'")
     }
@@ -276,6 +276,7 @@ public final class SafeZip {
         throw MediaError(path: path, reason: "ZIP entry '\(member)' cannot be read (its deflate data is corrupt)")
       }
     }
+    guard checkCRC else { return }
     let crc = buffer.withUnsafeBytes { libdeflate_crc32(0, $0.baseAddress, size) }
     guard crc == entry.checksum else {
       throw MediaError(path: path, reason: "ZIP entry '\(member)' fails its CRC-32 check (corrupt archive)")

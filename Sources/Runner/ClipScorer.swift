@@ -160,7 +160,9 @@ enum ClipScorer {
         orderKey: clip.id + "\n" + clip.source.sha256)
     }
     // True motion vectors (t−1 → t), where the manifest carries them: MESSDdt is scored only then.
-    let motion = try clip.motion.map { try MotionFields(folder: set.path(of: $0), size: truth.size) }
+    let motion = try clip.motion.map {
+      try MotionFields(folder: set.path(of: $0), size: truth.size, checkCRC: !set.hashesVerified)
+    }
     var readers: [String: any FrameSource] = [:]
     var composites: [String: CompositeAccumulator] = [:]
     for (arm, path, config) in [("A", outputA, configA), ("B", outputB, configB)] {

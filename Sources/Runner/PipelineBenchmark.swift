@@ -44,8 +44,9 @@ public enum PipelineBenchmark {
     clipsetFolder: String, database: String, runID: String?, only: [String], workers: Int, skipFFmpeg: Bool,
     previews: Bool = true, output: @escaping @Sendable (String) -> Void
   ) async throws -> Result {
-    // The run already checked every pinned file; the manifest's hash ties the run to the set.
-    let clipSet = try ClipSet.load(folder: clipsetFolder, verifyHashes: false)
+    // Loaded as a run loads it: every pinned file checked against its sha256 (before either side
+    // is timed), which lets scoring skip the motion archives' CRC-32s as a run does.
+    let clipSet = try ClipSet.load(folder: clipsetFolder)
     let (run, outputs) = try storedOutputs(database: database, runID: runID, clipSet: clipSet)
     // In the order a run scores them (the most work first).
     let clips = ClipOrder.mostWorkFirst(

@@ -123,9 +123,13 @@ final class MotionFields {
   private let names: [Int: String]
   /// The last ZIP member's bytes, kept so that each frame's 8·W·H bytes reuse one buffer.
   private var buffer: [UInt8] = []
-  init(folder: String, size: PixelSize) throws {
+  /// Whether each ZIP member's CRC-32 is checked: not when the whole archive's sha256 was checked
+  /// against a clip set's manifest as it loaded (the same bytes, pinned by a stronger hash).
+  private let checkCRC: Bool
+  init(folder: String, size: PixelSize, checkCRC: Bool = true) throws {
     self.folder = folder
     self.size = size
+    self.checkCRC = checkCRC
     let entries: [String]
     try InputFile.check(folder, allowFolder: true)
     if folder.lowercased().hasSuffix(".zip") {
@@ -149,7 +153,7 @@ final class MotionFields {
     }
     let path = folder + (zip != nil ? ":" : "/") + name
     if let zip {
-      try zip.read(name, into: &buffer)
+      try zip.read(name, into: &buffer, checkCRC: checkCRC)
       return try buffer.withUnsafeBytes { try parse($0, path: path) }
     }
     // H×W×2 float32 and a header: anything much larger is not this frame's field.

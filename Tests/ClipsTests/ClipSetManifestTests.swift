@@ -28,6 +28,11 @@ func makeFolder() throws -> String {
     #expect(set.clips.map(\.id) == ["one"])
     #expect(set.clips[0].tags == ["hair", "crf23"])
     #expect(set.manifestSHA256.count == 64)
+    // Checked against its hashes (what lets scoring skip the motion archives' CRC-32s), or not.
+    #expect(set.hashesVerified)
+    let unchecked = try ClipSet.load(folder: dir, verifyHashes: false)
+    #expect(!unchecked.hashesVerified)
+    #expect(unchecked == set)
   }
 
   @Test func unknownKeyNamesFileLineClipAndField() throws {

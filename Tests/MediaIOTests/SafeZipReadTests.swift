@@ -82,6 +82,31 @@ import Testing
     #expect([UInt8](try zip.read(name)) == small)
   }
 
+  /// A member whose recorded CRC-32 is wrong (its bytes intact) is refused with the check, and
+  /// read as it is without it (scoring skips the check only where a manifest's sha256 already
+  /// pinned the whole archive).
+  @Test func theCRCCheckCanBeLeftToAStrongerHash() throws {
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let data = Self.content(50_000, seed: 6)
+    var bytes = try Self.written([("m.npy", data)], in: folder)
+    let local = try #require(Self.offsets(of: 0x0403_4B50, in: bytes).first)
+    let central = try #require(Self.offsets(of: 0x0201_4B50, in: bytes).first)
+    for at in [local + 14, central + 16] { bytes[at] ^= 0x01 }
+    let path = folder + "/wrong-crc.zip"
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let zip = try SafeZip(path: path)
+    var buffer: [UInt8] = []
+    #expect(throws: MediaError.self) { try zip.read("m.npy", into: &buffer) }
+    do {
+      try zip.read("m.npy", into: &buffer)
+    } catch {
+      #expect(error.reason.contains("CRC-32"), "\(error.reason)")
+    }
+    try zip.read("m.npy", into: &buffer, checkCRC: false)
+    #expect(buffer == data)
+  }
+
   @Test func aMemberThatInflatesToAnotherSizeOrIsDamagedIsRefused() throws {
     let folder = try temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
