@@ -98,15 +98,22 @@ public struct RegionMap: Sendable, Equatable {
     if let knownSupport { return knownSupport }
     var counts = [Int](repeating: 0, count: 8)
     bits.withUnsafeBufferPointer { b in
-      // Count each bit in chunks small enough for 16-bit lanes, which vectorises.
+      // Every bit in one pass (five regions, bits 0…4), in chunks small enough for 16-bit
+      // lanes, which vectorises.
+      assert(RegionKind.allCases.count == 5, "one counter per region")
       var i = 0
       while i < b.count {
         let end = min(i + 32768, b.count)
-        for bit in 0..<RegionKind.allCases.count {
-          var c: UInt16 = 0
-          for k in i..<end { c &+= UInt16((b[k] >> UInt8(bit)) & 1) }
-          counts[bit] += Int(c)
+        var (c0, c1, c2, c3, c4): (UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0)
+        for k in i..<end {
+          let v = UInt16(b[k])
+          c0 &+= v & 1
+          c1 &+= (v >> 1) & 1
+          c2 &+= (v >> 2) & 1
+          c3 &+= (v >> 3) & 1
+          c4 &+= (v >> 4) & 1
         }
+        for (bit, c) in [c0, c1, c2, c3, c4].enumerated() { counts[bit] += Int(c) }
         i = end
       }
     }

@@ -322,6 +322,8 @@ import Testing
         var masks: [RegionKind: [Bool]] = [.hair: codes.map { $0 & 64 != 0 }, .glass: codes.map { $0 & 128 != 0 }]
         if ownMotion != 0 { masks[.motion] = codes.map { $0 & 32 != 0 } }
         let viaBools = PreparedTruth(g1, previous: previous, masks: masks)
+        // Supports counted in one pass over the bits, against each region's own count.
+        #expect(viaCodes.support == RegionKind.allCases.map { viaCodes.regions.support($0) })
         for got in [viaCodes.regions, viaBools.regions] {
           for k in 0..<(c.w * c.h) {
             #expect(got.contains(.frame, at: k))
