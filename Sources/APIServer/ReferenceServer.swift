@@ -311,7 +311,7 @@ extension ReferenceService {
 enum Fetcher {
   static func get(_ url: String, limit: Int) async -> Data? {
     do {
-      let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+      let response = try await HTTPClient.deadlineOnly.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
       guard response.status.code == 200 else { return nil }
       return Data(try await response.body.collect(upTo: limit).readableBytesView)
     } catch {
@@ -327,7 +327,7 @@ enum Fetcher {
     for (k, v) in headers { request.headers.add(name: k, value: v) }
     request.body = .bytes(ByteBuffer(bytes: body))
     do {
-      let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+      let response = try await HTTPClient.deadlineOnly.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
       _ = try? await response.body.collect(upTo: 1 << 20)
       return Int(response.status.code)
     } catch {

@@ -93,7 +93,7 @@ public final class HTTPTransport: Sendable {
       var problem: String
       var final: HTTPAnswer?
       do {
-        let response = try await HTTPClient.shared.execute(
+        let response = try await HTTPClient.deadlineOnly.execute(
           request, timeout: .milliseconds(Int64((timeout ?? settings.requestTimeout) * 1000)))
         let data = Data(try await response.body.collect(upTo: 1 << 30).readableBytesView)
         let status = Int(response.status.code)
@@ -145,7 +145,7 @@ public final class HTTPTransport: Sendable {
         time: RequestLog.timestamp(sent), provider: providerName, clip: tag?.clipID, arm: tag?.arm, method: "GET",
         path: RequestLog.redact(url), latencyMS: 0, attempt: attempt)
       do {
-        let response = try await HTTPClient.shared.execute(
+        let response = try await HTTPClient.deadlineOnly.execute(
           HTTPClientRequest(url: url), timeout: .milliseconds(Int64(settings.requestTimeout * 1000)))
         let status = Int(response.status.code)
         entry.status = status

@@ -88,12 +88,12 @@ import Testing
     #expect(try await provider.call("DELETE", "/v1/jobs/\(job.id)", operation: "test").status == 204)
     #expect(try await provider.call("DELETE", "/v1/jobs/\(job.id)", operation: "test").status == 404)
     // Files: a bad token is 403; a range is honoured.
-    let forbidden = try await HTTPClient.shared.execute(
+    let forbidden = try await HTTPClient.deadlineOnly.execute(
       HTTPClientRequest(url: url.replacingOccurrences(of: "token=", with: "token=x")), timeout: .seconds(600))
     #expect(forbidden.status.code == 403)
     var ranged = HTTPClientRequest(url: url)
     ranged.headers.add(name: "Range", value: "bytes=4-11")
-    let part = try await HTTPClient.shared.execute(ranged, timeout: .seconds(600))
+    let part = try await HTTPClient.deadlineOnly.execute(ranged, timeout: .seconds(600))
     let bytes = Data(try await part.body.collect(upTo: 1 << 20).readableBytesView)
     let whole = try Data(contentsOf: URL(fileURLWithPath: try server.source()))
     #expect(part.status.code == 206 && bytes == whole.subdata(in: 4..<12))

@@ -39,7 +39,7 @@ extension LiveServer {
     request.headers.add(name: "X-Api-Key", value: Self.apiKey)
     request.headers.add(name: "Content-Type", value: "image/png")
     request.body = .bytes(ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: path))))
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
+    let response = try await HTTPClient.deadlineOnly.execute(request, timeout: .seconds(600))
     let body = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
     let object = try JSONSerialization.jsonObject(with: body) as? [String: Any]
     return try #require(object?["url"] as? String)

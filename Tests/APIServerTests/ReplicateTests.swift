@@ -29,7 +29,7 @@ extension LiveServer {
   func predictions() async throws -> [[String: Any]] {
     var request = HTTPClientRequest(url: base + "/v1/predictions")
     request.headers.add(name: "Authorization", value: "Bearer \(Self.apiKey)")
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
+    let response = try await HTTPClient.deadlineOnly.execute(request, timeout: .seconds(600))
     let body = Data(try await response.body.collect(upTo: 1 << 24).readableBytesView)
     return (try JSONSerialization.jsonObject(with: body) as? [String: Any])?["results"] as? [[String: Any]] ?? []
   }
