@@ -103,7 +103,11 @@ struct ClipContext: Sendable {
     let score = try ClipScorer.score(
       clip: clip, in: clipSet, outputA: outputA, outputB: outputB, configA: configA, configB: configB,
       alignment: alignment,
-      previewFolder: previews ? try ClipID.path(clip.id, in: runFolder + "/clips") : nil)
+      previewFolder: previews ? try ClipID.path(clip.id, in: runFolder + "/clips") : nil,
+      // With several clips scored at once the cores are busy with the other clips: one thread
+      // per decoder then costs no time and keeps no per-thread decoder contexts and frames
+      // (peak 1023 → 878 MiB on the standard set, `bench pipeline --jobs 2`).
+      decoderThreads: scoring.count > 1 ? 1 : 0)
     if let w = score.previewWarning { progress.line("  \(clip.id): warning: \(w)") }
     if let reason = score.misalignment {
       try save(clip: clip, index: index, score: nil, error: nil, inconclusive: reason, alignment: score.alignment)

@@ -141,7 +141,7 @@ enum ClipScorer {
 
   static func score(
     clip: Clip, in set: ClipSet, outputA: String, outputB: String, configA: ArmConfig, configB: ArmConfig,
-    alignment policy: AlignmentPolicy, previewFolder: String? = nil
+    alignment policy: AlignmentPolicy, previewFolder: String? = nil, decoderThreads: Int = 0
   ) throws -> ClipScore {
     guard let alphaFile = clip.alpha else {
       return try scoreWithoutTruth(
@@ -149,9 +149,10 @@ enum ClipScorer {
     }
     let truthPath = set.path(of: alphaFile)
     // Opened as `score` opens a matte: a colour picture is refused, not read as its first channel.
-    let truth = try StandaloneScore.open(truthPath)
+    let truth = try StandaloneScore.open(truthPath, decoderThreads: decoderThreads)
     let masks = try clip.regionMasks.map {
-      try VideoReader(path: set.path(of: $0), options: ReadOptions(rgb: .none, alpha: .luma))
+      try VideoReader(
+        path: set.path(of: $0), options: ReadOptions(rgb: .none, alpha: .luma, decoderThreads: decoderThreads))
     }
     let interval = truth.frameRate > 0 ? 1 / truth.frameRate : 0.04
     let preview = previewFolder.map {
@@ -169,11 +170,11 @@ enum ClipScorer {
       let composite = config.bgType != "transparent"
       let options =
         composite
-        ? ReadOptions(rgb: .eight, alpha: .none, sequenceFrameRate: 1 / interval)
+        ? ReadOptions(rgb: .eight, alpha: .none, sequenceFrameRate: 1 / interval, decoderThreads: decoderThreads)
         : ReadOptions(
           // A matte video's luma is alpha (limited range expanded unless the stream says full range).
           rgb: .none, alpha: config.outputFormat == "matte_mp4" ? .matteLuma : .alphaChannel,
-          association: config.alphaAssociation, sequenceFrameRate: 1 / interval)
+          association: config.alphaAssociation, sequenceFrameRate: 1 / interval, decoderThreads: decoderThreads)
       readers[arm] = try MediaInput.open(
         path, options: options, sourceSize: truth.size, allowScaling: config.allowScaling,
         what: "arm \(arm) output (config \(config.file))")

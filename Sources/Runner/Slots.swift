@@ -11,8 +11,11 @@ final class Slots: Sendable {
   }
 
   private let state: Mutex<State>
+  /// How many bodies may run at once.
+  let count: Int
 
   init(_ count: Int) {
+    self.count = max(1, count)
     state = Mutex(State(free: max(1, count)))
   }
 

@@ -174,11 +174,16 @@ public enum StandaloneScore {
 
   /// Opens a matte: an alpha channel if the media has one, else the luma of a gray or YUV matte.
   /// PNG sequences are timed at `sequenceFrameRate`.
-  static func open(_ path: String, sequenceFrameRate rate: Double = 25) throws -> any FrameSource {
+  static func open(_ path: String, sequenceFrameRate rate: Double = 25, decoderThreads: Int = 0) throws
+    -> any FrameSource
+  {
     let layout = try MediaInput.open(path, options: ReadOptions(rgb: .none, sequenceFrameRate: rate)).layout
     if layout.hasAlpha || layout.isGray {
       return try MediaInput.open(
-        path, options: ReadOptions(rgb: .none, alpha: layout.hasAlpha ? .alphaChannel : .luma, sequenceFrameRate: rate))
+        path,
+        options: ReadOptions(
+          rgb: .none, alpha: layout.hasAlpha ? .alphaChannel : .luma, sequenceFrameRate: rate,
+          decoderThreads: decoderThreads))
     }
     let rgbFormats = ["rgb", "bgr", "gbr", "argb", "abgr", "pal8"]
     if rgbFormats.contains(where: { layout.pixelFormat.hasPrefix($0) }) {
@@ -188,6 +193,8 @@ public enum StandaloneScore {
     // A matte stored as YUV video: its luma, range-expanded when limited; but only if its
     // first picture is gray (a colour picture has no place as a matte).
     try refuseColour(path)
-    return try MediaInput.open(path, options: ReadOptions(rgb: .none, alpha: .matteLuma, sequenceFrameRate: rate))
+    return try MediaInput.open(
+      path, options: ReadOptions(rgb: .none, alpha: .matteLuma, sequenceFrameRate: rate, decoderThreads: decoderThreads)
+    )
   }
 }
