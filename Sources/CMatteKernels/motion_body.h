@@ -20,49 +20,57 @@ static void MG_NAME(mg_messddt_blocks)(const uint16_t *p, const uint16_t *g, con
                                        double *byPattern) {
   const mg_v4 zero = mg_splat(0.0), ip = mg_splat(c->ip), ig = mg_splat(c->ig), ipp = mg_splat(c->ipp),
               igp = mg_splat(c->igp);
-  for (long k = 0; k < count; k++) {
-    const long bx = blocks[k] % columns, by = blocks[k] / columns;
-    const long x0 = bx * blockWidth, x1 = x0 + blockWidth < width ? x0 + blockWidth : width;
+  // The blocks come in raster order. Those of one block row are walked a pixel row at a time,
+  // left to right across all of them, so each plane is read as ascending streams (which the
+  // hardware prefetches) rather than eight rows down one block, then back up for the next.
+  for (long first = 0, last; first < count; first = last) {
+    const long by = blocks[first] / columns;
+    for (last = first + 1; last < count && blocks[last] / columns == by; last++) {
+    }
     const long y0 = by * blockHeight, y1 = y0 + blockHeight < height ? y0 + blockHeight : height;
     for (long y = y0; y < y1; y++) {
-      const long row = y * width;
-      if (x1 - x0 == 16 && mg_uniform16(bits + row + x0)) {
-        mg_v4 sums[4];
-        for (int q = 0; q < 4; q++) {
-          const long i = row + x0 + 4 * q;
-          const int32_t *t = targets + i;
-          const mg_v4 before = mg_load_u16(previousP + i) * ipp - mg_load_u16(previousG + i) * igp;
-          mg_v4 pt, gt;
-          if (t[1] == t[0] + 1 && t[2] == t[0] + 2 && t[3] == t[0] + 3) {
-            // Four neighbours moved alike (the usual case): their targets are four in a row.
-            pt = mg_load_u16(p + t[0]);
-            gt = mg_load_u16(g + t[0]);
-          } else {
-            pt = (mg_v4){p[t[0]], p[t[1]], p[t[2]], p[t[3]]};
-            gt = (mg_v4){g[t[0]], g[t[1]], g[t[2]], g[t[3]]};
+      for (long k = first; k < last; k++) {
+        const long bx = blocks[k] % columns;
+        const long x0 = bx * blockWidth, x1 = x0 + blockWidth < width ? x0 + blockWidth : width;
+        const long row = y * width;
+        if (x1 - x0 == 16 && mg_uniform16(bits + row + x0)) {
+          mg_v4 sums[4];
+          for (int q = 0; q < 4; q++) {
+            const long i = row + x0 + 4 * q;
+            const int32_t *t = targets + i;
+            const mg_v4 before = mg_load_u16(previousP + i) * ipp - mg_load_u16(previousG + i) * igp;
+            mg_v4 pt, gt;
+            if (t[1] == t[0] + 1 && t[2] == t[0] + 2 && t[3] == t[0] + 3) {
+              // Four neighbours moved alike (the usual case): their targets are four in a row.
+              pt = mg_load_u16(p + t[0]);
+              gt = mg_load_u16(g + t[0]);
+            } else {
+              pt = (mg_v4){p[t[0]], p[t[1]], p[t[2]], p[t[3]]};
+              gt = (mg_v4){g[t[0]], g[t[1]], g[t[2]], g[t[3]]};
+            }
+            const mg_v4 now = pt * ip - gt * ig;
+            const mg_v4 e = before * before - now * now;
+            sums[q] = mg_select(e < zero, -e, e);
           }
-          const mg_v4 now = pt * ip - gt * ig;
-          const mg_v4 e = before * before - now * now;
-          sums[q] = mg_select(e < zero, -e, e);
+          byPattern[bits[row + x0]] += mg_sum(sums);
+          continue;
         }
-        byPattern[bits[row + x0]] += mg_sum(sums);
-        continue;
-      }
-      // Runs of one region pattern, in two registers (even and odd pixels of the run), added to
-      // byPattern once per run.
-      long x = x0;
-      while (x < x1) {
-        const uint8_t pattern = bits[row + x];
-        double s0 = 0, s1 = 0;
-        for (; x + 1 < x1 && bits[row + x] == pattern && bits[row + x + 1] == pattern; x += 2) {
-          s0 += MG_MESSDDT_TERM(row + x, targets[row + x]);
-          s1 += MG_MESSDDT_TERM(row + x + 1, targets[row + x + 1]);
+        // Runs of one region pattern, in two registers (even and odd pixels of the run), added to
+        // byPattern once per run.
+        long x = x0;
+        while (x < x1) {
+          const uint8_t pattern = bits[row + x];
+          double s0 = 0, s1 = 0;
+          for (; x + 1 < x1 && bits[row + x] == pattern && bits[row + x + 1] == pattern; x += 2) {
+            s0 += MG_MESSDDT_TERM(row + x, targets[row + x]);
+            s1 += MG_MESSDDT_TERM(row + x + 1, targets[row + x + 1]);
+          }
+          if (x < x1 && bits[row + x] == pattern) {
+            s0 += MG_MESSDDT_TERM(row + x, targets[row + x]);
+            x++;
+          }
+          byPattern[pattern] += s0 + s1;
         }
-        if (x < x1 && bits[row + x] == pattern) {
-          s0 += MG_MESSDDT_TERM(row + x, targets[row + x]);
-          x++;
-        }
-        byPattern[pattern] += s0 + s1;
       }
     }
   }
