@@ -181,10 +181,14 @@ struct SegmentLevels {
   /// The level l′ of each segment.
   private(set) var level: [UInt8] = []
 
-  init(_ p: Matte, _ g: Matte, pGrid: BlockGrid, gGrid: BlockGrid) {
+  /// - Parameter foldTen: count q = 10 as 9 (see `levelTenIsUnused`), for callers that read
+  ///   levels only where the two codes differ in value. Then a level read where both codes
+  ///   reached the maximum may be 9 instead of 10; every other level is the same.
+  init(_ p: Matte, _ g: Matte, pGrid: BlockGrid, gGrid: BlockGrid, foldTen: Bool = false) {
     width = p.width
     height = p.height
-    let qp = Self.table(maxValue: p.maxValue)
+    // min(q_p, 9, q_g) = min(q_p, q_g, 9): folding one table folds q.
+    let qp = foldTen ? Self.foldedTable(maxValue: p.maxValue) : Self.table(maxValue: p.maxValue)
     let qg = Self.table(maxValue: g.maxValue)
     let w = width
     // Room for the worst case: a segment per pixel.
@@ -243,8 +247,26 @@ struct SegmentLevels {
     m == 255 ? table8 : m == 65535 ? table16 : makeTable(maxValue: m)
   }
 
-  private static func makeTable(maxValue m: Int) -> [UInt8] {
-    (0...65535).map { UInt8(min(10 * $0 / m, 10)) }
+  private static func makeTable(maxValue m: Int, highest: Int = 10) -> [UInt8] {
+    (0...65535).map { UInt8(min(10 * $0 / m, highest)) }
+  }
+
+  private static let folded8 = makeTable(maxValue: 255, highest: 9)
+  private static let folded16 = makeTable(maxValue: 65535, highest: 9)
+
+  /// `table` with q = 10 counted as 9.
+  static func foldedTable(maxValue m: Int) -> [UInt8] {
+    m == 255 ? folded8 : m == 65535 ? folded16 : makeTable(maxValue: m, highest: 9)
+  }
+
+  /// Whether q = 10 can be folded into 9 for Conn's error: true when no code of either matte is
+  /// above its maximum. Then a pixel with q = 10 has both codes at their maximum, equal in value,
+  /// and its term |φ(g) − φ(p)| is 0 whatever its level; and for i ≤ 9, {q ≥ i} is the same set
+  /// as {min(q, 9) ≥ i}, so every Ω_i with i ≤ 9, and with them the level of every pixel with
+  /// q ≤ 9, are unchanged. In a prediction whose inside hovers just below 1 (q alternating
+  /// between 9 and 10 along a row) this merges most of the inside's segments.
+  static func levelTenIsUnused(_ p: Matte, _ g: Matte, pGrid: BlockGrid, gGrid: BlockGrid) -> Bool {
+    Int(pGrid.high.max() ?? 0) <= p.maxValue && Int(gGrid.high.max() ?? 0) <= g.maxValue
   }
 
   /// One union–find over the segments, thresholds taken from 10 down to 1: {q ≥ i} only grows

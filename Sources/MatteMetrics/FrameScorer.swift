@@ -199,7 +199,10 @@ public enum FrameScorer {
     }
     let pMagnitude = SparseMagnitude(p, grid: pGrid)
     let gMagnitude = truth.gradient
-    let levels = SegmentLevels(p, g, pGrid: pGrid, gGrid: grid)
+    // Conn's levels are read only where the codes differ in value (below).
+    let levels = SegmentLevels(
+      p, g, pGrid: pGrid, gGrid: grid,
+      foldTen: SegmentLevels.levelTenIsUnused(p, g, pGrid: pGrid, gGrid: grid))
 
     let metrics = MetricKind.allCases.count
     let (sad, mse, gradIndex, conn, dt) = (

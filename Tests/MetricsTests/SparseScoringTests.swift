@@ -205,6 +205,77 @@ import Testing
     }
   }
 
+  /// Σ |φ(g) − φ(p)| over the frame with the given levels.
+  static func connTotal(_ p: Matte, _ g: Matte, levels: [UInt8]) -> Double {
+    (0..<p.pixelCount).reduce(0) { sum, k in
+      sum
+        + abs(
+          Conn.phi(code: Int(g.codes[k]), maxValue: g.maxValue, level: Int(levels[k]))
+            - Conn.phi(code: Int(p.codes[k]), maxValue: p.maxValue, level: Int(levels[k])))
+    }
+  }
+
+  /// Scoring counts q = 10 as 9 for Conn when no code is above its maximum. A truth at its
+  /// maximum inside a rectangle, a prediction there alternating between its maximum and 240/255
+  /// (q = 10 and 9, so {q ≥ 10} is many small pieces), with a patch at 0.78 and a soft border:
+  /// the folded levels differ from the flood fill's only where both codes are at their maximum,
+  /// and the Conn totals equal the flood fill's in every region. With codes above the maximum
+  /// the fold would change the total, and scoring does not fold.
+  @Test func connWithLevelTenFoldedEqualsTheFloodFill() {
+    var rng = SplitMix64(seed: 31)
+    let (w, h) = (64, 40)
+    var gc = [UInt16](repeating: 0, count: w * h)
+    var pc = [UInt16](repeating: 0, count: w * h)
+    for y in 0..<h {
+      for x in 0..<w {
+        let inside = x >= 8 && x < 56 && y >= 6 && y < 34
+        let border = !inside && x >= 6 && x < 58 && y >= 4 && y < 36
+        gc[y * w + x] = inside ? 65535 : border ? 30000 : 0
+        pc[y * w + x] =
+          inside
+          ? (x >= 20 && x < 28 && y >= 12 && y < 20 ? 200 : rng.uniform(0, 1) < 0.5 ? 255 : 240)
+          : border ? UInt16(rng.uniform(60, 200)) : 0
+      }
+    }
+    let p = Matte(width: w, height: h, maxValue: 255, codes: pc)
+    let g = Matte(width: w, height: h, maxValue: 65535, codes: gc)
+    let (pGrid, gGrid) = (BlockGrid(p), BlockGrid(g))
+    let foldable = SegmentLevels.levelTenIsUnused(p, g, pGrid: pGrid, gGrid: gGrid)
+    #expect(foldable)
+    let reference = Conn.referenceLevels(p, g)
+    let folded = SegmentLevels(p, g, pGrid: pGrid, gGrid: gGrid, foldTen: true).levelMap()
+    let atMaximum = (0..<(w * h)).filter { pc[$0] == 255 && gc[$0] == 65535 }
+    #expect(atMaximum.contains { folded[$0] != reference[$0] }, "the fold changes some level at q = 10")
+    #expect((0..<(w * h)).allSatisfy { folded[$0] == reference[$0] || atMaximum.contains($0) })
+    let truth = PreparedTruth(g)
+    let got = FrameScorer.score(prediction: p, truth: truth)
+    let want = Self.reference(p: p, g: g, regions: truth.regions, previous: nil)
+    for region in RegionKind.allCases {
+      let (s, r) = (got.sum(region, .conn), want[region]![.conn]!)
+      #expect(abs(s - r) <= 1e-9 * max(1, abs(r)), "\(region): \(s) vs \(r)")
+    }
+    #expect(got.sum(.frame, .conn) > 0)
+
+    // Codes past the maximum where the truth is at its own: q = 10 with values that differ.
+    var past = pc
+    for k in atMaximum where k % 3 == 0 { past[k] = 300 }
+    let q = Matte(width: w, height: h, maxValue: 255, codes: past)
+    let qGrid = BlockGrid(q)
+    let pastFoldable = SegmentLevels.levelTenIsUnused(q, g, pGrid: qGrid, gGrid: gGrid)
+    #expect(!pastFoldable)
+    let pastReference = Conn.referenceLevels(q, g)
+    let pastFolded = SegmentLevels(q, g, pGrid: qGrid, gGrid: gGrid, foldTen: true).levelMap()
+    #expect(
+      Self.connTotal(q, g, levels: pastFolded) != Self.connTotal(q, g, levels: pastReference),
+      "folding would be wrong here")
+    let pastGot = FrameScorer.score(prediction: q, truth: truth)
+    let pastWant = Self.reference(p: q, g: g, regions: truth.regions, previous: nil)
+    for region in RegionKind.allCases {
+      let (s, r) = (pastGot.sum(region, .conn), pastWant[region]![.conn]!)
+      #expect(abs(s - r) <= 1e-9 * max(1, abs(r)), "past the maximum, \(region): \(s) vs \(r)")
+    }
+  }
+
   /// A truth whose codes lie above its maximum (values past 1) is neither soft nor glass there:
   /// an 8-bit truth of 1000s has no transition region; one soft code among them has some.
   @Test func regionsOfCodesAboveTheirMaximum() {
