@@ -220,7 +220,8 @@ import Testing
   /// (q = 10 and 9, so {q ≥ 10} is many small pieces), with a patch at 0.78 and a soft border:
   /// the folded levels differ from the flood fill's only where both codes are at their maximum,
   /// and the Conn totals equal the flood fill's in every region. With codes above the maximum
-  /// the fold would change the total, and scoring does not fold.
+  /// the fold would change the total, and scoring does not fold (and Grad, whose table of
+  /// normalised codes once stopped at the maximum, reads those codes right).
   @Test func connWithLevelTenFoldedEqualsTheFloodFill() {
     var rng = SplitMix64(seed: 31)
     let (w, h) = (64, 40)
@@ -270,9 +271,12 @@ import Testing
       "folding would be wrong here")
     let pastGot = FrameScorer.score(prediction: q, truth: truth)
     let pastWant = Self.reference(p: q, g: g, regions: truth.regions, previous: nil)
+    // Grad too: its look-up table of normalised codes must reach the codes past the maximum.
     for region in RegionKind.allCases {
-      let (s, r) = (pastGot.sum(region, .conn), pastWant[region]![.conn]!)
-      #expect(abs(s - r) <= 1e-9 * max(1, abs(r)), "past the maximum, \(region): \(s) vs \(r)")
+      for metric in [MetricKind.conn, .grad] {
+        let (s, r) = (pastGot.sum(region, metric), pastWant[region]![metric]!)
+        #expect(abs(s - r) <= 1e-9 * max(1, abs(r)), "past the maximum, \(region) \(metric): \(s) vs \(r)")
+      }
     }
   }
 
