@@ -266,7 +266,7 @@ struct SegmentLevels {
   /// q ≤ 9, are unchanged. In a prediction whose inside hovers just below 1 (q alternating
   /// between 9 and 10 along a row) this merges most of the inside's segments.
   static func levelTenIsUnused(_ p: Matte, _ g: Matte, pGrid: BlockGrid, gGrid: BlockGrid) -> Bool {
-    Int(pGrid.high.max() ?? 0) <= p.maxValue && Int(gGrid.high.max() ?? 0) <= g.maxValue
+    Int(pGrid.extremes.high) <= p.maxValue && Int(gGrid.extremes.high) <= g.maxValue
   }
 
   /// One union–find over the segments, thresholds taken from 10 down to 1: {q ≥ i} only grows

@@ -169,7 +169,7 @@ struct SparseMagnitude: Sendable {
     // Shallow mattes (8-bit outputs) look their normalised values up: the same quotients,
     // computed once per code instead of once per patch pixel. The table runs to the highest
     // code present, not the maximum: a matte may hold codes above its maximum (values past 1).
-    let table: [Double]? = hi < 4096 ? (0...Int(hi)).map { (Double($0) - low) / range } : nil
+    let table: [Double]? = m.maxValue < 4096 ? (0...Int(hi)).map { (Double($0) - low) / range } : nil
     m.codes.withUnsafeBufferPointer { codes in
       (table ?? []).withUnsafeBufferPointer { tableBuffer in
         let normalised = table == nil ? nil : tableBuffer.baseAddress

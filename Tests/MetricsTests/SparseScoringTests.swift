@@ -35,12 +35,7 @@ import Testing
     p: Matte, g: Matte, regions: RegionMap, previous: (p: Matte, g: Matte, regions: RegionMap)?,
     motion: MotionField? = nil
   ) -> [RegionKind: [MetricKind: Double]] {
-    let levels = Conn.referenceLevels(p, g)
-    let conn = (0..<p.pixelCount).map { k in
-      abs(
-        Conn.phi(code: Int(g.codes[k]), maxValue: g.maxValue, level: Int(levels[k]))
-          - Conn.phi(code: Int(p.codes[k]), maxValue: p.maxValue, level: Int(levels[k])))
-    }
+    let conn = connMap(p, g, levels: Conn.referenceLevels(p, g))
     let maps: [MetricKind: [Double]] = [
       .sad: ErrorMaps.absoluteDifference(p, g), .mse: ErrorMaps.squaredDifference(p, g), .grad: Grad.errorMap(p, g),
       .conn: conn,
@@ -205,13 +200,12 @@ import Testing
     }
   }
 
-  /// Σ |φ(g) − φ(p)| over the frame with the given levels.
-  static func connTotal(_ p: Matte, _ g: Matte, levels: [UInt8]) -> Double {
-    (0..<p.pixelCount).reduce(0) { sum, k in
-      sum
-        + abs(
-          Conn.phi(code: Int(g.codes[k]), maxValue: g.maxValue, level: Int(levels[k]))
-            - Conn.phi(code: Int(p.codes[k]), maxValue: p.maxValue, level: Int(levels[k])))
+  /// |φ(g) − φ(p)| per pixel with the given levels.
+  static func connMap(_ p: Matte, _ g: Matte, levels: [UInt8]) -> [Double] {
+    (0..<p.pixelCount).map { k in
+      abs(
+        Conn.phi(code: Int(g.codes[k]), maxValue: g.maxValue, level: Int(levels[k]))
+          - Conn.phi(code: Int(p.codes[k]), maxValue: p.maxValue, level: Int(levels[k])))
     }
   }
 
@@ -267,7 +261,7 @@ import Testing
     let pastReference = Conn.referenceLevels(q, g)
     let pastFolded = SegmentLevels(q, g, pGrid: qGrid, gGrid: gGrid, foldTen: true).levelMap()
     #expect(
-      Self.connTotal(q, g, levels: pastFolded) != Self.connTotal(q, g, levels: pastReference),
+      Self.connMap(q, g, levels: pastFolded).reduce(0, +) != Self.connMap(q, g, levels: pastReference).reduce(0, +),
       "folding would be wrong here")
     let pastGot = FrameScorer.score(prediction: q, truth: truth)
     let pastWant = Self.reference(p: q, g: g, regions: truth.regions, previous: nil)
