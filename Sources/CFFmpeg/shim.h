@@ -128,6 +128,7 @@ static inline int cffmpeg_avio_flag_write(void) { return AVIO_FLAG_WRITE; }
 static inline int cffmpeg_log_quiet(void) { return AV_LOG_QUIET; }
 static inline int cffmpeg_log_error(void) { return AV_LOG_ERROR; }
 static inline int cffmpeg_pix_fmt_flag_rgb(void) { return AV_PIX_FMT_FLAG_RGB; }
+static inline int cffmpeg_pix_fmt_flag_planar(void) { return AV_PIX_FMT_FLAG_PLANAR; }
 static inline int cffmpeg_fmt_flag_bitexact(void) { return AVFMT_FLAG_BITEXACT; }
 static inline int cffmpeg_codec_flag_bitexact(void) { return AV_CODEC_FLAG_BITEXACT; }
 /* Keeps frame-sized buffers on glibc's heap instead of fresh mmap regions (each first touch of a

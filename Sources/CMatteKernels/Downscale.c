@@ -33,3 +33,31 @@ void mg_downscale_gray8(const uint16_t *src, long width, const long *xs, long ou
     }
   }
 }
+
+// Area-average reduction of one 8-bit plane (a YUV picture's luma or chroma, for the preview's
+// colour), rows `srcStride` bytes apart: each output is the block's mean rounded half up,
+// (Σ + n/2) / n. Equal to Downscale.plane8Reference.
+void mg_downscale_plane8(const uint8_t *src, long srcStride, long width, const long *xs, long outWidth,
+                         const long *ys, long outHeight, uint32_t *columnSums, uint8_t *out, long outStride) {
+  for (long oy = 0; oy < outHeight; oy++) {
+    long y0 = ys[oy], y1 = ys[oy + 1] > y0 ? ys[oy + 1] : y0 + 1;
+    const uint8_t *first = src + y0 * srcStride;
+    for (long x = 0; x < width; x++) columnSums[x] = first[x];
+    for (long y = y0 + 1; y < y1; y++) {
+      const uint8_t *row = src + y * srcStride;
+      for (long x = 0; x < width; x++) columnSums[x] += row[x];
+    }
+    uint8_t *o = out + oy * outStride;
+    for (long ox = 0; ox < outWidth; ox++) {
+      long x0 = xs[ox], x1 = xs[ox + 1] > x0 ? xs[ox + 1] : x0 + 1;
+      uint64_t sum = 0;
+      for (long x = x0; x < x1; x++) sum += columnSums[x];
+      const uint64_t n = (uint64_t)((y1 - y0) * (x1 - x0));
+      // The same double division as above, exact while the numerator is below 2^53 and n below
+      // 2^40 (a block of a plane the input limits allow is far smaller).
+      const uint64_t num = sum + n / 2;
+      const uint64_t v = num < (1ull << 53) && n < (1ull << 40) ? (uint64_t)((double)num / (double)n) : num / n;
+      o[ox] = (uint8_t)(v > 255 ? 255 : v);
+    }
+  }
+}

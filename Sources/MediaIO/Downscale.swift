@@ -68,6 +68,53 @@ public enum Downscale {
     return out
   }
 
+  /// An 8-bit plane (`width`×`height` samples, rows `stride` bytes apart) reduced to
+  /// `outWidth`×`outHeight` block means rounded half up, written `outStride` bytes apart; in C
+  /// (`mg_downscale_plane8`), equal to `plane8Reference`.
+  static func plane8(
+    _ src: UnsafePointer<UInt8>, stride: Int, width: Int, height: Int,
+    into out: UnsafeMutablePointer<UInt8>, outStride: Int, outWidth: Int, outHeight: Int, scratch: inout [UInt32]
+  ) {
+    let xs = edges(source: width, count: outWidth)
+    let ys = edges(source: height, count: outHeight)
+    if scratch.count < width { scratch = [UInt32](repeating: 0, count: width) }
+    mg_downscale_plane8(src, stride, width, xs, outWidth, ys, outHeight, &scratch, out, outStride)
+  }
+
+  /// `plane8` in Swift (packed rows), the reference the C kernel is tested against.
+  public static func plane8Reference(_ plane: [UInt8], width: Int, height: Int, to size: PixelSize) -> [UInt8] {
+    let xs = edges(source: width, count: size.width)
+    let ys = edges(source: height, count: size.height)
+    var out = [UInt8](repeating: 0, count: size.width * size.height)
+    for oy in 0..<size.height {
+      let y0 = ys[oy]
+      let y1 = max(ys[oy + 1], y0 + 1)
+      for ox in 0..<size.width {
+        let x0 = xs[ox]
+        let x1 = max(xs[ox + 1], x0 + 1)
+        var sum = 0
+        for y in y0..<y1 { for x in x0..<x1 { sum += Int(plane[y * width + x]) } }
+        let n = (y1 - y0) * (x1 - x0)
+        out[oy * size.width + ox] = UInt8((sum + n / 2) / n)
+      }
+    }
+    return out
+  }
+
+  /// `plane8` on packed rows, for tests.
+  public static func plane8(_ plane: [UInt8], width: Int, height: Int, to size: PixelSize) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: size.width * size.height)
+    var scratch: [UInt32] = []
+    plane.withUnsafeBufferPointer { src in
+      out.withUnsafeMutableBufferPointer { o in
+        plane8(
+          src.baseAddress!, stride: width, width: width, height: height, into: o.baseAddress!, outStride: size.width,
+          outWidth: size.width, outHeight: size.height, scratch: &scratch)
+      }
+    }
+    return out
+  }
+
   /// An RGB picture reduced to `size`, each channel averaged and rounded.
   public static func rgb(_ image: RGBImage, to size: PixelSize) -> [UInt8] {
     let xs = edges(source: image.width, count: size.width)

@@ -21,6 +21,8 @@ final class FrameConverter {
   static let strideAlign = 64
   static let tailPadding = 128
   private var expansionVectorised = false
+  /// Column sums for the area downscale (`ReadOptions.areaDownscale`).
+  private var areaScratch: [UInt32] = []
 
   init(path: String, storedSize: PixelSize, turn: QuarterTurn, options: ReadOptions) {
     self.path = path
@@ -186,6 +188,23 @@ final class FrameConverter {
     dst.pointee.colorspace = f.pointee.colorspace
     let r = av_frame_get_buffer(dst, 0)
     guard r >= 0 else { throw MediaError.ffmpeg(r, "allocating a resampled \(label)", path: path) }
+    if options.areaDownscale, nativeSize.width <= storedSize.width, nativeSize.height <= storedSize.height,
+      let planes = Self.areaPlanes(desc: av_pix_fmt_desc_get(format))
+    {
+      // Each plane at its own size (chroma subsampled as the format says), averaged over blocks.
+      withPlanes(of: f) { srcData, srcSizes in
+        withPlanes(of: dst) { dstData, dstSizes in
+          for (plane, shift) in planes.enumerated() {
+            Downscale.plane8(
+              srcData[plane]!, stride: Int(srcSizes[plane]), width: Self.ceilShift(storedSize.width, shift.x),
+              height: Self.ceilShift(storedSize.height, shift.y), into: dstData[plane]!,
+              outStride: Int(dstSizes[plane]), outWidth: Self.ceilShift(nativeSize.width, shift.x),
+              outHeight: Self.ceilShift(nativeSize.height, shift.y), scratch: &areaScratch)
+          }
+        }
+      }
+      return dst
+    }
     resampler.context = sws_getCachedContext(
       resampler.context, Int32(storedSize.width), Int32(storedSize.height), format,
       Int32(nativeSize.width), Int32(nativeSize.height), format, cffmpeg_sws_flags_bicubic_accurate(), nil, nil,
@@ -204,6 +223,38 @@ final class FrameConverter {
       throw MediaError(path: path, reason: "resampling \(label) to \(nativeSize) failed")
     }
     return dst
+  }
+
+  /// ⌈v / 2^shift⌉, a subsampled plane's size.
+  static func ceilShift(_ v: Int, _ shift: Int) -> Int { (v + (1 << shift) - 1) >> shift }
+
+  /// For a format whose every component is 8 bits on a plane of its own (planar YUV with or
+  /// without alpha, gray), each plane's subsampling (log2, x and y) in plane order; nil for any
+  /// other format.
+  static func areaPlanes(desc: UnsafePointer<AVPixFmtDescriptor>?) -> [(x: Int, y: Int)]? {
+    guard let desc else { return nil }
+    let flags = Int32(bitPattern: UInt32(desc.pointee.flags))
+    let n = Int(desc.pointee.nb_components)
+    let unsupported =
+      cffmpeg_pix_fmt_flag_rgb() | cffmpeg_pix_fmt_flag_pal() | cffmpeg_pix_fmt_flag_bitstream()
+      | cffmpeg_pix_fmt_flag_hwaccel()
+    guard flags & unsupported == 0, n >= 1, n <= 4, n == 1 || flags & cffmpeg_pix_fmt_flag_planar() != 0 else {
+      return nil
+    }
+    var planes: [(x: Int, y: Int)] = []
+    for i in 0..<n {
+      let comp = withUnsafeBytes(of: desc.pointee.comp) { raw in
+        raw.load(fromByteOffset: i * MemoryLayout<AVComponentDescriptor>.stride, as: AVComponentDescriptor.self)
+      }
+      guard comp.depth == 8, comp.shift == 0, comp.step == 1, comp.offset == 0, Int(comp.plane) == i else {
+        return nil
+      }
+      // Chroma (components 1 and 2 of YUV) is subsampled; luma and alpha are not.
+      let chroma = n >= 3 && (i == 1 || i == 2)
+      planes.append(
+        chroma ? (Int(desc.pointee.log2_chroma_w), Int(desc.pointee.log2_chroma_h)) : (0, 0))
+    }
+    return planes
   }
 
   /// Copies one component at full precision, whatever its packing, depth and endianness.

@@ -50,6 +50,11 @@ public struct ReadOptions: Sendable, Equatable {
   public var association: AlphaAssociation
   /// Resample every frame to this size (after rotation) instead of the stored size.
   public var targetSize: PixelSize?
+  /// Reduce to `targetSize` by area averaging, each plane on its own (8-bit planar YUV and
+  /// gray, shrinking in both directions), instead of swscale's bicubic filter: for previews,
+  /// where it costs a fraction and aliases less. Other formats and enlargements stay bicubic.
+  /// Never for pictures that are scored.
+  public var areaDownscale = false
   /// Frame rate for image sequences, whose files carry no timestamps (frames per second).
   public var sequenceFrameRate: Double
   /// Apply the container's rotation metadata (display matrix), as players do.

@@ -1,4 +1,6 @@
+import Foundation
 import MediaIO
+import TestSupport
 import Testing
 
 /// Area-average reduction, against means worked out by hand.
@@ -84,5 +86,93 @@ struct DownscaleTests {
     #expect(Downscale.rgb(p, to: PixelSize(width: 1, height: 1)) == [11, 21, 31])
     let q = RGBImage(width: 2, height: 2, pixels: [0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
     #expect(Downscale.rgb(q, to: PixelSize(width: 1, height: 1)) == [64, 64, 64])
+  }
+}
+
+/// The preview's colour: 8-bit planes averaged over blocks, and a reader that reduces YUV so.
+struct PlaneDownscaleTests {
+  @Test func planeBlocksAreTheirMeansRoundedHalfUp() {
+    // 4×2 → 2×1: {10, 11, 12, 13} has mean 11.5 → 12; {20, 21, 22, 24} 21.75 → 22.
+    let plane: [UInt8] = [10, 11, 20, 21, 12, 13, 22, 24]
+    #expect(Downscale.plane8(plane, width: 4, height: 2, to: PixelSize(width: 2, height: 1)) == [12, 22])
+    #expect(Downscale.plane8Reference(plane, width: 4, height: 2, to: PixelSize(width: 2, height: 1)) == [12, 22])
+    // 3 → 2 columns: blocks [0, 1) and [1, 3): 9, then (100 + 255) / 2 = 177.5 → 178.
+    #expect(Downscale.plane8([9, 100, 255], width: 3, height: 1, to: PixelSize(width: 2, height: 1)) == [9, 178])
+  }
+
+  @Test func thePlaneKernelEqualsTheSwiftReference() {
+    var state: UInt64 = 0x2545_F491_4F6C_DD1D
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state >> 33
+    }
+    for _ in 0..<60 {
+      let (w, h) = (Int(next() % 97) + 1, Int(next() % 61) + 1)
+      let plane = (0..<(w * h)).map { _ in UInt8(truncatingIfNeeded: next()) }
+      let size = PixelSize(width: Int(next() % UInt64(w)) + 1, height: Int(next() % UInt64(h)) + 1)
+      #expect(
+        Downscale.plane8(plane, width: w, height: h, to: size)
+          == Downscale.plane8Reference(plane, width: w, height: h, to: size), "\(w)x\(h) → \(size)")
+    }
+  }
+
+  /// A 192×96 lossless H.264 source of flat 48×48 squares, each its own colour, read at 32×16
+  /// (a sixth) with `areaDownscale`: the reduced luma and chroma of a square's middle are means
+  /// of constant samples, so those output pixels are exactly the full-size reader's pixel at
+  /// the square's centre. The bicubic reduction gives other values.
+  @Test func aReaderReducesYUVByBlockMeans() throws {
+    let dir = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/squares.mp4"
+    let (w, h) = (192, 96)
+    let target = PixelSize(width: 32, height: 16)
+    let writer = try VideoWriter(
+      path: path, width: w, height: h, frameRate: 25, encoding: .h264(crf: 0, preset: "medium"))
+    for k in 0..<3 {
+      var pixels = [UInt8](repeating: 0, count: w * h * 3)
+      for y in 0..<h {
+        for x in 0..<w {
+          let square = (y / 48) * 4 + x / 48
+          for c in 0..<3 { pixels[(y * w + x) * 3 + c] = UInt8((square * 37 + c * 71 + k * 50) % 200 + 30) }
+        }
+      }
+      try writer.append(rgb: RGBImage(width: w, height: h, pixels: pixels), alpha: nil)
+    }
+    try writer.finish()
+    var options = ReadOptions(rgb: .eight, targetSize: target, decoderThreads: 1)
+    options.areaDownscale = true
+    let small = try VideoReader(path: path, options: options)
+    let bicubic = try VideoReader(path: path, options: ReadOptions(rgb: .eight, targetSize: target, decoderThreads: 1))
+    let full = try VideoReader(path: path, options: ReadOptions(rgb: .eight, decoderThreads: 1))
+    // The writer's RGB → 4:2:0 conversion filters chroma across a square's edges, and the
+    // reduced picture's chroma (one sample per 12×12 pixels of the source) is interpolated
+    // between neighbouring samples when converted to RGB: the output pixels 3 and 4 of a
+    // square's 8 (each way) draw only on chroma from its middle.
+    func inside(_ o: Int) -> Bool { [3, 4].contains(o % 8) }
+    var frames = 0
+    var checked = 0
+    var bicubicDiffers = false
+    while let f = try small.nextFrame() {
+      let want = try #require(try full.nextFrame()?.rgb)
+      let other = try #require(try bicubic.nextFrame()?.rgb)
+      let got = try #require(f.rgb)
+      #expect(got.width == target.width && got.height == target.height)
+      var mismatches = 0
+      for oy in 0..<target.height {
+        for ox in 0..<target.width where inside(ox) && inside(oy) {
+          let (cx, cy) = (ox / 8 * 48 + 24, oy / 8 * 48 + 24)
+          for c in 0..<3 {
+            let v = got.pixels[(oy * target.width + ox) * 3 + c]
+            if v != want.pixels[(cy * w + cx) * 3 + c] { mismatches += 1 }
+            if other.pixels[(oy * target.width + ox) * 3 + c] != v { bicubicDiffers = true }
+            checked += 1
+          }
+        }
+      }
+      #expect(mismatches == 0, "frame \(f.index)")
+      frames += 1
+    }
+    #expect(frames == 3 && checked == 3 * 32 * 3)
+    #expect(bicubicDiffers)
   }
 }

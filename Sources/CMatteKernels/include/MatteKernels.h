@@ -163,4 +163,11 @@ void mg_row_range(const uint16_t *row, long width, long start, long count, long 
 void mg_downscale_gray8(const uint16_t *src, long width, const long *xs, long outWidth, const long *ys,
                         long outHeight, long maxValue, uint32_t *columnSums, uint8_t *out);
 
+/// Area-average reduction of an 8-bit plane whose rows are `srcStride` bytes apart, `width`
+/// samples wide, to `outWidth`×`outHeight` means rounded half up (rows `outStride` apart), with
+/// block edges `xs` and `ys` as above; `columnSums` holds `width` scratch values. Equal to
+/// Downscale.plane8Reference.
+void mg_downscale_plane8(const uint8_t *src, long srcStride, long width, const long *xs, long outWidth,
+                         const long *ys, long outHeight, uint32_t *columnSums, uint8_t *out, long outStride);
+
 #endif
