@@ -28,6 +28,9 @@ typedef float mg_f4u __attribute__((vector_size(16), aligned(1)));
 typedef float mg_f8u __attribute__((vector_size(32), aligned(1)));
 typedef int32_t mg_i4 __attribute__((vector_size(16)));
 typedef int32_t mg_i4u __attribute__((vector_size(16), aligned(1)));
+typedef float mg_f8 __attribute__((vector_size(32)));
+typedef int32_t mg_i8 __attribute__((vector_size(32)));
+typedef int32_t mg_i8u __attribute__((vector_size(32), aligned(1)));
 
 #define mg_splat(v) ((mg_v4){(v), (v), (v), (v)})
 #define mg_load(p) ((mg_v4)(*(const mg_v4u *)(p)))
@@ -37,6 +40,8 @@ typedef int32_t mg_i4u __attribute__((vector_size(16), aligned(1)));
 #define mg_load_u8(p) __builtin_convertvector(*(const mg_u8x4 *)(p), mg_v4)
 // Lanes of `a` where the mask is set, of `b` elsewhere.
 #define mg_select(mask, a, b) ((mg_v4)(((mg_m4)(mask) & (mg_m4)(a)) | (~(mg_m4)(mask) & (mg_m4)(b))))
+// The same for eight floats.
+#define mg_select8(mask, a, b) ((mg_f8)(((mg_i8)(mask) & (mg_i8)(a)) | (~(mg_i8)(mask) & (mg_i8)(b))))
 // The same for four floats.
 #define mg_select4(mask, a, b) ((mg_f4)(((mg_i4)(mask) & (mg_i4)(a)) | (~(mg_i4)(mask) & (mg_i4)(b))))
 // Σ of four vectors' lanes in one fixed order: the vectors first, then ((l0 + l1) + (l2 + l3)).

@@ -117,6 +117,15 @@ import Testing
     (dx[6], dy[6]) = (0, -3e9)
     (dx[40], dy[40]) = (-2.5, 0)
     (dx[41], dy[41]) = (0, 1.5)
+    // The floats just below a half, either sign (the eight-pixel path rounds in float: 0.5 − 2⁻²⁵
+    // added to them must not carry to the next integer), and halves at the clamp's reach.
+    let belowHalf: [Float] = ([0.5, 1.5, 2.5, 37.5] as [Float]).map { $0.nextDown }
+    for (k, v) in belowHalf.enumerated() {
+      (dx[3 * w + 2 * k], dy[3 * w + 2 * k]) = (v, -v)
+      (dx[3 * w + 2 * k + 1], dy[3 * w + 2 * k + 1]) = (-v, v)
+    }
+    (dx[4 * w + 17], dy[4 * w + 17]) = (38.5, -38.5)
+    (dx[4 * w + 18], dy[4 * w + 18]) = (-0.0, 0.5)
     let built = MotionField(width: w, height: h, dx: dx, dy: dy)
     let read = try MotionField(npy: [UInt8](built.npyData()), width: w, height: h)
     #expect(read == built)
