@@ -1,5 +1,13 @@
 #include "MatteKernels.h"
 
+// ⌊num / den⌋. A double division gives the same floor, at a fraction of a 64-bit division's
+// cost, while num < 2^53 and den < 2^40: both are exact as doubles, the quotient (at most about
+// 256 here) is rounded by under 256·2^-53 < 2^-44, and a quotient that is not an integer lies at
+// least 1/den > 2^-40 below the next one.
+static inline uint64_t mg_floor_quotient(uint64_t num, uint64_t den) {
+  return num < (1ull << 53) && den < (1ull << 40) ? (uint64_t)((double)num / (double)den) : num / den;
+}
+
 // Area-average reduction of 16-bit gray samples to 8 bits, for previews. Block edges along each
 // axis are given by the caller (`xs`, `ys`: count + 1 positions, every block at least one
 // sample wide), so the Swift reference (Downscale.gray8) and this agree exactly: each output is
@@ -22,13 +30,7 @@ void mg_downscale_gray8(const uint16_t *src, long width, const long *xs, long ou
       uint64_t sum = 0;
       for (long x = x0; x < x1; x++) sum += columnSums[x];
       const uint64_t den = (uint64_t)((y1 - y0) * (x1 - x0)) * (uint64_t)maxValue;
-      const uint64_t num = sum * 255 + den / 2;
-      // A double division gives the same floor, at a fraction of a 64-bit division's cost, while
-      // num < 2^53 and den < 2^40: both are exact as doubles, the quotient (at most about 256)
-      // is rounded by under 256·2^-53 < 2^-44, and a quotient that is not an integer lies at
-      // least 1/den > 2^-40 below the next one.
-      const uint64_t v =
-          num < (1ull << 53) && den < (1ull << 40) ? (uint64_t)((double)num / (double)den) : num / den;
+      const uint64_t v = mg_floor_quotient(sum * 255 + den / 2, den);
       out[oy * outWidth + ox] = (uint8_t)(v > 255 ? 255 : v);
     }
   }
@@ -53,10 +55,7 @@ void mg_downscale_plane8(const uint8_t *src, long srcStride, long width, const l
       uint64_t sum = 0;
       for (long x = x0; x < x1; x++) sum += columnSums[x];
       const uint64_t n = (uint64_t)((y1 - y0) * (x1 - x0));
-      // The same double division as above, exact while the numerator is below 2^53 and n below
-      // 2^40 (a block of a plane the input limits allow is far smaller).
-      const uint64_t num = sum + n / 2;
-      const uint64_t v = num < (1ull << 53) && n < (1ull << 40) ? (uint64_t)((double)num / (double)n) : num / n;
+      const uint64_t v = mg_floor_quotient(sum + n / 2, n);
       o[ox] = (uint8_t)(v > 255 ? 255 : v);
     }
   }

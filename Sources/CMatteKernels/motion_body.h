@@ -120,7 +120,7 @@ static void MG_NAME(mg_messddt_blocks)(const uint16_t *p, const uint16_t *g, con
 // component clamped to ±limit (exact: limit is an integer below 2^24) and rounded half away
 // from zero as trunc(v ± p), p the largest float below 0.5, in float. That equals the double
 // definition, trunc(v ± 0.5), for every finite float of magnitude up to 2^24 (checked for all
-// 2.5·10⁹ of them; docs/performance.md). A non-finite component is clamped as the four-pixel
+// 2.5·10⁹ of them: Benchmarks/float-rounding/check.c). A non-finite component is clamped as the four-pixel
 // path clamps it (NaN to −limit); such a field is refused anyway. The eight lanes are folded
 // into the four-lane accumulators the four-pixel path keeps.
 #define MG_SPLIT_EIGHT(x)                                                                              \

@@ -68,17 +68,31 @@ public enum Downscale {
     return out
   }
 
-  /// An 8-bit plane (`width`×`height` samples, rows `stride` bytes apart) reduced to
-  /// `outWidth`×`outHeight` block means rounded half up, written `outStride` bytes apart; in C
-  /// (`mg_downscale_plane8`), equal to `plane8Reference`.
-  static func plane8(
-    _ src: UnsafePointer<UInt8>, stride: Int, width: Int, height: Int,
-    into out: UnsafeMutablePointer<UInt8>, outStride: Int, outWidth: Int, outHeight: Int, scratch: inout [UInt32]
-  ) {
-    let xs = edges(source: width, count: outWidth)
-    let ys = edges(source: height, count: outHeight)
-    if scratch.count < width { scratch = [UInt32](repeating: 0, count: width) }
-    mg_downscale_plane8(src, stride, width, xs, outWidth, ys, outHeight, &scratch, out, outStride)
+  /// The reduction of one 8-bit plane of `width`×`height` samples to `outWidth`×`outHeight`
+  /// block means rounded half up, its block edges made once (a reader reduces every frame the
+  /// same way); in C (`mg_downscale_plane8`), equal to `plane8Reference`.
+  struct PlaneReduction {
+    let width: Int
+    let outWidth: Int
+    let outHeight: Int
+    private let xs: [Int]
+    private let ys: [Int]
+
+    init(width: Int, height: Int, outWidth: Int, outHeight: Int) {
+      (self.width, self.outWidth, self.outHeight) = (width, outWidth, outHeight)
+      xs = edges(source: width, count: outWidth)
+      ys = edges(source: height, count: outHeight)
+    }
+
+    /// Reduces the plane at `src` (rows `stride` bytes apart) into `out` (rows `outStride`
+    /// apart); `scratch` holds the column sums.
+    func apply(
+      _ src: UnsafePointer<UInt8>, stride: Int, into out: UnsafeMutablePointer<UInt8>, outStride: Int,
+      scratch: inout [UInt32]
+    ) {
+      if scratch.count < width { scratch = [UInt32](repeating: 0, count: width) }
+      mg_downscale_plane8(src, stride, width, xs, outWidth, ys, outHeight, &scratch, out, outStride)
+    }
   }
 
   /// `plane8` in Swift (packed rows), the reference the C kernel is tested against.
@@ -107,9 +121,8 @@ public enum Downscale {
     var scratch: [UInt32] = []
     plane.withUnsafeBufferPointer { src in
       out.withUnsafeMutableBufferPointer { o in
-        plane8(
-          src.baseAddress!, stride: width, width: width, height: height, into: o.baseAddress!, outStride: size.width,
-          outWidth: size.width, outHeight: size.height, scratch: &scratch)
+        PlaneReduction(width: width, height: height, outWidth: size.width, outHeight: size.height).apply(
+          src.baseAddress!, stride: width, into: o.baseAddress!, outStride: size.width, scratch: &scratch)
       }
     }
     return out

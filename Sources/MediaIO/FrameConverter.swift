@@ -21,7 +21,9 @@ final class FrameConverter {
   static let strideAlign = 64
   static let tailPadding = 128
   private var expansionVectorised = false
-  /// Column sums for the area downscale (`ReadOptions.areaDownscale`).
+  /// The area downscale (`ReadOptions.areaDownscale`): per pixel format, each plane's reduction
+  /// (nil for a format it does not take), and the column sums.
+  private var areaPlan: (format: AVPixelFormat, planes: [Downscale.PlaneReduction]?)?
   private var areaScratch: [UInt32] = []
 
   init(path: String, storedSize: PixelSize, turn: QuarterTurn, options: ReadOptions) {
@@ -189,17 +191,14 @@ final class FrameConverter {
     let r = av_frame_get_buffer(dst, 0)
     guard r >= 0 else { throw MediaError.ffmpeg(r, "allocating a resampled \(label)", path: path) }
     if options.areaDownscale, nativeSize.width <= storedSize.width, nativeSize.height <= storedSize.height,
-      let planes = Self.areaPlanes(desc: av_pix_fmt_desc_get(format))
+      let planes = areaReductions(format)
     {
-      // Each plane at its own size (chroma subsampled as the format says), averaged over blocks.
       withPlanes(of: f) { srcData, srcSizes in
         withPlanes(of: dst) { dstData, dstSizes in
-          for (plane, shift) in planes.enumerated() {
-            Downscale.plane8(
-              srcData[plane]!, stride: Int(srcSizes[plane]), width: Self.ceilShift(storedSize.width, shift.x),
-              height: Self.ceilShift(storedSize.height, shift.y), into: dstData[plane]!,
-              outStride: Int(dstSizes[plane]), outWidth: Self.ceilShift(nativeSize.width, shift.x),
-              outHeight: Self.ceilShift(nativeSize.height, shift.y), scratch: &areaScratch)
+          for (plane, reduction) in planes.enumerated() {
+            reduction.apply(
+              srcData[plane]!, stride: Int(srcSizes[plane]), into: dstData[plane]!, outStride: Int(dstSizes[plane]),
+              scratch: &areaScratch)
           }
         }
       }
@@ -223,6 +222,20 @@ final class FrameConverter {
       throw MediaError(path: path, reason: "resampling \(label) to \(nativeSize) failed")
     }
     return dst
+  }
+
+  /// Each plane's reduction from the stored size to the native size (chroma subsampled as the
+  /// format says), made when a stream first delivers `format`; nil when the format has planes
+  /// the area downscale does not take.
+  private func areaReductions(_ format: AVPixelFormat) -> [Downscale.PlaneReduction]? {
+    if let plan = areaPlan, plan.format == format { return plan.planes }
+    let planes = Self.areaPlanes(desc: av_pix_fmt_desc_get(format))?.map { shift in
+      Downscale.PlaneReduction(
+        width: Self.ceilShift(storedSize.width, shift.x), height: Self.ceilShift(storedSize.height, shift.y),
+        outWidth: Self.ceilShift(nativeSize.width, shift.x), outHeight: Self.ceilShift(nativeSize.height, shift.y))
+    }
+    areaPlan = (format, planes)
+    return planes
   }
 
   /// ⌈v / 2^shift⌉, a subsampled plane's size.

@@ -48,7 +48,8 @@ final class PreviewRecorder {
     self.path = folder + "/preview.webm"
     do {
       var options = ReadOptions(rgb: .eight, targetSize: size, decoderThreads: 1)
-      // Block means per plane: a sixth of swscale's bicubic reduction's time at 1080p.
+      // Block means per plane, as the alpha tiles are reduced, instead of swscale's bicubic
+      // filter (docs/performance.md).
       options.areaDownscale = true
       source = try VideoReader(path: sourcePath, options: options)
       source?.keepsLastFrame = true
