@@ -116,6 +116,28 @@ struct PlaneDownscaleTests {
     }
   }
 
+  /// Column sums of blocks up to 257 rows are kept in 16 bits (257 · 255 = 65 535), taller ones
+  /// in 32: all-255 planes whose blocks are 257, 258 and 600 rows tall reduce to 255 (a 16-bit
+  /// sum of 258 rows would wrap), and random planes of tall blocks equal the reference.
+  @Test func tallBlocksKeepTheirSums() {
+    for rows in [257, 258, 600] {
+      let plane = [UInt8](repeating: 255, count: 3 * rows)
+      #expect(
+        Downscale.plane8(plane, width: 3, height: rows, to: PixelSize(width: 2, height: 1)) == [255, 255],
+        "\(rows) rows")
+    }
+    var state: UInt64 = 0x5851_F42D_4C95_7F2D
+    for (w, h, size) in [(7, 700, PixelSize(width: 3, height: 2)), (5, 516, PixelSize(width: 5, height: 2))] {
+      let plane = (0..<(w * h)).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return UInt8(truncatingIfNeeded: state >> 33)
+      }
+      #expect(
+        Downscale.plane8(plane, width: w, height: h, to: size)
+          == Downscale.plane8Reference(plane, width: w, height: h, to: size), "\(w)x\(h) → \(size)")
+    }
+  }
+
   /// A 192×96 lossless H.264 source of flat 48×48 squares, each its own colour, read at 32×16
   /// (a sixth) with `areaDownscale`: the reduced luma and chroma of a square's middle are means
   /// of constant samples, so those output pixels are exactly the full-size reader's pixel at
