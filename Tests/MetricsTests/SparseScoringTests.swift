@@ -286,6 +286,55 @@ import Testing
     #expect(soft.regions.support(.transition) > 0)
   }
 
+  /// The largest component changes hands as the threshold falls. First: A (6×6 at q = 9) is
+  /// largest down to 6, B (12×12 at q = 5) overtakes it at 5, and a q = 2 bridge joins them at
+  /// 2, so A's pixels are outside at 5, 4 and 3 (l′ = 2), B's keep 5, the bridge's 2, and C
+  /// (4×4 at q = 7, never joined) takes 0. Second: B (8×8 at q = 6) overtakes A at 6, and A's
+  /// q = 3 ring (A grows to 10×10) takes it back at 3: A's core l′ = 3, the ring's 3, B's 0.
+  /// By hand, and equal to the flood fill.
+  @Test func connLevelsWhenTheLargestComponentChangesHands() {
+    let (w, h) = (40, 24)
+    func matte(_ squares: [(x: Int, y: Int, side: Int, code: UInt16)]) -> Matte {
+      var codes = [UInt16](repeating: 0, count: w * h)
+      for s in squares {
+        for y in s.y..<(s.y + s.side) { for x in s.x..<(s.x + s.side) { codes[y * w + x] = s.code } }
+      }
+      return Matte(width: w, height: h, maxValue: 255, codes: codes)
+    }
+    // Codes 235, 130, 60, 180, 160 and 80 of 255: q = 9, 5, 2, 7, 6 and 3.
+    let first = matte([(2, 2, 6, 235), (20, 4, 12, 130), (2, 16, 4, 180)])
+    var bridge = first.codes
+    for x in 8..<20 { bridge[4 * w + x] = 60 }
+    let one = Matte(width: w, height: h, maxValue: 255, codes: bridge)
+    let levels = Conn.levels(one, one)
+    #expect(levels == Conn.referenceLevels(one, one))
+    #expect(levels[3 * w + 3] == 2 && levels[10 * w + 25] == 5 && levels[4 * w + 12] == 2 && levels[17 * w + 3] == 0)
+    let second = matte([(2, 2, 10, 80), (4, 4, 6, 235), (24, 4, 8, 160)])
+    let levels2 = Conn.levels(second, second)
+    #expect(levels2 == Conn.referenceLevels(second, second))
+    #expect(levels2[6 * w + 6] == 3 && levels2[2 * w + 2] == 3 && levels2[6 * w + 26] == 0)
+  }
+
+  /// Many blobs of random sizes and levels, so that the largest changes hands often.
+  @Test func connLevelsEqualTheFloodFillOnRandomBlobs() {
+    var rng = SplitMix64(seed: 77)
+    let (w, h) = (48, 32)
+    for round in 0..<40 {
+      var codes = [UInt16](repeating: 0, count: w * h)
+      for _ in 0..<Int(rng.uniform(3, 14)) {
+        let (bw, bh) = (Int(rng.uniform(1, 14)), Int(rng.uniform(1, 10)))
+        let (x0, y0) = (Int(rng.uniform(0, Double(w - bw))), Int(rng.uniform(0, Double(h - bh))))
+        let code = UInt16(rng.uniform(1, 256))
+        for y in y0..<(y0 + bh) { for x in x0..<(x0 + bw) { codes[y * w + x] = code } }
+      }
+      let g = Matte(width: w, height: h, maxValue: 255, codes: codes)
+      let p = Matte(
+        width: w, height: h, maxValue: 255,
+        codes: codes.map { c in rng.uniform(0, 1) < 0.1 ? UInt16(rng.uniform(0, 256)) : c })
+      #expect(Conn.levels(p, g) == Conn.referenceLevels(p, g), "round \(round)")
+    }
+  }
+
   @Test func connLevelsEqualTheFloodFillOnRandomMattes() {
     var rng = SplitMix64(seed: 5)
     for (w, h) in [(40, 24), (17, 33), (64, 8)] {
