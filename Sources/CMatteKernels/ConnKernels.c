@@ -17,9 +17,11 @@ long mg_conn_segments(const uint16_t *p, const uint16_t *g, long w, long h, cons
     for (long bx = 0; bx < columns; bx++) {
       const long b = base + bx;
       const long x0 = bx * blockWidth, x1 = x0 + blockWidth < w ? x0 + blockWidth : w;
-      // A flat block (both mattes constant in it) extends or starts one segment, its q from
-      // the blocks' constants: the pictures are not read there at all.
-      if (pLow[b] == pHigh[b] && gLow[b] == gHigh[b]) {
+      // A block whose q is one value (q never falls as the code rises, so its lowest and
+      // highest codes tell, in each matte) extends or starts one segment, its q from the
+      // blocks' extremes: the pictures are not read there at all. That takes flat blocks, and
+      // blocks whose codes wander within one tenth (an 8-bit output's ±1 around 0 or 1).
+      if (qp[pLow[b]] == qp[pHigh[b]] && qg[gLow[b]] == qg[gHigh[b]]) {
         const uint8_t a = qp[pLow[b]], c = qg[gLow[b]];
         const unsigned v = a < c ? a : c;
         if (v == current) {

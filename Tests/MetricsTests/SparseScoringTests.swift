@@ -315,6 +315,43 @@ import Testing
     #expect(levels2[6 * w + 6] == 3 && levels2[2 * w + 2] == 3 && levels2[6 * w + 26] == 0)
   }
 
+  /// Blocks whose codes vary but whose q does not (an 8-bit output's 250…254 against a truth at
+  /// its maximum, and ±2 around 0) are taken whole by the row segments; blocks where either
+  /// matte crosses a tenth (codes 25 and 26 of 255: q = 0 and 1) go pixel by pixel. Equal to the
+  /// flood fill either way, whichever matte crosses.
+  @Test func connLevelsOfBlocksWithinOneTenth() {
+    var rng = SplitMix64(seed: 41)
+    let (w, h) = (64, 32)
+    for crossing in ["none", "truth", "prediction"] {
+      var pc = [UInt16](repeating: 0, count: w * h)
+      var gc = [UInt16](repeating: 0, count: w * h)
+      for y in 0..<h {
+        for x in 0..<w {
+          let k = y * w + x
+          if x >= 8 && x < 56 && y >= 4 && y < 28 {
+            gc[k] = 255
+            pc[k] = UInt16(rng.uniform(250, 255))
+            // A band of crossing codes through the middle, in one matte or the other.
+            if y >= 12 && y < 20 && x >= 16 && x < 48 {
+              let code = UInt16(rng.uniform(0, 1) < 0.5 ? 25 : 26)
+              if crossing == "truth" { gc[k] = code }
+              if crossing == "prediction" { pc[k] = code }
+            }
+          } else {
+            pc[k] = UInt16(rng.uniform(0, 3))
+          }
+        }
+      }
+      let p = Matte(width: w, height: h, maxValue: 255, codes: pc)
+      let g = Matte(width: w, height: h, maxValue: 255, codes: gc)
+      let levels = Conn.levels(p, g)
+      #expect(levels == Conn.referenceLevels(p, g), "crossing: \(crossing)")
+      if crossing != "none" {
+        #expect(Set((16..<48).map { levels[15 * w + $0] }).count > 1, "the band holds more than one level")
+      }
+    }
+  }
+
   /// Many blobs of random sizes and levels, so that the largest changes hands often.
   @Test func connLevelsEqualTheFloodFillOnRandomBlobs() {
     var rng = SplitMix64(seed: 77)
